@@ -1,0 +1,186 @@
+"""The one error tree of the sidecar.
+
+    ParleyError                      code
+    ├── BadRequest                   bad_request
+    ├── UnknownOp                    unknown_op
+    ├── TooLarge                     too_large
+    ├── PersonaNotFound              persona_not_found
+    ├── PersonaInvalid               persona_invalid
+    ├── ConversationNotFound         conversation_not_found
+    ├── ConversationEnded            conversation_ended
+    ├── GoalNotFound                 goal_not_found
+    ├── Busy                         busy
+    ├── Cancelled                    cancelled
+    ├── ProviderError                provider_error      (one provider failed; the router may fall through)
+    │   ├── ProviderUnavailable      provider_unavailable (no provider in the chain could answer)
+    │   ├── ProviderAuth             provider_auth       (401/403/404: bad key or model; not retried)
+    │   ├── ProviderRateLimited      provider_rate_limited (429; retried, honours Retry-After)
+    │   ├── ProviderTimeout          provider_timeout
+    │   ├── ProviderOverloaded       provider_overloaded (5xx/529)
+    │   ├── ProviderRefused          provider_refused    (refusal / content filter)
+    │   └── ProviderBadReply         provider_bad_reply  (empty, malformed or broken stream)
+    ├── BudgetExceeded               budget_exceeded
+    ├── ConfigError                  config_error
+    ├── StoreError                   store_error
+    └── Internal                     internal
+
+Codes are a wire contract: a code is never renamed or reused. Only `server/` turns these
+into error frames; anything that is not a ParleyError becomes `internal` there, with the
+traceback kept in the log and never sent to the game.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ErrorCode(StrEnum):
+    BAD_REQUEST = "bad_request"
+    UNKNOWN_OP = "unknown_op"
+    TOO_LARGE = "too_large"
+    PERSONA_NOT_FOUND = "persona_not_found"
+    PERSONA_INVALID = "persona_invalid"
+    CONVERSATION_NOT_FOUND = "conversation_not_found"
+    CONVERSATION_ENDED = "conversation_ended"
+    GOAL_NOT_FOUND = "goal_not_found"
+    BUSY = "busy"
+    CANCELLED = "cancelled"
+    PROVIDER_ERROR = "provider_error"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    PROVIDER_AUTH = "provider_auth"
+    PROVIDER_RATE_LIMITED = "provider_rate_limited"
+    PROVIDER_TIMEOUT = "provider_timeout"
+    PROVIDER_OVERLOADED = "provider_overloaded"
+    PROVIDER_REFUSED = "provider_refused"
+    PROVIDER_BAD_REPLY = "provider_bad_reply"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    CONFIG_ERROR = "config_error"
+    STORE_ERROR = "store_error"
+    INTERNAL = "internal"
+
+
+class ParleyError(Exception):
+    """Base of every error the sidecar reports on purpose.
+
+    `message` is safe to show a game developer; `details` is a small JSON-able map
+    (never a traceback, never a key, never player text above what the request carried).
+    """
+
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class BadRequest(ParleyError):
+    code = ErrorCode.BAD_REQUEST
+
+
+class UnknownOp(ParleyError):
+    code = ErrorCode.UNKNOWN_OP
+
+
+class TooLarge(ParleyError):
+    code = ErrorCode.TOO_LARGE
+
+
+class PersonaNotFound(ParleyError):
+    code = ErrorCode.PERSONA_NOT_FOUND
+
+
+class PersonaInvalid(ParleyError):
+    code = ErrorCode.PERSONA_INVALID
+
+
+class ConversationNotFound(ParleyError):
+    code = ErrorCode.CONVERSATION_NOT_FOUND
+
+
+class ConversationEnded(ParleyError):
+    code = ErrorCode.CONVERSATION_ENDED
+
+
+class GoalNotFound(ParleyError):
+    code = ErrorCode.GOAL_NOT_FOUND
+
+
+class Busy(ParleyError):
+    code = ErrorCode.BUSY
+
+
+class Cancelled(ParleyError):
+    code = ErrorCode.CANCELLED
+
+
+class ProviderError(ParleyError):
+    """One provider failed. `provider` is its config name; `retryable` tells the router
+    whether the same provider may be tried again after a backoff."""
+
+    code = ErrorCode.PROVIDER_ERROR
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {message}", details={"provider": provider, **(details or {})})
+        self.provider = provider
+        self.reason = message
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    code = ErrorCode.PROVIDER_UNAVAILABLE
+
+
+class ProviderAuth(ProviderError):
+    code = ErrorCode.PROVIDER_AUTH
+
+
+class ProviderRateLimited(ProviderError):
+    code = ErrorCode.PROVIDER_RATE_LIMITED
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    code = ErrorCode.PROVIDER_TIMEOUT
+    retryable = True
+
+
+class ProviderOverloaded(ProviderError):
+    code = ErrorCode.PROVIDER_OVERLOADED
+    retryable = True
+
+
+class ProviderRefused(ProviderError):
+    code = ErrorCode.PROVIDER_REFUSED
+
+
+class ProviderBadReply(ProviderError):
+    code = ErrorCode.PROVIDER_BAD_REPLY
+
+
+class BudgetExceeded(ParleyError):
+    code = ErrorCode.BUDGET_EXCEEDED
+
+
+class ConfigError(ParleyError):
+    code = ErrorCode.CONFIG_ERROR
+
+
+class StoreError(ParleyError):
+    code = ErrorCode.STORE_ERROR
+
+
+class Internal(ParleyError):
+    code = ErrorCode.INTERNAL
+
+
+__all__ = [name for name in dir() if name[0].isupper()]
