@@ -1,0 +1,521 @@
+"""Loading persona files, with every problem reported as `file:line: field: message`.
+
+Persona files are written by hand by modders, so the loader's job is as much to explain as
+to parse: `tomllib` finds syntax errors, the pydantic model in `model.py` finds schema errors,
+`locate.scan` turns pydantic's key paths into line numbers, and a set of files is checked
+together for clashes (the same id, or the same name claimed by two NPCs).
+
+A broken file never stops the others from loading: `load_personas` keeps every persona it
+could load and lists the problems of the rest. Errors keep a persona out; warnings do not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from sidecar.errors import ConfigError, PersonaInvalid, PersonaNotFound
+from sidecar.personas.locate import KeyLines, PathPart, scan
+from sidecar.personas.model import PERSONA_ID, Persona
+
+Severity = Literal["error", "warning"]
+SCHEMA_FILENAME = "persona.schema.json"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_TOML_POSITION = re.compile(
+    r"^(?P<msg>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
+)
+_SCALAR_TYPES = (str, int, float, bool)
+_NO_GOT = {
+    "missing",
+    "extra_forbidden",
+    "value_error",
+    "string_too_long",
+    "string_too_short",
+    "too_long",
+    "too_short",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a persona file, located for a human to fix.
+
+    `str(problem)` is exactly `file:line: field: message` (the format compilers use, so
+    editors can jump to it). `line` is 1-based. `field` is the key path (`topics.rain.lines[2]`),
+    `toml` for syntax errors, `file` when the file itself cannot be read.
+    """
+
+    file: str
+    line: int
+    field: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (for `PersonaInvalid.details` and the wire)."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+# -- one file -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    persona: Persona | None
+    problems: tuple[Problem, ...]
+    keys: KeyLines
+
+
+def _parse(text: str, file: str) -> _Parsed:
+    """Parse and validate one persona text; never raises."""
+    keys = scan(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return _Parsed(None, (_syntax_problem(exc, text, file, keys),), keys)
+    try:
+        persona = Persona.model_validate(data)
+    except ValidationError as exc:
+        problems = sorted(
+            (_schema_problem(err, file, keys) for err in exc.errors()), key=lambda p: p.line
+        )
+        return _Parsed(None, _dedupe(problems), keys)
+    return _Parsed(persona, (), keys)
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str, keys: KeyLines) -> Problem:
+    raw = " ".join(str(exc).split())
+    m = _TOML_POSITION.match(raw)
+    if m is None:
+        return Problem(file, 1, "toml", raw)
+    if m.group("line"):
+        return Problem(
+            file, int(m.group("line")), "toml", f"{m.group('msg')} (column {m.group('col')})"
+        )
+    # "at end of document": point at what was left open, or at the last line
+    if keys.unclosed is not None:
+        return Problem(
+            file,
+            keys.unclosed,
+            "toml",
+            f"{m.group('msg')}: a value opened on this line is never closed",
+        )
+    last = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    return Problem(file, last, "toml", f"{m.group('msg')} at the end of the file")
+
+
+def _schema_problem(err: Mapping[str, Any], file: str, keys: KeyLines) -> Problem:
+    loc: tuple[PathPart, ...] = tuple(err.get("loc", ()))
+    is_key = bool(loc) and loc[-1] == "[key]"
+    path = loc[:-1] if is_key else loc
+    kind = str(err.get("type", ""))
+    line = keys.line_of(path)
+    label = _label(path)
+    message = _message(err, "key_" + kind if is_key else kind, path)
+    if is_key and path:
+        message = f"key {path[-1]!r}: {message}"
+    return Problem(file, line, label, message)
+
+
+def _message(err: Mapping[str, Any], kind: str, path: tuple[PathPart, ...]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        known = _fields_at(path[:-1])
+        guess = difflib.get_close_matches(str(path[-1]), known, n=1) if known and path else []
+        hint = (
+            f"; did you mean {guess[0]!r}?"
+            if guess
+            else (f"; known: {', '.join(known)}" if known else "")
+        )
+        return f"unknown field{hint}"
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind.endswith("string_pattern_mismatch") and ctx.get("pattern") == PERSONA_ID:
+        msg = "must be 1–32 lowercase letters, digits or _, starting with a letter"
+    value = err.get("input")
+    if kind not in _NO_GOT and not kind.startswith("key_") and isinstance(value, _SCALAR_TYPES):
+        shown = repr(value)
+        if len(shown) <= 40:
+            msg = f"{msg} (got {shown})"
+    return " ".join(msg.split())
+
+
+def _label(path: Sequence[PathPart]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+            out += f".{name}" if out else name
+    return out or "(persona)"
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional so the model (or container) underneath shows."""
+    while True:
+        origin = get_origin(tp)
+        if origin is not None and str(origin).endswith("Annotated"):
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            rest = [a for a in get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return tp
+            tp = rest[0]
+        else:
+            return tp
+
+
+def _fields_at(path: Sequence[PathPart]) -> list[str]:
+    """The field names of the model at `path` (for "did you mean"); [] if not a model."""
+    tp: Any = Persona
+    for part in path:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            if info is None:
+                return []
+            tp = info.annotation
+        elif get_origin(tp) in (list, dict):
+            tp = get_args(tp)[-1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _dedupe(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(dict.fromkeys(problems))
+
+
+def load_persona_text(text: str, file: str | os.PathLike[str] = "<persona>") -> Persona:
+    """Parse one persona from TOML text.
+
+    `file` only names the text in problems. Raises `PersonaInvalid` when the text is not
+    TOML or does not fit the schema; `details["problems"]` lists every problem found (as
+    `Problem.as_dict()`), each with its line.
+    """
+    name = os.fspath(file)
+    parsed = _parse(text, name)
+    if parsed.persona is None:
+        raise _invalid(name, parsed.problems)
+    return parsed.persona
+
+
+def _invalid(file: str, problems: Sequence[Problem]) -> PersonaInvalid:
+    first = str(problems[0]) if problems else f"{file}: invalid persona"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return PersonaInvalid(first + more, details={"problems": [p.as_dict() for p in problems]})
+
+
+# -- a set of files ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonaSet:
+    """The personas that loaded, and every problem met on the way.
+
+    `personas` maps id → persona; `sources` maps id → the file it came from.
+    """
+
+    personas: Mapping[str, Persona] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "personas", types.MappingProxyType(dict(self.personas)))
+        object.__setattr__(self, "sources", types.MappingProxyType(dict(self.sources)))
+
+    def __len__(self) -> int:
+        return len(self.personas)
+
+    def __iter__(self) -> Iterator[Persona]:
+        return iter(self.personas.values())
+
+    def __contains__(self, persona_id: object) -> bool:
+        return persona_id in self.personas
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    def get(self, persona_id: str) -> Persona:
+        """The persona with this id. Raises `PersonaNotFound` (code persona_not_found)."""
+        try:
+            return self.personas[persona_id]
+        except KeyError:
+            raise PersonaNotFound(
+                f"no persona {persona_id!r}", details={"persona": persona_id}
+            ) from None
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        """casefolded id, name or alias → persona id (clashes were refused on load)."""
+        index: dict[str, str] = {}
+        for pid, persona in self.personas.items():
+            for n in (pid, *persona.names):
+                index.setdefault(_norm(n), pid)
+        return index
+
+    @cached_property
+    def _mention_re(self) -> re.Pattern[str] | None:
+        names = sorted(
+            {n for p in self.personas.values() for n in p.names if n.strip()},
+            key=lambda n: (-len(n), n),
+        )
+        if not names:
+            return None
+        alternatives = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in names)
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    def by_name(self, text: str) -> Persona | None:
+        """The persona whose id, name or alias is `text` (case-insensitive), or None."""
+        pid = self._names.get(_norm(text))
+        return None if pid is None else self.personas[pid]
+
+    def mentioned_in(self, text: str) -> list[Persona]:
+        """Every persona named in `text` (by name or alias), in order of first mention.
+
+        Whole words only ("Ansel" is not found in "Anselm"), case-insensitive, each persona
+        once; where names overlap the longest wins ("Old Tam" before "Tam"). Ids are not
+        matched: players type names, and ids are often ordinary words.
+        """
+        pattern = self._mention_re
+        if pattern is None:
+            return []
+        found: dict[str, Persona] = {}
+        for m in pattern.finditer(text):
+            pid = self._names.get(_norm(m.group(0)))
+            if pid is not None and pid not in found:
+                found[pid] = self.personas[pid]
+        return list(found.values())
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _read(path: Path) -> tuple[str | None, Problem | None]:
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(name, 1, "file", f"cannot read: {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, Problem(name, line, "file", "not UTF-8 text (TOML files must be UTF-8)")
+
+
+def _load_files(files: Sequence[Path], problems: list[Problem]) -> PersonaSet:
+    """Load `files` in order; later files lose clashes. Appends to `problems`."""
+    personas: dict[str, Persona] = {}
+    sources: dict[str, str] = {}
+    key_lines: dict[str, KeyLines] = {}
+    claims: dict[str, str] = {}  # casefolded id/name/alias → persona id
+    for path in files:
+        name = str(path)
+        text, problem = _read(path)
+        if text is None:
+            problems.append(problem or Problem(name, 1, "file", "cannot read"))
+            continue
+        parsed = _parse(text, name)
+        problems.extend(parsed.problems)
+        persona = parsed.persona
+        if persona is None:
+            continue
+        keys = parsed.keys
+        if persona.id != path.stem:
+            problems.append(
+                Problem(
+                    name,
+                    keys.line_of(("id",)),
+                    "id",
+                    f"id {persona.id!r} differs from the file name {path.name!r}; "
+                    f"name the file {persona.id}.toml",
+                    "warning",
+                )
+            )
+        clashes: list[Problem] = []
+        if persona.id in personas:
+            clashes.append(
+                Problem(
+                    name,
+                    keys.line_of(("id",)),
+                    "id",
+                    f"duplicate id {persona.id!r}: already defined in {sources[persona.id]}",
+                )
+            )
+        else:
+            spots: list[tuple[tuple[PathPart, ...], str]] = [(("id",), persona.id)]
+            spots += [(("name",), persona.name)]
+            spots += [(("aliases", i), a) for i, a in enumerate(persona.aliases)]
+            for loc, claimed in spots:
+                owner = claims.get(_norm(claimed))
+                if owner is not None:
+                    clashes.append(
+                        Problem(
+                            name,
+                            keys.line_of(loc),
+                            _label(loc),
+                            f"{claimed!r} is already a name of persona {owner!r} "
+                            f"({sources[owner]}); names and aliases must be unique",
+                        )
+                    )
+        if clashes:
+            problems.extend(clashes)
+            continue
+        for n in (persona.id, *persona.names):
+            claims[_norm(n)] = persona.id
+        personas[persona.id] = persona
+        sources[persona.id] = name
+        key_lines[persona.id] = keys
+    for pid, persona in personas.items():
+        for other in persona.relationships:
+            if other not in personas:
+                loc = ("relationships", other)
+                problems.append(
+                    Problem(
+                        sources[pid],
+                        key_lines[pid].line_of(loc),
+                        _label(loc),
+                        f"no persona with id {other!r} is loaded",
+                        "warning",
+                    )
+                )
+    return PersonaSet(personas, tuple(problems), sources)
+
+
+def load_personas(directory: str | os.PathLike[str]) -> PersonaSet:
+    """Load every `*.toml` in `directory` (not recursive), in file-name order.
+
+    Never stops at a broken file: what loads is in `.personas`, what did not is explained
+    in `.problems`. Raises `ConfigError` only if `directory` is not a directory.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(f"persona directory not found: {root}", details={"path": str(root)})
+    return _load_files(sorted(root.glob("*.toml")), [])
+
+
+def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
+    """Check persona files and directories (their `*.toml`) together, as one set.
+
+    Returns every problem, errors and warnings (see `Problem.severity`); an empty list means
+    all is well. Paths that do not exist, and named files that are not `.toml`, are reported
+    as problems rather than raised.
+    """
+    problems: list[Problem] = []
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                problems.append(
+                    Problem(str(path), 1, "file", "no *.toml persona files here", "warning")
+                )
+            files.extend(found)
+        elif path.is_file():
+            if path.suffix.lower() != ".toml":
+                problems.append(
+                    Problem(str(path), 1, "file", "not a .toml file; skipped", "warning")
+                )
+            else:
+                files.append(path)
+        else:
+            problems.append(Problem(str(path), 1, "file", "no such file or directory"))
+    unique = list(dict.fromkeys(files))
+    return list(_load_files(unique, problems).problems)
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """Whether any problem is an error (a CLI exits non-zero then; warnings alone pass)."""
+    return any(p.severity == "error" for p in problems)
+
+
+# -- JSON Schema -------------------------------------------------------------------------
+
+
+def persona_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a persona file, for modders' editors (e.g. Taplo `#:schema`)."""
+    schema = Persona.model_json_schema()
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+
+
+def render_schema() -> str:
+    """The exact text of personas/persona.schema.json."""
+    return json.dumps(persona_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_is_current(path: str | os.PathLike[str]) -> bool:
+    """Whether the checked-in schema file matches the model (False if it is missing)."""
+    try:
+        return Path(path).read_text(encoding="utf-8") == render_schema()
+    except OSError:
+        return False
+
+
+def write_schema(path: str | os.PathLike[str]) -> bool:
+    """Write the schema to `path` (a file, or a directory to hold persona.schema.json).
+
+    Returns whether the file changed. Raises `ConfigError` if it cannot be written.
+    """
+    target = Path(path)
+    if target.is_dir():
+        target = target / SCHEMA_FILENAME
+    if schema_is_current(target):
+        return False
+    try:
+        target.write_text(render_schema(), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return True
+
+
+__all__ = [
+    "SCHEMA_FILENAME",
+    "PersonaSet",
+    "Problem",
+    "Severity",
+    "has_errors",
+    "load_persona_text",
+    "load_personas",
+    "persona_json_schema",
+    "render_schema",
+    "schema_is_current",
+    "validate_paths",
+    "write_schema",
+]
