@@ -1,0 +1,393 @@
+"""Quality score of a generated NPC line (seed §5), and the bounded retry gate around it.
+
+`score()` starts at 100 and applies named rules (see `RULES`); every rule that fires is
+returned as a `RuleHit`, so a stored score can always be explained. Bonuses for engaging the
+player never apply to a line that hits a *severe* rule (breaking character, speaking for the
+player or another NPC, repeating a recent line verbatim or nearly, empty): a question mark
+must not redeem "As an AI, I can't help with that. Anything else?".
+
+Fixed from the seed:
+- its "bonus" for the NPC's own name subtracted points and fired on any mention, including
+  "I'm Bram". Here it is an honest penalty, `third_person_self`, that ignores
+  self-introductions ("I'm Bram", "my name is Bram", "call me Bram", "Bram here") and a leading
+  "Bram:" label (that is `self_label`).
+- its retry popped a line from the conversation that it never appended, eating a real line
+  each retry. `QualityGate.run` never touches history: it only calls `generate(attempt)`.
+- it returned the *last* attempt when all were below threshold; the gate keeps the best.
+- "i cannot" flagged in-character lines ("I cannot believe it!"); refusals are matched as
+  phrases ("I cannot help with that").
+- "you" was a substring test ("youth", "bayou"); it is a word test here.
+- its repeat check compared against `conversation[-2]` only (usually the *player's* line) and
+  only verbatim; here every recent NPC line is compared, verbatim and near-verbatim.
+
+Pure and deterministic: no I/O, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sidecar.engine.types import PLAYER, Line
+from sidecar.errors import ConfigError, ProviderError
+from sidecar.personas.model import Persona
+
+DEFAULT_THRESHOLD = 60
+DEFAULT_MAX_RETRIES = 2
+MIN_CHARS = 10
+"""Lines shorter than this (stripped) are `too_short` (seed: `len(response) < 10`)."""
+EXCLAMATION_LIMIT = 3
+"""More `!` than this is `exclamation_spam` (seed)."""
+REPEAT_WINDOW = 6
+"""How many of the most recent NPC lines a new line is compared with."""
+NEAR_DUPLICATE = 0.85
+"""`similarity()` at or above which a line is a near repeat of a recent one."""
+CHARS_PER_TOKEN = 4
+"""Rule-of-thumb size of an English token; used to compare a line with the preset's budget."""
+
+# Rule name -> points. Negative = penalty, positive = bonus.
+RULES: dict[str, int] = {
+    "empty": -100,
+    "breaks_character": -50,
+    "speaks_for_player": -50,
+    "speaks_for_other": -50,
+    "repeats_line": -50,
+    "near_repeat": -45,
+    "too_short": -30,
+    "too_long": -20,
+    "exclamation_spam": -20,
+    "third_person_self": -15,
+    "self_label": -10,
+    "addresses_player": 10,
+    "asks_question": 10,
+}
+SEVERE = frozenset(
+    {
+        "empty",
+        "breaks_character",
+        "speaks_for_player",
+        "speaks_for_other",
+        "repeats_line",
+        "near_repeat",
+    }
+)
+"""Rules after which no bonus applies."""
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    name: str
+    points: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Quality:
+    score: int
+    """0..100."""
+    rules: tuple[RuleHit, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(hit.name for hit in self.rules)
+
+    @property
+    def severe(self) -> bool:
+        return any(hit.name in SEVERE for hit in self.rules)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-able form, to store with the line."""
+        return {
+            "score": self.score,
+            "rules": [{"name": h.name, "points": h.points, "detail": h.detail} for h in self.rules],
+        }
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+_APOSTROPHES = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'}
+)
+_NON_WORD = re.compile(r"[^\w\s']+")
+_SPACES = re.compile(r"\s+")
+
+
+def _plain(text: str) -> str:
+    return text.translate(_APOSTROPHES)
+
+
+def normalize(text: str) -> str:
+    """Case-, punctuation- and spacing-insensitive form used to compare lines."""
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", _plain(text).casefold())).strip()
+
+
+def estimate_tokens(text: str) -> int:
+    """Approximate token count (~4 characters a token for English)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def similarity(a: str, b: str) -> float:
+    """Greatest of difflib's ratio (catches small edits) and token-set Jaccard (catches
+    reordered words) over normalised text, 0..1."""
+    na, nb = normalize(a), normalize(b)
+    if not na or not nb:
+        return 1.0 if na == nb else 0.0
+    ratio = difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio()
+    ta, tb = set(na.split()), set(nb.split())
+    jaccard = len(ta & tb) / len(ta | tb)
+    return max(ratio, jaccard)
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+_BREAKS = re.compile(
+    r"""
+    \bas\s+an?\s+(?:ai|a\.i\.|artificial\s+intelligence|(?:large\s+)?language\s+model|llm
+        |chatbot|(?:virtual\s+|digital\s+|helpful\s+)?assistant)\b
+    | \b(?:large\s+)?language\s+model\b
+    | \bi(?:'m|\s+am)\s+(?:just\s+|only\s+|merely\s+)?an?\s+(?:ai|artificial\s+intelligence
+        |chatbot|bot|virtual\s+assistant|computer\s+program)\b
+    | \b(?:openai|chatgpt|anthropic)\b
+    | \bi\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to
+        |'m\s+not\s+able\s+to|won't\s+be\s+able\s+to)\s+(?:help|assist)\s+(?:you\s+)?with\s+
+        (?:that|this|your\s+request)\b
+    | \bi\s+(?:cannot|can't)\s+(?:comply|fulfil+)\b
+    | \bi(?:'m|\s+am)\s+(?:sorry|afraid),?\s+but\s+i\s+(?:cannot|can't|am\s+unable|'m\s+unable)
+        \s+(?:help|assist|comply|provide|fulfil+|engage|continue)\b
+    | \bi\s+apologi[sz]e,?\s+but\b
+    | \b(?:content|usage)\s+polic(?:y|ies)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_YOU = re.compile(r"\byou(?:r|rs|rself|rselves|'re|'ll|'ve|'d)?\b", re.IGNORECASE)
+_GENERIC_PLAYER_LABELS = ("player", "you", "user", "human")
+_INTRO_BEFORE = re.compile(
+    r"(?:\bi'm|\bi\s+am|\bmy\s+name\s+is|\bmy\s+name's|\bname's|\bcall\s+me|\bknown\s+as"
+    r"|\bit's|\bit\s+is|\bthis\s+is)\s+(?:[\"']?\w+\s+)?[\"']?$",
+    re.IGNORECASE,
+)
+_INTRO_AFTER = re.compile(r"^[\"']?\s+here\b", re.IGNORECASE)
+
+
+def _speaker_label(names: Iterable[str]) -> re.Pattern[str] | None:
+    """A line or sentence that starts with `Name:` (optionally bold/bracketed/quoted)."""
+    alts = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+    if not alts:
+        return None
+    body = "|".join(re.escape(n) for n in alts)
+    return re.compile(
+        rf"(?:^|[\r\n]|(?<=[.!?\u2026]))\s*[*_\"'\[(]*\s*(?P<who>{body})\s*[*_\])]*\s*:",
+        re.IGNORECASE,
+    )
+
+
+def _breaks_character(text: str) -> RuleHit | None:
+    m = _BREAKS.search(_plain(text))
+    if m is None:
+        return None
+    return RuleHit("breaks_character", RULES["breaks_character"], f"says {m.group(0)!r}")
+
+
+def _length(text: str, preset_max_tokens: int) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    stripped = text.strip()
+    if len(stripped) < MIN_CHARS:
+        hits.append(RuleHit("too_short", RULES["too_short"], f"{len(stripped)} characters"))
+    tokens = estimate_tokens(stripped)
+    if tokens > preset_max_tokens:
+        hits.append(
+            RuleHit("too_long", RULES["too_long"], f"~{tokens} tokens > {preset_max_tokens}")
+        )
+    return hits
+
+
+def _repeat(text: str, persona: Persona, history: Sequence[Line]) -> RuleHit | None:
+    recent = [line.text for line in history if line.speaker != PLAYER][-REPEAT_WINDOW:]
+    key = normalize(text)
+    best = 0.0
+    for old in reversed(recent):
+        if normalize(old) == key:
+            return RuleHit("repeats_line", RULES["repeats_line"], f"repeats {old[:60]!r}")
+        best = max(best, similarity(text, old))
+    if best >= NEAR_DUPLICATE:
+        return RuleHit("near_repeat", RULES["near_repeat"], f"{best:.2f} similar to a recent line")
+    return None
+
+
+def _speaks_for(
+    text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]
+) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    own = {n.casefold() for n in persona.names}
+    player_labels = [*_GENERIC_PLAYER_LABELS, *([player_name] if player_name else [])]
+    pattern = _speaker_label(n for n in player_labels if n.casefold() not in own)
+    if pattern is not None and (m := pattern.search(text)):
+        hits.append(
+            RuleHit("speaks_for_player", RULES["speaks_for_player"], f"writes {m['who']}'s line")
+        )
+    pattern = _speaker_label(n for n in other_names if n.casefold() not in own)
+    if pattern is not None and (m := pattern.search(text)):
+        hits.append(
+            RuleHit("speaks_for_other", RULES["speaks_for_other"], f"writes {m['who']}'s line")
+        )
+    return hits
+
+
+def _self_reference(text: str, persona: Persona) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    label = _speaker_label(persona.names)
+    body = text
+    if label is not None and (labels := list(label.finditer(text))):
+        who = labels[0]["who"]
+        hits.append(RuleHit("self_label", RULES["self_label"], f"labels its line {who}:"))
+        for m in labels:  # a script-style label is not a third-person mention
+            body = body[: m.start()] + " " * (m.end() - m.start()) + body[m.end() :]
+    plain = _plain(body)
+    for name in sorted(persona.names, key=len, reverse=True):
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", plain):
+            if _INTRO_BEFORE.search(plain[max(0, m.start() - 40) : m.start()]):
+                continue
+            if _INTRO_AFTER.match(plain[m.end() : m.end() + 10]):
+                continue
+            hits.append(
+                RuleHit("third_person_self", RULES["third_person_self"], f"names itself {name!r}")
+            )
+            return hits
+    return hits
+
+
+def score(
+    text: str,
+    *,
+    persona: Persona,
+    history: Sequence[Line],
+    preset_max_tokens: int,
+    player_name: str | None = None,
+    other_names: Sequence[str] = (),
+) -> Quality:
+    """Score `text` as `persona`'s next line, 0..100 (100 = no problem found).
+
+    `history` is the recent conversation, oldest first; only non-player lines are compared for
+    repeats. `preset_max_tokens` is the personality preset's budget. `player_name` and
+    `other_names` (other NPCs present) are the labels the line must not speak under.
+    Raises ValueError if `preset_max_tokens` < 1 (a caller bug, never player input).
+    """
+    if preset_max_tokens < 1:
+        raise ValueError(f"preset_max_tokens must be >= 1, got {preset_max_tokens}")
+    if not text.strip():
+        hits = [RuleHit("empty", RULES["empty"], "blank line")]
+        return Quality(0, tuple(hits))
+    hits = []
+    if (hit := _breaks_character(text)) is not None:
+        hits.append(hit)
+    hits.extend(_length(text, preset_max_tokens))
+    if (hit := _repeat(text, persona, history)) is not None:
+        hits.append(hit)
+    hits.extend(_speaks_for(text, persona, player_name, other_names))
+    hits.extend(_self_reference(text, persona))
+    bangs = text.count("!")
+    if bangs > EXCLAMATION_LIMIT:
+        hits.append(RuleHit("exclamation_spam", RULES["exclamation_spam"], f"{bangs} '!'"))
+    if not any(h.name in SEVERE for h in hits):
+        if m := _YOU.search(text):
+            hits.append(RuleHit("addresses_player", RULES["addresses_player"], f"says {m[0]!r}"))
+        if "?" in text:
+            hits.append(RuleHit("asks_question", RULES["asks_question"], "asks a question"))
+    total = 100 + sum(h.points for h in hits)
+    return Quality(max(0, min(100, total)), tuple(hits))
+
+
+# --- the gate -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateResult:
+    best_text: str
+    best_quality: Quality
+    attempts: tuple[tuple[str, Quality], ...]
+    """Every line generated, in order, with its score."""
+    retries: int
+    """Generation calls after the first (failed ones included)."""
+    passed: bool
+    """Whether `best_quality` reached the threshold."""
+    errors: tuple[str, ...] = ()
+    """Wire codes of provider errors raised by retries (the first call's error propagates)."""
+
+
+class QualityGate:
+    """Generate, score, and retry below `threshold`, at most `max_retries` times.
+
+    The gate owns no conversation state: `generate(attempt)` (attempt 0, 1, ...) must produce a
+    fresh candidate — the caller may switch provider or temperature by attempt number. The best
+    attempt is kept (earliest wins ties), not the last.
+    """
+
+    def __init__(
+        self, threshold: int = DEFAULT_THRESHOLD, max_retries: int = DEFAULT_MAX_RETRIES
+    ) -> None:
+        """Raises ConfigError if threshold is outside 0..100 or max_retries outside 0..10."""
+        if not 0 <= threshold <= 100:
+            raise ConfigError(f"quality threshold must be 0..100, got {threshold}")
+        if not 0 <= max_retries <= 10:
+            raise ConfigError(f"quality max_retries must be 0..10, got {max_retries}")
+        self.threshold = threshold
+        self.max_retries = max_retries
+
+    async def run(
+        self,
+        generate: Callable[[int], Awaitable[str]],
+        score_fn: Callable[[str], Quality],
+    ) -> GateResult:
+        """Run the bounded retry loop.
+
+        A ProviderError from the first call propagates (there is nothing to keep); from a retry
+        it is recorded in `errors` and the loop goes on to the next attempt. Anything else
+        (including CancelledError) propagates untouched.
+        """
+        attempts: list[tuple[str, Quality]] = []
+        errors: list[str] = []
+        best: tuple[str, Quality] | None = None
+        calls = 0
+        for attempt in range(self.max_retries + 1):
+            calls += 1
+            try:
+                text = await generate(attempt)
+            except ProviderError as exc:
+                if attempt == 0:
+                    raise
+                errors.append(exc.code.value)
+                continue
+            quality = score_fn(text)
+            attempts.append((text, quality))
+            if best is None or quality.score > best[1].score:
+                best = (text, quality)
+            if quality.score >= self.threshold:
+                break
+        assert best is not None  # attempt 0 either succeeded or raised
+        return GateResult(
+            best_text=best[0],
+            best_quality=best[1],
+            attempts=tuple(attempts),
+            retries=calls - 1,
+            passed=best[1].score >= self.threshold,
+            errors=tuple(errors),
+        )
+
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_THRESHOLD",
+    "RULES",
+    "SEVERE",
+    "GateResult",
+    "Quality",
+    "QualityGate",
+    "RuleHit",
+    "estimate_tokens",
+    "normalize",
+    "score",
+    "similarity",
+]
