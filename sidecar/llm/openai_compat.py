@@ -1,0 +1,217 @@
+"""OpenAI-compatible chat completions (OpenAI, Groq, Together, Mistral, OpenRouter, Ollama,
+llama.cpp, LM Studio…): one class, the differences are preset data.
+
+Wire format: POST {base_url}/chat/completions with a Bearer key; streaming answers are
+server-sent events whose `data:` lines carry `chat.completion.chunk` objects and end with
+`data: [DONE]`; usage arrives in a last chunk with empty `choices` when
+`stream_options.include_usage` is sent.
+
+Per-character tuning: temperature and max tokens always map; `frequency_penalty` is sent only
+where the preset says the API takes it (local servers and the hosted APIs named in
+presets.toml all do; a custom server may not, so `frequency_penalty = false` drops it).
+Structured output follows the preset's `json` mode (see presets.toml).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sidecar.errors import ProviderBadReply, ProviderRefused
+from sidecar.llm import _http
+from sidecar.llm.spec import ProviderSpec
+from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage, estimate_usage
+
+log = logging.getLogger(__name__)
+
+MAX_STOP = 4  # OpenAI's limit on stop sequences
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Usage(_Loose):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _Message(_Loose):
+    content: str | None = None
+    refusal: str | None = None
+
+
+class _Choice(_Loose):
+    message: _Message | None = None
+    delta: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Completion(_Loose):
+    model: str | None = None
+    choices: list[_Choice] = []
+    usage: _Usage | None = None
+    error: dict[str, Any] | str | None = None
+
+
+class OpenAICompatProvider:
+    """Satisfies `llm.Provider`. The client is injected (one pool per process)."""
+
+    def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient) -> None:
+        self._spec = spec
+        self._client = client
+        self._url = f"{spec.base_url}/chat/completions"
+
+    @property
+    def name(self) -> str:
+        return self._spec.name
+
+    @property
+    def kind(self) -> ProviderKind:
+        return "openai"
+
+    @property
+    def model(self) -> str:
+        return self._spec.model
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self._spec.key is not None:
+            headers["Authorization"] = f"Bearer {self._spec.key.get_secret_value()}"
+        return headers
+
+    def body(self, req: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        """The JSON body for `req` (public so tests and `providers check` can show it)."""
+        spec = self._spec
+        system = req.system
+        response_format: dict[str, Any] | None = None
+        if req.json_schema is not None:
+            schema = dict(req.json_schema)
+            if spec.json == "json_schema":
+                response_format = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "reply", "schema": schema, "strict": False},
+                }
+            elif spec.json == "json_object_schema":
+                response_format = {"type": "json_object", "schema": schema}
+            else:
+                system += _http.schema_instruction(schema)
+                if spec.json == "json_object":
+                    response_format = {"type": "json_object"}
+        messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        messages += [{"role": m.role, "content": m.content} for m in req.messages]
+        body: dict[str, Any] = {
+            "model": spec.model,
+            "messages": messages,
+            "temperature": req.temperature,
+            spec.max_tokens_field: req.max_tokens,
+        }
+        if req.frequency_penalty and spec.frequency_penalty:
+            body["frequency_penalty"] = req.frequency_penalty
+        if req.stop:
+            body["stop"] = list(req.stop[:MAX_STOP])
+        if response_format is not None:
+            body["response_format"] = response_format
+        if stream:
+            body["stream"] = True
+            if spec.stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def _raise_for_status(self, response: httpx.Response) -> None:
+        if response.status_code < 300:
+            return
+        with _http.mapped_errors(self.name, receiving=True):
+            raw = await response.aread()
+        raise _http.error_for_status(self.name, response, raw.decode("utf-8", "replace"), self._spec.key)
+
+    def _finish(self, req: ChatRequest, text: str, finish: str | None, refusal: str | None,
+                usage: _Usage | None, model: str | None) -> ChatReply:
+        if refusal or finish == "content_filter":
+            raise ProviderRefused(self.name, "refused" + (" (content filter)" if finish == "content_filter" else ""))
+        if not text.strip():
+            raise ProviderBadReply(self.name, "empty reply")
+        if req.json_schema is not None:
+            _http.check_json_object(self.name, text)
+        if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
+            counted = Usage(usage.prompt_tokens, usage.completion_tokens)
+        else:
+            counted = estimate_usage(req, text)
+        return ChatReply(
+            text=text,
+            finish_reason="length" if finish == "length" else "stop",
+            usage=counted,
+            model=model or self._spec.model,
+        )
+
+    async def complete(self, req: ChatRequest) -> ChatReply:
+        with _http.mapped_errors(self.name, receiving=False):
+            response = await self._client.post(self._url, json=self.body(req, stream=False),
+                                               headers=self._headers())
+        await self._raise_for_status(response)
+        data = _http.parse_json(self.name, response.content)
+        try:
+            parsed = _Completion.model_validate(data)
+        except ValidationError as exc:
+            raise ProviderBadReply(self.name, "reply does not look like a chat completion") from exc
+        if parsed.error is not None:
+            raise _http.error_for_payload(self.name, parsed.error, self._spec.key)
+        if not parsed.choices or parsed.choices[0].message is None:
+            raise ProviderBadReply(self.name, "reply has no choices")
+        choice = parsed.choices[0]
+        assert choice.message is not None
+        return self._finish(req, choice.message.content or "", choice.finish_reason,
+                            choice.message.refusal, parsed.usage, parsed.model)
+
+    async def stream(self, req: ChatRequest) -> AsyncIterator[Delta | ChatReply]:
+        parts: list[str] = []
+        refusal: list[str] = []
+        finish: str | None = None
+        usage: _Usage | None = None
+        model: str | None = None
+        done = False
+        with _http.mapped_errors(self.name, receiving=False):
+            request = self._client.build_request(
+                "POST", self._url, json=self.body(req, stream=True),
+                headers={**self._headers(), "Accept": "text/event-stream"},
+            )
+            response = await self._client.send(request, stream=True)
+        try:
+            await self._raise_for_status(response)
+            async for event in _http.sse_events(self.name, response):
+                if event.data == "[DONE]":
+                    done = True
+                    break
+                if not event.data.strip():
+                    continue
+                try:
+                    chunk = _Completion.model_validate(_http.parse_json(self.name, event.data))
+                except ValidationError as exc:
+                    raise ProviderBadReply(self.name, "stream chunk is not a completion chunk") from exc
+                if chunk.error is not None:
+                    # OpenRouter and some local servers report failures inside the stream.
+                    raise _http.error_for_payload(self.name, chunk.error, self._spec.key)
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta
+                    if delta is not None and delta.refusal:
+                        refusal.append(delta.refusal)
+                    if delta is not None and delta.content:
+                        parts.append(delta.content)
+                        yield Delta(delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        finally:
+            await response.aclose()
+        if not done and finish is None:
+            raise ProviderBadReply(self.name, "stream ended before it finished")
+        yield self._finish(req, "".join(parts), finish, "".join(refusal) or None, usage, model)
+
+
+__all__ = ["OpenAICompatProvider"]
