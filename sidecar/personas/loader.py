@@ -136,7 +136,21 @@ def _schema_problem(err: Mapping[str, Any], file: str, keys: KeyLines) -> Proble
     message = _message(err, "key_" + kind if is_key else kind, path)
     if is_key and path:
         message = f"key {path[-1]!r}: {message}"
+    elif _misplaced_top_level(path, kind, err.get("input")):
+        if kind == "extra_forbidden":
+            message = "unknown field in this table"
+        message = (
+            f"{message}; {path[-1]!r} is a top-level field (in TOML, keys after a "
+            f"[table] header belong to that table: move it above the first header)"
+        )
     return Problem(file, line, label, message)
+
+
+def _misplaced_top_level(path: tuple[PathPart, ...], kind: str, value: object) -> bool:
+    """The classic TOML slip: a top-level key written below a [table] header."""
+    if len(path) < 2 or not isinstance(path[-1], str) or path[-1] not in Persona.model_fields:
+        return False
+    return kind == "extra_forbidden" or not isinstance(value, str)
 
 
 def _message(err: Mapping[str, Any], kind: str, path: tuple[PathPart, ...]) -> str:
