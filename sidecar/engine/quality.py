@@ -184,6 +184,11 @@ def _speaker_label(names: Iterable[str]) -> re.Pattern[str] | None:
     )
 
 
+def breaks_character(text: str) -> bool:
+    """Whether `text` talks like an AI assistant ("as an AI", refusals, policy talk)."""
+    return _BREAKS.search(_plain(text)) is not None
+
+
 def _breaks_character(text: str) -> RuleHit | None:
     m = _BREAKS.search(_plain(text))
     if m is None:
@@ -386,6 +391,7 @@ __all__ = [
     "Quality",
     "QualityGate",
     "RuleHit",
+    "breaks_character",
     "estimate_tokens",
     "normalize",
     "score",
