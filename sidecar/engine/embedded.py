@@ -1,0 +1,1342 @@
+"""The embedded engine: in-character replies composed from the persona file, offline.
+
+No network, no key, and deterministic: every choice comes from a `random.Random` seeded with
+a stable hash of (conversation seed, turn, persona id, purpose) — never the global RNG and
+never `hash()` of a str, which changes with PYTHONHASHSEED.
+
+A reply is built from parts — a voice opener, a reaction to the player's tone, an
+acknowledgement of what they said about themselves, the core (topic line, opinion, fact,
+memory answer, small talk or fallback), extras, an aside and a question back — and then shaped
+by the personality `Tuning` (length budget, hesitation, exclamations, sarcasm, playfulness,
+qualifications, asking back) and by affinity (guarded below 20, expressive above 80).
+
+What the engine learns (the player's name, likes, dislikes) and what it said (for the
+no-repeat rule and for rotating lines) lives in `Composed.memory`, a JSON-able dict the turn
+pipeline stores and hands back next turn. Keys this module does not own are kept as given.
+
+No-repeat rule: a reply never equals (after normalising case, spacing and punctuation) any of
+this NPC's last `NO_REPEAT_WINDOW` lines, counting both `ctx.history` and memory. Candidates
+are rotated; when every wording collides, the line is re-framed ("As I said." …), and there are
+more framings than the window holds, so a fresh line always exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sidecar.engine.personality import Tuning, tune
+from sidecar.engine.sentiment import Tone, tone
+from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
+from sidecar.personas.model import Persona
+
+NO_REPEAT_WINDOW = 8
+"""How many of the NPC's most recent lines a new line may not repeat."""
+MAX_PARSED_CHARS = 2_000
+"""Only the start of a (huge) player line is parsed for names, likes and keywords."""
+MEMORY_VERSION = 1
+_SAID_KEEP = 16
+_CORES_KEEP = 24
+_LIKES_KEEP = 8
+_ATTEMPTS = 6
+_VOICES = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
+
+# --------------------------------------------------------------------------------------------
+# Word banks. Placeholders: {addr} (how the NPC addresses the player; may be empty, and then the
+# ", {addr}" around it disappears), {pname} (the player's name), {like}, {verb}, {kw}, {npc},
+# {role}. Persona lines use {player} and {name} (the NPC) as the persona schema defines.
+# --------------------------------------------------------------------------------------------
+
+_V = dict[str, tuple[str, ...]]
+
+_HESITATIONS = ("Oh— um…", "Um…", "I… well…", "Oh…", "Er— um…", "Ah… um…", "W-well…", "Hm… um…")
+_DRY_OPENERS = (
+    "Oh, splendid.", "Ah, yes.", "Well, well.", "How delightful.", "Oh, wonderful.",
+    "Marvellous.", "Fascinating, I'm sure.", "Oh, good.",
+)
+_BRIGHT_OPENERS = ("Oh!", "Ha!", "Ooh!", "Well!", "Oh, wow!")
+
+_ASIDES: _V = {
+    "sarcastic": (
+        "Shocking, I know.", "Try to contain your excitement.", "Riveting stuff, truly.",
+        "Don't all clap at once.", "I'll wait while you take notes.",
+        "Yes, I'm as thrilled as you are.", "What a time to be alive.",
+        "Write that down, there may be a test.",
+    ),
+    "intellectual": (
+        "At least, that is how I read it.", "Though I grant it depends on how you look at it.",
+        "Broadly speaking, that is.", "I've given it some thought, you understand.",
+        "Or so the evidence suggests.", "Make of that what you will.",
+        "There is more nuance to it, of course.", "I may be wrong, but I doubt it.",
+    ),
+    "flirty": (
+        "You do ask the nicest questions.", "Careful, I might start to enjoy this.",
+        "I don't say that to just anyone.", "You're trouble, aren't you?",
+        "I like the way you listen.", "Is it warm in here, or is it just you?",
+        "Don't look at me like that, I'll lose my train of thought.",
+    ),
+    "outgoing": (
+        "Isn't that something!", "I could talk about it all day!", "Oh, I love this!",
+        "You'll like this, I promise!", "Best part of my day, this!",
+    ),
+    "shy": ("S-sorry, I talk too much…", "I hope that makes sense…", "That's… all, really."),
+}
+
+_QUESTIONS: _V = {
+    "shy": ("And… you?", "Do you… like it here?", "Is that… alright?", "What about… you?"),
+    "outgoing": (
+        "What about you, {addr}?", "And you? What brings you to the village?",
+        "Have you tried it yourself?", "What do you think?", "Isn't it grand?",
+    ),
+    "intellectual": (
+        "What is your view, {addr}?", "Have you considered it yourself?",
+        "Does that answer your question?", "Would you agree?",
+    ),
+    "flirty": (
+        "Stay a while, {addr}?", "Tell me something about you?",
+        "What else are you curious about, hm?", "Will you come by again?",
+    ),
+    "sarcastic": (
+        "Any other burning questions?", "Was that what you wanted to hear?", "Happy now?",
+        "Anything else, or can I get back to work?",
+    ),
+}
+
+_ASK_NAME: _V = {
+    "shy": ("I… I didn't catch your name?",),
+    "outgoing": ("I didn't catch your name, by the way! What is it?",),
+    "intellectual": ("Forgive me, I don't believe I caught your name?",),
+    "flirty": ("And what do I call you, hm?",),
+    "sarcastic": ("And you are…? Besides nosy.",),
+}
+
+_REACT: dict[tuple[str, str], tuple[str, ...]] = {
+    ("shy", "friendly"): (
+        "Oh… that's kind of you.", "Th-thank you…", "You're… very nice.", "That's… sweet of you.",
+    ),
+    ("shy", "rude"): (
+        "O-oh… there's no need for that…", "I… I didn't mean to upset you.",
+        "Please don't… be like that.", "That… that wasn't very nice.",
+    ),
+    ("outgoing", "friendly"): (
+        "Oh, you're a delight, {addr}!", "Ha, I like you already!", "Aw, that's lovely to hear!",
+        "Well, aren't you a ray of sunshine!",
+    ),
+    ("outgoing", "rude"): (
+        "Whoa, easy there!", "Hey now, no need to be nasty.", "Ouch! Somebody woke up grumpy.",
+        "Well, that was rude!",
+    ),
+    ("intellectual", "friendly"): (
+        "How gracious of you.", "I appreciate that, {addr}.", "Kindly said; thank you.",
+        "A generous remark.",
+    ),
+    ("intellectual", "rude"): (
+        "Rudeness is rarely an argument.", "There's no call for that tone.",
+        "Insults say more about the speaker, you know.", "Let us keep this civil, shall we?",
+    ),
+    ("flirty", "friendly"): (
+        "Flattery will get you everywhere, {addr}.", "Oh, you charmer.",
+        "Keep talking like that and I'll blush.", "Sweet talker, aren't you?",
+    ),
+    ("flirty", "rude"): (
+        "Ooh, feisty. Not my favourite look on you.", "Well, that's no way to win me over.",
+        "Careful, {addr}. Sweet words work better.", "That stung, and not in the fun way.",
+    ),
+    ("sarcastic", "friendly"): (
+        "Oh, compliments. How novel.", "Flattery. Bold strategy.",
+        "Well, aren't you sweet. Suspiciously so.", "Careful, I might almost believe you.",
+    ),
+    ("sarcastic", "rude"): (
+        "Charming. Truly.", "Wow. Did you practise that one?", "Ooh, harsh. I'll cry later.",
+        "Lovely manners. Raised by goats?",
+    ),
+}
+_GUARDED_REACT: _V = {
+    "friendly": ("Hm. Nice words.", "Words are cheap.", "If you say so.", "We'll see."),
+    "rude": (
+        "Watch it.", "Keep that up and we're done.", "Mind your tongue.",
+        "I don't have to listen to this.",
+    ),
+}
+_CLOSE_WARM = (
+    "It's always good to talk with you, {addr}.", "You always brighten my day.",
+    "I'm glad you came by.", "I was hoping you'd stop by.",
+)
+_GUARDED_TAILS = ("What do you want?", "Make it quick.", "What is it now?", "Yes?")
+_CLOSE_TAILS = (
+    "Good to see you again, {addr}!", "I was hoping you'd come by.", "There you are, {addr}!",
+)
+
+_SMALLTALK: dict[tuple[str, str], tuple[str, ...]] = {
+    ("shy", "how"): ("I'm… fine, thank you. Mostly.", "Oh, um… well enough, I think."),
+    ("outgoing", "how"): (
+        "Never better! The sun's out and I've got company!", "Wonderful, thanks for asking!",
+    ),
+    ("intellectual", "how"): ("Well enough, all things considered.", "Tolerably well; thank you for asking."),
+    ("flirty", "how"): ("Better now that you're here.", "Oh, I'm doing just fine, thanks to you."),
+    ("sarcastic", "how"): ("Living the dream, obviously.", "Oh, fantastic. Can't you tell?"),
+    ("shy", "hello"): ("H-hello…", "Oh, hi…"),
+    ("outgoing", "hello"): ("Hello, hello!", "Hey there, {addr}!"),
+    ("intellectual", "hello"): ("Good day to you.", "Greetings, {addr}."),
+    ("flirty", "hello"): ("Well, hello there.", "Hi yourself, {addr}."),
+    ("sarcastic", "hello"): ("Yes, hello. We've met.", "Hello. Again."),
+    ("shy", "thanks"): ("Oh… y-you're welcome.", "It was nothing, really…"),
+    ("outgoing", "thanks"): ("Anytime, {addr}!", "My pleasure, truly!"),
+    ("intellectual", "thanks"): ("You're most welcome.", "Glad to be of use."),
+    ("flirty", "thanks"): ("Anything for you.", "You can thank me later, {addr}."),
+    ("sarcastic", "thanks"): ("Don't mention it. Really, don't.", "Yes, yes. I'm a saint."),
+    ("shy", "sorry"): ("Oh… it's alright. Really.", "It's… it's fine. I forgive you."),
+    ("outgoing", "sorry"): ("Water under the bridge!", "Apology accepted, friend!"),
+    ("intellectual", "sorry"): ("Apology accepted; let us move on.", "Thank you. That is gracious."),
+    ("flirty", "sorry"): ("Forgiven. This time.", "Mm, I suppose I can forgive you."),
+    ("sarcastic", "sorry"): ("Noted. I'll have it framed.", "Fine. Apology grudgingly accepted."),
+}
+
+_NAME_ACK: _V = {
+    "shy": ("N-nice to meet you, {pname}…", "{pname}… that's a nice name."),
+    "outgoing": ("{pname}! What a great name. Pleased to meet you!", "Nice to meet you, {pname}!"),
+    "intellectual": ("{pname}. A pleasure to make your acquaintance.", "Well met, {pname}."),
+    "flirty": ("{pname}… I like the sound of that.", "{pname}, is it? Pretty name."),
+    "sarcastic": ("{pname}. I'll try to remember that.", "{pname}, is it? Noted, filed, cherished."),
+}
+_LIKE_ACK: _V = {
+    "shy": ("Oh… you {verb} {like}? That's nice.", "You {verb} {like}? I… I'll remember that."),
+    "outgoing": ("You {verb} {like}? How wonderful!", "Oh, {like}! Great choice!"),
+    "intellectual": ("You {verb} {like}? A fine pursuit.", "{like}, then. I'll keep that in mind."),
+    "flirty": ("You {verb} {like}? I'll remember that.", "{like}, hm? Tell me more sometime."),
+    "sarcastic": ("You {verb} {like}. How thrilling for you.", "{like}. Of course you do."),
+}
+_DISLIKE_ACK: _V = {
+    "shy": ("Oh… no {like}, then. I'll… remember.",),
+    "outgoing": ("Not a fan of {like}? Noted!", "No {like} for you, then! Got it!"),
+    "intellectual": ("No love for {like}, then. Understood.",),
+    "flirty": ("No {like}, then. Noted, {addr}.",),
+    "sarcastic": ("You hate {like}. Groundbreaking.", "No {like}. I'll alert the town crier."),
+}
+_NAME_KNOWN: _V = {
+    "shy": ("You're… {pname}. I remember.", "It's {pname}… isn't it?"),
+    "outgoing": ("You're {pname}, of course! How could I forget?", "{pname}! I never forget a name!"),
+    "intellectual": ("Your name is {pname}. I have a good memory for names.", "You are {pname}, as you told me."),
+    "flirty": ("{pname}. As if I could forget.", "You're {pname}. I've been saying it in my head."),
+    "sarcastic": ("{pname}. It's been, what, five minutes?", "{pname}. My memory isn't that bad."),
+}
+_NAME_UNKNOWN: _V = {
+    "shy": ("I… don't think you told me your name.",),
+    "outgoing": ("You haven't told me yet! What is it?",),
+    "intellectual": ("You have not told me your name, actually.",),
+    "flirty": ("You haven't told me yet. Mysterious.",),
+    "sarcastic": ("No idea. You never said, and I'm not a mind reader.",),
+}
+_LIKES_UNKNOWN: _V = {
+    "shy": ("I… don't know yet. You haven't said.",),
+    "outgoing": ("You haven't told me yet! What do you like?",),
+    "intellectual": ("You have not told me what you like, as it happens.",),
+    "flirty": ("You haven't told me yet. Go on, tell me.",),
+    "sarcastic": ("You haven't said. I'm not a fortune teller.",),
+}
+_RECALL: _V = {
+    "shy": ("You… you said you {verb} {like}, {addr}… didn't you?", "Um… you said you {verb} {like}, {addr}."),
+    "outgoing": (
+        "You said you {verb} {like}, {addr}! We should talk about that!",
+        "Hey, you said you {verb} {like}, {addr}! Tell me everything!",
+    ),
+    "intellectual": (
+        "You said you {verb} {like}, {addr}. I've been meaning to ask what draws you to it.",
+        "You said you {verb} {like}, {addr}. I find that telling.",
+    ),
+    "flirty": (
+        "You said you {verb} {like}, {addr}. I've been thinking about that.",
+        "You said you {verb} {like}, {addr}. Show me sometime?",
+    ),
+    "sarcastic": (
+        "You said you {verb} {like}, {addr}. I've been dying to hear more. Truly.",
+        "You said you {verb} {like}, {addr}. I remembered. Be amazed.",
+    ),
+}
+_RECALL_DISLIKE: _V = {
+    v: ("You said you {verb} {like}, {addr}. I'll keep it away from you.",) for v in _VOICES
+}
+_SELF_NAME: _V = {
+    "shy": ("I'm… {npc}. {role}… that's me.",),
+    "outgoing": ("I'm {npc}! {role}, at your service!",),
+    "intellectual": ("My name is {npc}. {role}, by trade.",),
+    "flirty": ("I'm {npc}. Remember it. {role}, at your service.",),
+    "sarcastic": ("{npc}. {role}. It's practically on the sign.",),
+}
+_GENERIC: _V = {
+    "shy": (
+        "I… I'm not sure what to say to that.", "Oh… um, I see.", "That's… interesting.",
+        "I… hadn't thought of that.", "Oh. Um… really?",
+    ),
+    "outgoing": (
+        "Ha! Tell me more!", "Oh, is that so? Go on!", "Now that's something!",
+        "You don't say! Keep going!", "Ooh, I want to hear all about it!",
+    ),
+    "intellectual": (
+        "An interesting thought.", "Hm. I'll have to consider that.", "Curious. Go on.",
+        "That raises a question or two.", "Intriguing, if a little vague.",
+    ),
+    "flirty": (
+        "Oh? Do go on.", "You're full of surprises, aren't you?", "Mm, keep talking.",
+        "I could listen to you all day.", "Is that so, hm?",
+    ),
+    "sarcastic": (
+        "Fascinating. Truly.", "Mm-hm. Riveting.", "I'm hanging on your every word.",
+        "Wow. Stop, I can only take so much excitement.", "Sure. Absolutely. Whatever you say.",
+    ),
+}
+_HOOKS: _V = {
+    "shy": ("You could… ask me about {kw}, if you want.",),
+    "outgoing": ("Ask me about {kw}! I know all about it!", "Oh, you should ask me about {kw}!"),
+    "intellectual": ("If you're curious, ask me about {kw}.",),
+    "flirty": ("Ask me about {kw} sometime.",),
+    "sarcastic": ("Ask me about {kw}. Go on, make my day.",),
+}
+_NO_FACTS = (
+    "There's not much to tell, really.", "I keep to my work, mostly.",
+    "Ask me something else, perhaps.",
+)
+_FAREWELL_TAILS: _V = {
+    "close": ("Come back soon, {addr}!", "Take care of yourself, {addr}.", "Don't be a stranger."),
+    "guarded": ("Finally.", "Good.", "Don't hurry back."),
+}
+_FRAMINGS = (
+    "As I said.", "Like I told you.", "Again, then.", "Let me put it plainly.", "Hm, where was I.",
+    "Once more, then.", "To repeat myself.", "Listen.", "Right.", "So.", "Well, then.",
+    "Fine, fine.", "As I was saying.", "Let me say it again.",
+)
+
+_ASK_SUBJECT = (
+    "Tell me more about {s}, please.", "What else should I know about {s}?",
+    "Is there a story behind {s}?", "What do you like most about {s}?",
+    "Why does {s} matter so much to you?",
+)
+_ASK_OPINION = ("What do you think about {s}?", "What is your honest opinion of {s}?")
+_ASK_GENERIC = (
+    "What do you do around here all day?", "How long have you lived in this village?",
+    "What is the best part of your work?", "Could you tell me a bit more about that?",
+    "Who else should I meet around here?", "What keeps you busy these days?",
+)
+_SHARE_LIKE = ("I could talk about {s} all day long.", "You know, {s} always cheers me up.")
+_SHARE_SUBJECT = (
+    "I've heard a few stories about {s} myself.", "I've always been curious about {s}, honestly.",
+)
+_SHARE_NAME = ("I'm {s}, by the way. Nice to meet you.",)
+_SHARE_SORRY = ("I'm sorry if I upset you earlier.", "I didn't mean to be rude before, sorry.")
+_SHARE_GENERIC = (
+    "I've been on the road for weeks now.", "That reminds me of my own home village.",
+    "I know exactly how that feels, honestly.", "I'm new here, still finding my way around.",
+    "I had a long day myself, to be honest.", "My family used to tell stories like that.",
+)
+_LEAVE = (
+    "I should be going now. Goodbye!", "Thanks for the chat. See you later.",
+    "I have to go now. Take care.", "Farewell for now, I'll be back soon.",
+    "Goodbye for now, and thank you.", "I must be off. Until next time.",
+)
+
+# --------------------------------------------------------------------------------------------
+# Hearing the player: regexes run on the lowercased line (curly apostrophes made straight).
+# --------------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_NAME_TOKEN = r"([^\W\d_][^\W\d_]*(?:['-][^\W\d_]+)?)"
+_NAME_EXPLICIT = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|name's|(?:you\s+can\s+|just\s+|they\s+)?call\s+me|"
+    r"i\s+am\s+called|i'm\s+called|i\s+go\s+by)\s+" + _NAME_TOKEN,
+    re.IGNORECASE,
+)
+_NAME_IMPLICIT = re.compile(r"\b(?:i'm|i\s+am|im)\s+" + _NAME_TOKEN, re.IGNORECASE)
+_NOT_NAMES = frozenset(
+    """a an the not so just only very really also still here there back home fine good great
+    ok okay well sure sorry glad happy sad tired hungry thirsty lost new from looking trying going
+    afraid busy bored curious interested excited scared confused alone ready late early done off
+    leaving free angry mad hero adventurer merchant knight traveller traveler stranger human elf
+    dwarf orc friend your yours you in on at with by for to of about into out up down over after
+    later tomorrow maybe sometime anytime when if please sir madam mister miss lady lord master
+    what who how why where nobody somebody someone anyone no yes thinking fond sick hurt cold hot
+    quite pretty rather always never sometimes literally totally kind sort called name this that
+    it its them him her his mine me i""".split()
+)
+_LIKE = re.compile(
+    r"(?<!do )(?<!did )(?<!if )(?<!what )(?<!would )\bi\s+"
+    r"(?:really\s+|truly\s+|just\s+|also\s+|absolutely\s+|do\s+|quite\s+|totally\s+|kind\s+of\s+"
+    r"|kinda\s+|still\s+|so\s+)*"
+    r"(like|love|enjoy|adore|hate|dislike|detest|loathe|despise|can't\s+stand|cannot\s+stand"
+    r"|don't\s+like|do\s+not\s+like|don't\s+enjoy)\s+([^.!?;:,\n]{1,80})",
+    re.IGNORECASE,
+)
+_LIKE_INTO = re.compile(
+    r"\b(?:i'm|i\s+am)\s+(?:really\s+|very\s+|quite\s+)?(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of"
+    r"|fond\s+of)\s+([^.!?;:,\n]{1,80})",
+    re.IGNORECASE,
+)
+_OBJECT_STOP = re.compile(
+    r"\s+\b(?:but|because|since|though|although|when|while|so|if|and\s+i|and\s+you|or\s+i)\b.*$"
+)
+_OBJECT_BAD_START = frozenset(
+    "you it that this them him her those these what how when if which there here".split()
+)
+_SWAP = {
+    "my": "your", "me": "you", "mine": "yours", "myself": "yourself", "i": "you", "our": "your",
+    "us": "you", "we": "you", "i'm": "you're", "ours": "yours",
+}
+_POSITIVE_VERBS = {"like": "like", "love": "love", "enjoy": "enjoy", "adore": "adore"}
+
+_GOODBYE = re.compile(
+    r"\b(?:good-?\s?bye|bye(?:-?bye)?|farewell|cya|so\s+long|good\s*night|until\s+next\s+time"
+    r"|(?<!to\s)see\s+(?:you|ya)(?!\s+(?:there|at|in|the|tomorrow\s+at))"
+    r"|take\s+care(?!\s+of)"
+    r"|(?:talk|catch|speak)\s+(?:to\s+|with\s+)?you\s+(?:later|soon)"
+    r"|gotta\s+(?:go|run|bounce|dash)"
+    r"|(?:i|we)(?:'ve|'d|'ll|'m)?\s+(?:really\s+)?(?:have\s+to|had\s+better|better|need\s+to|must"
+    r"|should|got\s+to|have\s+got\s+to|gotta|am\s+going\s+to|will)\s+"
+    r"(?:go|leave|be\s+going|get\s+going|be\s+off|head\s+off|head\s+out|run|be\s+on\s+my\s+way)"
+    r"(?=\s*(?:now|home|soon|then|already|for\s+now|too|again)?\s*(?:[.!,;…]|$|\s+(?:bye|goodbye"
+    r"|see|take|farewell|thanks|thank|until|sorry)))"
+    r"|(?:i'm|i\s+am)\s+(?:off|leaving|heading\s+(?:out|off|home)|going\s+now|out\s+of\s+here)"
+    r")\b",
+    re.IGNORECASE,
+)
+_NOT_GOODBYE = re.compile(
+    r"\b(?:don't|do\s+not|never|didn't|can't|won't)\s+(?:say\s+)?(?:good-?\s?bye|go|leave)\b",
+    re.IGNORECASE,
+)
+_ASKS_NAME = re.compile(
+    r"\b(?:what(?:'s|\s+is|\s+was)\s+my\s+name|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember"
+    r"|know|recall)\s+(?:my\s+name|who\s+i\s+am)|who\s+am\s+i|say\s+my\s+name"
+    r"|remember\s+my\s+name|what\s+do\s+you\s+call\s+me)\b",
+    re.IGNORECASE,
+)
+_ASKS_LIKES = re.compile(
+    r"\b(?:what\s+(?:do|did)\s+i\s+(?:say\s+i\s+)?(?:like|love|enjoy|hate)"
+    r"|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember|know|recall)\s+what\s+i\s+"
+    r"(?:like|love|enjoy|hate|said|told)|what\s+are\s+my\s+(?:hobbies|interests|likes))\b",
+    re.IGNORECASE,
+)
+_ASKS_NPC_NAME = re.compile(
+    r"\b(?:what(?:'s|\s+is)\s+your\s+name|who\s+are\s+you|your\s+name|who\s+might\s+you\s+be)\b",
+    re.IGNORECASE,
+)
+_ASKS_SELF = re.compile(
+    r"\b(?:about\s+(?:you|yourself)|tell\s+me\s+(?:something|a\s+bit|a\s+little)"
+    r"|what\s+do\s+you\s+do|your\s+(?:job|work|trade|life|story|past|family|home|day)"
+    r"|where\s+(?:are\s+you\s+from|do\s+you\s+live)|any\s+(?:news|gossip|rumou?rs)"
+    r"|what's\s+new|anything\s+(?:new|interesting))\b",
+    re.IGNORECASE,
+)
+_ASKS_OPINION = re.compile(
+    r"\b(?:what\s+do\s+you\s+(?:think|make)|your\s+(?:opinion|view|thoughts|take)"
+    r"|how\s+do\s+you\s+feel|thoughts\s+on|do\s+you\s+(?:like|love|hate)|opinion)\b",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
+    r"|well\s+met|yo)\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"\b(?:thanks|thank\s+(?:you|ye)|cheers|much\s+obliged)\b", re.IGNORECASE)
+_HOW = re.compile(
+    r"\b(?:how\s+are\s+(?:you|things)|how\s+is\s+(?:it\s+going|business|work|life)"
+    r"|how's\s+(?:it\s+going|things|business|life|work)|how\s+do\s+you\s+do"
+    r"|how\s+have\s+you\s+been|you\s+(?:ok|okay|alright)\b)",
+    re.IGNORECASE,
+)
+_SORRY = re.compile(
+    r"\b(?:sorry|apologi[sz]e|my\s+apologies|forgive\s+me|my\s+bad)\b", re.IGNORECASE
+)
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|who|why|where|when|how|which|do|does|did|is|are|can|could|would|will|have|has)\b",
+    re.IGNORECASE,
+)
+_ADDRESSED = re.compile(
+    r"\b(?:you|your|yours|you're|youre|ya|yourself|thanks|thank)\b", re.IGNORECASE
+)
+_PLACEHOLDER = re.compile(r"\{(player|name)\}")
+_NAME_LIKE = re.compile(r"^[^\W\d_][^\W\d_'\- ]{1,23}$")
+
+
+def _stable_seed(*parts: object) -> int:
+    """A seed that is the same in every process (unlike `hash()` of a str)."""
+    data = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+@functools.lru_cache(maxsize=8192)
+def normalize(text: str) -> str:
+    """The comparison key of a line: lowercase words joined by single spaces (punctuation,
+    case and spacing ignored). Two lines with the same key count as the same line."""
+    return " ".join(_WORD.findall(text.lower().replace("’", "'")))
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    for tok in _WORD.findall(text.lower().replace("’", "'")):
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        out.append(tok)
+    return out
+
+
+def _forms(word: str) -> set[str]:
+    """Whole-word matching with simple plurals: forge/forges, berry/berries, box/boxes."""
+    forms = {word, word + "s", word + "es"}
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        forms.add(word[:-1] + "ies")
+    if len(word) > 4 and word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    if len(word) > 3 and word.endswith("es"):
+        forms.add(word[:-2])
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        forms.add(word[:-1])
+    return forms
+
+
+class _Matcher:
+    """Finds which targets (topic keys, opinion subjects) a tokenised line names."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.single: dict[str, list[str]] = {}
+        self.multi: list[tuple[str, str]] = []
+        self.order: dict[str, int] = {}
+        for keyword, target in pairs:
+            self.order.setdefault(target, len(self.order))
+            words = _tokens(keyword)
+            if not words:
+                continue
+            if len(words) == 1:
+                for form in _forms(words[0]):
+                    self.single.setdefault(form, [])
+                    if target not in self.single[form]:
+                        self.single[form].append(target)
+            else:
+                head = " ".join(words[:-1])
+                for form in _forms(words[-1]):
+                    self.multi.append((f" {head} {form} ", target))
+
+    def find(self, tokens: Sequence[str]) -> list[str]:
+        counts: dict[str, int] = {}
+        for tok in tokens:
+            for target in self.single.get(tok, ()):
+                counts[target] = counts.get(target, 0) + 1
+        if self.multi:
+            padded = " " + " ".join(tokens) + " "
+            for phrase, target in self.multi:
+                if phrase in padded:
+                    counts[target] = counts.get(target, 0) + 2
+        return sorted(counts, key=lambda t: (-counts[t], self.order[t]))
+
+
+@dataclass(frozen=True)
+class _Index:
+    topics: _Matcher
+    opinions: _Matcher
+    phrases: Mapping[str, str]
+    """keyword → how the persona's own lines say it ("forge" → "your forge")."""
+
+    def subject(self, keyword: str) -> str:
+        """How to name a keyword in a sentence: the persona's own phrase, else the word."""
+        kw = keyword.replace("_", " ").lower()
+        return self.phrases.get(kw, kw)
+
+
+_INDEX_CACHE: dict[int, tuple[Persona, _Index]] = {}
+_INDEX_CACHE_MAX = 256
+
+
+def _index(persona: Persona) -> _Index:
+    """Per-persona matchers, cached by identity (personas are immutable once loaded)."""
+    hit = _INDEX_CACHE.get(id(persona))
+    if hit is not None and hit[0] is persona:
+        return hit[1]
+    topic_pairs = [(k, key) for key, topic in persona.topics.items() for k in (key, *topic.keywords)]
+    topic_pairs = [(k.replace("_", " "), key) for k, key in topic_pairs]
+    opinion_pairs = [(subject, subject) for subject in persona.opinions]
+    texts = " ".join(
+        [line for t in persona.topics.values() for line in t.lines]
+        + list(persona.facts) + list(persona.opinions.values())
+    )
+    phrases: dict[str, str] = {}
+    words = {kw for kw, _ in topic_pairs} | set(persona.opinions)
+    for kw in words:
+        m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
+        if m:
+            det = _SWAP.get(m.group(1).lower(), m.group(1).lower())
+            phrases[kw.lower()] = f"{det} {m.group(2).lower()}"
+    index = _Index(_Matcher(topic_pairs), _Matcher(opinion_pairs), phrases)
+    if len(_INDEX_CACHE) >= _INDEX_CACHE_MAX:
+        _INDEX_CACHE.clear()
+    _INDEX_CACHE[id(persona)] = (persona, index)
+    return index
+
+
+@dataclass(frozen=True)
+class _Heard:
+    tokens: list[str]
+    name: str | None
+    likes: list[tuple[str, str]]
+    """(verb, object) in second person, e.g. ("love", "your dog")."""
+    dislikes: list[tuple[str, str]]
+    goodbye: bool
+    asks_name: bool
+    asks_likes: bool
+    asks_npc_name: bool
+    asks_self: bool
+    asks_opinion: bool
+    greeting: bool
+    thanks: bool
+    how: bool
+    sorry: bool
+    question: bool
+    affection: bool
+    """The player said they like/love the NPC ("I like you")."""
+    addressed: bool
+    """The line speaks to the NPC ("you", "your", or thanks)."""
+
+
+def _clean_object(raw: str) -> str | None:
+    text = _OBJECT_STOP.sub("", raw.strip().lower())
+    words = [w for w in _WORD.findall(text)][:6]
+    if not words or words[0] in _OBJECT_BAD_START:
+        return None
+    words = [_SWAP.get(w, w) for w in words]
+    obj = " ".join(words)
+    return obj if 1 <= len(obj) <= 60 else None
+
+
+def _valid_name(raw: str, *, implicit: bool) -> str | None:
+    if not 2 <= len(raw) <= 24 or raw.lower() in _NOT_NAMES:
+        return None
+    if implicit and not raw[0].isupper():
+        return None
+    return raw[0].upper() + raw[1:]
+
+
+def _hear(text: str) -> _Heard:
+    text = text[:MAX_PARSED_CHARS].replace("’", "'")
+    name = None
+    for m in _NAME_EXPLICIT.finditer(text):
+        name = _valid_name(m.group(1), implicit=False) or name
+    if name is None:
+        for m in _NAME_IMPLICIT.finditer(text):
+            name = _valid_name(m.group(1), implicit=True) or name
+            if name:
+                break
+    likes: list[tuple[str, str]] = []
+    dislikes: list[tuple[str, str]] = []
+    affection = False
+    for m in _LIKE.finditer(text):
+        verb = re.sub(r"\s+", " ", m.group(1).lower())
+        raw = m.group(2)
+        if re.match(r"\s*you\b", raw, re.IGNORECASE) and verb in _POSITIVE_VERBS:
+            affection = True
+        obj = _clean_object(raw)
+        if obj is None:
+            continue
+        if verb in _POSITIVE_VERBS:
+            likes.append((verb, obj))
+        else:
+            dislikes.append(("hate" if verb in {"hate", "detest", "loathe", "despise"}
+                             else "don't like" if "like" in verb or "enjoy" in verb
+                             else "can't stand", obj))
+    for m in _LIKE_INTO.finditer(text):
+        obj = _clean_object(m.group(1))
+        if obj is not None:
+            likes.append(("like", obj))
+    goodbye = bool(_GOODBYE.search(text)) and not _NOT_GOODBYE.search(text)
+    stripped = text.strip()
+    return _Heard(
+        tokens=_tokens(text),
+        name=name,
+        likes=likes,
+        dislikes=dislikes,
+        goodbye=goodbye,
+        asks_name=bool(_ASKS_NAME.search(text)),
+        asks_likes=bool(_ASKS_LIKES.search(text)),
+        asks_npc_name=bool(_ASKS_NPC_NAME.search(text)),
+        asks_self=bool(_ASKS_SELF.search(text)),
+        asks_opinion=bool(_ASKS_OPINION.search(text)),
+        greeting=bool(_GREETING.search(text)),
+        thanks=bool(_THANKS.search(text)),
+        how=bool(_HOW.search(text)),
+        sorry=bool(_SORRY.search(text)),
+        question="?" in stripped or bool(_QUESTION_START.search(stripped)),
+        affection=affection,
+        addressed=bool(_ADDRESSED.search(text)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Memory: a JSON-able dict, read defensively (it comes back from storage).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Memory:
+    extra: dict[str, Any]
+    name: str | None = None
+    likes: list[dict[str, Any]] = field(default_factory=list)
+    dislikes: list[dict[str, Any]] = field(default_factory=list)
+    recalled: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+    cores: list[str] = field(default_factory=list)
+    topics: dict[str, int] = field(default_factory=dict)
+    asked_name: bool = False
+    quirk_turn: int = -10
+
+    _KEYS = ("v", "player_name", "likes", "dislikes", "recalled", "said", "cores", "topics",
+             "asked_name", "quirk_turn")
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any]) -> _Memory:
+        def strs(value: Any) -> list[str]:
+            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+        def items(value: Any) -> list[dict[str, Any]]:
+            if not isinstance(value, list):
+                return []
+            return [
+                {"what": v["what"], "verb": str(v.get("verb", "like")), "turn": int(v.get("turn", 0))}
+                for v in value
+                if isinstance(v, dict) and isinstance(v.get("what"), str)
+                and isinstance(v.get("turn", 0), int)
+            ]
+
+        name = raw.get("player_name")
+        topics = raw.get("topics")
+        quirk = raw.get("quirk_turn")
+        return cls(
+            extra={k: v for k, v in raw.items() if k not in cls._KEYS},
+            name=name if isinstance(name, str) and name else None,
+            likes=items(raw.get("likes")),
+            dislikes=items(raw.get("dislikes")),
+            recalled=strs(raw.get("recalled")),
+            said=strs(raw.get("said")),
+            cores=strs(raw.get("cores")),
+            topics={k: v for k, v in topics.items() if isinstance(v, int)}
+            if isinstance(topics, dict) else {},
+            asked_name=raw.get("asked_name") is True,
+            quirk_turn=quirk if isinstance(quirk, int) else -10,
+        )
+
+    def copy(self) -> _Memory:
+        return _Memory(
+            extra=dict(self.extra), name=self.name, likes=[dict(x) for x in self.likes],
+            dislikes=[dict(x) for x in self.dislikes], recalled=list(self.recalled),
+            said=list(self.said), cores=list(self.cores), topics=dict(self.topics),
+            asked_name=self.asked_name, quirk_turn=self.quirk_turn,
+        )
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "v": MEMORY_VERSION,
+            "player_name": self.name,
+            "likes": self.likes[-_LIKES_KEEP:],
+            "dislikes": self.dislikes[-_LIKES_KEEP:],
+            "recalled": self.recalled[-_LIKES_KEEP * 2:],
+            "said": self.said[-_SAID_KEEP:],
+            "cores": self.cores[-_CORES_KEEP:],
+            "topics": self.topics,
+            "asked_name": self.asked_name,
+            "quirk_turn": self.quirk_turn,
+        }
+
+    def learn_like(self, verb: str, what: str, turn: int, *, dislike: bool) -> None:
+        bucket, other = (self.dislikes, self.likes) if dislike else (self.likes, self.dislikes)
+        for lst in (bucket, other):
+            lst[:] = [x for x in lst if x["what"] != what]
+        bucket.append({"what": what, "verb": verb, "turn": turn})
+        if what in self.recalled:
+            self.recalled.remove(what)
+
+    def note_said(self, text: str) -> None:
+        self.said.append(normalize(text))
+        del self.said[:-_SAID_KEEP]
+
+    def note_core(self, key: str) -> None:
+        if key in self.cores:
+            self.cores.remove(key)
+        self.cores.append(key)
+        del self.cores[:-_CORES_KEEP]
+
+
+# --------------------------------------------------------------------------------------------
+# Text helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _fill(template: str, addr: str = "", **values: str) -> str:
+    if addr:
+        values["addr"] = addr
+    else:
+        template = re.sub(r",?\s*\{addr\}", "", template)
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def _clean(text: str) -> str:
+    """One tidy line: single spaces, no space before punctuation, capitalised, ends with
+    punctuation. Never returns an empty string for non-blank input."""
+    t = text.replace("...", "…")
+    t = re.sub(r"\s+", " ", t).strip()
+    t = re.sub(r"\s+([,.;:!?…])", r"\1", t)
+    t = re.sub(r",+([.!?…])", r"\1", t)
+    t = re.sub(r"([!?])\.+", r"\1", t)
+    t = re.sub(r"…\.+", "…", t)
+    t = re.sub(r"\.{2,}", "…", t)
+    t = re.sub(r"^[,;:\s]+", "", t)
+    t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
+    for i, ch in enumerate(t):
+        if ch.isalpha():
+            if ch.islower() and (i == 0 or not t[:i].strip("\"'“‘(—-*¡¿ ")):
+                t = t[:i] + ch.upper() + t[i + 1:]
+            break
+    if t and not re.search(r"[.!?…][\"'”’)\]»]*$", t):
+        t = t.rstrip(",;:—- ") + "."
+    return t
+
+
+def _limit_bangs(text: str, keep: int = 3) -> str:
+    """No exclamation spam: after `keep` of them, "!" becomes "."."""
+    if text.count("!") <= keep:
+        return text
+    out: list[str] = []
+    seen = 0
+    for ch in text:
+        if ch == "!":
+            seen += 1
+            if seen > keep:
+                ch = "" if out and out[-1] in "?.…" else "."
+        out.append(ch)
+    return "".join(out)
+
+
+def _end_with(sentence: str, mark: str) -> str:
+    """Swap a sentence's final full stop for `mark` ("!" or "…"); other endings stay."""
+    s = sentence.rstrip()
+    if s.endswith(".") and not s.endswith("…"):
+        return s[:-1] + mark
+    return s
+
+
+def _render(line: str, npc: str, player: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: player if m.group(1) == "player" else npc, line)
+
+
+def _name_like(player: str) -> bool:
+    p = player.strip()
+    return bool(_NAME_LIKE.match(p)) and p[0].isupper() and p.lower() not in {"player", "you"}
+
+
+_MEASURED_OPENERS = ("Hm.", "Let me think.", "Well, now.", "Interesting.", "A fair point.")
+
+
+@dataclass
+class _Draft:
+    """The parts of one reply, in speaking order."""
+
+    opener: str = ""
+    reaction: str = ""
+    ack: str = ""
+    core: str = ""
+    extras: list[str] = field(default_factory=list)
+    aside: str = ""
+    question: str = ""
+    lead: str = ""
+    """A standalone speech quirk said first."""
+    tail: str = ""
+    """A standalone quirk or catchphrase said last."""
+
+    def text(self) -> str:
+        parts = [self.lead, self.opener, self.reaction, self.ack, self.core, *self.extras,
+                 self.aside, self.question, self.tail]
+        return _limit_bangs(_clean(" ".join(p for p in parts if p)))
+
+
+class _Turn:
+    """One engine call: the context, tuning, memory and the no-repeat window."""
+
+    def __init__(self, ctx: TurnContext, purpose: str) -> None:
+        self.ctx = ctx
+        self.persona = ctx.persona
+        self.purpose = purpose
+        self.tuning: Tuning = tune(ctx.persona, ctx.affinity)
+        self.voice = self.tuning.voice if self.tuning.voice in _VOICES else "outgoing"
+        self.knobs = self.tuning.knobs
+        self.mem = _Memory.load(ctx.memory)
+        own = [normalize(line.text) for line in ctx.history if line.speaker == ctx.persona.id]
+        self.recent: set[str] = set(own[-NO_REPEAT_WINDOW:]) | set(self.mem.said[-NO_REPEAT_WINDOW:])
+        self.recent.discard("")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def rng(self, attempt: int) -> random.Random:
+        return random.Random(
+            _stable_seed(self.ctx.seed, self.ctx.turn, self.persona.id, self.purpose, attempt)
+        )
+
+    def name_for_addressing(self, mem: _Memory) -> str:
+        if mem.name:
+            return mem.name
+        return self.ctx.player.strip() if _name_like(self.ctx.player) else ""
+
+    def player_word(self, mem: _Memory) -> str:
+        return self.name_for_addressing(mem) or "traveller"
+
+    def fill(self, template: str, mem: _Memory, addr: str = "", **values: str) -> str:
+        return _fill(template, addr, npc=self.persona.name, role=self.persona.role,
+                     pname=mem.name or "", **values)
+
+    def render(self, line: str, mem: _Memory) -> str:
+        return _render(line, self.persona.name, self.player_word(mem))
+
+    def pick(self, rng: random.Random, choices: Sequence[str]) -> str:
+        """A bank phrase, preferring ones not heard in the recent window."""
+        fresh = [c for c in choices if not any(normalize(c) in said for said in self.recent)]
+        return rng.choice(fresh or list(choices))
+
+    def pick_line(self, rng: random.Random, lines: Sequence[str], mem: _Memory) -> str:
+        """A persona line (rendered), rotating: unused lines first, else the least recent."""
+        rendered = [self.render(line, mem) for line in lines]
+        keys = [normalize(r) for r in rendered]
+        fresh = [r for r, k in zip(rendered, keys, strict=True)
+                 if k not in mem.cores and k not in self.recent]
+        if fresh:
+            choice = rng.choice(fresh)
+        else:
+            order = {k: i for i, k in enumerate(mem.cores)}
+            choice = min(zip(rendered, keys, strict=True),
+                         key=lambda rk: (rk[1] in self.recent, order.get(rk[1], -1)))[0]
+        mem.note_core(normalize(choice))
+        return choice
+
+    def finish(self, draft_for: Any, *, notes: list[str]) -> tuple[str, _Memory, Any]:
+        """Run `draft_for(rng, mem)` until a line outside the no-repeat window comes out;
+        re-frame the last one if every attempt collides."""
+        last: tuple[str, _Memory, Any] | None = None
+        for attempt in range(_ATTEMPTS):
+            rng = self.rng(attempt)
+            mem = self.mem.copy()
+            text, extra = draft_for(rng, mem)
+            last = (text, mem, extra)
+            if normalize(text) not in self.recent and text:
+                break
+        else:
+            assert last is not None
+            text, mem, extra = last
+            rng = self.rng(_ATTEMPTS)
+            framings = list(_FRAMINGS)
+            rng.shuffle(framings)
+            for framing in framings:
+                candidate = _clean(f"{framing} {text}")
+                if normalize(candidate) not in self.recent:
+                    text = candidate
+                    notes.append("reframed")
+                    break
+            last = (text, mem, extra)
+        text, mem, extra = last
+        mem.note_said(text)
+        return text, mem, extra
+
+    def sprinkle(self, rng: random.Random, draft: _Draft, mem: _Memory) -> None:
+        """At most one speech quirk or catchphrase, and not on consecutive turns."""
+        speech = self.persona.speech
+        if self.ctx.turn - mem.quirk_turn < 2 or rng.random() >= self.knobs.quirk_rate:
+            return
+        pool = [("q", q) for q in speech.quirks] + [("c", c) for c in speech.catchphrases]
+        if not pool:
+            return
+        kind, phrase = rng.choice(pool)
+        phrase = self.render(phrase.strip(), mem)
+        mem.quirk_turn = self.ctx.turn
+        if kind == "c" or re.search(r"[.!?…]$", phrase):
+            if kind == "q" and rng.random() < 0.5:
+                draft.lead = phrase
+            else:
+                draft.tail = phrase
+        elif draft.core:
+            core = draft.core.rstrip()
+            end = core[-1] if core[-1] in ".!?…" else "."
+            body = core[:-1] if core[-1] in ".!?…" else core
+            draft.core = f"{body}, {phrase}{end}"
+
+    def shape(self, rng: random.Random, draft: _Draft) -> None:
+        """The voice's signature, always visible: shy hesitates, sarcastic is dry."""
+        k = self.knobs
+        if self.voice == "shy":
+            already = "…" in draft.reaction + draft.ack + draft.core
+            chance = k.hesitation * (0.3 if already else 1.0)
+            if rng.random() < chance or not (already or draft.core.endswith(".")):
+                draft.opener = rng.choice(_HESITATIONS)
+            elif not already:
+                draft.core = _end_with(draft.core, "…")
+        elif self.voice == "sarcastic":
+            if not draft.aside and not draft.reaction:
+                draft.opener = self.pick(rng, _DRY_OPENERS)
+        elif self.voice == "outgoing":
+            if rng.random() < k.exclamation:
+                draft.core = _end_with(draft.core, "!")
+            if rng.random() < k.exclamation * 0.4 and not draft.reaction:
+                draft.opener = rng.choice(_BRIGHT_OPENERS)
+        elif self.voice == "intellectual":
+            if not draft.aside and rng.random() < 0.4:
+                draft.opener = self.pick(rng, _MEASURED_OPENERS)
+
+
+def _words(parts: Sequence[str]) -> int:
+    return sum(len(p.split()) for p in parts if p)
+
+
+class EmbeddedEngine:
+    """The offline, deterministic provider. Stateless: all state travels in `ctx.memory`.
+
+    Every method is a pure function of its arguments (same context → same result) and never
+    raises for any player text; a persona that passed validation is all it needs.
+    """
+
+    name = "embedded"
+
+    # -- greeting and farewell --------------------------------------------------------------
+
+    def greet(self, ctx: TurnContext) -> Composed:
+        """The NPC's opening line: a persona greeting, colder below affinity 20 and warmer
+        above 80."""
+        turn = _Turn(ctx, "greet")
+        notes = ["greeting", f"voice:{turn.voice}", f"band:{turn.tuning.band}"]
+
+        def draft(rng: random.Random, mem: _Memory) -> tuple[str, None]:
+            d = _Draft(core=turn.pick_line(rng, ctx.persona.greetings, mem))
+            band = turn.tuning.band
+            addr = turn.name_for_addressing(mem)
+            if band == "guarded" and rng.random() < 0.8:
+                d.tail = turn.pick(rng, _GUARDED_TAILS)
+            elif band == "close" and rng.random() < 0.8:
+                d.tail = turn.fill(turn.pick(rng, _CLOSE_TAILS), mem, addr)
+            else:
+                turn.sprinkle(rng, d, mem)
+            return d.text(), None
+
+        text, mem, _ = turn.finish(draft, notes=notes)
+        return Composed(text=text, memory=mem.dump(), notes=tuple(notes))
+
+    def farewell(self, ctx: TurnContext) -> Composed:
+        """The NPC ends the conversation (the game closed it): a persona farewell."""
+        turn = _Turn(ctx, "farewell")
+        notes = ["farewell", f"voice:{turn.voice}"]
+        text, mem, _ = turn.finish(
+            lambda rng, mem: (self._goodbye(turn, rng, mem, "neutral").text(), None), notes=notes
+        )
+        return Composed(text=text, memory=mem.dump(), ending=True, notes=tuple(notes))
+
+    def _goodbye(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone) -> _Draft:
+        d = _Draft(core=turn.pick_line(rng, turn.persona.farewells, mem))
+        band = turn.tuning.band
+        addr = turn.name_for_addressing(mem)
+        if tone_ != "neutral" and band != "close":
+            d.reaction = self._reaction(turn, rng, mem, tone_, addr)
+        if band in _FAREWELL_TAILS and rng.random() < 0.6:
+            d.tail = turn.fill(turn.pick(rng, _FAREWELL_TAILS[band]), mem, addr)
+        return d
+
+    # -- reply -------------------------------------------------------------------------------
+
+    def reply(self, ctx: TurnContext, player_text: str, sentiment: Sentiment) -> Composed:
+        """Answer one player line in character. Learns the player's name, likes and dislikes
+        into memory; `ending=True` when the player said goodbye. Never raises."""
+        turn = _Turn(ctx, "reply")
+        heard = _hear(player_text)
+        tone_ = tone(sentiment)
+        notes = [f"voice:{turn.voice}", f"band:{turn.tuning.band}", f"tone:{tone_}"]
+        new_name = heard.name if heard.name and heard.name != turn.mem.name else None
+        if heard.name:
+            turn.mem.name = heard.name
+            notes.append(f"learned:name:{heard.name}")
+        for verb, what in heard.likes:
+            turn.mem.learn_like(verb, what, ctx.turn, dislike=False)
+            notes.append(f"learned:likes:{what}")
+        for verb, what in heard.dislikes:
+            turn.mem.learn_like(verb, what, ctx.turn, dislike=True)
+            notes.append(f"learned:dislikes:{what}")
+
+        if heard.goodbye:
+            notes.append("goodbye")
+            text, mem, _ = turn.finish(
+                lambda rng, mem: (self._goodbye(turn, rng, mem, tone_).text(), None), notes=notes
+            )
+            return Composed(text=text, memory=mem.dump(), ending=True, notes=tuple(notes))
+
+        def draft(rng: random.Random, mem: _Memory) -> tuple[str, tuple[str | None, list[str]]]:
+            d, topic, why = self._draft_reply(turn, rng, mem, heard, tone_, new_name)
+            return d.text(), (topic, why)
+
+        text, mem, (topic, why) = turn.finish(draft, notes=notes)
+        notes.extend(why)
+        return Composed(text=text, memory=mem.dump(), topic=topic, notes=tuple(notes))
+
+    def _reaction(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone,
+                  addr: str) -> str:
+        if tone_ == "neutral":
+            return ""
+        if turn.tuning.band == "guarded":
+            return turn.pick(rng, _GUARDED_REACT[tone_])
+        return turn.fill(turn.pick(rng, _REACT[(turn.voice, tone_)]), mem, addr)
+
+    def _pending_recall(self, turn: _Turn, mem: _Memory) -> tuple[dict[str, Any], bool] | None:
+        """The oldest like/dislike learned on an earlier turn and not yet brought up."""
+        for item, dislike in [(x, False) for x in mem.likes] + [(x, True) for x in mem.dislikes]:
+            if item["what"] not in mem.recalled and item["turn"] < turn.ctx.turn:
+                return item, dislike
+        return None
+
+    def _recall_text(self, turn: _Turn, rng: random.Random, mem: _Memory,
+                     item: Mapping[str, Any], dislike: bool) -> str:
+        mem.recalled.append(str(item["what"]))
+        bank = _RECALL_DISLIKE if dislike else _RECALL
+        addr = turn.name_for_addressing(mem)
+        return turn.fill(turn.pick(rng, bank[turn.voice]), mem, addr,
+                         verb=str(item["verb"]), like=str(item["what"]))
+
+    def _draft_reply(
+        self, turn: _Turn, rng: random.Random, mem: _Memory, heard: _Heard, tone_: Tone,
+        new_name: str | None,
+    ) -> tuple[_Draft, str | None, list[str]]:
+        persona, voice, knobs = turn.persona, turn.voice, turn.knobs
+        index = _index(persona)
+        why: list[str] = []
+        addr_full = turn.name_for_addressing(mem)
+        addr = addr_full if rng.random() < 0.6 else ""
+        d = _Draft()
+        topic: str | None = None
+
+        # What the player said about themself, acknowledged.
+        if new_name:
+            d.ack = turn.fill(turn.pick(rng, _NAME_ACK[voice]), mem, addr)
+        elif heard.likes:
+            verb, what = heard.likes[-1]
+            d.ack = turn.fill(turn.pick(rng, _LIKE_ACK[voice]), mem, addr, verb=verb, like=what)
+        elif heard.dislikes:
+            verb, what = heard.dislikes[-1]
+            d.ack = turn.fill(turn.pick(rng, _DISLIKE_ACK[voice]), mem, addr, verb=verb, like=what)
+
+        topics = index.topics.find(heard.tokens)
+        opinions = index.opinions.find(heard.tokens)
+        smalltalk = next(
+            (kind for kind, hit in (("how", heard.how), ("sorry", heard.sorry),
+                                     ("thanks", heard.thanks), ("hello", heard.greeting)) if hit),
+            None,
+        )
+        pending = self._pending_recall(turn, mem)
+        extras: list[str] = []
+
+        # The core: the one thing this reply is about.
+        if heard.asks_name:
+            bank = _NAME_KNOWN if mem.name else _NAME_UNKNOWN
+            d.core = turn.fill(turn.pick(rng, bank[voice]), mem, addr)
+            why.append("core:memory:name")
+        elif heard.asks_likes:
+            d.core = self._likes_answer(turn, rng, mem, addr)
+            why.append("core:memory:likes")
+        elif opinions and heard.asks_opinion:
+            d.core = turn.render(persona.opinions[opinions[0]], mem)
+            mem.note_core(normalize(d.core))
+            why.append(f"core:opinion:{opinions[0]}")
+        elif topics:
+            topic = topics[0]
+            d.core = turn.pick_line(rng, persona.topics[topic].lines, mem)
+            mem.topics[topic] = mem.topics.get(topic, 0) + 1
+            why.append(f"core:topic:{topic}")
+            if opinions:
+                extras.append(turn.render(persona.opinions[opinions[0]], mem))
+                why.append(f"opinion:{opinions[0]}")
+        elif opinions:
+            d.core = turn.render(persona.opinions[opinions[0]], mem)
+            mem.note_core(normalize(d.core))
+            why.append(f"core:opinion:{opinions[0]}")
+        elif heard.asks_npc_name:
+            d.core = turn.fill(turn.pick(rng, _SELF_NAME[voice]), mem, addr)
+            why.append("core:self:name")
+        elif heard.asks_self:
+            if persona.facts:
+                d.core = turn.pick_line(rng, persona.facts, mem)
+                why.append("core:fact")
+            else:
+                d.core = turn.pick(rng, _NO_FACTS)
+                why.append("core:self:none")
+        elif smalltalk:
+            d.core = turn.fill(turn.pick(rng, _SMALLTALK[(voice, smalltalk)]), mem, addr)
+            smalltalk = None
+            why.append("core:smalltalk")
+        elif pending is not None and not d.ack:
+            d.core = self._recall_text(turn, rng, mem, *pending)
+            pending = None
+            why.append("core:recall")
+        elif d.ack:
+            d.core, d.ack = d.ack, ""
+            why.append("core:ack")
+        else:
+            lines = persona.fallbacks
+            d.core = turn.pick_line(rng, lines, mem) if lines else turn.pick(rng, _GENERIC[voice])
+            why.append("core:fallback")
+            hook = self._hook_keyword(turn, mem, index)
+            if hook and rng.random() < 0.6:
+                extras.append(turn.fill(turn.pick(rng, _HOOKS[voice]), mem, addr, kw=hook))
+
+        # Reaction: small talk beside another core, else the player's tone (always shown).
+        if smalltalk:
+            d.reaction = turn.fill(turn.pick(rng, _SMALLTALK[(voice, smalltalk)]), mem, addr)
+        elif heard.affection and turn.tuning.band != "guarded" and voice == "flirty":
+            d.reaction = turn.pick(rng, ("Oh? You like me, do you?", "Careful, I might believe you."))
+        elif tone_ == "rude" or (tone_ == "friendly" and heard.addressed and not d.ack):
+            # Kind words about fishing are not a compliment to the NPC: a friendly reaction
+            # needs the line to be aimed at them; rudeness is answered wherever it points.
+            d.reaction = self._reaction(turn, rng, mem, tone_, addr)
+
+        # Extras, within the voice's budget of parts and words.
+        if pending is not None and turn.ctx.turn - int(pending[0]["turn"]) >= 2:
+            extras.insert(0, self._recall_text(turn, rng, mem, *pending))
+            why.append("recall")
+        if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
+            extras.append(turn.fill(turn.pick(rng, _CLOSE_WARM), mem, addr))
+        if topic and persona.facts and rng.random() < (0.35 if voice == "outgoing" else 0.1):
+            extras.append(turn.pick_line(rng, persona.facts, mem))
+        budget = knobs.max_parts
+        kept: list[str] = []
+        for extra in extras:
+            if budget <= 0 or _words([d.reaction, d.ack, d.core, *kept]) >= knobs.target_words:
+                break
+            kept.append(extra)
+            budget -= 1
+        d.extras = kept
+
+        signature = {"sarcastic": knobs.sarcasm, "intellectual": knobs.qualifying,
+                     "flirty": knobs.playfulness, "outgoing": knobs.exclamation * 0.4,
+                     "shy": 0.15}[voice]
+        substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
+                                        "core:recall", "core:self")) for w in why)
+        if budget > 0 and substantive and rng.random() < signature:
+            d.aside = turn.fill(turn.pick(rng, _ASIDES[voice]), mem, addr)
+            budget -= 1
+        if budget > 0 and not heard.asks_name and not heard.asks_likes:
+            if (not mem.name and not mem.asked_name and turn.ctx.turn >= 2
+                    and turn.tuning.band != "guarded" and rng.random() < 0.5):
+                d.question = turn.pick(rng, _ASK_NAME[voice])
+                mem.asked_name = True
+            elif rng.random() < knobs.asks_back:
+                d.question = turn.fill(turn.pick(rng, _QUESTIONS[voice]), mem, addr)
+
+        turn.shape(rng, d)
+        turn.sprinkle(rng, d, mem)
+        return d, topic, why
+
+    def _likes_answer(self, turn: _Turn, rng: random.Random, mem: _Memory, addr: str) -> str:
+        if not mem.likes and not mem.dislikes:
+            return turn.pick(rng, _LIKES_UNKNOWN[turn.voice])
+        said = []
+        if mem.likes:
+            said.append(_join([f"{x['verb']} {x['what']}" for x in mem.likes[-3:]]))
+        if mem.dislikes:
+            said.append(_join([f"{x['verb']} {x['what']}" for x in mem.dislikes[-2:]]))
+        lead = {"shy": "Um… you said you", "outgoing": "You told me you",
+                "intellectual": "As I recall, you", "flirty": "I remember: you",
+                "sarcastic": "Let's see. You"}[turn.voice]
+        for x in mem.likes + mem.dislikes:
+            if x["what"] not in mem.recalled:
+                mem.recalled.append(str(x["what"]))
+        return turn.fill(f"{lead} {', and you '.join(said)}, {{addr}}.", mem, addr)
+
+    # -- answer options ----------------------------------------------------------------------
+
+    def options(self, ctx: TurnContext, npc_line: str, last_player_line: str | None) -> list[Option]:
+        """Three answer options for the player, intents `ask`, `share`, `leave` in that order:
+        5–10 words each, distinct from each other and from `last_player_line`, built from the
+        persona's topics and opinions, the NPC's line and what the player shared. Every
+        `leave` option is one `reply` recognises as a goodbye. Never raises."""
+        return _options(_Turn(ctx, "options"), npc_line, last_player_line)
+
+    def _hook_keyword(self, turn: _Turn, mem: _Memory, index: _Index) -> str | None:
+        for key in turn.persona.topics:
+            if key not in mem.topics:
+                return index.subject(key)
+        return None
+
+
+def _join(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+OPTION_WORDS = (5, 10)
+"""Every option has between 5 and 10 words (seed §2)."""
+
+
+def _option_ok(text: str) -> bool:
+    return OPTION_WORDS[0] <= len(text.split()) <= OPTION_WORDS[1]
+
+
+def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) -> list[Option]:
+    turn = engine_turn
+    persona, mem = turn.persona, turn.mem
+    rng = turn.rng(0)
+    index = _index(persona)
+    line_tokens = _tokens(npc_line)
+
+    def phrase(topic_key: str) -> str:
+        words = set(line_tokens)
+        topic = persona.topics[topic_key]
+        kw = next((k for k in topic.keywords if k in index.phrases and _forms(k) & words), None)
+        return index.subject(kw or topic_key)
+
+    mentioned = index.topics.find(line_tokens)
+    fresh = [k for k in persona.topics if k not in mem.topics and k not in mentioned]
+    subjects = [phrase(k) for k in mentioned[:1]] + [phrase(k) for k in fresh[:2]]
+    voiced = {k for k in persona.opinions if normalize(persona.opinions[k]) in mem.cores}
+    opinion_subjects = [s for s in persona.opinions if s not in voiced]
+
+    taken: set[str] = set()
+    if last_player_line:
+        taken.add(normalize(last_player_line))
+
+    def choose(candidates: list[str], fallback: Sequence[str]) -> str:
+        shuffled_fallback = list(fallback)
+        rng.shuffle(shuffled_fallback)
+        for text in [*candidates, *shuffled_fallback]:
+            text = _clean(text)
+            key = normalize(text)
+            if _option_ok(text) and key not in taken:
+                taken.add(key)
+                return text
+        raise AssertionError("option banks exhausted")  # banks are larger than `taken` can be
+
+    ask_candidates: list[str] = []
+    for s in subjects[:2]:
+        ask_candidates.append(rng.choice(_ASK_SUBJECT).replace("{s}", s))
+    if opinion_subjects and rng.random() < 0.5:
+        ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
+                              rng.choice(_ASK_OPINION).replace("{s}", index.subject(rng.choice(opinion_subjects))))
+    if turn.tuning.band == "guarded":
+        ask_candidates.insert(0, "Why are you so cold with me?")
+
+    share_candidates: list[str] = []
+    if turn.tuning.band == "guarded":
+        share_candidates.append(rng.choice(_SHARE_SORRY))
+    if not mem.name and _name_like(turn.ctx.player):
+        share_candidates.append(_SHARE_NAME[0].replace("{s}", turn.ctx.player.strip()))
+    if mem.likes and rng.random() < 0.5:
+        share_candidates.append(rng.choice(_SHARE_LIKE).replace("{s}", mem.likes[-1]["what"]))
+    if subjects and rng.random() < 0.6:
+        share_candidates.append(rng.choice(_SHARE_SUBJECT).replace("{s}", subjects[0]))
+
+    leave_bank = list(_LEAVE)
+    rng.shuffle(leave_bank)
+    return [
+        Option(choose(ask_candidates, _ASK_GENERIC), "ask"),
+        Option(choose(share_candidates, _SHARE_GENERIC), "share"),
+        Option(choose([], leave_bank), "leave"),
+    ]
