@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EventSink = Callable[[str, dict[str, Any]], Awaitable[None]]
+EventSink = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]
 
 FALLBACK_EVENT = "provider.fallback"

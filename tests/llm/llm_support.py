@@ -1,0 +1,100 @@
+"""Helpers shared by the LLM tests (imported as `llm_support`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, Usage
+from sidecar.llm.config import parse_config, resolve
+from sidecar.llm.costs import CostLedger
+from sidecar.llm.limits import Clock
+
+TEST_KEY = "sk-test-0123456789abcdefSECRETxyz"
+
+
+class Recorder:
+    """Collects what the game would receive: events and streamed deltas, in order."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Any]] = []
+
+    async def event(self, name: str, data: Mapping[str, Any]) -> None:
+        self.items.append((name, dict(data)))
+
+    async def delta(self, text: str) -> None:
+        self.items.append(("line.delta", text))
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [d for n, d in self.items if n == name]
+
+    def text_since_reset(self) -> str:
+        """The line the game shows: deltas after the last `line.reset`."""
+        out: list[str] = []
+        for name, data in self.items:
+            if name == "line.reset":
+                out = []
+            elif name == "line.delta":
+                out.append(data)
+        return "".join(out)
+
+
+EMBEDDED_LINE = "Hm. The forge is hot today."
+
+
+async def compose(req: ChatRequest) -> ChatReply:
+    """Stands in for the turn pipeline's embedded engine (llm/ never imports it)."""
+    await asyncio.sleep(0)
+    return ChatReply(EMBEDDED_LINE, "stop", Usage(0, 0, estimated=True), "embedded")
+
+
+class FakeClock:
+    """Virtual time for backoff and cooldowns: `sleep` advances it at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.wall = 1_700_000_000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+
+def request(text: str = "Good morning! Any news from the mine?", *, conversation: str = "c1",
+            persona: str = "bjorn", **kw: Any) -> ChatRequest:
+    return ChatRequest(
+        system="You are Bjorn, the village blacksmith.",
+        messages=(ChatMessage("user", text),),
+        tags=RequestTags(conversation=conversation, persona=persona),
+        **kw,
+    )
+
+
+def make_router(toml: str, ledger: CostLedger, *, env: Mapping[str, str] | None = None,
+                clock: Clock | None = None) -> Router:
+    """A router from config text, with keys from `env` only (never the real keyring)."""
+    settings = resolve(parse_config(toml), env=dict(env or {}), keys=lambda name: None)
+    return Router.from_settings(settings, ledger, clock=clock)
+
+
+def spec_for(fake_base_url: str, *, kind: str = "openai", name: str = "main", key: str | None = TEST_KEY,
+             **over: Any) -> Any:
+    """A ProviderSpec pointing at a fake server."""
+    from pydantic import SecretStr
+
+    from sidecar.llm.spec import ProviderSpec
+
+    fields: dict[str, Any] = {"name": name, "kind": kind, "model": "fake-model", "base_url": fake_base_url,
+                              "key": SecretStr(key) if key else None, "json": "json_schema"}
+    fields.update(over)
+    return ProviderSpec(**fields)
