@@ -34,9 +34,7 @@ SCHEMA_FILENAME = "persona.schema.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_TOML_POSITION = re.compile(
-    r"^(?P<msg>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
-)
+_TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$")
 _SCALAR_TYPES = (str, int, float, bool)
 _NO_GOT = {
     "missing",
@@ -98,9 +96,7 @@ def _parse(text: str, file: str) -> _Parsed:
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        problems = sorted(
-            (_schema_problem(err, file, keys) for err in exc.errors()), key=lambda p: p.line
-        )
+        problems = sorted((_schema_problem(err, file, keys) for err in exc.errors()), key=lambda p: p.line)
         return _Parsed(None, _dedupe(problems), keys)
     return _Parsed(persona, (), keys)
 
@@ -111,9 +107,7 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str, keys: Ke
     if m is None:
         return Problem(file, 1, "toml", raw)
     if m.group("line"):
-        return Problem(
-            file, int(m.group("line")), "toml", f"{m.group('msg')} (column {m.group('col')})"
-        )
+        return Problem(file, int(m.group("line")), "toml", f"{m.group('msg')} (column {m.group('col')})")
     # "at end of document": point at what was left open, or at the last line
     if keys.unclosed is not None:
         return Problem(
@@ -161,11 +155,7 @@ def _message(err: Mapping[str, Any], kind: str, path: tuple[PathPart, ...]) -> s
     if kind == "extra_forbidden":
         known = _fields_at(path[:-1])
         guess = difflib.get_close_matches(str(path[-1]), known, n=1) if known and path else []
-        hint = (
-            f"; did you mean {guess[0]!r}?"
-            if guess
-            else (f"; known: {', '.join(known)}" if known else "")
-        )
+        hint = f"; did you mean {guess[0]!r}?" if guess else (f"; known: {', '.join(known)}" if known else "")
         return f"unknown field{hint}"
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
@@ -289,9 +279,7 @@ class PersonaSet:
         try:
             return self.personas[persona_id]
         except KeyError:
-            raise PersonaNotFound(
-                f"no persona {persona_id!r}", details={"persona": persona_id}
-            ) from None
+            raise PersonaNotFound(f"no persona {persona_id!r}", details={"persona": persona_id}) from None
 
     @cached_property
     def _names(self) -> dict[str, str]:
@@ -353,8 +341,12 @@ def _read(path: Path) -> tuple[str | None, Problem | None]:
         return None, Problem(name, line, "file", "not UTF-8 text (TOML files must be UTF-8)")
 
 
-def _load_files(files: Sequence[Path], problems: list[Problem]) -> PersonaSet:
-    """Load `files` in order; later files lose clashes. Appends to `problems`."""
+def _load_files(files: Sequence[Path], problems: list[Problem], known_ids: frozenset[str] = frozenset()) -> PersonaSet:
+    """Load `files` in order; later files lose clashes. Appends to `problems`.
+
+    `known_ids` are personas that exist elsewhere (not loaded here) and so may be named in
+    relationships without a warning.
+    """
     personas: dict[str, Persona] = {}
     sources: dict[str, str] = {}
     key_lines: dict[str, KeyLines] = {}
@@ -377,8 +369,7 @@ def _load_files(files: Sequence[Path], problems: list[Problem]) -> PersonaSet:
                     name,
                     keys.line_of(("id",)),
                     "id",
-                    f"id {persona.id!r} differs from the file name {path.name!r}; "
-                    f"name the file {persona.id}.toml",
+                    f"id {persona.id!r} differs from the file name {path.name!r}; name the file {persona.id}.toml",
                     "warning",
                 )
             )
@@ -418,7 +409,7 @@ def _load_files(files: Sequence[Path], problems: list[Problem]) -> PersonaSet:
         key_lines[persona.id] = keys
     for pid, persona in personas.items():
         for other in persona.relationships:
-            if other not in personas:
+            if other not in personas and other not in known_ids:
                 loc = ("relationships", other)
                 problems.append(
                     Problem(
@@ -448,8 +439,9 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
     """Check persona files and directories (their `*.toml`) together, as one set.
 
     Returns every problem, errors and warnings (see `Problem.severity`); an empty list means
-    all is well. Paths that do not exist, and named files that are not `.toml`, are reported
-    as problems rather than raised.
+    all is well. A relationship may name a persona whose file sits next to a checked one.
+    Paths that do not exist, and named files that are not `.toml`, are reported as problems
+    rather than raised.
     """
     problems: list[Problem] = []
     files: list[Path] = []
@@ -458,21 +450,19 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
         if path.is_dir():
             found = sorted(path.glob("*.toml"))
             if not found:
-                problems.append(
-                    Problem(str(path), 1, "file", "no *.toml persona files here", "warning")
-                )
+                problems.append(Problem(str(path), 1, "file", "no *.toml persona files here", "warning"))
             files.extend(found)
         elif path.is_file():
             if path.suffix.lower() != ".toml":
-                problems.append(
-                    Problem(str(path), 1, "file", "not a .toml file; skipped", "warning")
-                )
+                problems.append(Problem(str(path), 1, "file", "not a .toml file; skipped", "warning"))
             else:
                 files.append(path)
         else:
             problems.append(Problem(str(path), 1, "file", "no such file or directory"))
     unique = list(dict.fromkeys(files))
-    return list(_load_files(unique, problems).problems)
+    # A file checked on its own may name its neighbours in relationships: they exist.
+    neighbours = frozenset(sibling.stem for folder in {f.parent for f in unique} for sibling in folder.glob("*.toml"))
+    return list(_load_files(unique, problems, neighbours).problems)
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

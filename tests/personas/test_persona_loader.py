@@ -326,6 +326,15 @@ def test_relationship_to_an_unknown_persona_is_a_warning(tmp_path: Path) -> None
     assert loaded.problems[0].severity == "warning" and not has_errors(loaded.problems)
 
 
+def test_validating_one_file_knows_its_neighbours(tmp_path: Path) -> None:
+    extra = "\n[relationships.b]\naffinity = 80\n\n[relationships.ghost]\naffinity = 10\n"
+    a = write(tmp_path, "a.toml", persona_text("a", "Alma", extra=extra))
+    write(tmp_path, "b.toml", persona_text("b", "Bert"))
+    assert [str(p) for p in validate_paths([a])] == [
+        f"{a}:12: relationships.ghost: no persona with id 'ghost' is loaded"
+    ]
+
+
 def test_id_differing_from_the_file_name_is_a_warning(tmp_path: Path) -> None:
     write(tmp_path, "alma.toml", "# first\n" + persona_text("a", "Alma"))
     loaded = load_personas(tmp_path)
