@@ -294,6 +294,7 @@ class Router:
                 code, reason, silent = skip
                 turn.attempts.append(Attempt(link.spec.name, "skipped", reason))
                 if not silent:
+                    await self._arrive(turn, link.spec.name)
                     turn.leaving = (link.spec.name, code, reason)
                 continue
             if self._remaining(turn) <= 0:

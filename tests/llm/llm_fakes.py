@@ -78,6 +78,8 @@ class FakeProvider:
         self.first_byte_at: list[float] = []
         """perf_counter() when the first SSE text chunk of each stream was written."""
         self._release = asyncio.Event()
+        self.arrived = asyncio.Event()
+        """Set when a request has been received (to act while a reply is pending)."""
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -121,6 +123,7 @@ class FakeProvider:
         except ValueError:
             return self._error(400, "invalid_request_error", "body is not JSON")
         self.received.append(Received(request.path, dict(request.headers), body))
+        self.arrived.set()
         problem = self._validate(request, body)
         if problem is not None:
             return problem
