@@ -44,6 +44,7 @@ _SAID_KEEP = 16
 _CORES_KEEP = 24
 _LIKES_KEEP = 8
 _ATTEMPTS = 6
+_HOOK_EVERY = 5
 _VOICES = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +260,11 @@ _RECALL: _V = {
     ),
 }
 _RECALL_DISLIKE: _V = {
-    v: ("You said you {verb} {like}, {addr}. I'll keep it away from you.",) for v in _VOICES
+    v: (
+        "You said you {verb} {like}, {addr}. I'll try not to bring it up.",
+        "You said you {verb} {like}, {addr}. I haven't forgotten.",
+    )
+    for v in _VOICES
 }
 _SELF_NAME: _V = {
     "shy": ("I'm… {npc}. {role}… that's me.",),
@@ -456,6 +461,11 @@ _QUESTION_START = re.compile(
 _ADDRESSED = re.compile(
     r"\b(?:you|your|yours|you're|youre|ya|yourself|thanks|thank)\b", re.IGNORECASE
 )
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
+_SAFE_TO_LOWER = frozenset(
+    """the a an my our your his her its their this that these those it it's there there's
+    we they he she you some most every everyone nobody no yes well so then now""".split()
+)
 _PLACEHOLDER = re.compile(r"\{(player|name)\}")
 _NAME_LIKE = re.compile(r"^[^\W\d_][^\W\d_'\- ]{1,23}$")
 
@@ -535,13 +545,19 @@ class _Matcher:
 class _Index:
     topics: _Matcher
     opinions: _Matcher
-    phrases: Mapping[str, str]
-    """keyword → how the persona's own lines say it ("forge" → "your forge")."""
+    phrases: Mapping[str, tuple[str, str]]
+    """keyword → (determiner, word) as the persona's own lines say it ("my", "forge")."""
 
-    def subject(self, keyword: str) -> str:
-        """How to name a keyword in a sentence: the persona's own phrase, else the word."""
+    def subject(self, keyword: str, *, said_by_player: bool) -> str:
+        """How to name a keyword in a sentence: with the determiner the persona's lines use
+        ("my forge" in the NPC's mouth is "your forge" in the player's), else the bare word."""
         kw = keyword.replace("_", " ").lower()
-        return self.phrases.get(kw, kw)
+        if kw not in self.phrases:
+            return kw
+        det, word = self.phrases[kw]
+        if said_by_player:
+            det = {"my": "your", "our": "your", "your": "my"}.get(det, det)
+        return f"{det} {word}"
 
 
 _INDEX_CACHE: dict[int, tuple[Persona, _Index]] = {}
@@ -560,13 +576,12 @@ def _index(persona: Persona) -> _Index:
         [line for t in persona.topics.values() for line in t.lines]
         + list(persona.facts) + list(persona.opinions.values())
     )
-    phrases: dict[str, str] = {}
+    phrases: dict[str, tuple[str, str]] = {}
     words = {kw for kw, _ in topic_pairs} | set(persona.opinions)
     for kw in words:
         m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
         if m:
-            det = _SWAP.get(m.group(1).lower(), m.group(1).lower())
-            phrases[kw.lower()] = f"{det} {m.group(2).lower()}"
+            phrases[kw.lower()] = (m.group(1).lower(), m.group(2).lower())
     index = _Index(_Matcher(topic_pairs), _Matcher(opinion_pairs), phrases)
     if len(_INDEX_CACHE) >= _INDEX_CACHE_MAX:
         _INDEX_CACHE.clear()
@@ -649,8 +664,10 @@ def _hear(text: str) -> _Heard:
             likes.append(("like", obj))
     goodbye = bool(_GOODBYE.search(text)) and not _NOT_GOODBYE.search(text)
     stripped = text.strip()
+    # "I love fishing" is about fishing, not about love: the verb is no topic keyword.
+    topical = _LIKE.sub(lambda m: " " + m.group(2), text) if likes or dislikes else text
     return _Heard(
-        tokens=_tokens(text),
+        tokens=_tokens(topical),
         name=name,
         likes=likes,
         dislikes=dislikes,
@@ -687,9 +704,10 @@ class _Memory:
     topics: dict[str, int] = field(default_factory=dict)
     asked_name: bool = False
     quirk_turn: int = -10
+    hook_turn: int = -10
 
     _KEYS = ("v", "player_name", "likes", "dislikes", "recalled", "said", "cores", "topics",
-             "asked_name", "quirk_turn")
+             "asked_name", "quirk_turn", "hook_turn")
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> _Memory:
@@ -709,6 +727,7 @@ class _Memory:
         name = raw.get("player_name")
         topics = raw.get("topics")
         quirk = raw.get("quirk_turn")
+        hook = raw.get("hook_turn")
         return cls(
             extra={k: v for k, v in raw.items() if k not in cls._KEYS},
             name=name if isinstance(name, str) and name else None,
@@ -721,6 +740,7 @@ class _Memory:
             if isinstance(topics, dict) else {},
             asked_name=raw.get("asked_name") is True,
             quirk_turn=quirk if isinstance(quirk, int) else -10,
+            hook_turn=hook if isinstance(hook, int) else -10,
         )
 
     def copy(self) -> _Memory:
@@ -728,7 +748,7 @@ class _Memory:
             extra=dict(self.extra), name=self.name, likes=[dict(x) for x in self.likes],
             dislikes=[dict(x) for x in self.dislikes], recalled=list(self.recalled),
             said=list(self.said), cores=list(self.cores), topics=dict(self.topics),
-            asked_name=self.asked_name, quirk_turn=self.quirk_turn,
+            asked_name=self.asked_name, quirk_turn=self.quirk_turn, hook_turn=self.hook_turn,
         )
 
     def dump(self) -> dict[str, Any]:
@@ -744,6 +764,7 @@ class _Memory:
             "topics": self.topics,
             "asked_name": self.asked_name,
             "quirk_turn": self.quirk_turn,
+            "hook_turn": self.hook_turn,
         }
 
     def learn_like(self, verb: str, what: str, turn: int, *, dislike: bool) -> None:
@@ -794,10 +815,10 @@ def _clean(text: str) -> str:
     t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
     for i, ch in enumerate(t):
         if ch.isalpha():
-            if ch.islower() and (i == 0 or not t[:i].strip("\"'“‘(—-*¡¿ ")):
+            if ch.islower() and (i == 0 or not t[:i].strip("\"'“‘(—-¡¿ ")):
                 t = t[:i] + ch.upper() + t[i + 1:]
             break
-    if t and not re.search(r"[.!?…][\"'”’)\]»]*$", t):
+    if t and not re.search(r"(?:[.!?…][\"'”’)\]»]*|\*)$", t):
         t = t.rstrip(",;:—- ") + "."
     return t
 
@@ -896,10 +917,13 @@ class _Turn:
     def render(self, line: str, mem: _Memory) -> str:
         return _render(line, self.persona.name, self.player_word(mem))
 
-    def pick(self, rng: random.Random, choices: Sequence[str]) -> str:
-        """A bank phrase, preferring ones not heard in the recent window."""
-        fresh = [c for c in choices if not any(normalize(c) in said for said in self.recent)]
-        return rng.choice(fresh or list(choices))
+    def pick(self, rng: random.Random, choices: Sequence[str], mem: _Memory | None = None,
+             addr: str = "", **values: str) -> str:
+        """A bank phrase (filled in, when `mem` is given), preferring ones not heard in the
+        recent window."""
+        filled = [self.fill(c, mem, addr, **values) for c in choices] if mem is not None else list(choices)
+        fresh = [c for c in filled if not any(normalize(c) in said for said in self.recent)]
+        return rng.choice(fresh or filled)
 
     def pick_line(self, rng: random.Random, lines: Sequence[str], mem: _Memory) -> str:
         """A persona line (rendered), rotating: unused lines first, else the least recent."""
@@ -945,26 +969,47 @@ class _Turn:
         return text, mem, extra
 
     def sprinkle(self, rng: random.Random, draft: _Draft, mem: _Memory) -> None:
-        """At most one speech quirk or catchphrase, and not on consecutive turns."""
+        """At most one speech quirk or catchphrase, and not on consecutive turns.
+
+        Quirks come in several shapes, each placed where it reads naturally: an action
+        ("*winks*") or a sentence ("Hm.") stands alone; "…if that's alright." trails the core;
+        "(as it happens)" and "— that rhymes —" are tucked in before its final stop; a lead-in
+        ("Strictly speaking,") opens it; a tag ("darling") closes it after a comma.
+        """
         speech = self.persona.speech
         if self.ctx.turn - mem.quirk_turn < 2 or rng.random() >= self.knobs.quirk_rate:
             return
-        pool = [("q", q) for q in speech.quirks] + [("c", c) for c in speech.catchphrases]
-        if not pool:
+        pool = [*speech.quirks, *speech.catchphrases]
+        if not pool or not draft.core:
             return
-        kind, phrase = rng.choice(pool)
-        phrase = self.render(phrase.strip(), mem)
-        mem.quirk_turn = self.ctx.turn
-        if kind == "c" or re.search(r"[.!?…]$", phrase):
-            if kind == "q" and rng.random() < 0.5:
+        phrase = self.render(self.pick(rng, pool).strip(), mem)
+        catchphrase = phrase in speech.catchphrases
+        core = draft.core.rstrip()
+        end = core[-1] if core[-1] in ".!?…" else "."
+        body = core[:-1] if core[-1] in ".!?…" else core
+        if catchphrase or phrase.startswith("*") or (
+            re.search(r"[.!?…]$", phrase) and not phrase.startswith("…")
+        ):
+            if not catchphrase and not draft.opener and rng.random() < 0.5:
                 draft.lead = phrase
             else:
                 draft.tail = phrase
-        elif draft.core:
-            core = draft.core.rstrip()
-            end = core[-1] if core[-1] in ".!?…" else "."
-            body = core[:-1] if core[-1] in ".!?…" else core
+        elif phrase.startswith("…"):
+            if end != ".":
+                return
+            draft.core = body + phrase
+        elif phrase.startswith("("):
+            draft.core = f"{body} {phrase}{end}"
+        elif phrase.startswith(("—", "-")):
+            draft.core = f"{body} — {phrase.strip('—- ')}{end}"
+        elif phrase.endswith(","):
+            first = core.split(" ", 1)[0]
+            if first.lower().strip(",") not in _SAFE_TO_LOWER:
+                return
+            draft.core = f"{phrase} {first.lower()}{core[len(first):]}"
+        else:
             draft.core = f"{body}, {phrase}{end}"
+        mem.quirk_turn = self.ctx.turn
 
     def shape(self, rng: random.Random, draft: _Draft) -> None:
         """The voice's signature, always visible: shy hesitates, sarcastic is dry."""
@@ -1017,7 +1062,7 @@ class EmbeddedEngine:
             if band == "guarded" and rng.random() < 0.8:
                 d.tail = turn.pick(rng, _GUARDED_TAILS)
             elif band == "close" and rng.random() < 0.8:
-                d.tail = turn.fill(turn.pick(rng, _CLOSE_TAILS), mem, addr)
+                d.tail = turn.pick(rng, _CLOSE_TAILS, mem, addr)
             else:
                 turn.sprinkle(rng, d, mem)
             return d.text(), None
@@ -1041,7 +1086,7 @@ class EmbeddedEngine:
         if tone_ != "neutral" and band != "close":
             d.reaction = self._reaction(turn, rng, mem, tone_, addr)
         if band in _FAREWELL_TAILS and rng.random() < 0.6:
-            d.tail = turn.fill(turn.pick(rng, _FAREWELL_TAILS[band]), mem, addr)
+            d.tail = turn.pick(rng, _FAREWELL_TAILS[band], mem, addr)
         return d
 
     # -- reply -------------------------------------------------------------------------------
@@ -1085,7 +1130,7 @@ class EmbeddedEngine:
             return ""
         if turn.tuning.band == "guarded":
             return turn.pick(rng, _GUARDED_REACT[tone_])
-        return turn.fill(turn.pick(rng, _REACT[(turn.voice, tone_)]), mem, addr)
+        return turn.pick(rng, _REACT[(turn.voice, tone_)], mem, addr)
 
     def _pending_recall(self, turn: _Turn, mem: _Memory) -> tuple[dict[str, Any], bool] | None:
         """The oldest like/dislike learned on an earlier turn and not yet brought up."""
@@ -1099,7 +1144,7 @@ class EmbeddedEngine:
         mem.recalled.append(str(item["what"]))
         bank = _RECALL_DISLIKE if dislike else _RECALL
         addr = turn.name_for_addressing(mem)
-        return turn.fill(turn.pick(rng, bank[turn.voice]), mem, addr,
+        return turn.pick(rng, bank[turn.voice], mem, addr,
                          verb=str(item["verb"]), like=str(item["what"]))
 
     def _draft_reply(
@@ -1116,13 +1161,13 @@ class EmbeddedEngine:
 
         # What the player said about themself, acknowledged.
         if new_name:
-            d.ack = turn.fill(turn.pick(rng, _NAME_ACK[voice]), mem, addr)
+            d.ack = turn.pick(rng, _NAME_ACK[voice], mem, addr)
         elif heard.likes:
             verb, what = heard.likes[-1]
-            d.ack = turn.fill(turn.pick(rng, _LIKE_ACK[voice]), mem, addr, verb=verb, like=what)
+            d.ack = turn.pick(rng, _LIKE_ACK[voice], mem, addr, verb=verb, like=what)
         elif heard.dislikes:
             verb, what = heard.dislikes[-1]
-            d.ack = turn.fill(turn.pick(rng, _DISLIKE_ACK[voice]), mem, addr, verb=verb, like=what)
+            d.ack = turn.pick(rng, _DISLIKE_ACK[voice], mem, addr, verb=verb, like=what)
 
         topics = index.topics.find(heard.tokens)
         opinions = index.opinions.find(heard.tokens)
@@ -1133,11 +1178,12 @@ class EmbeddedEngine:
         )
         pending = self._pending_recall(turn, mem)
         extras: list[str] = []
+        small_core: str | None = None
 
         # The core: the one thing this reply is about.
         if heard.asks_name:
             bank = _NAME_KNOWN if mem.name else _NAME_UNKNOWN
-            d.core = turn.fill(turn.pick(rng, bank[voice]), mem, addr)
+            d.core = turn.pick(rng, bank[voice], mem, addr)
             why.append("core:memory:name")
         elif heard.asks_likes:
             d.core = self._likes_answer(turn, rng, mem, addr)
@@ -1159,18 +1205,20 @@ class EmbeddedEngine:
             mem.note_core(normalize(d.core))
             why.append(f"core:opinion:{opinions[0]}")
         elif heard.asks_npc_name:
-            d.core = turn.fill(turn.pick(rng, _SELF_NAME[voice]), mem, addr)
+            d.core = turn.pick(rng, _SELF_NAME[voice], mem, addr)
             why.append("core:self:name")
         elif heard.asks_self:
             if persona.facts:
-                d.core = turn.pick_line(rng, persona.facts, mem)
+                personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
+                fresh = [f for f in personal if normalize(turn.render(f, mem)) not in mem.cores]
+                d.core = turn.pick_line(rng, fresh or persona.facts, mem)
                 why.append("core:fact")
             else:
                 d.core = turn.pick(rng, _NO_FACTS)
                 why.append("core:self:none")
         elif smalltalk:
-            d.core = turn.fill(turn.pick(rng, _SMALLTALK[(voice, smalltalk)]), mem, addr)
-            smalltalk = None
+            d.core = turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr)
+            small_core, smalltalk = smalltalk, None
             why.append("core:smalltalk")
         elif pending is not None and not d.ack:
             d.core = self._recall_text(turn, rng, mem, *pending)
@@ -1184,17 +1232,23 @@ class EmbeddedEngine:
             d.core = turn.pick_line(rng, lines, mem) if lines else turn.pick(rng, _GENERIC[voice])
             why.append("core:fallback")
             hook = self._hook_keyword(turn, mem, index)
-            if hook and rng.random() < 0.6:
-                extras.append(turn.fill(turn.pick(rng, _HOOKS[voice]), mem, addr, kw=hook))
+            if hook and turn.ctx.turn - mem.hook_turn >= _HOOK_EVERY and rng.random() < 0.6:
+                extras.append(turn.pick(rng, _HOOKS[voice], mem, addr, kw=hook))
+                mem.hook_turn = turn.ctx.turn
 
         # Reaction: small talk beside another core, else the player's tone (always shown).
         if smalltalk:
-            d.reaction = turn.fill(turn.pick(rng, _SMALLTALK[(voice, smalltalk)]), mem, addr)
+            d.reaction = turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr)
         elif heard.affection and turn.tuning.band != "guarded" and voice == "flirty":
             d.reaction = turn.pick(rng, ("Oh? You like me, do you?", "Careful, I might believe you."))
-        elif tone_ == "rude" or (tone_ == "friendly" and heard.addressed and not d.ack):
-            # Kind words about fishing are not a compliment to the NPC: a friendly reaction
-            # needs the line to be aimed at them; rudeness is answered wherever it points.
+        elif small_core in {"thanks", "sorry"}:
+            pass  # the small talk already answers the thanks or the apology
+        elif (tone_ == "rude" and not heard.sorry
+              and (heard.addressed or not (heard.likes or heard.dislikes))) or (
+                tone_ == "friendly" and heard.addressed and not d.ack):
+            # Kind words about fishing are no compliment to the NPC, and hating rain is no
+            # insult: a reaction needs the line to be aimed at the NPC (rudeness may also be
+            # about the place), and an apology is not answered as rudeness.
             d.reaction = self._reaction(turn, rng, mem, tone_, addr)
 
         # Extras, within the voice's budget of parts and words.
@@ -1202,7 +1256,7 @@ class EmbeddedEngine:
             extras.insert(0, self._recall_text(turn, rng, mem, *pending))
             why.append("recall")
         if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
-            extras.append(turn.fill(turn.pick(rng, _CLOSE_WARM), mem, addr))
+            extras.append(turn.pick(rng, _CLOSE_WARM, mem, addr))
         if topic and persona.facts and rng.random() < (0.35 if voice == "outgoing" else 0.1):
             extras.append(turn.pick_line(rng, persona.facts, mem))
         budget = knobs.max_parts
@@ -1220,7 +1274,7 @@ class EmbeddedEngine:
         substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
                                         "core:recall", "core:self")) for w in why)
         if budget > 0 and substantive and rng.random() < signature:
-            d.aside = turn.fill(turn.pick(rng, _ASIDES[voice]), mem, addr)
+            d.aside = turn.pick(rng, _ASIDES[voice], mem, addr)
             budget -= 1
         if budget > 0 and not heard.asks_name and not heard.asks_likes:
             if (not mem.name and not mem.asked_name and turn.ctx.turn >= 2
@@ -1228,7 +1282,7 @@ class EmbeddedEngine:
                 d.question = turn.pick(rng, _ASK_NAME[voice])
                 mem.asked_name = True
             elif rng.random() < knobs.asks_back:
-                d.question = turn.fill(turn.pick(rng, _QUESTIONS[voice]), mem, addr)
+                d.question = turn.pick(rng, _QUESTIONS[voice], mem, addr)
 
         turn.shape(rng, d)
         turn.sprinkle(rng, d, mem)
@@ -1262,7 +1316,7 @@ class EmbeddedEngine:
     def _hook_keyword(self, turn: _Turn, mem: _Memory, index: _Index) -> str | None:
         for key in turn.persona.topics:
             if key not in mem.topics:
-                return index.subject(key)
+                return index.subject(key, said_by_player=False)
         return None
 
 
@@ -1291,7 +1345,7 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
         words = set(line_tokens)
         topic = persona.topics[topic_key]
         kw = next((k for k in topic.keywords if k in index.phrases and _forms(k) & words), None)
-        return index.subject(kw or topic_key)
+        return index.subject(kw or topic_key, said_by_player=True)
 
     mentioned = index.topics.find(line_tokens)
     fresh = [k for k in persona.topics if k not in mem.topics and k not in mentioned]
@@ -1318,8 +1372,9 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
     for s in subjects[:2]:
         ask_candidates.append(rng.choice(_ASK_SUBJECT).replace("{s}", s))
     if opinion_subjects and rng.random() < 0.5:
+        about = index.subject(rng.choice(opinion_subjects), said_by_player=True)
         ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
-                              rng.choice(_ASK_OPINION).replace("{s}", index.subject(rng.choice(opinion_subjects))))
+                              rng.choice(_ASK_OPINION).replace("{s}", about))
     if turn.tuning.band == "guarded":
         ask_candidates.insert(0, "Why are you so cold with me?")
 

@@ -99,10 +99,10 @@ class Tuning:
 _BASE_KNOBS: MappingProxyType[str, StyleKnobs] = MappingProxyType(
     {
         "shy": StyleKnobs(1, 0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.15, 0.5, 0.15),
-        "outgoing": StyleKnobs(3, 0, 0.0, 0.75, 0.0, 0.1, 0.0, 0.6, 0.5, 0.25),
-        "intellectual": StyleKnobs(2, 0, 0.05, 0.05, 0.05, 0.0, 0.75, 0.3, 0.5, 0.2),
-        "flirty": StyleKnobs(2, 0, 0.05, 0.3, 0.05, 0.8, 0.0, 0.5, 0.5, 0.2),
-        "sarcastic": StyleKnobs(2, 0, 0.0, 0.05, 0.85, 0.05, 0.05, 0.2, 0.5, 0.2),
+        "outgoing": StyleKnobs(3, 0, 0.0, 0.7, 0.0, 0.1, 0.0, 0.45, 0.5, 0.25),
+        "intellectual": StyleKnobs(2, 0, 0.05, 0.05, 0.05, 0.0, 0.5, 0.3, 0.5, 0.2),
+        "flirty": StyleKnobs(2, 0, 0.05, 0.3, 0.05, 0.5, 0.0, 0.4, 0.5, 0.2),
+        "sarcastic": StyleKnobs(2, 0, 0.0, 0.05, 0.45, 0.05, 0.05, 0.2, 0.5, 0.2),
     }
 )
 

@@ -1,0 +1,582 @@
+"""The embedded engine: determinism, no-repeat, memory, tone, topics, goodbyes, options, voice.
+
+Personas are built here (the sample files get their own smoke test at the end), so every
+expectation below follows from data visible in this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine, normalize
+from sidecar.engine.sentiment import analyze
+from sidecar.engine.types import PLAYER, Composed, Line, Sentiment, TurnContext
+from sidecar.personas.model import Persona
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINE = EmbeddedEngine()
+NEUTRAL = Sentiment("neutral", 0.0)
+FRIENDLY = Sentiment("positive", 0.7)
+RUDE = Sentiment("negative", -0.7)
+
+FORGE_LINES = (
+    "My forge has burned for thirty years.",
+    "The forge never sleeps, and neither do I.",
+    "I learned smithing from my father.",
+)
+GREETINGS = ("Welcome to my forge, {player}.", "Ah, a customer. I'm {name}. Come in.")
+FAREWELLS = ("Safe roads, {player}.", "Mind the sparks on your way out.")
+FACTS = ("I have a daughter, Ilse, who wants to be a bard.", "My anvil came from the capital.")
+MAYOR = "The mayor talks a lot and pays late."
+
+
+def make_persona(preset: str | None = "outgoing", pid: str = "bram", **over: Any) -> Persona:
+    data: dict[str, Any] = {
+        "id": pid,
+        "name": "Bram",
+        "role": "the village blacksmith",
+        "bio": "Bram has worked the forge for thirty years.",
+        "personality": {"preset": preset} if preset else {},
+        "greetings": list(GREETINGS),
+        "farewells": list(FAREWELLS),
+        "fallbacks": ["Can't say I follow.", "That's beyond my trade."],
+        "topics": {
+            "forge": {"keywords": ["forge", "smithing", "anvil"], "lines": list(FORGE_LINES)},
+            "swords": {"keywords": ["sword", "blade"],
+                       "lines": ["A good sword takes a week to make."]},
+            "mill": {"keywords": ["old mill"],
+                     "lines": ["The old mill has been quiet since the flood."]},
+        },
+        "opinions": {"mayor": MAYOR, "fishing": "Fishing? Too slow for me."},
+        "facts": list(FACTS),
+    }
+    data.update(over)
+    return Persona.model_validate(data)
+
+
+def ctx_for(persona: Persona, *, turn: int = 1, seed: int = 1, affinity: int = 50,
+            history: Sequence[Line] = (), memory: dict[str, Any] | None = None,
+            player: str = "Ana") -> TurnContext:
+    return TurnContext(persona=persona, player=player, affinity=affinity, seed=seed, turn=turn,
+                       history=tuple(history), memory=memory or {})
+
+
+class Conversation:
+    """Drives the engine the way the turn pipeline does: history and memory carried over."""
+
+    def __init__(self, persona: Persona, *, seed: int = 1, affinity: int = 50,
+                 player: str = "Ana", keep_history: bool = True, keep_memory: bool = True) -> None:
+        self.persona, self.seed, self.affinity, self.player = persona, seed, affinity, player
+        self.keep_history, self.keep_memory = keep_history, keep_memory
+        self.turn = 0
+        self.history: list[Line] = []
+        self.memory: dict[str, Any] = {}
+        self.npc_lines: list[str] = []
+
+    def _ctx(self) -> TurnContext:
+        return ctx_for(self.persona, turn=self.turn, seed=self.seed, affinity=self.affinity,
+                       history=self.history[-24:] if self.keep_history else (),
+                       memory=self.memory if self.keep_memory else {}, player=self.player)
+
+    def _record(self, player_text: str | None, c: Composed) -> Composed:
+        json.dumps(c.memory)  # the pipeline stores memory as JSON
+        self.memory = dict(c.memory)
+        if player_text is not None:
+            self.history.append(Line(PLAYER, player_text))
+        self.history.append(Line(self.persona.id, c.text))
+        self.npc_lines.append(c.text)
+        return c
+
+    def greet(self) -> Composed:
+        return self._record(None, ENGINE.greet(self._ctx()))
+
+    def say(self, text: str, sentiment: Sentiment | None = None) -> Composed:
+        self.turn += 1
+        c = ENGINE.reply(self._ctx(), text, sentiment or analyze(text))
+        return self._record(text, c)
+
+    def options(self, npc_line: str, last: str | None) -> list[Any]:
+        return ENGINE.options(self._ctx(), npc_line, last)
+
+
+def transcript(persona: Persona, lines: Sequence[str], seed: int) -> list[str]:
+    conv = Conversation(persona, seed=seed)
+    out = [conv.greet().text]
+    for line in lines:
+        c = conv.say(line)
+        out.append(c.text)
+        out.extend(o.text for o in conv.options(c.text, line))
+    return out
+
+
+def assert_clean(text: str) -> None:
+    assert text, "empty line"
+    assert text == text.strip() and "  " not in text, repr(text)
+    assert re.search(r"(?:[.!?…][\"'”’)\]»]*|\*)$", text), f"no final punctuation: {text!r}"
+    first = next((ch for ch in text if ch.isalpha()), None)
+    if first is not None and text[0] != "*":
+        assert not first.islower(), f"not capitalised: {text!r}"
+    assert not re.search(r"\{\w*\}", text), f"placeholder left: {text!r}"
+
+
+SCRIPT = (
+    "Hello there!", "Tell me about your forge.", "What do you think of the mayor?", "hmm",
+    "I'm Ana and I like fishing.", "ok", "What's my name?", "Do you make swords?", "I see.",
+    "Tell me about yourself.", "What about the old mill?", "You are an idiot.",
+    "Sorry, that was rude.", "Thanks, you're kind.", "Go on.",
+)
+
+
+# -- determinism --------------------------------------------------------------------------------
+
+
+def test_same_seed_same_transcript_and_different_seed_differs() -> None:
+    p = make_persona()
+    assert transcript(p, SCRIPT, seed=5) == transcript(p, SCRIPT, seed=5)
+    assert transcript(p, SCRIPT, seed=5) != transcript(p, SCRIPT, seed=6)
+
+
+def test_global_random_state_is_neither_used_nor_disturbed() -> None:
+    p = make_persona()
+    random.seed(1234)
+    expected_next = random.random()
+    random.seed(1234)
+    first = transcript(p, SCRIPT[:5], seed=9)
+    assert random.random() == expected_next
+    random.seed(99)
+    assert transcript(p, SCRIPT[:5], seed=9) == first
+
+
+_HASHSEED_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.types import Line, Sentiment, TurnContext
+from sidecar.personas.model import Persona
+p = Persona.model_validate(json.loads(sys.argv[2]))
+eng, mem, hist, out = EmbeddedEngine(), {}, [], []
+for turn, text in enumerate(["", "hello", "tell me about the forge", "I'm Ana", "hmm", "bye"]):
+    ctx = TurnContext(persona=p, player="Ana", affinity=50, seed=3, turn=turn,
+                      history=tuple(hist), memory=mem)
+    c = eng.greet(ctx) if turn == 0 else eng.reply(ctx, text, Sentiment("neutral", 0.0))
+    mem = c.memory
+    hist.append(Line(p.id, c.text))
+    out.append(c.text)
+    out += [o.text for o in eng.options(ctx, c.text, text or None)]
+print(json.dumps(out))
+"""
+
+
+def test_output_does_not_depend_on_pythonhashseed() -> None:
+    persona_json = make_persona().model_dump_json()
+    outs = []
+    for hashseed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        proc = subprocess.run(
+            [sys.executable, "-c", _HASHSEED_SCRIPT, str(REPO), persona_json],
+            capture_output=True, text=True, env=env, check=True, timeout=60,
+        )
+        outs.append(json.loads(proc.stdout))
+    assert outs[0] == outs[1]
+    assert len(outs[0]) == 6 + 6 * 3
+
+
+# -- no-repeat ----------------------------------------------------------------------------------
+
+
+def _assert_no_repeat(lines: Sequence[str]) -> None:
+    keys = [normalize(t) for t in lines]
+    for i, key in enumerate(keys):
+        window = keys[max(0, i - NO_REPEAT_WINDOW):i]
+        assert key not in window, f"turn {i} repeats a recent line: {lines[i]!r}"
+
+
+@pytest.mark.parametrize("mode", ["both", "history_only", "memory_only"])
+def test_never_repeats_within_the_window_even_with_one_fallback(mode: str) -> None:
+    # One fallback line, no topics, no facts: the engine must still vary its wording.
+    p = make_persona("intellectual", topics={}, opinions={}, facts=[],
+                     fallbacks=["I see."], greetings=["Hello."], farewells=["Bye."])
+    conv = Conversation(p, keep_history=mode != "memory_only", keep_memory=mode != "history_only")
+    conv.greet()
+    for _ in range(40):
+        conv.say("hmm", NEUTRAL)
+    _assert_no_repeat(conv.npc_lines)
+
+
+def test_rotates_topic_lines_before_reusing_one() -> None:
+    conv = Conversation(make_persona("intellectual"), seed=2)
+    seen = [conv.say("Tell me about the forge.", NEUTRAL).text for _ in range(3)]
+    assert all(any(line in s for s in seen) for line in FORGE_LINES)
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["I'm Ana.", "my name is ana", "Call me Ana!", "Hello, I am Ana, a traveller.",
+     "They call me ana.", "Name's Ana."],
+)
+def test_learns_the_players_name(line: str) -> None:
+    conv = Conversation(make_persona(), player="p_1234")
+    c = conv.say(line)
+    assert c.memory["player_name"] == "Ana"
+    assert "Ana" in c.text  # acknowledged
+    later = conv.say("What's my name?")
+    assert "Ana" in later.text
+
+
+@pytest.mark.parametrize("line", ["I'm tired.", "I am Fine, thanks", "I'm from the coast.",
+                                  "I'm not sure.", "call me later", "I'm Sorry"])
+def test_does_not_mistake_other_words_for_a_name(line: str) -> None:
+    c = Conversation(make_persona(), player="p_1").say(line)
+    assert c.memory["player_name"] is None
+
+
+def test_unknown_name_is_admitted() -> None:
+    c = Conversation(make_persona("shy"), player="p_1").say("Do you remember my name?")
+    assert "name" in c.text.lower()
+    assert c.memory["player_name"] is None
+
+
+def test_remembers_likes_and_brings_them_up_later_by_name() -> None:
+    conv = Conversation(make_persona("outgoing"), player="p_1")
+    first = conv.say("I'm Ana, and I love cheese rolling.")
+    assert [x["what"] for x in first.memory["likes"]] == ["cheese rolling"]
+    later = [conv.say(line, NEUTRAL).text for line in ("hmm", "ok", "I see.")]
+    recall = [t for t in later if "cheese rolling" in t]
+    assert recall, later
+    assert "Ana" in recall[0] and "You said you love cheese rolling" in recall[0]
+    answer = conv.say("What do I like?").text
+    assert "cheese rolling" in answer
+
+
+def test_dislikes_are_remembered_and_recalled_when_asked() -> None:
+    conv = Conversation(make_persona("sarcastic"))
+    c = conv.say("I hate mornings.")
+    assert [x["what"] for x in c.memory["dislikes"]] == ["mornings"]
+    assert "mornings" in conv.say("Do you remember what I like?").text
+
+
+def test_likes_statements_swap_to_second_person() -> None:
+    conv = Conversation(make_persona())
+    c = conv.say("I really enjoy walking my dog, but not in the rain.")
+    assert [x["what"] for x in c.memory["likes"]] == ["walking your dog"]
+
+
+def test_liking_the_npc_is_not_stored_as_a_hobby() -> None:
+    c = Conversation(make_persona("flirty")).say("I like you.")
+    assert c.memory["likes"] == []
+
+
+def test_memory_survives_garbage_and_keeps_foreign_keys() -> None:
+    p = make_persona()
+    junk = {"player_name": 7, "likes": "x", "said": [1, None], "topics": [], "arc": ["pos"],
+            "cores": None, "quirk_turn": "z"}
+    c = ENGINE.reply(ctx_for(p, memory=junk), "Tell me about the forge", NEUTRAL)
+    assert c.memory["arc"] == ["pos"]
+    assert c.memory["player_name"] is None
+    json.dumps(c.memory)
+
+
+# -- content -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "topic"),
+    [("Tell me about your forges", "forge"), ("Is that an ANVIL?", "forge"),
+     ("the forge's fire", "forge"), ("Do you make blades?", "swords"),
+     ("What about the old mill?", "mill"), ("Old mills are spooky.", "mill")],
+)
+def test_answers_topic_keywords_whole_word_and_plural(line: str, topic: str) -> None:
+    c = ENGINE.reply(ctx_for(make_persona("intellectual")), line, NEUTRAL)
+    assert c.topic == topic
+    lines = make_persona().topics[topic].lines
+    assert any(t in c.text for t in lines)
+
+
+@pytest.mark.parametrize("line", ["Forgery is a crime.", "A windmill, how quaint.", "swordfish!"])
+def test_partial_words_do_not_trigger_topics(line: str) -> None:
+    c = ENGINE.reply(ctx_for(make_persona("intellectual")), line, NEUTRAL)
+    assert c.topic is None
+
+
+def test_shares_opinions_when_a_subject_is_named() -> None:
+    c = ENGINE.reply(ctx_for(make_persona("shy")), "What do you think of the mayor?", NEUTRAL)
+    assert MAYOR.rstrip(".") in c.text
+
+
+def test_shares_facts_when_asked_about_itself() -> None:
+    conv = Conversation(make_persona("intellectual"))
+    texts = [conv.say("Tell me about yourself.", NEUTRAL).text for _ in range(2)]
+    for fact in FACTS:
+        assert any(fact.rstrip(".") in t for t in texts)
+
+
+def test_says_its_name_when_asked() -> None:
+    c = ENGINE.reply(ctx_for(make_persona("sarcastic")), "Who are you?", NEUTRAL)
+    assert "Bram" in c.text and "blacksmith" in c.text
+
+
+def test_placeholders_are_filled() -> None:
+    p = make_persona(greetings=["Hello {player}, I'm {name}."])
+    c = ENGINE.greet(ctx_for(p, turn=0))
+    assert "Hello Ana, I'm Bram" in c.text
+    anonymous = ENGINE.greet(ctx_for(p, turn=0, player="player_17"))
+    assert "Hello traveller, I'm Bram" in anonymous.text
+
+
+def test_tone_reactions_differ() -> None:
+    p = make_persona("outgoing")
+    line = "You, tell me about the forge."
+    texts = {s.label: ENGINE.reply(ctx_for(p, seed=4), line, s) for s in (FRIENDLY, RUDE, NEUTRAL)}
+    assert len({c.text for c in texts.values()}) == 3
+    assert "tone:friendly" in texts["positive"].notes
+    assert "tone:rude" in texts["negative"].notes
+    for c in texts.values():
+        assert c.topic == "forge"
+
+
+def test_real_sentiment_drives_different_reactions() -> None:
+    p = make_persona("intellectual")
+    kind = ENGINE.reply(ctx_for(p), "You are wonderful, thank you!", analyze("You are wonderful!"))
+    rude = ENGINE.reply(ctx_for(p), "You are a stupid idiot.", analyze("You are a stupid idiot."))
+    assert kind.text != rude.text
+    assert "tone:friendly" in kind.notes and "tone:rude" in rude.notes
+
+
+def test_a_shared_dislike_is_not_taken_as_an_insult() -> None:
+    p = make_persona("outgoing")
+    hits = 0
+    for seed in range(10):
+        c = ENGINE.reply(ctx_for(p, seed=seed), "I hate rainy days.", analyze("I hate rainy days."))
+        hits += any(r in c.text for r in ("easy there", "nasty", "grumpy", "rude"))
+    assert hits == 0
+
+
+# -- goodbyes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Bye!", "Goodbye, Bram.", "I have to go now.", "See you later!", "Farewell.",
+     "I must be off. Until next time.", "gotta go", "Take care!", "Good night, Bram."],
+)
+def test_goodbyes_end_the_conversation_with_a_farewell(line: str) -> None:
+    c = ENGINE.reply(ctx_for(make_persona()), line, analyze(line))
+    assert c.ending
+    assert any(f.replace("{player}", "Ana").rstrip(".") in c.text for f in FAREWELLS)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Nice to see you!", "I have to go to the market for bread.", "Take care of the horse.",
+     "Don't leave!", "Tell me about the forge."],
+)
+def test_non_goodbyes_do_not_end(line: str) -> None:
+    assert not ENGINE.reply(ctx_for(make_persona()), line, analyze(line)).ending
+
+
+def test_farewell_ends() -> None:
+    c = ENGINE.farewell(ctx_for(make_persona(), turn=3))
+    assert c.ending
+    assert any(f.replace("{player}", "Ana").rstrip(".") in c.text for f in FAREWELLS)
+
+
+# -- options -----------------------------------------------------------------------------------
+
+
+def _check_options(opts: Sequence[Any], last: str | None) -> None:
+    assert [o.intent for o in opts] == ["ask", "share", "leave"]
+    keys = [normalize(o.text) for o in opts]
+    assert len(set(keys)) == 3
+    if last is not None:
+        assert normalize(last) not in keys
+    for o in opts:
+        assert 5 <= len(o.text.split()) <= 10, o.text
+        assert_clean(o.text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), turn=st.integers(0, 50),
+       preset=st.sampled_from(["shy", "outgoing", "intellectual", "flirty", "sarcastic"]),
+       affinity=st.integers(0, 100))
+def test_options_rules_hold_for_any_seed(seed: int, turn: int, preset: str, affinity: int) -> None:
+    p = make_persona(preset)
+    ctx = ctx_for(p, seed=seed, turn=turn, affinity=affinity)
+    first = ENGINE.options(ctx, "My forge has burned for thirty years.", None)
+    _check_options(first, None)
+    # Whatever the player just said (even one of these very options) is never offered again.
+    for option in first:
+        again = ENGINE.options(ctx, "My forge has burned for thirty years.", option.text)
+        _check_options(again, option.text)
+
+
+def test_options_build_on_the_line_and_persona() -> None:
+    p = make_persona("outgoing")
+    texts: set[str] = set()
+    for seed in range(12):
+        opts = ENGINE.options(ctx_for(p, seed=seed), "My forge has burned for thirty years.", None)
+        texts.update(o.text for o in opts)
+    assert any("your forge" in t for t in texts)
+
+
+def test_every_leave_option_is_understood_as_goodbye() -> None:
+    p = make_persona()
+    for seed in range(25):
+        ctx = ctx_for(p, seed=seed, turn=seed % 7)
+        leave = ENGINE.options(ctx, "Hello.", None)[2]
+        assert ENGINE.reply(ctx, leave.text, analyze(leave.text)).ending, leave.text
+
+
+def test_options_offer_the_players_name_until_it_is_known() -> None:
+    p = make_persona()
+    opts = ENGINE.options(ctx_for(p, player="Ana"), "Hello.", None)
+    assert "I'm Ana, by the way" in opts[1].text
+    known = ENGINE.options(ctx_for(p, player="Ana", memory={"player_name": "Ana"}), "Hello.", None)
+    assert "by the way" not in known[1].text
+
+
+# -- voice and affinity ------------------------------------------------------------------------
+
+
+def _replies(preset: str, line: str, seeds: range, affinity: int = 50) -> list[str]:
+    p = make_persona(preset, speech={})
+    return [ENGINE.reply(ctx_for(p, seed=s, affinity=affinity), line, analyze(line)).text
+            for s in seeds]
+
+
+def _words(texts: Sequence[str]) -> int:
+    return sum(len(t.split()) for t in texts)
+
+
+def test_shy_and_sarcastic_answer_the_same_line_visibly_differently() -> None:
+    line = "Tell me about the forge."
+    shy = _replies("shy", line, range(12))
+    sarcastic = _replies("sarcastic", line, range(12))
+    assert all(a != b for a, b in zip(shy, sarcastic, strict=True))
+    assert all("…" in t or "—" in t for t in shy)  # hesitant
+    assert not any("…" in t for t in sarcastic)
+    assert _words(shy) < _words(sarcastic)
+
+
+def test_outgoing_exclaims_and_asks_back_more_than_shy() -> None:
+    line = "Tell me about the forge."
+    outgoing = _replies("outgoing", line, range(20))
+    shy = _replies("shy", line, range(20))
+    assert sum(t.count("!") for t in outgoing) > sum(t.count("!") for t in shy)
+    assert sum(t.count("?") for t in outgoing) > sum(t.count("?") for t in shy)
+
+
+def test_low_affinity_is_brief_and_high_affinity_expressive() -> None:
+    line = "You are kind. Tell me about the forge."
+    cold = _replies("outgoing", line, range(20), affinity=5)
+    warm = _replies("outgoing", line, range(20), affinity=95)
+    assert _words(cold) < _words(warm)
+
+
+def test_greeting_follows_affinity() -> None:
+    p = make_persona("outgoing")
+    cold = [ENGINE.greet(ctx_for(p, turn=0, seed=s, affinity=5)).text for s in range(10)]
+    warm = [ENGINE.greet(ctx_for(p, turn=0, seed=s, affinity=95)).text for s in range(10)]
+    assert cold != warm
+    for text in cold + warm:
+        assert any(g.replace("{player}", "Ana").replace("{name}", "Bram")[:10] in text
+                   for g in GREETINGS)
+
+
+def test_quirks_are_sprinkled_sparingly() -> None:
+    p = make_persona("outgoing", speech={"quirks": ["by the anvil"], "catchphrases": []})
+    conv = Conversation(p, seed=11)
+    texts = [conv.say(line, NEUTRAL).text for line in SCRIPT]
+    with_quirk = [i for i, t in enumerate(texts) if "by the anvil" in t]
+    assert 0 < len(with_quirk) < len(texts) / 2
+    assert all(b - a >= 2 for a, b in zip(with_quirk, with_quirk[1:], strict=False))
+
+
+# -- robustness --------------------------------------------------------------------------------
+
+_ANY_TEXT = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet=st.characters(categories=["P", "S", "Zs"]), max_size=50),
+    st.sampled_from(["", " ", "\n\t", "?", "!!!", "...", "{player}", "{name} {x}",
+                     "I'm {player}", "call me {name}", "I like {player}s", "x" * 5000,
+                     "I love " + "fishing " * 400, "🙂" * 300, "\x00\x01", "bye" * 1000]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_ANY_TEXT, seed=st.integers(0, 1000),
+       preset=st.sampled_from(["shy", "outgoing", "intellectual", "flirty", "sarcastic"]),
+       affinity=st.integers(0, 100))
+def test_any_player_text_yields_a_clean_line(text: str, seed: int, preset: str,
+                                             affinity: int) -> None:
+    p = make_persona(preset, speech={"quirks": ["Hm.", "by the anvil", "(as it happens)",
+                                                "*wipes hands*", "…if you like."]})
+    ctx = ctx_for(p, seed=seed, affinity=affinity, turn=3)
+    c = ENGINE.reply(ctx, text, analyze(text))
+    assert_clean(c.text)
+    json.dumps(c.memory)
+    _check_options(ENGINE.options(ctx, c.text, text), text)
+
+
+# -- the sample personas -----------------------------------------------------------------------
+
+PERSONA_DIR = REPO / "personas"
+SAMPLE_SCRIPT = (
+    "Hello!", "I'm Ana. I love fishing and long walks.", "What do you do here?",
+    "Tell me about the village.", "Any rumours lately?", "You're wonderful, thank you!",
+    "I hate rainy days.", "What's the weather like?", "hmm", "ok", "What's my name?",
+    "What do I like?", "Do you have family?", "What do you think of the captain?",
+    "You're useless.", "Sorry, that was rude.", "How are you?", "Tell me about yourself.",
+    "What's your name?", "Is there food here?", "Tell me a secret.", "Who are you really?",
+    "I like music.", "Nice weather today.", "Interesting.", "Go on.", "Really?", "I see.",
+    "Thanks for talking with me.", "Goodbye!",
+)
+
+
+def _sample_personas() -> Iterator[Persona]:
+    from sidecar.personas.loader import load_personas
+
+    loaded = load_personas(PERSONA_DIR)
+    assert not loaded.errors, loaded.errors
+    yield from loaded
+
+
+def _sample_ids() -> list[str]:
+    return sorted(p.stem for p in PERSONA_DIR.glob("*.toml"))
+
+
+def test_sample_personas_hold_a_thirty_turn_conversation() -> None:
+    personas = list(_sample_personas())
+    assert len(personas) == len(_sample_ids()) >= 4
+    for p in personas:
+        runs: dict[int, list[str]] = {}
+        for seed in (1, 1, 2):
+            conv = Conversation(p, seed=seed)
+            conv.greet()
+            endings = [conv.say(line).ending for line in SAMPLE_SCRIPT]
+            assert endings[-1] and not any(endings[:-1]), (p.id, endings)
+            _assert_no_repeat(conv.npc_lines)
+            for text in conv.npc_lines:
+                assert_clean(text)
+                low = text.lower()
+                assert "as an ai" not in low and "language model" not in low, text
+            if seed in runs:
+                assert runs[seed] == conv.npc_lines, f"{p.id}: same seed, different transcript"
+            runs[seed] = conv.npc_lines
+        assert runs[1] != runs[2], f"{p.id}: different seeds gave the same transcript"
+        assert "Ana" in " ".join(runs[1][11:13]), f"{p.id} forgot the name"
+        assert "fishing" in runs[1][12], f"{p.id} forgot the likes: {runs[1][12]!r}"
