@@ -96,9 +96,23 @@ def _parse(text: str, file: str) -> _Parsed:
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        problems = sorted((_schema_problem(err, file, keys) for err in exc.errors()), key=lambda p: p.line)
+        errors = _drop_missing_explained_by_typos(exc.errors())
+        problems = sorted((_schema_problem(err, file, keys) for err in errors), key=lambda p: p.line)
         return _Parsed(None, _dedupe(problems), keys)
     return _Parsed(persona, (), keys)
+
+
+def _drop_missing_explained_by_typos(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """`greeting = […]` yields "greetings missing" *and* "greeting unknown; did you mean
+    'greetings'?". The second says it all, at the right line, so the first is dropped."""
+    explained: set[tuple[PathPart, ...]] = set()
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "extra_forbidden" and loc:
+            guess = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1)
+            if guess:
+                explained.add((*loc[:-1], guess[0]))
+    return [e for e in errors if not (e.get("type") == "missing" and tuple(e.get("loc", ())) in explained)]
 
 
 def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str, keys: KeyLines) -> Problem:

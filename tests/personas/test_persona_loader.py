@@ -18,6 +18,7 @@ from sidecar.personas.loader import (
     load_personas,
     validate_paths,
 )
+from sidecar.personas.model import Persona
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "personas"
@@ -172,9 +173,17 @@ def test_bad_system_prompt_placeholder() -> None:
 
 def test_unknown_field_suggests_the_right_name() -> None:
     text = BASE.replace("farewells =", "farewell =")
+    assert problems_of(text) == [  # (and not also "farewells: required field is missing")
+        "tess.toml:10: farewell: unknown field; did you mean 'farewells'?",
+    ]
+    text = BASE.replace("keywords =", "keyword =")
+    assert problems_of(text) == [
+        "tess.toml:19: topics.weather.keyword: unknown field; did you mean 'keywords'?",
+    ]
+    text = BASE.replace("farewells =", "goodbyes =")  # no close match: both are reported
     assert problems_of(text) == [
         "tess.toml:1: farewells: required field is missing",
-        "tess.toml:10: farewell: unknown field; did you mean 'farewells'?",
+        "tess.toml:10: goodbyes: unknown field; known: " + ", ".join(Persona.model_fields),
     ]
 
 
