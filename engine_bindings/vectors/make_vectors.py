@@ -473,9 +473,41 @@ def _json_text(doc: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
+def zmtp_handshake() -> dict[str, Any]:
+    """What a ZMTP 3.1 PLAIN DEALER client sends (rfc 23, rfc 24, rfc 37), as hex. Both the
+    addon's zmtp.gd and the raw Python client in tests/bindings must produce these bytes."""
+    user, password = b"parley", b"0123456789abcdef"
+    greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"PLAIN".ljust(20, b"\x00")
+                + b"\x00" + b"\x00" * 31)
+    hello_body = b"\x05HELLO" + bytes([len(user)]) + user + bytes([len(password)]) + password
+    meta = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+    initiate_body = b"\x08INITIATE" + meta
+    long_body = bytes(range(256)) + bytes(44)
+    ping_body = b"\x04PING" + struct.pack(">H", 100) + b"ctx42"  # TTL 10 s (tenths)
+    pong_body = b"\x04PONG" + b"ctx42"
+    return {
+        "description": "client side of the ZMTP 3.1 PLAIN handshake and of message framing",
+        "spec": ["https://rfc.zeromq.org/spec/23/", "https://rfc.zeromq.org/spec/24/",
+                 "https://rfc.zeromq.org/spec/37/"],
+        "username": user.decode(),
+        "password": password.decode(),
+        "greeting": greeting.hex(),
+        "hello": (bytes([0x04, len(hello_body)]) + hello_body).hex(),
+        "initiate": (bytes([0x04, len(initiate_body)]) + initiate_body).hex(),
+        "short_message_body": "80",
+        "short_message": "000180",
+        "long_message_body": long_body.hex(),
+        "long_message": (b"\x02" + struct.pack(">Q", len(long_body)) + long_body).hex(),
+        "more_frame_body": "c0",
+        "more_frame": "0101c0",
+        "ping_from_peer": (bytes([0x04, len(ping_body)]) + ping_body).hex(),
+        "pong_reply": (bytes([0x04, len(pong_body)]) + pong_body).hex(),
+    }
+
+
 def render() -> dict[str, bytes]:
     """File name -> exact bytes, for every vector file."""
-    out: dict[str, bytes] = {}
+    out: dict[str, bytes] = {"zmtp/handshake.json": _json_text(zmtp_handshake()).encode()}
     names: set[str] = set()
     for case in CASES:
         if case.name in names:
@@ -497,6 +529,7 @@ def main() -> int:
         if old.name not in files:
             old.unlink()
     for name, data in files.items():
+        (HERE / name).parent.mkdir(exist_ok=True)
         (HERE / name).write_bytes(data)
     print(f"wrote {len(files)} files to {HERE}")
     return 0

@@ -120,7 +120,8 @@ def test_files_match_the_table() -> None:
     stale or missing files)."""
     maker = _load_maker()
     want: dict[str, bytes] = maker.render()
-    on_disk = {p.name for p in VECTORS.iterdir() if p.suffix in {".json", ".msgpack"}}
+    on_disk = {p.relative_to(VECTORS).as_posix() for p in VECTORS.rglob("*")
+               if p.suffix in {".json", ".msgpack"}}
     assert on_disk == set(want)
     for name, data in want.items():
         assert (VECTORS / name).read_bytes() == data, name

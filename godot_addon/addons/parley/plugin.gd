@@ -1,0 +1,44 @@
+@tool
+extends EditorPlugin
+## Registers the [code]Parley[/code] autoload and its Project Settings when the plugin is
+## enabled, and removes the autoload when it is disabled (settings keep the user's values).
+
+const AUTOLOAD_NAME := "Parley"
+const AUTOLOAD_PATH := "res://addons/parley/parley.gd"
+const ParleyScript := preload("res://addons/parley/parley.gd")
+
+## Editor hints for the settings (the defaults live in parley.gd).
+const HINTS: Dictionary = {
+	"parley/sidecar/data_dir": [PROPERTY_HINT_GLOBAL_DIR, ""],
+	"parley/sidecar/personas_dir": [PROPERTY_HINT_DIR, ""],
+	"parley/sidecar/provider_config": [PROPERTY_HINT_FILE, "*.toml,*.json"],
+	"parley/sidecar/ready_timeout_s": [PROPERTY_HINT_RANGE, "1,120,0.5"],
+	"parley/requests/timeout_s": [PROPERTY_HINT_RANGE, "1,600,1"],
+}
+
+
+func _enable_plugin() -> void:
+	add_autoload_singleton(AUTOLOAD_NAME, AUTOLOAD_PATH)
+	_add_settings()
+
+
+func _disable_plugin() -> void:
+	remove_autoload_singleton(AUTOLOAD_NAME)
+
+
+func _enter_tree() -> void:
+	_add_settings()
+
+
+func _add_settings() -> void:
+	for key: String in ParleyScript.SETTINGS:
+		var default: Variant = ParleyScript.SETTINGS[key]
+		if not ProjectSettings.has_setting(key):
+			ProjectSettings.set_setting(key, default)
+		ProjectSettings.set_initial_value(key, default)
+		ProjectSettings.set_as_basic(key, true)
+		var info: Dictionary = {"name": key, "type": typeof(default)}
+		if HINTS.has(key):
+			info["hint"] = HINTS[key][0]
+			info["hint_string"] = HINTS[key][1]
+		ProjectSettings.add_property_info(info)

@@ -1,0 +1,334 @@
+class_name ParleySidecarProcess
+extends RefCounted
+## Starts, watches, restarts and stops the Parley sidecar process.
+##
+## Which program runs: the packaged sidecar for this OS and CPU,
+## [code]addons/parley/bin/<os>-<arch>/parley-sidecar[/code] (".exe" on Windows; a PyInstaller
+## one-folder build [code].../parley-sidecar/parley-sidecar[/code] is found too), or, next to
+## an exported game, [code]<game dir>/parley/bin/<os>-<arch>/...[/code]. When there is none,
+## the editor and debug builds fall back to [member python_command] (default
+## [code]python -m sidecar[/code]); a release export without the binary fails cleanly with
+## [signal failed].
+##
+## How: [method OS.execute_with_pipe] (non-blocking) gives the child's stdout and stderr as
+## pipes. A fresh random token ([Crypto]) goes to the child in the [code]PARLEY_TOKEN[/code]
+## environment variable (set just around the start, then removed); the child prints one JSON
+## line [code]{"event": "ready", "endpoint": ..., "protocol": 1, "pid": ...}[/code] on stdout
+## when it listens. Stderr is drained every poll (a full pipe would block the child) and its
+## last lines are kept for error messages. The child gets [code]--parent-pid[/code] so it
+## ends itself if the game is killed; [method stop] ends it when the game quits. If it dies,
+## it is restarted with a growing delay; after [member max_failures] starts in a row that
+## never became ready, [signal failed] is emitted and it is left stopped.
+
+## The sidecar printed its ready line: it listens at [param endpoint] and expects
+## [param token].
+signal became_ready(endpoint: String, token: String)
+## The sidecar process ended unexpectedly (it will be restarted unless it keeps failing).
+signal exited(exit_code: int)
+## The sidecar cannot be started or kept running; [param reason] says why.
+signal failed(reason: String)
+
+enum State { STOPPED, STARTING, RUNNING, WAITING_RESTART, FAILED }
+
+## Protocol version this addon speaks.
+const PROTOCOL := 1
+const STDERR_KEEP_LINES := 40
+const BINARY_NAME := "parley-sidecar"
+
+## Full command of the Python fallback, split on spaces; a first word containing "/" is
+## resolved against the project folder (e.g. "../.venv/bin/python -m sidecar").
+var python_command: String = "python -m sidecar"
+## Use [member python_command] when no packaged binary exists. Defaults to true in the editor
+## and in debug builds.
+var allow_python_fallback: bool = OS.has_feature("editor") or OS.is_debug_build()
+## Explicit program path (skips the search for a packaged binary) and its extra arguments.
+var program_override: String = ""
+var data_dir: String = "user://parley"
+var personas_dir: String = "res://personas"
+## Provider configuration file ("" = none, the embedded engine only).
+var config_path: String = ""
+var endpoint_spec: String = "tcp://127.0.0.1:0"
+var extra_args: PackedStringArray = PackedStringArray()
+## Seconds to wait for the ready line before the start counts as failed.
+var ready_timeout_s: float = 20.0
+## Consecutive starts that never became ready before giving up.
+var max_failures: int = 5
+var restart_delay_min_s: float = 0.25
+var restart_delay_max_s: float = 8.0
+
+var state: State = State.STOPPED
+var pid: int = -1
+var endpoint: String = ""
+var token: String = ""
+## The last lines the sidecar wrote on stderr (for error messages).
+var stderr_tail: PackedStringArray = PackedStringArray()
+## How many times the process was (re)started.
+var starts: int = 0
+
+var _stdio: FileAccess = null
+var _stderr: FileAccess = null
+# Pipes of ended processes. Godot's Unix stderr pipe closes file descriptor 0 when it is
+# freed (it stores 0 as its write end), which could close an unrelated descriptor that
+# reused number 0; keeping them until the game exits avoids that.
+var _retired_pipes: Array[FileAccess] = []
+# Killed processes not yet reaped (is_process_running() reaps them; no zombies are left).
+var _reaping: PackedInt64Array = PackedInt64Array()
+var _stdout_text: String = ""
+var _stderr_text: String = ""
+var _started_ms: int = 0
+var _restart_at_ms: int = 0
+var _failures: int = 0
+var _delay_s: float = 0.25
+
+
+## Starts the sidecar (if not already running). Returns false and emits [signal failed] if
+## no program can be found or the process cannot be created.
+func start() -> bool:
+	if state == State.STARTING or state == State.RUNNING:
+		return true
+	_failures = 0
+	_delay_s = restart_delay_min_s
+	return _spawn()
+
+
+## Stops the sidecar and any restart. Safe to call at any time, more than once.
+func stop() -> void:
+	_kill()
+	state = State.STOPPED
+
+
+## True while the child process exists.
+func is_running() -> bool:
+	return pid > 0 and OS.is_process_running(pid)
+
+
+## The program and arguments that would be run, or an empty array if none is usable.
+func resolve_command() -> PackedStringArray:
+	var program: String = program_override
+	var args := PackedStringArray()
+	if program.is_empty():
+		program = find_packaged_binary()
+	if program.is_empty() and allow_python_fallback:
+		var words: PackedStringArray = python_command.strip_edges().split(" ", false)
+		if words.is_empty():
+			return PackedStringArray()
+		program = _resolve_program(words[0])
+		args = words.slice(1)
+	if program.is_empty():
+		return PackedStringArray()
+	var serve: PackedStringArray = [
+		"serve",
+		"--data-dir",
+		absolute_path(data_dir),
+		"--personas",
+		absolute_path(personas_dir),
+		"--endpoint",
+		endpoint_spec,
+		"--parent-pid",
+		str(OS.get_process_id()),
+	]
+	args.append_array(serve)
+	if not config_path.is_empty():
+		args.append_array(["--config", absolute_path(config_path)])
+	args.append_array(extra_args)
+	var cmd := PackedStringArray([program])
+	cmd.append_array(args)
+	return cmd
+
+
+## Reads output, notices a dead process, restarts with backoff. Call once per frame.
+func poll() -> void:
+	_reap()
+	match state:
+		State.STARTING, State.RUNNING:
+			_drain()
+			if state == State.STARTING and not endpoint.is_empty():
+				state = State.RUNNING
+				_failures = 0
+				_delay_s = restart_delay_min_s
+				became_ready.emit(endpoint, token)
+			if not OS.is_process_running(pid):
+				_drain()
+				var code: int = OS.get_process_exit_code(pid)
+				var was_ready: bool = state == State.RUNNING
+				_retire()
+				exited.emit(code)
+				_after_death("the sidecar exited with code %d" % code, was_ready)
+			elif state == State.STARTING:
+				var waited_s: float = (Time.get_ticks_msec() - _started_ms) / 1000.0
+				if waited_s > ready_timeout_s:
+					_kill()
+					_after_death("no ready line within %.0f s" % ready_timeout_s, false)
+		State.WAITING_RESTART:
+			if Time.get_ticks_msec() >= _restart_at_ms:
+				_spawn()
+
+
+## The directory of the packaged sidecar for this platform: "linux-x86_64", "windows-x86_64",
+## "macos-arm64", ...
+static func platform_dir() -> String:
+	var os_name: String = OS.get_name().to_lower()  # "windows", "macos", "linux", "freebsd"
+	return "%s-%s" % [os_name, Engine.get_architecture_name()]
+
+
+## Path of the packaged sidecar binary, or "" when there is none.
+static func find_packaged_binary() -> String:
+	var exe: String = BINARY_NAME + (".exe" if OS.get_name() == "Windows" else "")
+	var sub: String = "bin/%s" % platform_dir()
+	var roots: PackedStringArray = [
+		ProjectSettings.globalize_path("res://addons/parley").path_join(sub),
+		OS.get_executable_path().get_base_dir().path_join("parley").path_join(sub),
+	]
+	for root: String in roots:
+		for candidate: String in [root.path_join(exe), root.path_join(BINARY_NAME).path_join(exe)]:
+			if FileAccess.file_exists(candidate):
+				return candidate
+	return ""
+
+
+## Turns a setting path into one the sidecar (another process) can open: "res://" and
+## "user://" are globalized; a relative path is taken from the project folder (the game's
+## folder in an export).
+static func absolute_path(path: String) -> String:
+	if path.is_empty():
+		return path
+	if path.begins_with("res://") or path.begins_with("user://"):
+		return ProjectSettings.globalize_path(path)
+	if path.is_absolute_path():
+		return path
+	return _base_dir().path_join(path).simplify_path()
+
+
+static func _base_dir() -> String:
+	var res_dir: String = ProjectSettings.globalize_path("res://")
+	if not res_dir.is_empty() and DirAccess.dir_exists_absolute(res_dir):
+		return res_dir
+	return OS.get_executable_path().get_base_dir()
+
+
+static func _resolve_program(word: String) -> String:
+	if "/" in word or "\\" in word:
+		return absolute_path(word)
+	return word  # looked up on PATH by the OS
+
+
+func _spawn() -> bool:
+	var cmd: PackedStringArray = resolve_command()
+	if cmd.is_empty():
+		_give_up(
+			(
+				"no sidecar binary under addons/parley/bin/%s and the Python fallback is off"
+				% platform_dir()
+			)
+		)
+		return false
+	var dir_err: Error = DirAccess.make_dir_recursive_absolute(absolute_path(data_dir))
+	if dir_err != OK and dir_err != ERR_ALREADY_EXISTS:
+		_give_up("cannot create the data folder %s (%s)" % [data_dir, error_string(dir_err)])
+		return false
+	token = Crypto.new().generate_random_bytes(32).hex_encode()
+	endpoint = ""
+	_stdout_text = ""
+	_stderr_text = ""
+	stderr_tail = PackedStringArray()
+	OS.set_environment("PARLEY_TOKEN", token)
+	var proc: Dictionary = OS.execute_with_pipe(cmd[0], cmd.slice(1), false)
+	OS.unset_environment("PARLEY_TOKEN")
+	if proc.is_empty() or int(proc.get("pid", -1)) <= 0:
+		_after_death("could not start %s" % cmd[0], false)
+		return false
+	pid = proc["pid"]
+	_stdio = proc.get("stdio")
+	_stderr = proc.get("stderr")
+	_started_ms = Time.get_ticks_msec()
+	starts += 1
+	state = State.STARTING
+	return true
+
+
+func _drain() -> void:
+	if _stdio != null:
+		_stdout_text += _read_pipe(_stdio)
+		while "\n" in _stdout_text:
+			var cut: int = _stdout_text.find("\n")
+			var text_line: String = _stdout_text.substr(0, cut).strip_edges()
+			_stdout_text = _stdout_text.substr(cut + 1)
+			_on_stdout_line(text_line)
+	if _stderr != null:
+		_stderr_text += _read_pipe(_stderr)
+		while "\n" in _stderr_text:
+			var cut: int = _stderr_text.find("\n")
+			stderr_tail.append(_stderr_text.substr(0, cut))
+			_stderr_text = _stderr_text.substr(cut + 1)
+		if stderr_tail.size() > STDERR_KEEP_LINES:
+			stderr_tail = stderr_tail.slice(stderr_tail.size() - STDERR_KEEP_LINES)
+
+
+static func _read_pipe(pipe: FileAccess) -> String:
+	# get_length() on a pipe is the number of bytes ready to read (FIONREAD), so this
+	# never blocks, even on a pipe opened in blocking mode.
+	var available: int = pipe.get_length()
+	if available <= 0:
+		return ""
+	return pipe.get_buffer(available).get_string_from_utf8()
+
+
+func _on_stdout_line(text_line: String) -> void:
+	if text_line.is_empty() or not endpoint.is_empty():
+		return
+	var parsed: Variant = JSON.parse_string(text_line)
+	if not parsed is Dictionary:
+		return
+	var msg: Dictionary = parsed
+	if msg.get("event") != "ready" or not msg.get("endpoint") is String:
+		return
+	if int(msg.get("protocol", 0)) != PROTOCOL:
+		_kill()
+		_give_up(
+			"the sidecar speaks protocol %s; this addon needs %d" % [msg.get("protocol"), PROTOCOL]
+		)
+		return
+	endpoint = msg["endpoint"]
+
+
+func _after_death(reason: String, was_ready: bool) -> void:
+	if state == State.STOPPED or state == State.FAILED:
+		return
+	if not was_ready:
+		_failures += 1
+	if _failures >= max_failures:
+		var tail: String = "\n".join(stderr_tail.slice(maxi(0, stderr_tail.size() - 8)))
+		_give_up("%s (%d failed starts); last output:\n%s" % [reason, _failures, tail])
+		return
+	state = State.WAITING_RESTART
+	_restart_at_ms = Time.get_ticks_msec() + int(_delay_s * 1000.0)
+	_delay_s = minf(_delay_s * 2.0, restart_delay_max_s)
+
+
+func _give_up(reason: String) -> void:
+	state = State.FAILED
+	failed.emit(reason)
+
+
+func _kill() -> void:
+	if pid > 0 and OS.is_process_running(pid):
+		OS.kill(pid)
+		_reaping.append(pid)
+	_retire()
+
+
+func _reap() -> void:
+	for i: int in range(_reaping.size() - 1, -1, -1):
+		if not OS.is_process_running(_reaping[i]):
+			_reaping.remove_at(i)
+
+
+func _retire() -> void:
+	if _stdio != null:
+		_retired_pipes.append(_stdio)
+	if _stderr != null:
+		_retired_pipes.append(_stderr)
+	_stdio = null
+	_stderr = null
+	pid = -1
+	endpoint = ""
