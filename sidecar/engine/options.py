@@ -210,7 +210,8 @@ def clean_text(text: str) -> str | None:
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _MARKER = re.compile(
     r"^\s*(?:[-*\u2022\u00b7\u2013\u2014+>]\s+|\u2022|\(\d{1,2}\)\s*|#?\d{1,2}[.):\]](?!\d)\s*"
-    r"|(?:option|choice|response|reply|answer)\s*#?\d{1,2}\s*[.):\-\u2013]?\s*|[a-c][.)]\s+)",
+    r"|(?:option|choice|response|reply|answer)\s*#?(?:\d{1,2}|[a-c]\b)\s*[.):\-\u2013]?\s*|[a-c][.)]\s+"
+    r"|(?:player|you|me)\s*:\s*)",
     re.IGNORECASE,
 )
 _EMPHASIS = re.compile(r"^(?:\*\*|__|\*|_)(.+?)(?:\*\*|__|\*|_)(?=\s|:|$)")

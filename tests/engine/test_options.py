@@ -217,6 +217,14 @@ def test_unmarked_chatter_is_dropped_when_a_list_is_present() -> None:
     assert texts(parse(raw)) == ["Why?", "Same."]
 
 
+def test_letters_speaker_labels_and_trailing_explanations() -> None:
+    assert texts(parse("Option A: Why?\nOption B: Same.\nOption C: Bye.")) == ["Why?", "Same.", "Bye."]
+    assert texts(parse("A) Why?\nB) Same.\nC) Bye.")) == ["Why?", "Same.", "Bye."]
+    assert texts(parse("Player: Why?\nYou: Same here.")) == ["Why?", "Same here."]
+    raw = '1. "What happened?" - shows curiosity\n2. "Same." - builds rapport'
+    assert texts(parse(raw)) == ["What happened?", "Same."]
+
+
 def test_plain_lines_without_markers_are_options() -> None:
     assert texts(parse("Why?\nSame here.\nBye.")) == ["Why?", "Same here.", "Bye."]
 
