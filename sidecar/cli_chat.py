@@ -1,0 +1,135 @@
+"""`parley chat` and `parley demo`: a real sidecar subprocess, spoken to over ZeroMQ
+exactly as the game does (through the reference client)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from parley_client import Client, RemoteError, Sidecar
+
+DEMO_SCRIPT = (
+    "Hello there! I'm Ana, a traveller.",
+    "I love fishing, and I like a good story.",
+    "What's the weather been like around here?",
+    "Tell me about your work.",
+    "What do you think of the village?",
+    "Do you remember my name?",
+    "You are useless and rude, and I hate this place.",
+    "Sorry, that was rude of me. You've been kind.",
+    "Thanks for the chat. Goodbye!",
+)
+
+
+@contextmanager
+def _data_dir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="parley-demo-") as tmp:
+        yield Path(tmp)
+
+
+def _personas_dir(given: Path | None) -> Path:
+    from sidecar.cli import default_personas_dir
+
+    return given or default_personas_dir()
+
+
+def _affinity(result: dict[str, Any]) -> str:
+    a = result.get("affinity") or {}
+    delta = int(a.get("delta", 0))
+    sign = "+" if delta >= 0 else ""
+    return f"affinity {a.get('value')} ({sign}{delta}: {a.get('reason', '')})"
+
+
+def _options(result: dict[str, Any]) -> str:
+    opts = result.get("options") or []
+    return "  ".join(f"[{i + 1}] {o['text']}" for i, o in enumerate(opts))
+
+
+async def demo(args: argparse.Namespace) -> int:
+    with _data_dir(args.data_dir) as data_dir:
+        with Sidecar(data_dir, _personas_dir(args.personas)) as sidecar:
+            async with Client(sidecar.endpoint, sidecar.token) as client:
+                personas = (await client.call("persona.list"))["personas"]
+                if len(personas) < 2:
+                    print("demo: need at least two personas", file=sys.stderr)
+                    return 1
+                for persona in personas[:2]:
+                    await _demo_conversation(client, persona, args.seed)
+                info = await client.call("server.info")
+                c = info["counts"]
+                print(
+                    f"-- stored {c['messages']} lines in {c['conversations']} conversations "
+                    f"(sidecar {info['version']}, protocol {info['protocol']})"
+                )
+    return 0
+
+
+async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int) -> None:
+    print(f"== {persona['name']}, {persona['role']} ({persona['preset']}) ==")
+    start = await client.call("conversation.start", {"persona": persona["id"], "player": "Ana", "seed": seed})
+    cid = start["conversation"]
+    print(f"{start['line']['name']}: {start['line']['text']}")
+    print(f"   options: {_options(start)}")
+    for text in DEMO_SCRIPT:
+        print(f"Ana: {text}")
+        result = await client.call("conversation.say", {"conversation": cid, "text": text})
+        print(f"{result['line']['name']}: {result['line']['text']}")
+        print(f"   [{result['sentiment']}; {_affinity(result)}; via {result['provider']}]")
+        if result.get("ended"):
+            break
+    print()
+
+
+async def chat(args: argparse.Namespace) -> int:
+    with _data_dir(args.data_dir) as data_dir:
+        with Sidecar(data_dir, _personas_dir(args.personas)) as sidecar:
+            async with Client(sidecar.endpoint, sidecar.token, timeout=60) as client:
+                personas = (await client.call("persona.list"))["personas"]
+                ids = [p["id"] for p in personas]
+                persona = args.persona or (ids[0] if ids else None)
+                if persona not in ids:
+                    print(f"chat: unknown persona {persona!r}; known: {', '.join(ids)}", file=sys.stderr)
+                    return 1
+                start = await client.call(
+                    "conversation.start", {"persona": persona, "player": args.player, "seed": args.seed}
+                )
+                cid = start["conversation"]
+                print(f"{start['line']['name']}: {start['line']['text']}")
+                options = start["options"]
+                print("   " + _options(start) + "   (type a line, a number, or /quit)")
+                loop = asyncio.get_running_loop()
+                while True:
+                    text = await loop.run_in_executor(None, sys.stdin.readline)
+                    if not text:
+                        break
+                    text = text.strip()
+                    if not text:
+                        continue
+                    if text in ("/quit", "/exit"):
+                        end = await client.call("conversation.end", {"conversation": cid})
+                        print(f"{end['line']['name']}: {end['line']['text']}")
+                        break
+                    if text.isdigit() and 1 <= int(text) <= len(options):
+                        text = options[int(text) - 1]["text"]
+                        print(f"{args.player}: {text}")
+                    try:
+                        result = await client.call("conversation.say", {"conversation": cid, "text": text})
+                    except RemoteError as exc:
+                        print(f"   ! {exc.code}: {exc.message}")
+                        continue
+                    print(f"{result['line']['name']}: {result['line']['text']}")
+                    print(f"   [{_affinity(result)}]")
+                    if result.get("ended"):
+                        break
+                    options = result["options"]
+                    print("   " + _options(result))
+    return 0

@@ -1,0 +1,224 @@
+"""Every op of wire protocol v1 as pydantic models: its args and its result.
+
+The envelope is `{"id": int, "op": str, "args": map}`; `OPS` maps each op name to its
+`OpSpec` (args model, result model, one-line doc). Names and fields here are a contract:
+add fields freely, rename none. `engine_bindings/schema/` is generated from these models
+(`parley schema`) and CI checks it is up to date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TEXT = 2_000
+"""Longest player line, in characters. Longer gets `too_large`."""
+MAX_ID = 64
+
+
+class WireModel(BaseModel):
+    """Strict on input: no coercion ("5" is not 5), no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class OutModel(BaseModel):
+    """Results: the sidecar writes them, clients must ignore fields they don't know."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+PersonaId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+PlayerText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class Envelope(BaseModel):
+    """A request frame. `args` is validated separately, by the op's own model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: int = Field(ge=0, le=2**53)
+    op: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+# --- shared result pieces ----------------------------------------------------------------
+
+
+class NpcLine(OutModel):
+    speaker: str
+    """Persona id of the NPC, or "player"."""
+    name: str
+    """Display name of the speaker."""
+    text: str
+
+
+class HistoryLine(OutModel):
+    speaker: str
+    name: str
+    text: str
+    at: float
+    """Unix time (seconds, UTC) the line was stored."""
+
+
+class OptionOut(OutModel):
+    text: str
+    intent: str
+    """`ask`, `share` or `leave` at least."""
+
+
+class AffinityOut(OutModel):
+    value: int = Field(ge=0, le=100)
+    delta: int
+    reason: str
+
+
+class QualityOut(OutModel):
+    score: int = Field(ge=0, le=100)
+    retries: int = Field(ge=0)
+
+
+class GoalOut(OutModel):
+    id: str
+    progress: float = Field(ge=0.0, le=1.0)
+    completed: bool
+    reason: str = ""
+
+
+# --- ops ---------------------------------------------------------------------------------
+
+
+class Empty(WireModel):
+    pass
+
+
+class PersonaSummary(OutModel):
+    id: str
+    name: str
+    aliases: list[str]
+    role: str
+    preset: str
+
+
+class PersonaListResult(OutModel):
+    personas: list[PersonaSummary]
+
+
+class StartArgs(WireModel):
+    persona: PersonaId
+    player: Id
+    seed: int | None = Field(None, ge=0, le=2**53)
+    """Fixes the embedded engine's choices for this conversation (tests, demos)."""
+
+
+class StartResult(OutModel):
+    conversation: str
+    line: NpcLine
+    options: list[OptionOut]
+    affinity: AffinityOut
+
+
+class SayArgs(WireModel):
+    conversation: Id
+    text: PlayerText
+    stream: bool = False
+    """Emit `line.delta` events as the line is generated, then the reply."""
+
+
+class SayResult(OutModel):
+    line: NpcLine
+    options: list[OptionOut]
+    sentiment: str
+    """The player's line: `positive`, `negative` or `neutral`."""
+    arc: str = "stable"
+    affinity: AffinityOut
+    goal: GoalOut | None = None
+    quality: QualityOut
+    provider: str
+    ended: bool = False
+    """The NPC said goodbye; further `say` gets `conversation_ended`."""
+
+
+class EndArgs(WireModel):
+    conversation: Id
+
+
+class EndResult(OutModel):
+    line: NpcLine
+
+
+class HistoryArgs(WireModel):
+    conversation: Id
+    limit: int | None = Field(None, ge=1, le=1000)
+    """The newest `limit` lines (still oldest first). Default: all."""
+
+
+class HistoryResult(OutModel):
+    lines: list[HistoryLine]
+
+
+class ServerCounts(OutModel):
+    personas: int
+    persona_problems: int
+    players: int
+    conversations: int
+    messages: int
+    requests: int
+    errors: int
+    quality_retries: int = 0
+
+
+class ServerInfoResult(OutModel):
+    version: str
+    protocol: int
+    uptime: float
+    pid: int
+    counts: ServerCounts
+    ops: list[str]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    args: type[WireModel]
+    result: type[OutModel]
+    doc: str
+
+
+OPS: dict[str, OpSpec] = {
+    "server.info": OpSpec(Empty, ServerInfoResult, "Version, protocol, uptime and counts."),
+    "persona.list": OpSpec(Empty, PersonaListResult, "Every loaded persona."),
+    "conversation.start": OpSpec(StartArgs, StartResult, "Start a conversation: the NPC's greeting and options."),
+    "conversation.say": OpSpec(SayArgs, SayResult, "The player's line; the NPC's answer."),
+    "conversation.end": OpSpec(EndArgs, EndResult, "End a conversation: the NPC's farewell."),
+    "conversation.history": OpSpec(HistoryArgs, HistoryResult, "Stored lines of a conversation, oldest first."),
+}
+
+__all__ = [
+    "MAX_TEXT",
+    "OPS",
+    "AffinityOut",
+    "EndArgs",
+    "EndResult",
+    "Envelope",
+    "GoalOut",
+    "HistoryArgs",
+    "HistoryLine",
+    "HistoryResult",
+    "NpcLine",
+    "OpSpec",
+    "OptionOut",
+    "OutModel",
+    "PersonaListResult",
+    "PersonaSummary",
+    "QualityOut",
+    "SayArgs",
+    "SayResult",
+    "ServerCounts",
+    "ServerInfoResult",
+    "StartArgs",
+    "StartResult",
+    "WireModel",
+]

@@ -1,0 +1,262 @@
+"""Envelope handling and dispatch: bytes in, one reply frame out, every error typed.
+
+This is the only place that builds error frames. A ParleyError becomes its own code; a
+validation error becomes `bad_request` (or `too_large` for an over-long field); anything
+else becomes `internal`, with the traceback in the log and never on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import zmq
+import zmq.asyncio
+from pydantic import ValidationError
+
+from sidecar import PROTOCOL_VERSION, __version__
+from sidecar.engine.turn import Dialogue, PersonaRegistry
+from sidecar.errors import BadRequest, Busy, ErrorCode, ParleyError, TooLarge, UnknownOp
+from sidecar.personas.loader import load_personas
+from sidecar.protocol import ops as P
+from sidecar.protocol.codec import FrameError, pack, unpack
+from sidecar.server.ordering import KeyedSerializer
+from sidecar.store.db import Store
+
+if TYPE_CHECKING:
+    from sidecar.server.app import ServeOptions
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 1024
+"""Queued + running requests beyond this get `busy` at once instead of queueing."""
+DRAIN_S = 5.0
+
+Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+Handler = Callable[[Any, Emit], Awaitable[P.OutModel]]
+
+
+class Dispatcher:
+    def __init__(self, store: Store, personas: PersonaRegistry, persona_problems: int) -> None:
+        self.store = store
+        self.personas = personas
+        self.persona_problems = persona_problems
+        self.dialogue = Dialogue(store, personas)
+        self.started = time.monotonic()
+        self.requests = 0
+        self.errors = 0
+        self.sock: zmq.asyncio.Socket | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._order = KeyedSerializer(self._tasks)
+        self._handlers: dict[str, Handler] = {
+            "server.info": self._server_info,
+            "persona.list": self._persona_list,
+            "conversation.start": self._start,
+            "conversation.say": self._say,
+            "conversation.end": self._end,
+            "conversation.history": self._history,
+        }
+        missing = set(P.OPS) ^ set(self._handlers)
+        assert not missing, f"ops without handler or spec: {missing}"
+
+    @classmethod
+    def build(cls, store: Store, opts: ServeOptions) -> Dispatcher:
+        loaded = load_personas(opts.personas_dir)
+        for problem in loaded.problems:
+            log.warning("persona problem: %s", problem)
+        return cls(store, PersonaRegistry(loaded.personas), len(loaded.problems))
+
+    # --- frames ------------------------------------------------------------------------------
+
+    def handle(self, frames: list[bytes]) -> None:
+        """Called by the receive loop for each message; never raises, never awaits."""
+        if len(frames) < 2:
+            log.warning("dropped a message without an identity frame")
+            return
+        prefix, payload = frames[:-1], frames[-1]
+        try:
+            raw = unpack(payload)
+        except FrameError as exc:
+            log.warning("dropped an unreadable frame", extra={"bytes": len(payload), "why": str(exc)})
+            return
+        self.requests += 1
+        req_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(req_id, int) or isinstance(req_id, bool) or not 0 <= req_id <= 2**53:
+            req_id = 0
+        try:
+            env = P.Envelope.model_validate(raw)
+        except ValidationError as exc:
+            self._reply_error(
+                prefix,
+                req_id,
+                BadRequest(
+                    "a request is a map {id: int >= 0, op: str, args: map}",
+                    details={"errors": _errors(exc)},
+                ),
+            )
+            return
+        spec = P.OPS.get(env.op)
+        handler = self._handlers.get(env.op)
+        if spec is None or handler is None:
+            self._reply_error(
+                prefix, req_id, UnknownOp(f"unknown op {env.op!r}", details={"op": env.op, "known": sorted(P.OPS)})
+            )
+            return
+        try:
+            args = spec.args.model_validate(env.args)
+        except ValidationError as exc:
+            self._reply_error(prefix, req_id, _validation_error(env.op, exc))
+            return
+        if len(self._tasks) + self._order.pending() >= MAX_IN_FLIGHT:
+            self._reply_error(prefix, req_id, Busy("too many requests in flight; retry later"))
+            return
+        key = getattr(args, "conversation", None)
+        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args))
+
+    async def _execute(self, prefix: list[bytes], req_id: int, op: str, handler: Handler, args: Any) -> None:
+        async def emit(event: str, data: Mapping[str, Any]) -> None:
+            await self._send(prefix, {"id": req_id, "event": event, "data": dict(data)})
+
+        try:
+            result = await handler(args, emit)
+        except ParleyError as exc:
+            await self._send_error(prefix, req_id, exc)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("internal error", extra={"op": op, "req_id": req_id})
+            self.errors += 1
+            await self._send(
+                prefix,
+                {
+                    "id": req_id,
+                    "ok": False,
+                    "error": {"code": ErrorCode.INTERNAL.value, "message": "internal error (see the sidecar log)"},
+                },
+            )
+            return
+        await self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
+
+    def _reply_error(self, prefix: list[bytes], req_id: int, exc: ParleyError) -> None:
+        task = asyncio.ensure_future(self._send_error(prefix, req_id, exc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_error(self, prefix: list[bytes], req_id: int, exc: ParleyError) -> None:
+        self.errors += 1
+        log.info("request failed", extra={"req_id": req_id, "code": exc.code.value})
+        error: dict[str, Any] = {"code": exc.code.value, "message": exc.message}
+        if exc.details:
+            error["details"] = exc.details
+        await self._send(prefix, {"id": req_id, "ok": False, "error": error})
+
+    async def _send(self, prefix: list[bytes], obj: dict[str, Any]) -> None:
+        assert self.sock is not None
+        try:
+            await self.sock.send_multipart([*prefix, pack(obj)])
+        except zmq.ZMQError as exc:  # peer gone (ROUTER_MANDATORY off: silently dropped)
+            log.info("reply not sent", extra={"why": str(exc)})
+
+    async def drain(self) -> None:
+        """Let in-flight requests finish (bounded), so an acknowledged turn is complete."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_S)
+            for task in pending:
+                task.cancel()
+
+    # --- ops ---------------------------------------------------------------------------------
+
+    async def _server_info(self, args: P.Empty, emit: Emit) -> P.ServerInfoResult:
+        counts = await self.store.counts()
+        return P.ServerInfoResult(
+            version=__version__,
+            protocol=PROTOCOL_VERSION,
+            uptime=round(time.monotonic() - self.started, 3),
+            pid=os.getpid(),
+            counts=P.ServerCounts(
+                personas=len(self.personas),
+                persona_problems=self.persona_problems,
+                players=counts["players"],
+                conversations=counts["conversations"],
+                messages=counts["messages"],
+                requests=self.requests,
+                errors=self.errors,
+            ),
+            ops=sorted(P.OPS),
+        )
+
+    async def _persona_list(self, args: P.Empty, emit: Emit) -> P.PersonaListResult:
+        from sidecar.engine.personality import infer_preset
+
+        return P.PersonaListResult(
+            personas=[
+                P.PersonaSummary(
+                    id=p.id,
+                    name=p.name,
+                    aliases=list(p.aliases),
+                    role=p.role,
+                    preset=infer_preset(p),
+                )
+                for p in self.personas.all()
+            ]
+        )
+
+    async def _start(self, args: P.StartArgs, emit: Emit) -> P.StartResult:
+        s = await self.dialogue.start(args.persona, args.player, args.seed)
+        return P.StartResult(
+            conversation=s.conversation,
+            line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
+            options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
+            affinity=P.AffinityOut(value=s.affinity.value, delta=s.affinity.delta, reason=s.affinity.reason),
+        )
+
+    async def _say(self, args: P.SayArgs, emit: Emit) -> P.SayResult:
+        s = await self.dialogue.say(args.conversation, args.text, stream=args.stream, emit=emit)
+        return P.SayResult(
+            line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
+            options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
+            sentiment=s.sentiment.label,
+            arc=s.arc,
+            affinity=P.AffinityOut(value=s.affinity.value, delta=s.affinity.delta, reason=s.affinity.reason),
+            quality=P.QualityOut(score=s.quality_score, retries=s.quality_retries),
+            provider=s.provider,
+            ended=s.ended,
+        )
+
+    async def _end(self, args: P.EndArgs, emit: Emit) -> P.EndResult:
+        line, name = await self.dialogue.end(args.conversation)
+        return P.EndResult(line=P.NpcLine(speaker=line.speaker, name=name, text=line.text))
+
+    async def _history(self, args: P.HistoryArgs, emit: Emit) -> P.HistoryResult:
+        rows = await self.dialogue.history(args.conversation, args.limit)
+        return P.HistoryResult(
+            lines=[P.HistoryLine(speaker=r.speaker, name=r.name, text=r.text, at=r.at) for r in rows]
+        )
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(root)", "problem": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ][:10]
+
+
+def _validation_error(op: str, exc: ValidationError) -> ParleyError:
+    errors = exc.errors(include_url=False, include_input=False)
+    too_long = [e for e in errors if e["type"] in ("string_too_long", "too_long")]
+    if too_long:
+        field = ".".join(str(p) for p in too_long[0]["loc"])
+        limit = (too_long[0].get("ctx") or {}).get("max_length")
+        return TooLarge(
+            f"{op}: {field} is longer than {limit}",
+            details={"field": field, "limit": limit},
+        )
+    return BadRequest(f"{op}: invalid args", details={"errors": _errors(exc)})
+
+
+__all__ = ["MAX_IN_FLIGHT", "Dispatcher"]

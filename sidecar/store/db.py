@@ -1,0 +1,364 @@
+"""The SQLite store: one apsw connection on one thread, one transaction per call.
+
+Durability: WAL with `synchronous=NORMAL`. A committed turn survives a crash of the
+sidecar process (the WAL is in the OS page cache, written before commit returns). A power
+cut or OS crash can lose the last transactions committed since the most recent WAL sync to
+disk (at most since the last checkpoint) — never corrupt the file. Every async method runs
+one sync function on the store's own thread, so no transaction spans an `await` and the
+event loop never blocks on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import apsw
+
+from sidecar.errors import StoreError
+from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DB_FILENAME = "parley.sqlite3"
+DEFAULT_AFFINITY = 50
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    player_id: str
+    persona_id: str
+    seed: int
+    started_at: float
+    updated_at: float
+    ended_at: float | None
+    archived_at: float | None
+    turns: int
+    memory: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    seq: int
+    speaker: str
+    name: str
+    text: str
+    at: float
+    sentiment: str | None = None
+    compound: float | None = None
+    provider: str | None = None
+    quality: int | None = None
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    speaker: str
+    name: str
+    text: str
+    sentiment: str | None = None
+    compound: float | None = None
+    provider: str | None = None
+    quality: int | None = None
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class AffinityWrite:
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AffinityResult:
+    old: int
+    new: int
+
+    @property
+    def delta(self) -> int:
+        return self.new - self.old
+
+
+@dataclass(frozen=True)
+class TurnWrite:
+    """Everything one turn stores, committed in one transaction."""
+
+    conversation_id: str
+    messages: tuple[NewMessage, ...]
+    memory: Mapping[str, Any]
+    affinity: AffinityWrite | None = None
+    ended: bool = False
+
+
+class Store:
+    """Open with `await Store.open(path)`; close with `await store.close()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-store")
+        self._conn: apsw.Connection | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        store = cls(path)
+        await store._run(store._open_sync)
+        return store
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._run(self._close_sync)
+        self._executor.shutdown(wait=True)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, fn, args)
+
+    @staticmethod
+    def _guarded(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return fn(*args)
+        except apsw.Error as exc:
+            raise StoreError(f"database error: {type(exc).__name__}: {exc}") from exc
+
+    @property
+    def conn(self) -> apsw.Connection:
+        assert self._conn is not None, "store is closed"
+        return self._conn
+
+    def _open_sync(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = apsw.Connection(str(self.path))
+        conn.set_busy_timeout(5_000)
+        # One pragma per execute, read back: a multi-statement execute stops at the first
+        # statement that returns a row.
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+        if mode != "wal":
+            raise StoreError(f"could not enable WAL (journal_mode={mode})")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if conn.execute("PRAGMA synchronous").fetchall()[0][0] != 1:
+            raise StoreError("could not set synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        self._migrate()
+
+    def _close_sync(self) -> None:
+        assert self._conn is not None
+        self._conn.close()
+        self._conn = None
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchall()[0][0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this sidecar's "
+                f"{SCHEMA_VERSION}: upgrade Parley or use another data dir"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.conn:
+                self.conn.execute(MIGRATIONS[target - 1])
+                self.conn.execute(f"PRAGMA user_version={target}")
+            log.info("migrated store", extra={"schema_version": target})
+
+    # --- queries -------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        return await self._run(lambda: self.conn.execute("PRAGMA user_version").fetchall()[0][0])
+
+    async def start_conversation(
+        self,
+        *,
+        conversation_id: str,
+        player_id: str,
+        persona_id: str,
+        seed: int,
+        greeting: NewMessage,
+        memory: Mapping[str, Any],
+        initial_affinity: int = DEFAULT_AFFINITY,
+    ) -> int:
+        """Create the player and relationship if new, the conversation and its greeting.
+        Returns the current affinity."""
+        return await self._run(
+            self._start_sync,
+            conversation_id,
+            player_id,
+            persona_id,
+            seed,
+            greeting,
+            memory,
+            initial_affinity,
+        )
+
+    def _start_sync(
+        self,
+        cid: str,
+        player_id: str,
+        persona_id: str,
+        seed: int,
+        greeting: NewMessage,
+        memory: Mapping[str, Any],
+        initial_affinity: int,
+    ) -> int:
+        now = time.time()
+        c = self.conn
+        with c:
+            c.execute("INSERT OR IGNORE INTO players(id, created_at) VALUES (?, ?)", (player_id, now))
+            c.execute(
+                "INSERT OR IGNORE INTO relationships(player_id, persona_id, affinity, updated_at) VALUES (?, ?, ?, ?)",
+                (player_id, persona_id, initial_affinity, now),
+            )
+            c.execute(
+                "INSERT INTO conversations(id, player_id, persona_id, seed, started_at,"
+                " updated_at, memory) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cid, player_id, persona_id, seed, now, now, json.dumps(memory)),
+            )
+            self._insert_messages(cid, 0, [greeting], now)
+            row = c.execute(
+                "SELECT affinity FROM relationships WHERE player_id=? AND persona_id=?",
+                (player_id, persona_id),
+            ).fetchall()
+        return int(row[0][0])
+
+    def _insert_messages(self, cid: str, first_seq: int, messages: Iterable[NewMessage], now: float) -> None:
+        self.conn.executemany(
+            "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, sentiment,"
+            " compound, provider, quality, retries) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    cid,
+                    first_seq + i,
+                    m.speaker,
+                    m.name,
+                    m.text,
+                    now,
+                    m.sentiment,
+                    m.compound,
+                    m.provider,
+                    m.quality,
+                    m.retries,
+                )
+                for i, m in enumerate(messages)
+            ],
+        )
+
+    async def conversation(self, conversation_id: str) -> ConversationRow | None:
+        return await self._run(self._conversation_sync, conversation_id)
+
+    def _conversation_sync(self, cid: str) -> ConversationRow | None:
+        rows = self.conn.execute(
+            "SELECT id, player_id, persona_id, seed, started_at, updated_at, ended_at,"
+            " archived_at, turns, memory FROM conversations WHERE id=?",
+            (cid,),
+        ).fetchall()
+        if not rows:
+            return None
+        r = rows[0]
+        return ConversationRow(*r[:9], memory=json.loads(r[9]))
+
+    async def affinity(self, player_id: str, persona_id: str) -> int:
+        def q() -> int:
+            rows = self.conn.execute(
+                "SELECT affinity FROM relationships WHERE player_id=? AND persona_id=?",
+                (player_id, persona_id),
+            ).fetchall()
+            return int(rows[0][0]) if rows else DEFAULT_AFFINITY
+
+        return await self._run(q)
+
+    async def lines(self, conversation_id: str, limit: int | None = None) -> list[MessageRow]:
+        """The newest `limit` lines (all when None), oldest first."""
+        return await self._run(self._lines_sync, conversation_id, limit)
+
+    def _lines_sync(self, cid: str, limit: int | None) -> list[MessageRow]:
+        rows = self.conn.execute(
+            "SELECT seq, speaker, name, text, at, sentiment, compound, provider, quality,"
+            " retries FROM messages WHERE conversation_id=? ORDER BY seq DESC LIMIT ?",
+            (cid, -1 if limit is None else limit),
+        ).fetchall()
+        return [MessageRow(*r) for r in reversed(rows)]
+
+    async def commit_turn(self, turn: TurnWrite) -> AffinityResult:
+        """Store one turn atomically; returns the affinity before and after."""
+        return await self._run(self._commit_turn_sync, turn)
+
+    def _commit_turn_sync(self, t: TurnWrite) -> AffinityResult:
+        now = time.time()
+        c = self.conn
+        with c:
+            conv = self._conversation_sync(t.conversation_id)
+            if conv is None:
+                raise StoreError(f"conversation {t.conversation_id} vanished")
+            next_seq = c.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id=?",
+                (t.conversation_id,),
+            ).fetchall()[0][0]
+            self._insert_messages(t.conversation_id, next_seq, t.messages, now)
+            c.execute(
+                "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
+                " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",
+                (now, json.dumps(t.memory), t.ended, now, t.conversation_id),
+            )
+            old = c.execute(
+                "SELECT affinity FROM relationships WHERE player_id=? AND persona_id=?",
+                (conv.player_id, conv.persona_id),
+            ).fetchall()[0][0]
+            new = old
+            if t.affinity is not None and t.affinity.delta != 0:
+                new = max(0, min(100, old + t.affinity.delta))
+                c.execute(
+                    "UPDATE relationships SET affinity=?, updated_at=? WHERE player_id=? AND persona_id=?",
+                    (new, now, conv.player_id, conv.persona_id),
+                )
+                c.execute(
+                    "INSERT INTO affinity_events(player_id, persona_id, conversation_id, old,"
+                    " new, delta, reason, at) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        conv.player_id,
+                        conv.persona_id,
+                        t.conversation_id,
+                        old,
+                        new,
+                        new - old,
+                        t.affinity.reason,
+                        now,
+                    ),
+                )
+        return AffinityResult(old=int(old), new=int(new))
+
+    async def counts(self) -> dict[str, int]:
+        def q() -> dict[str, int]:
+            out: dict[str, int] = {}
+            for table in ("players", "conversations", "messages"):
+                out[table] = int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0])
+            return out
+
+        return await self._run(q)
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database without blocking writers for long."""
+        await self._run(lambda: self.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE))
+
+
+__all__ = [
+    "DB_FILENAME",
+    "DEFAULT_AFFINITY",
+    "AffinityResult",
+    "AffinityWrite",
+    "ConversationRow",
+    "MessageRow",
+    "NewMessage",
+    "Store",
+    "TurnWrite",
+]

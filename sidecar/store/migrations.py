@@ -1,0 +1,69 @@
+"""Schema migrations, keyed on SQLite's `user_version`.
+
+Each entry upgrades from its index to index+1 and runs in one transaction with the
+`user_version` bump, so a crash mid-migration leaves the previous version intact.
+Never edit a shipped migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the walking skeleton.
+    """
+    CREATE TABLE players (
+        id          TEXT PRIMARY KEY,
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE conversations (
+        id           TEXT PRIMARY KEY,
+        player_id    TEXT NOT NULL REFERENCES players(id),
+        persona_id   TEXT NOT NULL,
+        seed         INTEGER NOT NULL,
+        started_at   REAL NOT NULL,
+        updated_at   REAL NOT NULL,
+        ended_at     REAL,
+        archived_at  REAL,
+        turns        INTEGER NOT NULL DEFAULT 0,
+        memory       TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX conversations_player ON conversations(player_id, persona_id, updated_at);
+    CREATE TABLE messages (
+        id               INTEGER PRIMARY KEY,
+        conversation_id  TEXT NOT NULL REFERENCES conversations(id),
+        seq              INTEGER NOT NULL,
+        speaker          TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        text             TEXT NOT NULL,
+        at               REAL NOT NULL,
+        sentiment        TEXT,
+        compound         REAL,
+        provider         TEXT,
+        quality          INTEGER,
+        retries          INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE TABLE relationships (
+        player_id   TEXT NOT NULL REFERENCES players(id),
+        persona_id  TEXT NOT NULL,
+        affinity    INTEGER NOT NULL CHECK (affinity BETWEEN 0 AND 100),
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (player_id, persona_id)
+    );
+    CREATE TABLE affinity_events (
+        id               INTEGER PRIMARY KEY,
+        player_id        TEXT NOT NULL,
+        persona_id       TEXT NOT NULL,
+        conversation_id  TEXT,
+        old              INTEGER NOT NULL,
+        new              INTEGER NOT NULL,
+        delta            INTEGER NOT NULL,
+        reason           TEXT NOT NULL,
+        at               REAL NOT NULL
+    );
+    CREATE INDEX affinity_events_pair ON affinity_events(player_id, persona_id, at);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]

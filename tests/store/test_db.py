@@ -1,0 +1,97 @@
+"""The apsw store on real SQLite files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apsw
+import pytest
+
+from sidecar.errors import StoreError
+from sidecar.store.db import AffinityWrite, NewMessage, Store, TurnWrite
+from sidecar.store.migrations import SCHEMA_VERSION
+
+
+async def _store(tmp_path: Path) -> Store:
+    return await Store.open(tmp_path / "parley.sqlite3")
+
+
+async def test_pragmas_and_migrations(tmp_path: Path) -> None:
+    store = await _store(tmp_path)
+    try:
+        assert await store.schema_version() == SCHEMA_VERSION
+    finally:
+        await store.close()
+    conn = apsw.Connection(str(tmp_path / "parley.sqlite3"))
+    assert conn.execute("PRAGMA journal_mode").fetchall()[0][0] == "wal"
+    conn.close()
+    again = await _store(tmp_path)  # reopening runs no migration twice
+    assert await again.schema_version() == SCHEMA_VERSION
+    await again.close()
+
+
+async def test_newer_schema_refused(tmp_path: Path) -> None:
+    conn = apsw.Connection(str(tmp_path / "parley.sqlite3"))
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        await _store(tmp_path)
+
+
+async def test_turn_is_atomic_and_affinity_clamped(tmp_path: Path) -> None:
+    store = await _store(tmp_path)
+    try:
+        await store.start_conversation(
+            conversation_id="c1",
+            player_id="p",
+            persona_id="n",
+            seed=1,
+            greeting=NewMessage("n", "N", "Hello."),
+            memory={},
+            initial_affinity=98,
+        )
+        res = await store.commit_turn(
+            TurnWrite(
+                "c1",
+                (NewMessage("player", "p", "hi"), NewMessage("n", "N", "yo")),
+                {"k": 1},
+                AffinityWrite(5, "friendly"),
+            )
+        )
+        assert (res.old, res.new, res.delta) == (98, 100, 2)
+        # A turn whose second message violates a constraint stores nothing at all.
+        with pytest.raises(StoreError):
+            await store.commit_turn(
+                TurnWrite(
+                    "c1",
+                    (NewMessage("player", "p", "again"), NewMessage("n", "N", None)),  # type: ignore[arg-type]
+                    {"k": 2},
+                    AffinityWrite(-50, "rude"),
+                )
+            )
+        lines = await store.lines("c1")
+        assert [m.text for m in lines] == ["Hello.", "hi", "yo"]
+        conv = await store.conversation("c1")
+        assert conv is not None and conv.memory == {"k": 1} and conv.turns == 1
+        assert await store.affinity("p", "n") == 100
+    finally:
+        await store.close()
+
+
+async def test_lines_limit_keeps_oldest_first(tmp_path: Path) -> None:
+    store = await _store(tmp_path)
+    try:
+        await store.start_conversation(
+            conversation_id="c1",
+            player_id="p",
+            persona_id="n",
+            seed=1,
+            greeting=NewMessage("n", "N", "g"),
+            memory={},
+        )
+        for i in range(5):
+            await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", f"l{i}"),), {}))
+        assert [m.text for m in await store.lines("c1", 2)] == ["l3", "l4"]
+        assert [m.seq for m in await store.lines("c1")] == list(range(6))
+    finally:
+        await store.close()

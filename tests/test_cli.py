@@ -1,0 +1,68 @@
+"""The `parley` command as a user runs it (real subprocesses)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _parley(*args: str, timeout: float = 120, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sidecar", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        input=input_text,
+    )
+
+
+def test_version() -> None:
+    out = _parley("--version")
+    assert out.returncode == 0
+    assert re.fullmatch(r"parley \d+\.\d+\.\d+ \(protocol 1\)\n", out.stdout)
+
+
+def test_validate_sample_personas_passes() -> None:
+    out = _parley("validate", "personas")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_validate_broken_persona_reports_file_and_line(tmp_path: Path) -> None:
+    good = sorted((REPO / "personas").glob("*.toml"))[0]
+    broken = tmp_path / "broken.toml"
+    text = good.read_text(encoding="utf-8").splitlines()
+    idx = next(i for i, line in enumerate(text) if line.startswith("role"))
+    text[idx] = "role = 42"
+    broken.write_text("\n".join(text) + "\n", encoding="utf-8")
+    out = _parley("validate", str(broken))
+    assert out.returncode == 1
+    assert f"{broken}:{idx + 1}: role: " in out.stdout, out.stdout
+
+
+def test_schema_is_up_to_date() -> None:
+    out = _parley("schema", "--check")
+    assert out.returncode == 0, out.stderr
+
+
+def test_demo_prints_a_two_npc_conversation() -> None:
+    out = _parley("demo", timeout=300)
+    assert out.returncode == 0, out.stderr
+    speakers = re.findall(r"^== (.+?), ", out.stdout, flags=re.M)
+    assert len(speakers) == 2 and speakers[0] != speakers[1]
+    assert out.stdout.count("Ana: ") >= 4
+    assert re.search(r"affinity \d+ \([+-]\d+: ", out.stdout)
+    for name in speakers:
+        assert re.search(rf"^{re.escape(name)}: \S", out.stdout, flags=re.M)
+
+
+def test_chat_over_stdin() -> None:
+    persona = sorted((REPO / "personas").glob("*.toml"))[0].stem
+    out = _parley("chat", "--persona", persona, "--seed", "1", input_text="Hello there!\n1\n/quit\n", timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines() if ln and not ln.startswith(" ")]
+    assert len(lines) >= 4  # greeting, reply, option echo, reply, farewell
