@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -139,10 +140,10 @@ class ConfigModel(_Strict):
         seen: set[str] = set()
         for name in self.router.chain:
             if name in seen:
-                raise ValueError(f"router.chain names {name!r} twice")
+                raise ValueError(f"router.chain: names {name!r} twice")
             seen.add(name)
             if name != EMBEDDED and name not in self.providers:
-                raise ValueError(f"router.chain names {name!r}, which has no [providers.{name}] table")
+                raise ValueError(f"router.chain: names {name!r}, which has no [providers.{name}] table")
         for i, name in enumerate(self.router.chain[:-1]):
             provider = self.providers.get(name)
             if name == EMBEDDED or (provider is not None and provider.kind == "embedded"):
@@ -167,6 +168,8 @@ def parse_config(text: str, *, source: str = "<config>") -> ConfigModel:
         first = exc.errors()[0]
         where = _field_path(first["loc"])
         msg = first["msg"].removeprefix("Value error, ")
+        if not first["loc"] and (m := re.match(r"^([a-z_.]+): (.*)$", msg, re.S)):
+            where, msg = m.group(1), m.group(2)  # a cross-field check names its field itself
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(
             f"{source}: {where}: {msg}{more}", details={"file": source, "field": where}
@@ -239,7 +242,7 @@ def _resolve_provider(
     else:
         from sidecar.llm.costs import lookup_price
 
-        price = lookup_price(model.preset, model_id)
+        price = lookup_price(model.preset or ("anthropic" if kind == "anthropic" else None), model_id)
     key_env = model.api_key_env or base.api_key_env
     needs_key = base.needs_key if model.preset else not local
     key: SecretStr | None = None

@@ -33,10 +33,16 @@ def price_table() -> dict[tuple[str, str], Price]:
 
 
 def lookup_price(host: str | None, model: str) -> Price | None:
+    """The price of `model` on `host` (a preset name); without a host match, a "*" entry, or
+    the one entry that names this model id (ids such as `llama-3.1-70b-versatile` are
+    host-specific). None when unknown."""
     table = price_table()
     if host is not None and (host, model) in table:
         return table[(host, model)]
-    return table.get(("*", model))
+    if ("*", model) in table:
+        return table[("*", model)]
+    matches = [price for (_, m), price in table.items() if m == model]
+    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True)
