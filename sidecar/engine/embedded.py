@@ -45,6 +45,11 @@ _CORES_KEEP = 24
 _LIKES_KEEP = 8
 _ATTEMPTS = 6
 _HOOK_EVERY = 5
+_MIN_CHARS = 12
+"""A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
+_CHARS_PER_TOKEN = 4
+"""Rule of thumb for English, as the quality gate counts it: the preset's max_tokens ≈ ×4
+characters. Replies are kept within 90% of that."""
 _VOICES = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
 
 # --------------------------------------------------------------------------------------------
@@ -181,13 +186,13 @@ _SMALLTALK: dict[tuple[str, str], tuple[str, ...]] = {
     ("intellectual", "how"): ("Well enough, all things considered.", "Tolerably well; thank you for asking."),
     ("flirty", "how"): ("Better now that you're here.", "Oh, I'm doing just fine, thanks to you."),
     ("sarcastic", "how"): ("Living the dream, obviously.", "Oh, fantastic. Can't you tell?"),
-    ("shy", "hello"): ("H-hello…", "Oh, hi…"),
+    ("shy", "hello"): ("H-hello again…", "Oh, hi… it's you."),
     ("outgoing", "hello"): ("Hello, hello!", "Hey there, {addr}!"),
     ("intellectual", "hello"): ("Good day to you.", "Greetings, {addr}."),
     ("flirty", "hello"): ("Well, hello there.", "Hi yourself, {addr}."),
     ("sarcastic", "hello"): ("Yes, hello. We've met.", "Hello. Again."),
     ("shy", "thanks"): ("Oh… y-you're welcome.", "It was nothing, really…"),
-    ("outgoing", "thanks"): ("Anytime, {addr}!", "My pleasure, truly!"),
+    ("outgoing", "thanks"): ("Anytime at all, {addr}!", "My pleasure, truly!"),
     ("intellectual", "thanks"): ("You're most welcome.", "Glad to be of use."),
     ("flirty", "thanks"): ("Anything for you.", "You can thank me later, {addr}."),
     ("sarcastic", "thanks"): ("Don't mention it. Really, don't.", "Yes, yes. I'm a saint."),
@@ -267,11 +272,25 @@ _RECALL_DISLIKE: _V = {
     for v in _VOICES
 }
 _SELF_NAME: _V = {
-    "shy": ("I'm… {npc}. {role}… that's me.",),
-    "outgoing": ("I'm {npc}! {role}, at your service!",),
-    "intellectual": ("My name is {npc}. {role}, by trade.",),
-    "flirty": ("I'm {npc}. Remember it. {role}, at your service.",),
-    "sarcastic": ("{npc}. {role}. It's practically on the sign.",),
+    "shy": ("I'm {npc}…",),
+    "outgoing": ("I'm {npc}!",),
+    "intellectual": ("My name is {npc}.",),
+    "flirty": ("I'm {npc}. Remember it.",),
+    "sarcastic": ("The name's {npc}.",),
+}
+_SELF_ROLE: _V = {
+    "shy": ("{role}… that's me.",),
+    "outgoing": ("{role}, at your service!",),
+    "intellectual": ("{role}, by trade.",),
+    "flirty": ("{role}, at your service.",),
+    "sarcastic": ("{role}. It's practically on the sign.",),
+}
+_SELF_NO_ROLE: _V = {
+    "shy": ("That's… that's me.",),
+    "outgoing": ("Pleased to meet you properly!",),
+    "intellectual": ("At your service.",),
+    "flirty": ("Say it nicely next time.",),
+    "sarcastic": ("It's practically on the sign.",),
 }
 _GENERIC: _V = {
     "shy": (
@@ -310,11 +329,34 @@ _FAREWELL_TAILS: _V = {
     "close": ("Come back soon, {addr}!", "Take care of yourself, {addr}.", "Don't be a stranger."),
     "guarded": ("Finally.", "Good.", "Don't hurry back."),
 }
-_FRAMINGS = (
-    "As I said.", "Like I told you.", "Again, then.", "Let me put it plainly.", "Hm, where was I.",
-    "Once more, then.", "To repeat myself.", "Listen.", "Right.", "So.", "Well, then.",
-    "Fine, fine.", "As I was saying.", "Let me say it again.",
+_CHANGE_SUBJECT = (
+    "Let's talk about something else.", "I've nothing new to add to that.",
+    "Ask me something else, perhaps.", "My mind's wandered off somewhere.",
+    "We keep going round in circles, don't we?", "Tell me something about yourself instead.",
+    "I think we've worn that subject out.", "Shall we change the subject?",
+    "I'd rather hear about you for a while.", "Give me a moment to think of something new.",
+    "That's about all I can say on it.", "Perhaps another topic?",
 )
+_AGAIN: _V = {
+    "shy": ("I… I already told you. Sorry.", "Oh… um, I said that just now, I think."),
+    "outgoing": ("I just told you that, silly!", "Ha, we just went over that!"),
+    "intellectual": ("I believe I answered that a moment ago.",
+                     "As I said a moment ago; nothing has changed since."),
+    "flirty": ("Asking again, just to hear my voice?",
+               "I told you already. Were you not listening, or just looking?"),
+    "sarcastic": ("I literally just told you.", "Again? Do try to keep up."),
+}
+_EXHAUSTED: _V = {
+    "shy": ("I… I think I've told you all I know about {kw}.",
+            "Um… I don't know any more about {kw}. Sorry."),
+    "outgoing": ("That's all I know about {kw}, I'm afraid! Ask me something else!",
+                 "Ha, I've told you everything about {kw} already!"),
+    "intellectual": ("I've told you what I know of {kw}; I'd only be repeating myself.",
+                     "On {kw}, I have nothing to add to what I said."),
+    "flirty": ("I've told you all my secrets about {kw}. Well, almost.",
+               "More about {kw}? I'm flattered, but that's all I have."),
+    "sarcastic": ("We've covered {kw}. Riveting as it was.", "{kw}, again? I've said my piece."),
+}
 
 _ASK_SUBJECT = (
     "Tell me more about {s}, please.", "What else should I know about {s}?",
@@ -873,11 +915,31 @@ class _Draft:
     """A standalone speech quirk said first."""
     tail: str = ""
     """A standalone quirk or catchphrase said last."""
+    max_chars: int = 10_000
+    """The preset's length budget: optional parts are dropped until the line fits."""
 
-    def text(self) -> str:
+    def _join(self) -> str:
         parts = [self.lead, self.opener, self.reaction, self.ack, self.core, *self.extras,
                  self.aside, self.question, self.tail]
         return _limit_bangs(_clean(" ".join(p for p in parts if p)))
+
+    def text(self) -> str:
+        text = self._join()
+        while len(text) > self.max_chars:
+            if self.tail:
+                self.tail = ""
+            elif self.lead:
+                self.lead = ""
+            elif self.question:
+                self.question = ""
+            elif self.aside:
+                self.aside = ""
+            elif self.extras:
+                self.extras.pop()
+            else:
+                break  # the core (and the reaction to the player's tone) always stay
+            text = self._join()
+        return text
 
 
 class _Turn:
@@ -890,6 +952,7 @@ class _Turn:
         self.tuning: Tuning = tune(ctx.persona, ctx.affinity)
         self.voice = self.tuning.voice if self.tuning.voice in _VOICES else "outgoing"
         self.knobs = self.tuning.knobs
+        self.max_chars = int(self.tuning.max_tokens * _CHARS_PER_TOKEN * 0.9)
         self.mem = _Memory.load(ctx.memory)
         own = [normalize(line.text) for line in ctx.history if line.speaker == ctx.persona.id]
         self.recent: set[str] = set(own[-NO_REPEAT_WINDOW:]) | set(self.mem.said[-NO_REPEAT_WINDOW:])
@@ -925,18 +988,35 @@ class _Turn:
         fresh = [c for c in filled if not any(normalize(c) in said for said in self.recent)]
         return rng.choice(fresh or filled)
 
+    def said_recently(self, text: str) -> bool:
+        """Whether `text` was part of one of the NPC's lines in the no-repeat window."""
+        key = f" {normalize(text)} "
+        return key.strip() != "" and any(key in f" {said} " for said in self.recent)
+
     def pick_line(self, rng: random.Random, lines: Sequence[str], mem: _Memory) -> str:
-        """A persona line (rendered), rotating: unused lines first, else the least recent."""
+        """A persona line (rendered), rotating: unused lines first, else the least recently
+        used; a line said within the window only when nothing else is left."""
+        return self.pick_fresh_line(rng, lines, mem, allow_recent=True) or ""
+
+    def pick_fresh_line(self, rng: random.Random, lines: Sequence[str], mem: _Memory, *,
+                        allow_recent: bool = False) -> str | None:
+        """Like `pick_line`, but None when every line was said within the window: repeating
+        the core makes the whole reply a near-repeat (which the quality gate refuses)."""
+        if not lines:
+            return None
         rendered = [self.render(line, mem) for line in lines]
         keys = [normalize(r) for r in rendered]
-        fresh = [r for r, k in zip(rendered, keys, strict=True)
-                 if k not in mem.cores and k not in self.recent]
+        recent = [self.said_recently(r) for r in rendered]
+        fresh = [r for r, k, rec in zip(rendered, keys, recent, strict=True)
+                 if k not in mem.cores and not rec]
         if fresh:
             choice = rng.choice(fresh)
-        else:
+        elif allow_recent or not all(recent):
             order = {k: i for i, k in enumerate(mem.cores)}
-            choice = min(zip(rendered, keys, strict=True),
-                         key=lambda rk: (rk[1] in self.recent, order.get(rk[1], -1)))[0]
+            choice = min(zip(rendered, keys, recent, strict=True),
+                         key=lambda rkr: (rkr[2], order.get(rkr[1], -1)))[0]
+        else:
+            return None
         mem.note_core(normalize(choice))
         return choice
 
@@ -952,16 +1032,15 @@ class _Turn:
             if normalize(text) not in self.recent and text:
                 break
         else:
+            # Every wording collided: say something new instead. There are more of these
+            # lines than the window holds, so one of them is always fresh.
             assert last is not None
             text, mem, extra = last
             rng = self.rng(_ATTEMPTS)
-            framings = list(_FRAMINGS)
-            rng.shuffle(framings)
-            for framing in framings:
-                candidate = _clean(f"{framing} {text}")
+            for candidate in rng.sample(_CHANGE_SUBJECT, len(_CHANGE_SUBJECT)):
                 if normalize(candidate) not in self.recent:
                     text = candidate
-                    notes.append("reframed")
+                    notes.append("changed_subject")
                     break
             last = (text, mem, extra)
         text, mem, extra = last
@@ -1056,7 +1135,8 @@ class EmbeddedEngine:
         notes = ["greeting", f"voice:{turn.voice}", f"band:{turn.tuning.band}"]
 
         def draft(rng: random.Random, mem: _Memory) -> tuple[str, None]:
-            d = _Draft(core=turn.pick_line(rng, ctx.persona.greetings, mem))
+            d = _Draft(core=turn.pick_line(rng, ctx.persona.greetings, mem),
+                       max_chars=turn.max_chars)
             band = turn.tuning.band
             addr = turn.name_for_addressing(mem)
             if band == "guarded" and rng.random() < 0.8:
@@ -1080,7 +1160,7 @@ class EmbeddedEngine:
         return Composed(text=text, memory=mem.dump(), ending=True, notes=tuple(notes))
 
     def _goodbye(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone) -> _Draft:
-        d = _Draft(core=turn.pick_line(rng, turn.persona.farewells, mem))
+        d = _Draft(core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
         band = turn.tuning.band
         addr = turn.name_for_addressing(mem)
         if tone_ != "neutral" and band != "close":
@@ -1156,7 +1236,7 @@ class EmbeddedEngine:
         why: list[str] = []
         addr_full = turn.name_for_addressing(mem)
         addr = addr_full if rng.random() < 0.6 else ""
-        d = _Draft()
+        d = _Draft(max_chars=turn.max_chars)
         topic: str | None = None
 
         # What the player said about themself, acknowledged.
@@ -1180,44 +1260,58 @@ class EmbeddedEngine:
         extras: list[str] = []
         small_core: str | None = None
 
+        def again(text: str) -> str:
+            """A bank answer said moments ago is not said again word for word."""
+            return turn.pick(rng, _AGAIN[voice], mem, addr) if turn.said_recently(text) else text
+
+        def exhausted(subject: str) -> str:
+            kw = index.subject(subject, said_by_player=False)
+            hook = self._hook_keyword(turn, mem, index, besides=subject)
+            if hook:
+                extras.append(turn.pick(rng, _HOOKS[voice], mem, addr, kw=hook))
+            return turn.pick(rng, _EXHAUSTED[voice], mem, addr, kw=kw)
+
         # The core: the one thing this reply is about.
+        opinion = persona.opinions[opinions[0]] if opinions else None
         if heard.asks_name:
             bank = _NAME_KNOWN if mem.name else _NAME_UNKNOWN
-            d.core = turn.pick(rng, bank[voice], mem, addr)
+            d.core = again(turn.pick(rng, bank[voice], mem, addr))
             why.append("core:memory:name")
         elif heard.asks_likes:
-            d.core = self._likes_answer(turn, rng, mem, addr)
+            d.core = again(self._likes_answer(turn, rng, mem, addr))
             why.append("core:memory:likes")
-        elif opinions and heard.asks_opinion:
-            d.core = turn.render(persona.opinions[opinions[0]], mem)
-            mem.note_core(normalize(d.core))
+        elif opinion is not None and (heard.asks_opinion or not topics):
+            opinion_line = turn.render(opinion, mem)
+            d.core = exhausted(opinions[0]) if turn.said_recently(opinion_line) else opinion_line
+            mem.note_core(normalize(opinion_line))
             why.append(f"core:opinion:{opinions[0]}")
         elif topics:
             topic = topics[0]
-            d.core = turn.pick_line(rng, persona.topics[topic].lines, mem)
+            picked = turn.pick_fresh_line(rng, persona.topics[topic].lines, mem)
+            d.core = picked if picked is not None else exhausted(topic)
             mem.topics[topic] = mem.topics.get(topic, 0) + 1
             why.append(f"core:topic:{topic}")
-            if opinions:
-                extras.append(turn.render(persona.opinions[opinions[0]], mem))
+            if opinion is not None and not turn.said_recently(turn.render(opinion, mem)):
+                extras.append(turn.render(opinion, mem))
                 why.append(f"opinion:{opinions[0]}")
-        elif opinions:
-            d.core = turn.render(persona.opinions[opinions[0]], mem)
-            mem.note_core(normalize(d.core))
-            why.append(f"core:opinion:{opinions[0]}")
         elif heard.asks_npc_name:
-            d.core = turn.pick(rng, _SELF_NAME[voice], mem, addr)
+            # The role is said only when it holds none of the NPC's names ("the Captain"), or
+            # the line would have the NPC speak of itself in the third person.
+            role = persona.role.lower()
+            third = any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", role)
+                        for n in persona.names)
+            intro = turn.pick(rng, _SELF_NAME[voice], mem, addr) + " " + turn.pick(
+                rng, (_SELF_NO_ROLE if third else _SELF_ROLE)[voice], mem, addr)
+            d.core = again(intro)
             why.append("core:self:name")
         elif heard.asks_self:
-            if persona.facts:
-                personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
-                fresh = [f for f in personal if normalize(turn.render(f, mem)) not in mem.cores]
-                d.core = turn.pick_line(rng, fresh or persona.facts, mem)
-                why.append("core:fact")
-            else:
-                d.core = turn.pick(rng, _NO_FACTS)
-                why.append("core:self:none")
+            personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
+            picked = (turn.pick_fresh_line(rng, personal, mem)
+                      or turn.pick_fresh_line(rng, persona.facts, mem))
+            d.core = picked if picked is not None else turn.pick(rng, _NO_FACTS)
+            why.append("core:fact" if picked is not None else "core:self:none")
         elif smalltalk:
-            d.core = turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr)
+            d.core = again(turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr))
             small_core, smalltalk = smalltalk, None
             why.append("core:smalltalk")
         elif pending is not None and not d.ack:
@@ -1228,8 +1322,8 @@ class EmbeddedEngine:
             d.core, d.ack = d.ack, ""
             why.append("core:ack")
         else:
-            lines = persona.fallbacks
-            d.core = turn.pick_line(rng, lines, mem) if lines else turn.pick(rng, _GENERIC[voice])
+            picked = turn.pick_fresh_line(rng, persona.fallbacks, mem)
+            d.core = picked if picked is not None else turn.pick(rng, _GENERIC[voice])
             why.append("core:fallback")
             hook = self._hook_keyword(turn, mem, index)
             if hook and turn.ctx.turn - mem.hook_turn >= _HOOK_EVERY and rng.random() < 0.6:
@@ -1258,7 +1352,9 @@ class EmbeddedEngine:
         if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
             extras.append(turn.pick(rng, _CLOSE_WARM, mem, addr))
         if topic and persona.facts and rng.random() < (0.35 if voice == "outgoing" else 0.1):
-            extras.append(turn.pick_line(rng, persona.facts, mem))
+            fact = turn.pick_fresh_line(rng, persona.facts, mem)
+            if fact is not None:
+                extras.append(fact)
         budget = knobs.max_parts
         kept: list[str] = []
         for extra in extras:
@@ -1284,6 +1380,8 @@ class EmbeddedEngine:
             elif rng.random() < knobs.asks_back:
                 d.question = turn.pick(rng, _QUESTIONS[voice], mem, addr)
 
+        if len(d.text()) < _MIN_CHARS and not d.question:
+            d.question = turn.pick(rng, _QUESTIONS[voice], mem, addr)
         turn.shape(rng, d)
         turn.sprinkle(rng, d, mem)
         return d, topic, why
@@ -1313,9 +1411,11 @@ class EmbeddedEngine:
         `leave` option is one `reply` recognises as a goodbye. Never raises."""
         return _options(_Turn(ctx, "options"), npc_line, last_player_line)
 
-    def _hook_keyword(self, turn: _Turn, mem: _Memory, index: _Index) -> str | None:
+    def _hook_keyword(self, turn: _Turn, mem: _Memory, index: _Index,
+                      besides: str | None = None) -> str | None:
+        """A topic the player has not asked about yet, to steer the talk somewhere new."""
         for key in turn.persona.topics:
-            if key not in mem.topics:
+            if key not in mem.topics and key != besides:
                 return index.subject(key, said_by_player=False)
         return None
 
