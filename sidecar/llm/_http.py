@@ -9,12 +9,13 @@ cut short and scrubbed of the key before they reach an error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -146,20 +147,41 @@ def parse_json(name: str, raw: bytes | str) -> dict[str, Any]:
     return data
 
 
-async def sse_events(name: str, response: httpx.Response) -> AsyncIterator[httpx_sse.ServerSentEvent]:
-    """Server-sent events of a streaming reply, with transport errors mapped."""
-    source = httpx_sse.EventSource(response)
-    events = source.aiter_sse()
-    try:
-        while True:
-            with mapped_errors(name, receiving=True):
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    return
-            yield event
-    finally:
-        await events.aclose()
+class SseReader:
+    """Server-sent events of a streaming reply, with transport errors mapped.
+
+    After the provider's end marker (`[DONE]`, `message_stop`) the caller calls `finish()`
+    and keeps iterating: the rest of the body (normally just the chunked terminator) is
+    drained for at most `tail` seconds and dropped, so the connection goes back to the pool
+    instead of being closed half-read, and a server that never closes cannot stall a turn.
+    """
+
+    def __init__(self, name: str, response: httpx.Response, *, tail: float = 0.25) -> None:
+        self._name = name
+        self._events = httpx_sse.EventSource(response).aiter_sse()
+        self._tail = tail
+        self._finished = False
+
+    def finish(self) -> None:
+        self._finished = True
+
+    def __aiter__(self) -> SseReader:
+        return self
+
+    async def __anext__(self) -> httpx_sse.ServerSentEvent:
+        if not self._finished:
+            with mapped_errors(self._name, receiving=True):
+                return await self._events.__anext__()
+        try:
+            async with asyncio.timeout(self._tail):
+                async for _ in self._events:
+                    pass
+        except (TimeoutError, httpx.HTTPError, httpx_sse.SSEError):
+            pass  # the reply is complete; only the connection's reuse is lost
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
 
 
 def build_client(*, timeout: float = 30.0) -> httpx.AsyncClient:

@@ -184,9 +184,10 @@ class AnthropicProvider:
                 "POST", self._url, json=self.body(req, stream=True), headers=self._headers(stream=True)
             )
             response = await self._client.send(request, stream=True)
+        reader = _http.SseReader(self.name, response)
         try:
             await self._raise_for_status(response)
-            async for sse in _http.sse_events(self.name, response):
+            async for sse in reader:
                 if sse.event == "ping" or not sse.data.strip():
                     continue
                 try:
@@ -215,8 +216,9 @@ class AnthropicProvider:
                             input_tokens = event.usage.input_tokens
                 elif event.type == "message_stop":
                     stopped = True
-                    break
+                    reader.finish()
         finally:
+            await reader.aclose()
             await response.aclose()
         if not (started and stopped):
             raise ProviderBadReply(self.name, "stream ended before message_stop")

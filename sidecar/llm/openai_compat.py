@@ -180,12 +180,14 @@ class OpenAICompatProvider:
                 headers={**self._headers(), "Accept": "text/event-stream"},
             )
             response = await self._client.send(request, stream=True)
+        reader = _http.SseReader(self.name, response)
         try:
             await self._raise_for_status(response)
-            async for event in _http.sse_events(self.name, response):
+            async for event in reader:
                 if event.data == "[DONE]":
                     done = True
-                    break
+                    reader.finish()
+                    continue
                 if not event.data.strip():
                     continue
                 try:
@@ -208,6 +210,7 @@ class OpenAICompatProvider:
                     if choice.finish_reason:
                         finish = choice.finish_reason
         finally:
+            await reader.aclose()
             await response.aclose()
         if not done and finish is None:
             raise ProviderBadReply(self.name, "stream ended before it finished")

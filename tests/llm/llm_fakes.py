@@ -56,6 +56,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    peer: Any = None
+    """The client's (host, port): the same port twice means a reused connection."""
 
 
 def pieces(text: str) -> list[str]:
@@ -122,7 +124,8 @@ class FakeProvider:
             body = json.loads(raw)
         except ValueError:
             return self._error(400, "invalid_request_error", "body is not JSON")
-        self.received.append(Received(request.path, dict(request.headers), body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.received.append(Received(request.path, dict(request.headers), body, peer))
         self.arrived.set()
         problem = self._validate(request, body)
         if problem is not None:

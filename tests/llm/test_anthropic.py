@@ -130,3 +130,9 @@ async def test_structured_output_is_asked_in_the_system_prompt(anthropic_fake, c
     assert reply.text == '{"mood": "gruff"}'
     assert "JSON Schema" in anthropic_fake.received[0].body["system"]
     assert "response_format" not in anthropic_fake.received[0].body
+
+
+async def test_a_finished_stream_gives_its_connection_back_to_the_pool(anthropic_fake, client):
+    for _ in range(3):
+        await collect(provider(anthropic_fake, client))
+    assert len({r.peer for r in anthropic_fake.received}) == 1

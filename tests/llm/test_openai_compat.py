@@ -209,3 +209,10 @@ async def test_an_error_object_inside_the_stream_is_classified(openai_fake, clie
 async def test_nothing_listening_is_a_transient_failure(client):
     with pytest.raises(ProviderOverloaded, match="unreachable"):
         await OpenAICompatProvider(spec_for("http://127.0.0.1:9/v1"), client).complete(request())
+
+
+async def test_a_finished_stream_gives_its_connection_back_to_the_pool(openai_fake, client):
+    for _ in range(3):
+        await collect(provider(openai_fake, client))
+    await provider(openai_fake, client).complete(request())
+    assert len({r.peer for r in openai_fake.received}) == 1
