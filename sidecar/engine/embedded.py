@@ -369,7 +369,11 @@ _ASK_GENERIC = (
     "What is the best part of your work?", "Could you tell me a bit more about that?",
     "Who else should I meet around here?", "What keeps you busy these days?",
 )
-_SHARE_LIKE = ("I could talk about {s} all day long.", "You know, {s} always cheers me up.")
+_ASK_GUARDED = (
+    "Why are you so cold with me?", "Have I done something to upset you?",
+    "Can we start over, do you think?",
+)
+_SHARE_LIKE = ("I could talk about {s} all day long.", "Honestly, nothing beats {s} on a good day.")
 _SHARE_SUBJECT = (
     "I've heard a few stories about {s} myself.", "I've always been curious about {s}, honestly.",
 )
@@ -599,7 +603,7 @@ class _Index:
         det, word = self.phrases[kw]
         if said_by_player:
             det = {"my": "your", "our": "your", "your": "my"}.get(det, det)
-        return f"{det} {word}"
+        return f"{det} {word}" if det else word
 
 
 _INDEX_CACHE: dict[int, tuple[Persona, _Index]] = {}
@@ -620,10 +624,18 @@ def _index(persona: Persona) -> _Index:
     )
     phrases: dict[str, tuple[str, str]] = {}
     words = {kw for kw, _ in topic_pairs} | set(persona.opinions)
+    everything = " ".join([texts, *persona.fallbacks, *persona.greetings, *persona.farewells,
+                           persona.bio])
     for kw in words:
         m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
         if m:
-            phrases[kw.lower()] = (m.group(1).lower(), m.group(2).lower())
+            phrases[kw.lower()] = (m.group(1).lower(), m.group(2) if kw.islower() and
+                                   m.group(2)[0].isupper() else m.group(2).lower())
+            continue
+        # A capitalised word mid-sentence is a name ("ask Sorrel"): say it that way, bare.
+        proper = re.search(r"(?<=[\w,;] )(" + re.escape(kw.capitalize()) + r")\b", everything)
+        if proper and kw.islower():
+            phrases[kw.lower()] = ("", proper.group(1))
     index = _Index(_Matcher(topic_pairs), _Matcher(opinion_pairs), phrases)
     if len(_INDEX_CACHE) >= _INDEX_CACHE_MAX:
         _INDEX_CACHE.clear()
@@ -1265,7 +1277,8 @@ class EmbeddedEngine:
             return turn.pick(rng, _AGAIN[voice], mem, addr) if turn.said_recently(text) else text
 
         def exhausted(subject: str) -> str:
-            kw = index.subject(subject, said_by_player=False)
+            kw = index.subject(_said_keyword(persona, subject, heard.tokens),
+                               said_by_player=False)
             hook = self._hook_keyword(turn, mem, index, besides=subject)
             if hook:
                 extras.append(turn.pick(rng, _HOOKS[voice], mem, addr, kw=hook))
@@ -1420,6 +1433,19 @@ class EmbeddedEngine:
         return None
 
 
+def _said_keyword(persona: Persona, subject: str, tokens: Sequence[str]) -> str:
+    """The keyword of topic (or opinion subject) `subject` that the player actually used."""
+    topic = persona.topics.get(subject)
+    if topic is None:
+        return subject
+    padded = " " + " ".join(tokens) + " "
+    for kw in sorted(topic.keywords, key=len, reverse=True):
+        words = _tokens(kw)
+        if words and any(f" {' '.join([*words[:-1], form])} " in padded for form in _forms(words[-1])):
+            return kw
+    return subject
+
+
 def _join(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -1447,8 +1473,14 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
         kw = next((k for k in topic.keywords if k in index.phrases and _forms(k) & words), None)
         return index.subject(kw or topic_key, said_by_player=True)
 
+    # The context is the one the reply was composed from, so what the player said in their
+    # last line (their name, a like, a topic) is heard again here.
+    heard = _hear(last_player_line) if last_player_line else None
+    name_known = bool(mem.name or (heard and heard.name))
+    likes = [x["what"] for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
+    asked = set(mem.topics) | set(index.topics.find(heard.tokens) if heard else ())
     mentioned = index.topics.find(line_tokens)
-    fresh = [k for k in persona.topics if k not in mem.topics and k not in mentioned]
+    fresh = [k for k in persona.topics if k not in asked and k not in mentioned]
     subjects = [phrase(k) for k in mentioned[:1]] + [phrase(k) for k in fresh[:2]]
     voiced = {k for k in persona.opinions if normalize(persona.opinions[k]) in mem.cores}
     opinion_subjects = [s for s in persona.opinions if s not in voiced]
@@ -1475,16 +1507,16 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
         about = index.subject(rng.choice(opinion_subjects), said_by_player=True)
         ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
                               rng.choice(_ASK_OPINION).replace("{s}", about))
-    if turn.tuning.band == "guarded":
-        ask_candidates.insert(0, "Why are you so cold with me?")
+    if turn.tuning.band == "guarded" and rng.random() < 0.6:
+        ask_candidates.insert(0, rng.choice(_ASK_GUARDED))
 
     share_candidates: list[str] = []
     if turn.tuning.band == "guarded":
         share_candidates.append(rng.choice(_SHARE_SORRY))
-    if not mem.name and _name_like(turn.ctx.player):
+    if not name_known and _name_like(turn.ctx.player):
         share_candidates.append(_SHARE_NAME[0].replace("{s}", turn.ctx.player.strip()))
-    if mem.likes and rng.random() < 0.5:
-        share_candidates.append(rng.choice(_SHARE_LIKE).replace("{s}", mem.likes[-1]["what"]))
+    if likes and rng.random() < 0.5:
+        share_candidates.append(rng.choice(_SHARE_LIKE).replace("{s}", likes[-1]))
     if subjects and rng.random() < 0.6:
         share_candidates.append(rng.choice(_SHARE_SUBJECT).replace("{s}", subjects[0]))
 

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine, normalize
+from sidecar.engine.personality import tune
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.types import PLAYER, Composed, Line, Sentiment, TurnContext
 from sidecar.personas.model import Persona
@@ -219,6 +220,27 @@ def test_rotates_topic_lines_before_reusing_one() -> None:
     conv = Conversation(make_persona("intellectual"), seed=2)
     seen = [conv.say("Tell me about the forge.", NEUTRAL).text for _ in range(3)]
     assert all(any(line in s for s in seen) for line in FORGE_LINES)
+
+
+def test_an_exhausted_topic_is_not_repeated_but_acknowledged() -> None:
+    conv = Conversation(make_persona("intellectual"), seed=3)
+    only = "The old mill has been quiet since the flood."
+    first = conv.say("What about the old mill?", NEUTRAL)
+    second = conv.say("And the old mill?", NEUTRAL)
+    assert only in first.text and only not in second.text
+    assert second.topic == "mill" and "old mill" in second.text  # "nothing to add on it"
+
+
+def test_replies_fit_the_presets_length_budget() -> None:
+    long_line = "The forge is hot, and the work is long, and the iron is stubborn. " * 2
+    for preset in ("shy", "outgoing", "intellectual", "flirty", "sarcastic"):
+        p = make_persona(preset, topics={"forge": {"keywords": ["forge"], "lines": [long_line]}})
+        for affinity in (5, 50, 95):
+            budget = tune(p, affinity).max_tokens * 4
+            for seed in range(8):
+                c = ENGINE.reply(ctx_for(p, seed=seed, affinity=affinity),
+                                 "You are great! Tell me about the forge, I'm Ana.", FRIENDLY)
+                assert len(c.text) <= budget, (preset, affinity, c.text)
 
 
 # -- memory ------------------------------------------------------------------------------------
@@ -447,6 +469,16 @@ def test_options_offer_the_players_name_until_it_is_known() -> None:
     assert "I'm Ana, by the way" in opts[1].text
     known = ENGINE.options(ctx_for(p, player="Ana", memory={"player_name": "Ana"}), "Hello.", None)
     assert "by the way" not in known[1].text
+    # Told in the very line being answered (the pipeline passes the pre-reply context).
+    just_told = ENGINE.options(ctx_for(p, player="Ana"), "Nice to meet you.", "I'm Ana.")
+    assert "by the way" not in just_told[1].text
+
+
+def test_options_name_people_as_the_persona_does() -> None:
+    p = make_persona(opinions={"ilse": "Ilse sings too loud."}, facts=["I miss Ilse."])
+    asks = {ENGINE.options(ctx_for(p, seed=s), "Hm.", None)[0].text for s in range(30)}
+    assert any("Ilse" in a for a in asks)
+    assert not any("ilse" in a for a in asks)
 
 
 # -- voice and affinity ------------------------------------------------------------------------
