@@ -15,9 +15,11 @@ no-repeat rule and for rotating lines) lives in `Composed.memory`, a JSON-able d
 pipeline stores and hands back next turn. Keys this module does not own are kept as given.
 
 No-repeat rule: a reply never equals (after normalising case, spacing and punctuation) any of
-this NPC's last `NO_REPEAT_WINDOW` lines, counting both `ctx.history` and memory. Candidates
-are rotated; when every wording collides, the line is re-framed ("As I said." …), and there are
-more framings than the window holds, so a fresh line always exists.
+this NPC's last `NO_REPEAT_WINDOW` lines, counting both `ctx.history` and memory. Persona lines
+rotate (unused first); a core said within the window is not said again — a topic whose lines
+are all recent gets "I've told you what I know of the old mill" instead, because a repeated
+core makes a near-repeat that the quality gate refuses. If every wording still collides, the
+NPC changes the subject with one of more lines than the window holds, so a fresh one exists.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ import functools
 import hashlib
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import Tone, tone
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 from sidecar.personas.model import Persona
+
+_T = TypeVar("_T")
 
 NO_REPEAT_WINDOW = 8
 """How many of the NPC's most recent lines a new line may not repeat."""
@@ -1032,10 +1036,12 @@ class _Turn:
         mem.note_core(normalize(choice))
         return choice
 
-    def finish(self, draft_for: Any, *, notes: list[str]) -> tuple[str, _Memory, Any]:
-        """Run `draft_for(rng, mem)` until a line outside the no-repeat window comes out;
-        re-frame the last one if every attempt collides."""
-        last: tuple[str, _Memory, Any] | None = None
+    def finish(self, draft_for: Callable[[random.Random, _Memory], tuple[str, _T]], *,
+               notes: list[str]) -> tuple[str, _Memory, _T]:
+        """Run `draft_for(rng, mem)` (each attempt with its own rng and a copy of memory)
+        until a line outside the no-repeat window comes out; if every attempt collides, change
+        the subject with a line that is not in the window."""
+        last: tuple[str, _Memory, _T] | None = None
         for attempt in range(_ATTEMPTS):
             rng = self.rng(attempt)
             mem = self.mem.copy()
@@ -1527,3 +1533,6 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
         Option(choose(share_candidates, _SHARE_GENERIC), "share"),
         Option(choose([], leave_bank), "leave"),
     ]
+
+
+__all__ = ["MAX_PARSED_CHARS", "NO_REPEAT_WINDOW", "OPTION_WORDS", "EmbeddedEngine", "normalize"]
