@@ -434,7 +434,8 @@ def _load_files(files: Sequence[Path], problems: list[Problem], known_ids: froze
                         "warning",
                     )
                 )
-    return PersonaSet(personas, tuple(problems), sources)
+    ordered = sorted(problems, key=lambda p: (p.file, p.line))  # grouped by file, then line
+    return PersonaSet(personas, tuple(ordered), sources)
 
 
 def load_personas(directory: str | os.PathLike[str]) -> PersonaSet:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -381,13 +383,13 @@ def test_validate_paths_mixes_files_and_directories(tmp_path: Path) -> None:
     empty.mkdir()
     notes = write(tmp_path, "notes.txt", "hello")
     problems = validate_paths([good, a, bad, empty, notes, tmp_path / "missing.toml"])
-    assert [str(p) for p in problems] == [
-        f"{empty}:1: file: no *.toml persona files here",
-        f"{notes}:1: file: not a .toml file; skipped",
-        f"{tmp_path / 'missing.toml'}:1: file: no such file or directory",
+    assert [str(p) for p in problems] == [  # sorted by file, then line
         f"{bad}:1: role: required field is missing",
+        f"{empty}:1: file: no *.toml persona files here",
+        f"{tmp_path / 'missing.toml'}:1: file: no such file or directory",
+        f"{notes}:1: file: not a .toml file; skipped",
     ]
-    assert [p.severity for p in problems] == ["warning", "warning", "error", "error"]
+    assert [p.severity for p in problems] == ["error", "warning", "error", "warning"]
     assert has_errors(problems)
     assert validate_paths([good]) == []  # a file named twice (dir + file) is checked once
 
@@ -412,3 +414,48 @@ def test_persona_set_lookup_helpers(tmp_path: Path) -> None:
     assert info.value.code == ErrorCode.PERSONA_NOT_FOUND
     with pytest.raises(TypeError):
         loaded.personas["x"] = loaded.get("a")  # type: ignore[index]
+
+
+# -- through the real command line --------------------------------------------------------
+
+
+def run_validate(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sidecar", "validate", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_parley_validate_passes_the_samples() -> None:
+    done = run_validate(SAMPLES)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+
+
+def test_parley_validate_reports_a_broken_file_with_its_line(tmp_path: Path) -> None:
+    shutil.copy(SAMPLES / "ansel.toml", tmp_path / "ansel.toml")
+    broken = write(tmp_path, "tess.toml", BASE.replace('preset = "shy"', 'preset = "grumpy"'))
+    done = run_validate(tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        # ansel's friends are not in this folder: warnings, printed but not failing
+        *[
+            f"{tmp_path / 'ansel.toml'}:{line}: relationships.{other}: "
+            f"no persona with id {other!r} is loaded"
+            for line, other in _relationship_lines(SAMPLES / "ansel.toml")
+        ],
+        f"{broken}:13: personality.preset: unknown preset 'grumpy'; "
+        "use one of shy, outgoing, intellectual, flirty, sarcastic or 'custom'",
+    ]
+
+
+def _relationship_lines(path: Path) -> list[tuple[int, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        (n, line.strip()[len("[relationships.") : -1])
+        for n, line in enumerate(lines, 1)
+        if line.startswith("[relationships.")
+    ]
