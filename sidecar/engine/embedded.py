@@ -190,7 +190,7 @@ _SMALLTALK: dict[tuple[str, str], tuple[str, ...]] = {
     ("intellectual", "how"): ("Well enough, all things considered.", "Tolerably well; thank you for asking."),
     ("flirty", "how"): ("Better now that you're here.", "Oh, I'm doing just fine, thanks to you."),
     ("sarcastic", "how"): ("Living the dream, obviously.", "Oh, fantastic. Can't you tell?"),
-    ("shy", "hello"): ("H-hello again…", "Oh, hi… it's you."),
+    ("shy", "hello"): ("H-hello… hi.", "Oh, hi… hello."),
     ("outgoing", "hello"): ("Hello, hello!", "Hey there, {addr}!"),
     ("intellectual", "hello"): ("Good day to you.", "Greetings, {addr}."),
     ("flirty", "hello"): ("Well, hello there.", "Hi yourself, {addr}."),
