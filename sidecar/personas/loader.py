@@ -36,6 +36,13 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$")
 _SCALAR_TYPES = (str, int, float, bool)
+# pydantic speaks Python; modders read TOML.
+_TOML_TERMS = {
+    "a valid dictionary": "a table ([header] or { key = value })",
+    "a valid list": "an array ([ ... ])",
+    "List should": "Array should",
+}
+_TOML_WORDS = re.compile(r"a valid dictionary(?: or instance of \w+)?|a valid list|List should")
 _NO_GOT = {
     "missing",
     "extra_forbidden",
@@ -175,6 +182,7 @@ def _message(err: Mapping[str, Any], kind: str, path: tuple[PathPart, ...]) -> s
         msg = msg.removeprefix("Value error, ")
     elif kind.endswith("string_pattern_mismatch") and ctx.get("pattern") == PERSONA_ID:
         msg = "must be 1–32 lowercase letters, digits or _, starting with a letter"
+    msg = _TOML_WORDS.sub(lambda m: _TOML_TERMS[m.group(0).split(" or ")[0]], msg)
     value = err.get("input")
     if kind not in _NO_GOT and not kind.startswith("key_") and isinstance(value, _SCALAR_TYPES):
         shown = repr(value)

@@ -112,7 +112,18 @@ def test_wrong_type() -> None:
 def test_wrong_container_type() -> None:
     text = BASE.replace('farewells = ["Bye."]', 'farewells = "Bye."')
     assert problems_of(text) == [
-        "tess.toml:10: farewells: Input should be a valid list (got 'Bye.')"
+        "tess.toml:10: farewells: Input should be an array ([ ... ]) (got 'Bye.')"
+    ]
+
+
+def test_wrong_table_type_and_empty_array_in_toml_words() -> None:
+    text = BASE.replace('preset = "shy"', 'preset = "shy"\ncustom = 3').replace(
+        'farewells = ["Bye."]', "farewells = []"
+    )
+    assert problems_of(text) == [
+        "tess.toml:10: farewells: Array should have at least 1 item after validation, not 0",
+        "tess.toml:14: personality.custom: Input should be a table ([header] or { key = value }) "
+        "(got 3)",
     ]
 
 
