@@ -34,5 +34,9 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/parley bench
 
+sidecar package: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	$(BIN)/python build/build_sidecar.py --quiet
+
 clean:
 	rm -rf $(VENV) build/work dist
