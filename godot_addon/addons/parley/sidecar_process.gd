@@ -41,8 +41,10 @@ var python_command: String = "python -m sidecar"
 ## Use [member python_command] when no packaged binary exists. Defaults to true in the editor
 ## and in debug builds.
 var allow_python_fallback: bool = OS.has_feature("editor") or OS.is_debug_build()
-## Explicit program path (skips the search for a packaged binary) and its extra arguments.
+## Explicit program path (skips the search for a packaged binary).
 var program_override: String = ""
+## Arguments placed before "serve" when [member program_override] is used (e.g. a script).
+var prefix_args: PackedStringArray = PackedStringArray()
 var data_dir: String = "user://parley"
 var personas_dir: String = "res://personas"
 ## Provider configuration file ("" = none, the embedded engine only).
@@ -60,6 +62,8 @@ var state: State = State.STOPPED
 var pid: int = -1
 var endpoint: String = ""
 var token: String = ""
+## The parsed ready line of the current process (empty before it arrives).
+var last_ready_line: Dictionary = {}
 ## The last lines the sidecar wrote on stderr (for error messages).
 var stderr_tail: PackedStringArray = PackedStringArray()
 ## How many times the process was (re)started.
@@ -105,7 +109,7 @@ func is_running() -> bool:
 ## The program and arguments that would be run, or an empty array if none is usable.
 func resolve_command() -> PackedStringArray:
 	var program: String = program_override
-	var args := PackedStringArray()
+	var args := PackedStringArray(prefix_args if not program.is_empty() else [])
 	if program.is_empty():
 		program = find_packaged_binary()
 	if program.is_empty() and allow_python_fallback:
@@ -228,6 +232,7 @@ func _spawn() -> bool:
 		return false
 	token = Crypto.new().generate_random_bytes(32).hex_encode()
 	endpoint = ""
+	last_ready_line = {}
 	_stdout_text = ""
 	_stderr_text = ""
 	stderr_tail = PackedStringArray()
@@ -288,6 +293,7 @@ func _on_stdout_line(text_line: String) -> void:
 			"the sidecar speaks protocol %s; this addon needs %d" % [msg.get("protocol"), PROTOCOL]
 		)
 		return
+	last_ready_line = msg
 	endpoint = msg["endpoint"]
 
 

@@ -1,0 +1,180 @@
+extends Node2D
+## Thimbleford, a very small village: walk (arrow keys, WASD or a gamepad stick) up to one
+## of three villagers and the dialogue balloon opens. Pick an answer or type your own; Esc
+## (or the gamepad's cancel button) says goodbye.
+##
+## The scene is built in code from plain shapes, so it needs no imported assets and runs
+## the same in the editor and in an export template. The villagers are personas from the
+## repository's personas/ folder: ansel (the smith), goldie (the innkeeper) and sorrel (the
+## herbalist).
+
+const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
+const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
+const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
+
+## Persona id, place, colour and the name over its head.
+const VILLAGERS: Array[Dictionary] = [
+	{"persona": "ansel", "at": Vector2(260, 230), "color": Color(0.55, 0.3, 0.2), "name": "Ansel"},
+	{"persona": "goldie", "at": Vector2(880, 210), "color": Color(0.9, 0.7, 0.2), "name": "Goldie"},
+	{"persona": "sorrel", "at": Vector2(560, 470), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
+]
+const SPEED := 240.0
+const TALK_RADIUS := 70.0
+
+var player: CharacterBody2D
+var balloon: BalloonScript
+var status: Label
+var _near: NpcScript = null
+
+
+func _ready() -> void:
+	_build_ground()
+	for villager: Dictionary in VILLAGERS:
+		_add_villager(villager)
+	player = _make_player(Vector2(560, 300))
+	add_child(player)
+	balloon = BalloonScene.instantiate()
+	add_child(balloon)
+	balloon.closed.connect(_on_balloon_closed)
+	status = Label.new()
+	status.position = Vector2(16, 12)
+	status.text = "Starting the Parley sidecar…"
+	add_child(status)
+	var parley: Node = get_node_or_null("/root/Parley")
+	if parley == null:
+		status.text = "The Parley autoload is missing: enable the Parley plugin."
+		return
+	parley.connect("sidecar_ready", _on_parley_sidecar_ready)
+	parley.connect("sidecar_failed", _on_parley_sidecar_failed)
+	if bool(parley.call("is_ready")):
+		_on_parley_sidecar_ready("")
+
+
+func _physics_process(_delta: float) -> void:
+	var direction: Vector2 = Input.get_vector("ui_left", "ui_right", "ui_up", "ui_down")
+	if balloon.visible:
+		direction = Vector2.ZERO  # the balloon has the keyboard
+	player.velocity = direction * SPEED
+	player.move_and_slide()
+
+
+func _unhandled_input(event: InputEvent) -> void:
+	if _near != null and not balloon.visible and event.is_action_pressed("ui_accept"):
+		balloon.open(_near)
+
+
+## Opens the dialogue with the villager whose persona is [param persona] (used by the
+## headless demo check and handy from the debugger).
+func talk_to(persona: String) -> void:
+	for npc: Node in get_tree().get_nodes_in_group(&"parley_villagers"):
+		if (npc as NpcScript).persona_id == persona:
+			_near = npc
+			balloon.open(npc)
+
+
+func _build_ground() -> void:
+	var grass := ColorRect.new()
+	grass.color = Color(0.42, 0.62, 0.34)
+	grass.size = Vector2(1152, 648)
+	grass.z_index = -10
+	add_child(grass)
+	var road := ColorRect.new()
+	road.color = Color(0.72, 0.62, 0.45)
+	road.position = Vector2(0, 300)
+	road.size = Vector2(1152, 70)
+	road.z_index = -9
+	add_child(road)
+	for house: Rect2 in [Rect2(180, 90, 160, 100), Rect2(800, 70, 180, 110)]:
+		var walls := ColorRect.new()
+		walls.color = Color(0.8, 0.75, 0.65)
+		walls.position = house.position
+		walls.size = house.size
+		walls.z_index = -8
+		add_child(walls)
+		var roof := Polygon2D.new()
+		var top: Vector2 = house.position
+		roof.polygon = PackedVector2Array(
+			[top, top + Vector2(house.size.x, 0), top + Vector2(house.size.x / 2.0, -50)]
+		)
+		roof.color = Color(0.6, 0.25, 0.2)
+		roof.z_index = -8
+		add_child(roof)
+
+
+func _add_villager(villager: Dictionary) -> void:
+	var body := Area2D.new()
+	body.name = str(villager["name"])
+	body.position = villager["at"]
+	var shape := CollisionShape2D.new()
+	var circle := CircleShape2D.new()
+	circle.radius = TALK_RADIUS
+	shape.shape = circle
+	body.add_child(shape)
+	body.add_child(_disc(18.0, villager["color"]))
+	var label := Label.new()
+	label.text = str(villager["name"])
+	label.position = Vector2(-30, -48)
+	body.add_child(label)
+	var npc := NpcScript.new()
+	npc.name = "ParleyNPC"
+	npc.persona_id = villager["persona"]
+	npc.display_name = villager["name"]
+	npc.add_to_group(&"parley_villagers")
+	body.add_child(npc)
+	body.body_entered.connect(_on_villager_body_entered.bind(npc))
+	body.body_exited.connect(_on_villager_body_exited.bind(npc))
+	add_child(body)
+
+
+func _make_player(at: Vector2) -> CharacterBody2D:
+	var body := CharacterBody2D.new()
+	body.name = "Player"
+	body.position = at
+	body.motion_mode = CharacterBody2D.MOTION_MODE_FLOATING
+	var shape := CollisionShape2D.new()
+	var circle := CircleShape2D.new()
+	circle.radius = 14.0
+	shape.shape = circle
+	body.add_child(shape)
+	body.add_child(_disc(14.0, Color(0.2, 0.35, 0.8)))
+	var camera := Camera2D.new()
+	camera.position = Vector2.ZERO
+	camera.enabled = false  # the whole village fits the screen
+	body.add_child(camera)
+	return body
+
+
+static func _disc(radius: float, color: Color) -> Polygon2D:
+	var points := PackedVector2Array()
+	for i: int in 24:
+		points.append(Vector2.from_angle(TAU * i / 24.0) * radius)
+	var disc := Polygon2D.new()
+	disc.polygon = points
+	disc.color = color
+	return disc
+
+
+func _on_villager_body_entered(body: Node2D, npc: NpcScript) -> void:
+	if body != player:
+		return
+	_near = npc
+	if not balloon.visible:
+		balloon.open(npc)
+
+
+func _on_villager_body_exited(body: Node2D, npc: NpcScript) -> void:
+	if body == player and _near == npc:
+		_near = null
+		balloon.close()
+
+
+func _on_balloon_closed() -> void:
+	status.text = "Walk up to a villager to talk. (Enter talks again, Esc says goodbye.)"
+
+
+func _on_parley_sidecar_ready(_endpoint: String) -> void:
+	status.text = "Walk up to a villager to talk. (Enter talks again, Esc says goodbye.)"
+
+
+func _on_parley_sidecar_failed(reason: String) -> void:
+	status.text = "The Parley sidecar failed: %s" % reason.get_slice("\n", 0)

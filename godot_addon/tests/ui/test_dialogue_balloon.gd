@@ -1,0 +1,86 @@
+extends "res://tests/test_case.gd"
+## The dialogue balloon and ParleyNPC with the real sidecar: the greeting and its options
+## appear, an option chosen by keyboard (ui_down, ui_accept) is said and the streamed answer
+## shows, free text works, ui_cancel closes the balloon and ends the conversation.
+
+const ParleyTest := preload("res://tests/test_parley.gd")
+const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
+const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
+const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
+
+var parley: Node = null
+var npc: NpcScript = null
+var balloon: BalloonScript = null
+var _shown: Array[Dictionary] = []
+var _spoken: PackedStringArray = PackedStringArray()
+
+
+func before_each() -> void:
+	parley = ParleyTest.make_parley(tree, "ui-test")
+	npc = NpcScript.new()
+	npc.persona_id = "sorrel"
+	tree.root.add_child(npc)
+	balloon = BalloonScene.instantiate()
+	balloon.characters_per_second = 0.0
+	tree.root.add_child(balloon)
+	balloon.line_shown.connect(func(line: Dictionary) -> void: _shown.append(line))
+	balloon.player_spoke.connect(func(text: String) -> void: _spoken.append(text))
+
+
+func after_each() -> void:
+	parley.call("stop")
+	for node: Node in [balloon, npc, parley]:
+		node.queue_free()
+	await tree.process_frame
+
+
+func test_open_choose_by_keyboard_type_and_close() -> void:
+	balloon.open(npc)
+	check(balloon.visible, "the balloon shows at once")
+	var greeted: bool = await wait_until(func() -> bool: return _shown.size() >= 1, 90.0)
+	if not check(greeted, "the greeting is shown"):
+		return
+	check_eq(balloon.shown_text(), npc.last_line.get("text"), "the NPC's line is on screen")
+	var buttons: Array[Button] = balloon.option_buttons()
+	check(buttons.size() >= 2, "option buttons (%d)" % buttons.size())
+	await frames(2)
+	check(tree.root.gui_get_focus_owner() == buttons[0], "the first option has the focus")
+
+	# Keyboard / gamepad: down to the second option, accept it.
+	_press(&"ui_down")
+	await frames(1)
+	check(tree.root.gui_get_focus_owner() == buttons[1], "ui_down moves to the next option")
+	var chosen: String = buttons[1].text
+	var chosen_leaves: bool = (
+		npc.last_options.size() > 1 and npc.last_options[1].get("intent") == "leave"
+	)
+	_press(&"ui_accept")
+	if chosen_leaves:
+		check(await wait_until(func() -> bool: return not balloon.visible, 10.0), "leave closes")
+		return
+	var answered: bool = await wait_until(func() -> bool: return _shown.size() >= 2, 60.0)
+	check(answered, "the answer to the chosen option is shown")
+	check_eq(_spoken, PackedStringArray([chosen]), "the option's text was said")
+	check_eq(balloon.shown_text(), npc.last_line.get("text"), "the answer is on screen")
+
+	# Free text.
+	balloon.say("Which herbs help with a cough?")
+	var typed: bool = await wait_until(func() -> bool: return _shown.size() >= 3, 60.0)
+	check(typed, "the answer to typed text is shown")
+
+	# Cancel closes and ends the conversation.
+	_press(&"ui_cancel")
+	var closed: bool = await wait_until(func() -> bool: return not npc.is_talking(), 30.0)
+	check(not balloon.visible, "ui_cancel hides the balloon")
+	check(closed, "and ends the conversation")
+
+
+func _press(action: StringName) -> void:
+	var event := InputEventAction.new()
+	event.action = action
+	event.pressed = true
+	tree.root.push_input(event)
+	var release := InputEventAction.new()
+	release.action = action
+	release.pressed = false
+	tree.root.push_input(release)
