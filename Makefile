@@ -40,3 +40,15 @@ sidecar package: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build/work dist
+
+# GDScript tests in a real Godot 4 (4.5 targeted, 4.4+ expected): GODOT_BIN=/path/to/godot.
+# The runner prints one line per test and "N passed, N failed"; PARLEY_PYTHON is the Python
+# its helpers and the sidecar run under.
+test-godot: $(STAMP)
+	@if [ -z "$$GODOT_BIN" ]; then echo "test-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
+	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" "$$GODOT_BIN" --headless --path godot_addon --script res://tests/run_tests.gd
+
+# The demo village (three NPCs; walk up to one to talk). Needs a display.
+demo-godot: $(STAMP)
+	@if [ -z "$$GODOT_BIN" ]; then echo "demo-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
+	"$$GODOT_BIN" --path godot_addon
