@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dist", type=Path, default=DEFAULT_DIST, help="parent of the <os>-<arch> folder")
     ap.add_argument("--onefile", action="store_true", help="build the one-file variant (measuring only)")
+    ap.add_argument("--work", type=Path, default=None, help="keep PyInstaller's work files here (default: a temp dir)")
     ap.add_argument("--quiet", action="store_true", help="PyInstaller warnings only")
     args = ap.parse_args(argv)
     try:
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print("PyInstaller is missing: pip install -e '.[package]'", file=sys.stderr)
         return 2
     try:
-        exe = build(args.dist.resolve(), onefile=args.onefile, quiet=args.quiet)
+        exe = build(args.dist.resolve(), onefile=args.onefile, work=args.work, quiet=args.quiet)
     except subprocess.CalledProcessError as exc:
         print(f"PyInstaller failed (exit {exc.returncode})", file=sys.stderr)
         return 1
