@@ -20,8 +20,8 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sidecar.errors import (
     ProviderAuth,
@@ -45,6 +45,18 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]
+
+
+class TextFilter(Protocol):
+    """Incremental reply cleaning (`prompt.StreamCleaner` fits): `feed` returns what may be
+    shown now, `finish` the rest."""
+
+    def feed(self, chunk: str) -> str: ...
+
+    def finish(self) -> str: ...
+
+
+Cleaner = Callable[[], TextFilter]
 
 FALLBACK_EVENT = "provider.fallback"
 RESET_EVENT = "line.reset"
@@ -134,6 +146,7 @@ class _Turn:
     deadline_at: float
     on_event: EventSink | None
     on_delta: DeltaSink | None
+    cleaner: Cleaner | None = None
     attempts: list[Attempt] = field(default_factory=list)
     fallbacks: list[Fallback] = field(default_factory=list)
     leaving: tuple[str, str, str] | None = None
@@ -261,29 +274,37 @@ class Router:
     # -- turns --------------------------------------------------------------------------
 
     async def complete(
-        self, req: ChatRequest, *, embedded: Compose, on_event: EventSink | None = None
+        self, req: ChatRequest, *, embedded: Compose, on_event: EventSink | None = None,
+        cleaner: Cleaner | None = None,
     ) -> Routed:
         """One whole line.
+
+        `cleaner`, when given, makes a fresh `TextFilter` per attempt (e.g.
+        `lambda: StreamCleaner(persona.names, player, others)`): provider text is cleaned before
+        it is returned, and a reply with nothing left after cleaning counts as a bad reply, so
+        the chain moves on. The embedded engine's lines are not filtered.
 
         Raises: `CancelledError` when the turn is cancelled; `ProviderUnavailable` only if
         the embedded composer itself fails (its exception is chained).
         """
-        return await self._route(req, embedded, on_event, None)
+        return await self._route(req, embedded, on_event, None, cleaner)
 
     async def stream(
         self, req: ChatRequest, *, embedded: Compose, on_delta: DeltaSink,
-        on_event: EventSink | None = None,
+        on_event: EventSink | None = None, cleaner: Cleaner | None = None,
     ) -> Routed:
-        """Like `complete`, calling `on_delta(text)` as text arrives. When a provider breaks
-        after some text went out, `on_event("line.reset", {"provider", "reason"})` comes
-        before any text of the next provider: the concatenated deltas since the last reset
-        always equal `Routed.reply.text`."""
-        return await self._route(req, embedded, on_event, on_delta)
+        """Like `complete`, calling `on_delta(text)` as text arrives (cleaned, if a `cleaner`
+        is given). When a provider breaks after some text went out,
+        `on_event("line.reset", {"provider", "reason"})` comes before any text of the next
+        provider: the concatenated deltas since the last reset always equal
+        `Routed.reply.text`."""
+        return await self._route(req, embedded, on_event, on_delta, cleaner)
 
     async def _route(
-        self, req: ChatRequest, embedded: Compose, on_event: EventSink | None, on_delta: DeltaSink | None
+        self, req: ChatRequest, embedded: Compose, on_event: EventSink | None, on_delta: DeltaSink | None,
+        cleaner: Cleaner | None,
     ) -> Routed:
-        turn = _Turn(req, self._clock.monotonic() + self._settings.router.deadline, on_event, on_delta)
+        turn = _Turn(req, self._clock.monotonic() + self._settings.router.deadline, on_event, on_delta, cleaner)
         last_name = EMBEDDED
         for link in self._links.values():
             if link.spec.kind == "embedded":
@@ -321,7 +342,7 @@ class Router:
         await self._arrive(turn, name)
         provider = EmbeddedProvider(compose, name=name)
         try:
-            reply = await self._call(provider, turn, _Emitted())
+            reply = await self._call(provider, turn, _Emitted(), filtered=False)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -458,16 +479,24 @@ class Router:
             )
         await self._clock.sleep(wait)
 
-    async def _call(self, provider: Provider, turn: _Turn, emitted: _Emitted) -> ChatReply:
+    async def _call(self, provider: Provider, turn: _Turn, emitted: _Emitted, *, filtered: bool = True) -> ChatReply:
+        text_filter = turn.cleaner() if turn.cleaner is not None and filtered else None
         if turn.on_delta is None:
-            return await provider.complete(turn.req)
+            reply = await provider.complete(turn.req)
+            if text_filter is None:
+                return reply
+            return self._cleaned(provider, reply, text_filter.feed(reply.text) + text_filter.finish())
         final: ChatReply | None = None
+        shown: list[str] = []
         items: AsyncIterator[Delta | ChatReply] = provider.stream(turn.req)
         try:
             async for item in items:
                 if isinstance(item, Delta):
-                    emitted.any = True
-                    await turn.on_delta(item.text)
+                    text = item.text if text_filter is None else text_filter.feed(item.text)
+                    if text:
+                        emitted.any = True
+                        shown.append(text)
+                        await turn.on_delta(text)
                 else:
                     final = item
         finally:
@@ -476,7 +505,20 @@ class Router:
                 await aclose()
         if final is None:
             raise ProviderBadReply(provider.name, "stream ended without a final reply")
-        return final
+        if text_filter is None:
+            return final
+        tail = text_filter.finish()
+        if tail:
+            emitted.any = True
+            shown.append(tail)
+            await turn.on_delta(tail)
+        return self._cleaned(provider, final, "".join(shown))
+
+    @staticmethod
+    def _cleaned(provider: Provider, reply: ChatReply, text: str) -> ChatReply:
+        if not text.strip():
+            raise ProviderBadReply(provider.name, "nothing left of the reply after cleaning")
+        return replace(reply, text=text)
 
     async def _record(self, spec: ProviderSpec, req: ChatRequest, reply: ChatReply) -> float:
         link = self._links.get(spec.name)
@@ -544,6 +586,8 @@ class Router:
 
 
 __all__ = [
+    "Cleaner",
+    "TextFilter",
     "FALLBACK_EVENT",
     "RESET_EVENT",
     "Attempt",

@@ -13,6 +13,7 @@ from sidecar.errors import ProviderUnavailable
 from sidecar.llm import ChatReply, ChatRequest
 from sidecar.llm.costs import MemoryLedger
 from sidecar.llm.limits import SystemClock
+from sidecar.llm.prompt import StreamCleaner
 
 ENV = {"MAIN_KEY": TEST_KEY, "BACKUP_KEY": TEST_KEY}
 
@@ -404,3 +405,31 @@ def test_fake_clock_is_monotonic() -> None:
     before = c.monotonic()
     asyncio.run(c.sleep(1.5))
     assert c.monotonic() == before + 1.5
+
+
+def bjorn_cleaner() -> StreamCleaner:
+    return StreamCleaner(["Bjorn"], "Ana")
+
+
+async def test_a_cleaner_shapes_streamed_text_and_the_stored_line_alike(openai_fake, openai_fake2, ledger, recorder,
+                                                                          clock):
+    openai_fake.default = Reply(text='Bjorn: "Aye, the forge is hot." Ana: I will buy a sword.')
+    async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
+        routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event,
+                                     cleaner=bjorn_cleaner)
+        whole = await router.complete(request(), embedded=compose, cleaner=bjorn_cleaner)
+    assert routed.provider == "main" and routed.reply.text == "Aye, the forge is hot."
+    assert recorder.text_since_reset() == routed.reply.text
+    assert whole.reply.text == routed.reply.text
+
+
+async def test_a_reply_that_only_speaks_for_the_player_falls_through(openai_fake, openai_fake2, ledger, recorder,
+                                                                       clock):
+    openai_fake.default = Reply(text="Ana: I will buy the sword, then.")
+    async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
+        routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event,
+                                     cleaner=bjorn_cleaner)
+    assert routed.provider == "backup" and routed.reply.text == "Well met, traveller."
+    assert recorder.events("line.reset") == []  # nothing of main's reply was ever shown
+    [event] = recorder.events("provider.fallback")
+    assert event["code"] == "provider_bad_reply" and "after cleaning" in event["reason"]
