@@ -1,0 +1,238 @@
+"""The packaged sidecar: built by PyInstaller from a clean clone, run the way the game runs it.
+
+One build (about a minute on 2 cores) is shared by the tests of this module. The build runs
+from a `git clone` of this repository, so it proves that committed files are enough; its
+PyInstaller analysis is checked to have taken the sidecar from the clone.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from parley_client import Client, Sidecar
+
+from sidecar import PROTOCOL_VERSION, __version__
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+
+REPO = Path(__file__).resolve().parents[2]
+PERSONAS = REPO / "personas"
+BUILD_TIMEOUT_S = 300
+
+
+def _platform_dir() -> str:
+    sys.path.insert(0, str(REPO / "build"))
+    try:
+        from build_sidecar import platform_dir
+
+        return str(platform_dir())
+    finally:
+        sys.path.remove(str(REPO / "build"))
+
+
+class Built:
+    def __init__(self, src: Path, exe: Path, work: Path) -> None:
+        self.src = src
+        self.exe = exe
+        self.work = work
+
+    @property
+    def internal(self) -> Path:
+        return self.exe.parent / "_internal"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to make a clean clone for the build")
+    try:
+        import PyInstaller  # noqa: F401
+    except ImportError:
+        pytest.fail("PyInstaller is missing: pip install -e '.[package]' (make test installs it)")
+    root = tmp_path_factory.mktemp("packaging")
+    src = root / "src"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(src)], check=True, timeout=120)
+    dist = root / "dist"
+    work = root / "work"
+    proc = subprocess.run(
+        [sys.executable, str(src / "build" / "build_sidecar.py"), "--dist", str(dist), "--work", str(work), "--quiet"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    exe = dist / _platform_dir() / ("parley-sidecar" + (".exe" if os.name == "nt" else ""))
+    yield Built(src, exe, work)
+
+
+def _analysis_path(built: Built, module: str) -> Path:
+    """Where PyInstaller's analysis took `module` from (its Analysis TOC is a Python literal)."""
+    toc = next(built.work.rglob("Analysis-00.toc")).read_text(encoding="utf-8")
+    match = re.search(r"\('" + re.escape(module) + r"',\s*('[^']*')", toc)
+    assert match, f"{module} is not in the PyInstaller analysis"
+    return Path(ast.literal_eval(match.group(1)))
+
+
+def test_layout_matches_the_addon_convention_and_holds_the_runtime_data(built: Built) -> None:
+    assert built.exe.is_file()
+    if os.name != "nt":
+        assert built.exe.stat().st_mode & stat.S_IXUSR
+    assert built.exe.parent.name == _platform_dir()
+    assert _analysis_path(built, "sidecar.cli").is_relative_to(built.src), "built from the clean clone"
+    lexicon = built.internal / "vaderSentiment" / "vader_lexicon.txt"
+    assert lexicon.stat().st_size > 100_000
+    assert (built.internal / "vaderSentiment" / "emoji_utf8_lexicon.txt").is_file()
+    for name in ("presets.toml", "prices.toml"):
+        bundled = built.internal / "sidecar" / "data" / name
+        assert bundled.read_bytes() == (REPO / "sidecar" / "data" / name).read_bytes()
+    schema = json.loads((built.internal / "personas" / "persona.schema.json").read_text(encoding="utf-8"))
+    assert schema == json.loads((PERSONAS / "persona.schema.json").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in (built.internal / "personas").glob("*.toml")) == sorted(
+        p.name for p in PERSONAS.glob("*.toml")
+    )
+    assert not (built.internal / "pytest").exists() and not (built.internal / "_pytest").exists()
+
+
+def test_version_matches_the_python_cli(built: Built) -> None:
+    out = subprocess.run([str(built.exe), "--version"], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == f"parley {__version__} (protocol {PROTOCOL_VERSION})"
+    py = subprocess.run(
+        [sys.executable, "-m", "sidecar", "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout == py.stdout
+
+
+def test_refuses_to_serve_without_a_token(built: Built, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PARLEY_TOKEN"}
+    proc = subprocess.run(
+        [str(built.exe), "serve", "--data-dir", str(tmp_path), "--personas", str(PERSONAS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "PARLEY_TOKEN" in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.fixture
+def game(built: Built, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Sidecar]]:
+    """A stand-in for the game (a process that lives until killed) and the binary it started
+    as the addon does: token in PARLEY_TOKEN, --parent-pid, ready line read from stdout."""
+    parent = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
+    side = Sidecar(tmp_path / "data", PERSONAS, command=[str(built.exe)], parent_pid=parent.pid)
+    try:
+        side.start()
+        yield parent, side
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        side.kill()
+
+
+async def test_conversation_over_zeromq_then_parent_death_ends_it(
+    game: tuple[subprocess.Popen[bytes], Sidecar], tmp_path: Path
+) -> None:
+    parent, side = game
+    assert side.ready["event"] == "ready"
+    assert side.ready["protocol"] == PROTOCOL_VERSION
+    assert side.ready["endpoint"].startswith("tcp://127.0.0.1:")
+    assert side.proc is not None and side.ready["pid"] == side.proc.pid
+    async with Client(side.endpoint, side.token, timeout=30) as c:
+        ids = [p["id"] for p in (await c.call("persona.list"))["personas"]]
+        assert sorted(ids) == sorted(p.stem for p in PERSONAS.glob("*.toml"))
+        start = await c.call("conversation.start", {"persona": ids[0], "player": "mira", "seed": 3})
+        conv = start["conversation"]
+        assert start["line"]["text"]
+        warm = await c.call("conversation.say", {"conversation": conv, "text": "I love this place, thank you!"})
+        # VADER scored it: its lexicon files made it into the bundle.
+        assert warm["sentiment"] == "positive"
+        assert warm["provider"] == "embedded"
+        rude = await c.call("conversation.say", {"conversation": conv, "text": "You are awful and I hate you."})
+        assert rude["sentiment"] == "negative"
+        assert rude["affinity"]["value"] < warm["affinity"]["value"]
+        history = await c.call("conversation.history", {"conversation": conv})
+        texts = [line["text"] for line in history["lines"]]
+        assert texts[:2] == [start["line"]["text"], "I love this place, thank you!"]
+        assert len(texts) == 5
+    parent.kill()
+    parent.wait()
+    assert side.wait(timeout=30) == 0
+    assert (tmp_path / "data" / "logs" / "sidecar.log").is_file()
+
+
+@pytest.fixture
+def defaults_only(built: Built, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, object]]]:
+    """The binary started without --personas."""
+    env = dict(os.environ, PARLEY_TOKEN="bundled-defaults")
+    proc = subprocess.Popen(
+        [str(built.exe), "serve", "--data-dir", str(tmp_path), "--parent-pid", str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, json.loads(proc.stdout.readline())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def test_default_personas_are_bundled(defaults_only: tuple[subprocess.Popen[bytes], dict[str, object]]) -> None:
+    """Without --personas the binary serves the sample villagers it carries."""
+    proc, ready = defaults_only
+    async with Client(str(ready["endpoint"]), "bundled-defaults", timeout=30) as c:
+        ids = sorted(p["id"] for p in (await c.call("persona.list"))["personas"])
+    assert ids == sorted(p.stem for p in PERSONAS.glob("*.toml"))
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
+    godot = os.environ.get("GODOT_BIN")
+    if not godot:
+        pytest.skip("GODOT_BIN is not set: the headless export of the demo is not checked")
+    project = REPO / "godot_addon"
+    presets = project / "export_presets.cfg"
+    if not presets.is_file():
+        pytest.skip("godot_addon has no export_presets.cfg yet: no export to check")
+    text = presets.read_text(encoding="utf-8")
+    linux = re.search(r'name="([^"]+)"\s*\nplatform="Linux', text)
+    if os.name != "posix" or sys.platform == "darwin" or linux is None:
+        pytest.skip("the export check runs on Linux with a Linux export preset")
+    # The export plugin copies addons/parley/bin/<os>-<arch>/ of the project being exported.
+    bin_dir = project / "addons" / "parley" / "bin" / _platform_dir()
+    if not (bin_dir / "parley-sidecar").is_file():
+        shutil.copytree(built.exe.parent, bin_dir, dirs_exist_ok=True)
+    out = tmp_path / "export" / "demo.x86_64"
+    out.parent.mkdir()
+    proc = subprocess.run(
+        [godot, "--headless", "--path", str(project), "--export-release", linux.group(1), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    exported = out.parent / "parley" / "bin" / _platform_dir() / "parley-sidecar"
+    assert exported.is_file()
+    assert exported.stat().st_mode & stat.S_IXUSR
+    version = subprocess.run([str(exported), "--version"], capture_output=True, text=True, timeout=60, check=True)
+    assert version.stdout.strip() == f"parley {__version__} (protocol {PROTOCOL_VERSION})"
