@@ -62,6 +62,10 @@ FALLBACK_EVENT = "provider.fallback"
 RESET_EVENT = "line.reset"
 
 
+def _usd(amount: float) -> str:
+    return f"${amount:.2f}" if amount >= 1 else f"${amount:.4g}"
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What happened at one link of the chain during one turn."""
@@ -332,6 +336,10 @@ class Router:
                 turn.attempts.append(Attempt(link.spec.name, err.code.value, err.reason, tries))
                 turn.leaving = (link.spec.name, err.code.value, err.reason)
                 continue
+            finally:
+                # A half-open trial that never reached a verdict (client-side rate limit,
+                # cancellation) must not keep the breaker shut for good.
+                link.breaker.abandon_trial()
             turn.attempts.append(Attempt(link.spec.name, "ok", "", tries))
             usd = await self._record(link.spec, req, reply)
             return Routed(reply, link.spec.name, tuple(turn.attempts), tuple(turn.fallbacks), usd,
@@ -391,13 +399,13 @@ class Router:
                 if turn.spent_today is None:
                     turn.spent_today = await self._ledger.spent_since(start_of_local_day(self._clock.time()))
                 if turn.spent_today >= budgets.per_day_usd:
-                    return f"daily budget of ${budgets.per_day_usd:.2f} reached"
+                    return f"daily budget of {_usd(budgets.per_day_usd)} reached"
             cid = turn.req.tags.conversation
             if budgets.per_conversation_usd is not None and cid is not None:
                 if turn.spent_conversation is None:
                     turn.spent_conversation = await self._ledger.spent_in_conversation(cid)
                 if turn.spent_conversation >= budgets.per_conversation_usd:
-                    return f"conversation budget of ${budgets.per_conversation_usd:.2f} reached"
+                    return f"conversation budget of {_usd(budgets.per_conversation_usd)} reached"
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -433,3 +433,17 @@ async def test_a_reply_that_only_speaks_for_the_player_falls_through(openai_fake
     assert recorder.events("line.reset") == []  # nothing of main's reply was ever shown
     [event] = recorder.events("provider.fallback")
     assert event["code"] == "provider_bad_reply" and "after cleaning" in event["reason"]
+
+
+async def test_a_half_open_trial_stopped_by_the_rate_limit_does_not_jam_the_breaker(
+    openai_fake, openai_fake2, ledger, clock
+):
+    openai_fake.queue(Reply("status", status=500))
+    toml = two_links(openai_fake, openai_fake2, limits="breaker_failures = 1\nbreaker_cooldown = 10",
+                     main_extra="[providers.main.limits]\nrequests_per_minute = 1")
+    async with make_router(toml, ledger, env=ENV, clock=clock) as router:
+        assert (await router.complete(request(), embedded=compose)).provider == "backup"  # 500: breaker opens
+        clock.now += 11  # cooldown over, but the one request/min slot is still taken
+        assert (await router.complete(request(), embedded=compose)).provider == "backup"
+        clock.now += 60
+        assert (await router.complete(request(), embedded=compose)).provider == "main"
