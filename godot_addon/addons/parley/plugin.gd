@@ -6,6 +6,7 @@ extends EditorPlugin
 const AUTOLOAD_NAME := "Parley"
 const AUTOLOAD_PATH := "res://addons/parley/parley.gd"
 const ParleyScript := preload("res://addons/parley/parley.gd")
+const ExportPlugin := preload("res://addons/parley/editor/export_plugin.gd")
 
 ## Editor hints for the settings (the defaults live in parley.gd).
 const HINTS: Dictionary = {
@@ -15,6 +16,8 @@ const HINTS: Dictionary = {
 	"parley/sidecar/ready_timeout_s": [PROPERTY_HINT_RANGE, "1,120,0.5"],
 	"parley/requests/timeout_s": [PROPERTY_HINT_RANGE, "1,600,1"],
 }
+
+var _export_plugin: EditorExportPlugin = null
 
 
 func _enable_plugin() -> void:
@@ -28,6 +31,14 @@ func _disable_plugin() -> void:
 
 func _enter_tree() -> void:
 	_add_settings()
+	_export_plugin = ExportPlugin.new()
+	add_export_plugin(_export_plugin)
+
+
+func _exit_tree() -> void:
+	if _export_plugin != null:
+		remove_export_plugin(_export_plugin)
+		_export_plugin = null
 
 
 func _add_settings() -> void:
