@@ -27,11 +27,32 @@ from aiohttp import web
 Mode = Literal["ok", "status", "hang", "cut", "malformed", "empty", "refusal", "filter", "stream_error", "no_usage"]
 
 OPENAI_FIELDS = {
-    "model", "messages", "temperature", "max_tokens", "max_completion_tokens", "frequency_penalty",
-    "presence_penalty", "stop", "stream", "stream_options", "response_format", "top_p", "seed", "n", "user",
+    "model",
+    "messages",
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "frequency_penalty",
+    "presence_penalty",
+    "stop",
+    "stream",
+    "stream_options",
+    "response_format",
+    "top_p",
+    "seed",
+    "n",
+    "user",
 }
 ANTHROPIC_FIELDS = {
-    "model", "messages", "system", "max_tokens", "temperature", "stop_sequences", "stream", "top_p", "top_k",
+    "model",
+    "messages",
+    "system",
+    "max_tokens",
+    "temperature",
+    "stop_sequences",
+    "stream",
+    "top_p",
+    "top_k",
     "metadata",
 }
 
@@ -69,8 +90,9 @@ def pieces(text: str) -> list[str]:
 
 
 class FakeProvider:
-    def __init__(self, dialect: Literal["openai", "anthropic"], *, key: str | None = None,
-                 model: str = "fake-model") -> None:
+    def __init__(
+        self, dialect: Literal["openai", "anthropic"], *, key: str | None = None, model: str = "fake-model"
+    ) -> None:
         self.dialect = dialect
         self.key = key
         self.model = model
@@ -96,8 +118,8 @@ class FakeProvider:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        self.port = int(server.sockets[0].getsockname()[1])
         return self
 
     async def stop(self) -> None:
@@ -141,7 +163,7 @@ class FakeProvider:
             if body.get("stream"):
                 resp = web.StreamResponse(headers={"Content-Type": ctype})
                 await resp.prepare(request)
-                await resp.write(b"data: {\"choices\": [{\"delta\": {\"content\": \"Hel\n\n")
+                await resp.write(b'data: {"choices": [{"delta": {"content": "Hel\n\n')
                 await resp.write_eof()
                 return resp
             return web.Response(body=b'{"id": "x", "choices": [', content_type="application/json")
@@ -187,8 +209,9 @@ class FakeProvider:
 
     def _error(self, status: int, etype: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
         if self.dialect == "openai":
-            payload: dict[str, Any] = {"error": {"message": message, "type": etype or "server_error",
-                                                 "param": None, "code": None}}
+            payload: dict[str, Any] = {
+                "error": {"message": message, "type": etype or "server_error", "param": None, "code": None}
+            }
         else:
             payload = {"type": "error", "error": {"type": etype or "api_error", "message": message}}
         return web.json_response(payload, status=status, headers=headers)
@@ -205,17 +228,31 @@ class FakeProvider:
                 content, refusal = None, "I'm sorry, I can't help with that."
             if reply.mode == "filter":
                 content, finish = "", "content_filter"
-            choices = [] if reply.mode == "empty" else [{
-                "index": 0, "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "logprobs": None, "finish_reason": finish,
-            }]
+            choices = (
+                []
+                if reply.mode == "empty"
+                else [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                        "logprobs": None,
+                        "finish_reason": finish,
+                    }
+                ]
+            )
             payload: dict[str, Any] = {
-                "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                "model": model, "choices": choices,
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": choices,
             }
             if reply.mode != "no_usage":
-                payload["usage"] = {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1],
-                                    "total_tokens": sum(reply.usage)}
+                payload["usage"] = {
+                    "prompt_tokens": reply.usage[0],
+                    "completion_tokens": reply.usage[1],
+                    "total_tokens": sum(reply.usage),
+                }
             return web.json_response(payload)
         stop = reply.finish or "end_turn"
         blocks = [{"type": "text", "text": reply.text}]
@@ -223,11 +260,18 @@ class FakeProvider:
             stop, blocks = "refusal", []
         if reply.mode == "empty":
             blocks = []
-        return web.json_response({
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": blocks,
-            "stop_reason": stop, "stop_sequence": None,
-            "usage": {"input_tokens": reply.usage[0], "output_tokens": reply.usage[1]},
-        })
+        return web.json_response(
+            {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": blocks,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {"input_tokens": reply.usage[0], "output_tokens": reply.usage[1]},
+            }
+        )
 
     async def _stream(self, request: web.Request, body: dict[str, Any], reply: Reply) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -238,15 +282,19 @@ class FakeProvider:
             await self._anthropic_stream(request, resp, body, reply)
         return resp
 
-    async def _openai_stream(self, request: web.Request, resp: web.StreamResponse, body: dict[str, Any],
-                             reply: Reply) -> None:
+    async def _openai_stream(
+        self, request: web.Request, resp: web.StreamResponse, body: dict[str, Any], reply: Reply
+    ) -> None:
         include_usage = bool(body.get("stream_options", {}).get("include_usage"))
         model = body.get("model", self.model)
 
         def chunk(delta: dict[str, Any], finish: str | None, choices: bool = True) -> bytes:
             data: dict[str, Any] = {
-                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model, "system_fingerprint": "fp_fake",
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "system_fingerprint": "fp_fake",
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
             }
             if include_usage:
@@ -282,22 +330,36 @@ class FakeProvider:
             await resp.write(chunk({}, reply.finish or "stop"))
         if include_usage and reply.mode != "no_usage":
             usage_chunk = json.loads(chunk({}, None, choices=False)[6:])
-            usage_chunk["usage"] = {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1],
-                                    "total_tokens": sum(reply.usage)}
+            usage_chunk["usage"] = {
+                "prompt_tokens": reply.usage[0],
+                "completion_tokens": reply.usage[1],
+                "total_tokens": sum(reply.usage),
+            }
             await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
 
-    async def _anthropic_stream(self, request: web.Request, resp: web.StreamResponse, body: dict[str, Any],
-                                reply: Reply) -> None:
+    async def _anthropic_stream(
+        self, request: web.Request, resp: web.StreamResponse, body: dict[str, Any], reply: Reply
+    ) -> None:
         async def event(name: str, data: dict[str, Any]) -> None:
             await resp.write(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode())
 
-        await event("message_start", {"message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
-            "model": body.get("model", self.model), "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": reply.usage[0], "output_tokens": 1},
-        }})
+        await event(
+            "message_start",
+            {
+                "message": {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [],
+                    "model": body.get("model", self.model),
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": reply.usage[0], "output_tokens": 1},
+                }
+            },
+        )
         await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
         await event("ping", {})
         stop = reply.finish or "end_turn"
@@ -313,15 +375,19 @@ class FakeProvider:
                     await self._release.wait()
                     return
                 if reply.mode == "stream_error" and i == reply.cut_after:
-                    await resp.write(b'event: error\ndata: {"type": "error", "error": '
-                                     b'{"type": "overloaded_error", "message": "Overloaded"}}\n\n')
+                    await resp.write(
+                        b'event: error\ndata: {"type": "error", "error": '
+                        b'{"type": "overloaded_error", "message": "Overloaded"}}\n\n'
+                    )
                     await resp.write_eof()
                     return
                 if i == 0:
                     self.first_byte_at.append(time.perf_counter())
                 await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
         await event("content_block_stop", {"index": 0})
-        await event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
-                                      "usage": {"output_tokens": reply.usage[1]}})
+        await event(
+            "message_delta",
+            {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": reply.usage[1]}},
+        )
         await event("message_stop", {})
         await resp.write_eof()

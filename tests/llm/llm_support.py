@@ -69,9 +69,9 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-
-def request(text: str = "Good morning! Any news from the mine?", *, conversation: str = "c1",
-            persona: str = "bjorn", **kw: Any) -> ChatRequest:
+def request(
+    text: str = "Good morning! Any news from the mine?", *, conversation: str = "c1", persona: str = "bjorn", **kw: Any
+) -> ChatRequest:
     return ChatRequest(
         system="You are Bjorn, the village blacksmith.",
         messages=(ChatMessage("user", text),),
@@ -80,21 +80,29 @@ def request(text: str = "Good morning! Any news from the mine?", *, conversation
     )
 
 
-def make_router(toml: str, ledger: CostLedger, *, env: Mapping[str, str] | None = None,
-                clock: Clock | None = None) -> Router:
+def make_router(
+    toml: str, ledger: CostLedger, *, env: Mapping[str, str] | None = None, clock: Clock | None = None
+) -> Router:
     """A router from config text, with keys from `env` only (never the real keyring)."""
     settings = resolve(parse_config(toml), env=dict(env or {}), keys=lambda name: None)
     return Router.from_settings(settings, ledger, clock=clock)
 
 
-def spec_for(fake_base_url: str, *, kind: str = "openai", name: str = "main", key: str | None = TEST_KEY,
-             **over: Any) -> Any:
+def spec_for(
+    fake_base_url: str, *, kind: str = "openai", name: str = "main", key: str | None = TEST_KEY, **over: Any
+) -> Any:
     """A ProviderSpec pointing at a fake server."""
     from pydantic import SecretStr
 
     from sidecar.llm.spec import ProviderSpec
 
-    fields: dict[str, Any] = {"name": name, "kind": kind, "model": "fake-model", "base_url": fake_base_url,
-                              "key": SecretStr(key) if key else None, "json": "json_schema"}
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "model": "fake-model",
+        "base_url": fake_base_url,
+        "key": SecretStr(key) if key else None,
+        "json": "json_schema",
+    }
     fields.update(over)
     return ProviderSpec(**fields)

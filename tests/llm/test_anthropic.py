@@ -24,8 +24,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def provider(fake: FakeProvider, client: httpx.AsyncClient, **over: Any) -> AnthropicProvider:
-    return AnthropicProvider(spec_for(fake.base_url, kind="anthropic", json="prompt", frequency_penalty=False,
-                                      **over), client)
+    return AnthropicProvider(
+        spec_for(fake.base_url, kind="anthropic", json="prompt", frequency_penalty=False, **over), client
+    )
 
 
 async def collect(p: AnthropicProvider, req: ChatRequest | None = None) -> tuple[list[str], ChatReply]:
@@ -40,7 +41,9 @@ async def collect(p: AnthropicProvider, req: ChatRequest | None = None) -> tuple
     return deltas, final
 
 
-async def test_complete_puts_system_outside_and_sends_the_version_and_key(anthropic_fake, client):
+async def test_complete_puts_system_outside_and_sends_the_version_and_key(
+    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     reply = await provider(anthropic_fake, client).complete(request(temperature=1.4, frequency_penalty=0.9))
     assert reply.text == "Well met, traveller."
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == (42, 7)
@@ -53,18 +56,26 @@ async def test_complete_puts_system_outside_and_sends_the_version_and_key(anthro
     assert "frequency_penalty" not in sent.body  # the fake rejects unknown fields like the API does
 
 
-async def test_messages_are_normalised_to_alternate_and_open_with_the_user(anthropic_fake, client):
-    req = ChatRequest(system="s", messages=(
-        ChatMessage("assistant", "Welcome to the forge."),
-        ChatMessage("user", "Hello."), ChatMessage("user", "Anyone here?"),
-    ))
+async def test_messages_are_normalised_to_alternate_and_open_with_the_user(
+    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
+    req = ChatRequest(
+        system="s",
+        messages=(
+            ChatMessage("assistant", "Welcome to the forge."),
+            ChatMessage("user", "Hello."),
+            ChatMessage("user", "Anyone here?"),
+        ),
+    )
     await provider(anthropic_fake, client).complete(req)
     roles = [m["role"] for m in anthropic_fake.received[0].body["messages"]]
     assert roles == ["user", "assistant", "user"]
     assert anthropic_fake.received[0].body["messages"][2]["content"] == "Hello.\nAnyone here?"
 
 
-async def test_stream_reads_usage_from_message_start_and_message_delta(anthropic_fake, client):
+async def test_stream_reads_usage_from_message_start_and_message_delta(
+    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     anthropic_fake.default = Reply(usage=(120, 33))
     deltas, final = await collect(provider(anthropic_fake, client))
     assert deltas == ["Well", " met,", " traveller."]
@@ -73,13 +84,13 @@ async def test_stream_reads_usage_from_message_start_and_message_delta(anthropic
     assert final.finish_reason == "stop"
 
 
-async def test_max_tokens_stop_is_length(anthropic_fake, client):
+async def test_max_tokens_stop_is_length(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     anthropic_fake.default = Reply(finish="max_tokens")
     _, final = await collect(provider(anthropic_fake, client))
     assert final.finish_reason == "length"
 
 
-async def test_refusal_stop_reason_is_refused(anthropic_fake, client):
+async def test_refusal_stop_reason_is_refused(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     anthropic_fake.default = Reply("refusal")
     with pytest.raises(ProviderRefused):
         await provider(anthropic_fake, client).complete(request())
@@ -87,7 +98,7 @@ async def test_refusal_stop_reason_is_refused(anthropic_fake, client):
         await collect(provider(anthropic_fake, client))
 
 
-async def test_529_overloaded_and_429_with_retry_after(anthropic_fake, client):
+async def test_529_overloaded_and_429_with_retry_after(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     anthropic_fake.queue(
         Reply("status", status=529, error_type="overloaded_error", error_message="Overloaded"),
         Reply("status", status=429, error_type="rate_limit_error", headers={"retry-after": "3"}),
@@ -99,12 +110,12 @@ async def test_529_overloaded_and_429_with_retry_after(anthropic_fake, client):
     assert info.value.retry_after == 3.0
 
 
-async def test_bad_key_is_auth(anthropic_fake, client):
+async def test_bad_key_is_auth(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderAuth, match="authentication_error"):
         await provider(anthropic_fake, client, key="sk-ant-nope-0000000000").complete(request())
 
 
-async def test_error_event_mid_stream_is_classified(anthropic_fake, client):
+async def test_error_event_mid_stream_is_classified(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     anthropic_fake.default = Reply("stream_error", cut_after=1)
     got: list[str] = []
     with pytest.raises(ProviderOverloaded, match="Overloaded"):
@@ -114,7 +125,7 @@ async def test_error_event_mid_stream_is_classified(anthropic_fake, client):
     assert got == ["Well"]
 
 
-async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake, client):
+async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     anthropic_fake.queue(Reply("cut", cut_after=1), Reply("malformed"), Reply("empty"))
     with pytest.raises(ProviderBadReply, match="broke off"):
         await collect(provider(anthropic_fake, client))
@@ -124,7 +135,9 @@ async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake, client):
         await collect(provider(anthropic_fake, client))
 
 
-async def test_structured_output_is_asked_in_the_system_prompt(anthropic_fake, client):
+async def test_structured_output_is_asked_in_the_system_prompt(
+    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     anthropic_fake.default = Reply(text='{"mood": "gruff"}')
     reply = await provider(anthropic_fake, client).complete(request(json_schema={"type": "object"}))
     assert reply.text == '{"mood": "gruff"}'
@@ -132,7 +145,9 @@ async def test_structured_output_is_asked_in_the_system_prompt(anthropic_fake, c
     assert "response_format" not in anthropic_fake.received[0].body
 
 
-async def test_a_finished_stream_gives_its_connection_back_to_the_pool(anthropic_fake, client):
+async def test_a_finished_stream_gives_its_connection_back_to_the_pool(
+    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     for _ in range(3):
         await collect(provider(anthropic_fake, client))
     assert len({r.peer for r in anthropic_fake.received}) == 1

@@ -37,7 +37,11 @@ def test_the_contract_example_parses_and_resolves(tmp_path: Path) -> None:
     settings = resolve(load_config(path), env={"GROQ_API_KEY": TEST_KEY}, keys=lambda name: None)
     main, backup = settings.chain
     assert (main.name, main.kind, main.base_url, main.model) == (
-        "main", "openai", "http://127.0.0.1:8080/v1", "llama-3.1-70b-versatile")
+        "main",
+        "openai",
+        "http://127.0.0.1:8080/v1",
+        "llama-3.1-70b-versatile",
+    )
     assert main.key is not None and main.key.get_secret_value() == TEST_KEY
     assert main.key_source == "env:GROQ_API_KEY" and main.key_problem is None
     assert main.price is not None and main.price.input == 0.59  # from the shipped table
@@ -50,7 +54,11 @@ def test_a_preset_alone_fills_everything() -> None:
     settings = resolve(config_for_preset("mistral"), env={"MISTRAL_API_KEY": "k" * 20}, keys=lambda n: None)
     [spec] = settings.chain
     assert (spec.base_url, spec.model, spec.json, spec.stream_usage) == (
-        "https://api.mistral.ai/v1", "mistral-large-latest", "json_schema", False)
+        "https://api.mistral.ai/v1",
+        "mistral-large-latest",
+        "json_schema",
+        False,
+    )
     assert spec.price is not None and (spec.price.input, spec.price.output) == (2.0, 6.0)
 
 
@@ -62,9 +70,13 @@ def test_local_presets_need_no_key_and_are_free() -> None:
 
 
 def test_every_seed_model_has_a_dated_price() -> None:
-    for preset, model in [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-20241022"),
-                          ("groq", "llama-3.1-70b-versatile"), ("mistral", "mistral-large-latest"),
-                          ("together", "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo")]:
+    for preset, model in [
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-3-5-haiku-20241022"),
+        ("groq", "llama-3.1-70b-versatile"),
+        ("mistral", "mistral-large-latest"),
+        ("together", "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo"),
+    ]:
         [spec] = resolve(config_for_preset(preset), env={}, keys=lambda n: None).chain
         assert spec.model == model
         assert spec.price is not None and spec.price.date is not None and spec.price.input > 0
@@ -72,8 +84,17 @@ def test_every_seed_model_has_a_dated_price() -> None:
 
 def test_every_preset_is_complete() -> None:
     presets = load_presets()
-    assert set(presets) >= {"openai", "groq", "together", "mistral", "openrouter", "ollama", "llamacpp",
-                            "lmstudio", "anthropic"}
+    assert set(presets) >= {
+        "openai",
+        "groq",
+        "together",
+        "mistral",
+        "openrouter",
+        "ollama",
+        "llamacpp",
+        "lmstudio",
+        "anthropic",
+    }
     for preset in presets.values():
         assert preset.base_url.startswith("http") and preset.model
         assert preset.needs_key == (preset.api_key_env is not None)
@@ -88,11 +109,17 @@ def test_every_preset_is_complete() -> None:
         ('[providers.a]\nkind = "anthropic"\n', "providers.a", "needs 'model'"),
         ('[providers.a]\nkind = "gemini"\n', "providers.a.kind", "Input should be"),
         ('[providers.a]\npreset = "groq"\nkind = "anthropic"\n', "providers.a", "does not match"),
-        ('[providers.a]\npreset = "groq"\n[providers.a.limits]\ntimeout = -1\n', "providers.a.limits.timeout",
-         "greater than 0"),
-        ('[limits]\nretriez = 2\n', "limits.retriez", "Extra inputs"),
-        ('[router]\nchain = ["embedded", "a"]\n[providers.a]\npreset = "groq"\n', "router.chain",
-         "would never be tried"),
+        (
+            '[providers.a]\npreset = "groq"\n[providers.a.limits]\ntimeout = -1\n',
+            "providers.a.limits.timeout",
+            "greater than 0",
+        ),
+        ("[limits]\nretriez = 2\n", "limits.retriez", "Extra inputs"),
+        (
+            '[router]\nchain = ["embedded", "a"]\n[providers.a]\npreset = "groq"\n',
+            "router.chain",
+            "would never be tried",
+        ),
         ('[router]\nchain = ["a", "a"]\n[providers.a]\npreset = "groq"\n', "router.chain", "twice"),
     ],
 )
@@ -128,10 +155,10 @@ def test_a_key_written_into_the_file_is_refused_without_being_echoed() -> None:
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A real keyring backend that keeps passwords in memory (keyring's own plug-in API)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -187,7 +214,7 @@ def test_importing_the_package_and_routing_to_embedded_does_not_load_httpx() -> 
         "import sys, asyncio\n"
         "from sidecar.llm import Router, MemoryLedger, resolve, parse_config, ChatReply, Usage\n"
         "from sidecar.llm.prompt import build_request\n"
-        "s = resolve(parse_config('[router]\\nchain = [\"a\"]\\n[providers.a]\\npreset = \"groq\"\\n'), env={},"
+        's = resolve(parse_config(\'[router]\\nchain = ["a"]\\n[providers.a]\\npreset = "groq"\\n\'), env={},'
         " keys=lambda n: None)\n"
         "async def compose(req): return ChatReply('hi', 'stop', Usage(), 'embedded')\n"
         "async def main():\n"

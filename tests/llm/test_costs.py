@@ -8,8 +8,16 @@ from sidecar.llm.costs import CostRow, MemoryLedger, lookup_price, price_table, 
 
 
 def row(provider: str, usd: float, ts: float, persona: str = "bjorn", conversation: str = "c1") -> CostRow:
-    return CostRow(ts=ts, provider=provider, model="m", input_tokens=100, output_tokens=10, usd=usd,
-                   conversation=conversation, persona=persona)
+    return CostRow(
+        ts=ts,
+        provider=provider,
+        model="m",
+        input_tokens=100,
+        output_tokens=10,
+        usd=usd,
+        conversation=conversation,
+        persona=persona,
+    )
 
 
 def test_the_table_is_dated_and_lookups_fall_back_to_a_unique_model_id() -> None:
@@ -31,7 +39,8 @@ async def test_ledger_sums_by_day_and_conversation_and_reports_the_wire_shape() 
     assert round(await ledger.spent_in_conversation("c1"), 6) == 0.03
     report = await ledger.report()
     assert report.to_wire() == {
-        "total_usd": 0.06, "calls": 3,
+        "total_usd": 0.06,
+        "calls": 3,
         "by_provider": {
             "backup": {"calls": 1, "input_tokens": 100, "output_tokens": 10, "usd": 0.03},
             "main": {"calls": 2, "input_tokens": 200, "output_tokens": 20, "usd": 0.03},

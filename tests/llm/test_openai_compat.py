@@ -48,7 +48,9 @@ async def collect(p: OpenAICompatProvider, **kw: Any) -> tuple[list[str], ChatRe
     return deltas, final
 
 
-async def test_complete_sends_the_chat_completions_shape_and_reads_usage(openai_fake, client):
+async def test_complete_sends_the_chat_completions_shape_and_reads_usage(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     reply = await provider(openai_fake, client).complete(request(frequency_penalty=0.7, stop=("\nAna:",)))
     assert reply.text == "Well met, traveller."
     assert reply.finish_reason == "stop"
@@ -62,7 +64,9 @@ async def test_complete_sends_the_chat_completions_shape_and_reads_usage(openai_
     assert "stream" not in sent.body
 
 
-async def test_frequency_penalty_is_dropped_where_the_api_lacks_it(openai_fake, client):
+async def test_frequency_penalty_is_dropped_where_the_api_lacks_it(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     await provider(openai_fake, client, frequency_penalty=False).complete(request(frequency_penalty=0.7))
     assert "frequency_penalty" not in openai_fake.received[0].body
 
@@ -70,14 +74,18 @@ async def test_frequency_penalty_is_dropped_where_the_api_lacks_it(openai_fake, 
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("json_schema", {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"},
-                                                                "strict": False}}),
+        (
+            "json_schema",
+            {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"}, "strict": False}},
+        ),
         ("json_object_schema", {"type": "json_object", "schema": {"type": "object"}}),
         ("json_object", {"type": "json_object"}),
         ("prompt", None),
     ],
 )
-async def test_structured_output_follows_the_preset_mode(openai_fake, client, mode, expected):
+async def test_structured_output_follows_the_preset_mode(
+    openai_fake: FakeProvider, client: httpx.AsyncClient, mode: str, expected: dict[str, Any] | None
+) -> None:
     openai_fake.default = Reply(text='{"options": ["Hi", "Bye"]}')
     reply = await provider(openai_fake, client, json=mode).complete(request(json_schema={"type": "object"}))
     assert reply.text == '{"options": ["Hi", "Bye"]}'
@@ -87,13 +95,17 @@ async def test_structured_output_follows_the_preset_mode(openai_fake, client, mo
     assert in_prompt == (mode in ("json_object", "prompt"))
 
 
-async def test_structured_output_that_is_not_json_is_a_bad_reply(openai_fake, client):
+async def test_structured_output_that_is_not_json_is_a_bad_reply(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     openai_fake.default = Reply(text="Sure! Here are some options: hi, bye")
     with pytest.raises(ProviderBadReply, match="not valid JSON"):
         await provider(openai_fake, client).complete(request(json_schema={"type": "object"}))
 
 
-async def test_stream_yields_deltas_then_a_reply_with_the_servers_usage(openai_fake, client):
+async def test_stream_yields_deltas_then_a_reply_with_the_servers_usage(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     deltas, final = await collect(provider(openai_fake, client))
     assert deltas == ["Well", " met,", " traveller."]
     assert final.text == "".join(deltas)
@@ -102,35 +114,42 @@ async def test_stream_yields_deltas_then_a_reply_with_the_servers_usage(openai_f
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
 
 
-async def test_stream_without_usage_estimates_and_says_so(openai_fake, client):
+async def test_stream_without_usage_estimates_and_says_so(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     deltas, final = await collect(provider(openai_fake, client, stream_usage=False))
     assert "stream_options" not in openai_fake.received[0].body
     assert final.usage.estimated and final.usage.output_tokens > 0 and final.usage.input_tokens > 0
 
 
-async def test_max_tokens_field_follows_the_preset(openai_fake, client):
+async def test_max_tokens_field_follows_the_preset(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     await provider(openai_fake, client, max_tokens_field="max_completion_tokens").complete(request(max_tokens=33))
     body = openai_fake.received[0].body
     assert body["max_completion_tokens"] == 33 and "max_tokens" not in body
 
 
-async def test_finish_reason_length_is_kept(openai_fake, client):
+async def test_finish_reason_length_is_kept(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     openai_fake.default = Reply(finish="length")
     assert (await provider(openai_fake, client).complete(request())).finish_reason == "length"
     _, final = await collect(provider(openai_fake, client))
     assert final.finish_reason == "length"
 
 
-async def test_429_carries_retry_after_seconds(openai_fake, client):
-    openai_fake.queue(Reply("status", status=429, headers={"Retry-After": "7"}, error_type="requests",
-                            error_message="Rate limit reached for requests"))
+async def test_429_carries_retry_after_seconds(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+    openai_fake.queue(
+        Reply(
+            "status",
+            status=429,
+            headers={"Retry-After": "7"},
+            error_type="requests",
+            error_message="Rate limit reached for requests",
+        )
+    )
     with pytest.raises(ProviderRateLimited) as info:
         await provider(openai_fake, client).complete(request())
     assert info.value.retry_after == 7.0
     assert "Rate limit reached" in info.value.reason
 
 
-async def test_429_carries_retry_after_as_http_date(openai_fake, client):
+async def test_429_carries_retry_after_as_http_date(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     openai_fake.queue(Reply("status", status=429, headers={"Retry-After": when}))
     with pytest.raises(ProviderRateLimited) as info:
@@ -139,33 +158,35 @@ async def test_429_carries_retry_after_as_http_date(openai_fake, client):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 529])
-async def test_server_errors_are_overloaded(openai_fake, client, status):
+async def test_server_errors_are_overloaded(openai_fake: FakeProvider, client: httpx.AsyncClient, status: int) -> None:
     openai_fake.queue(Reply("status", status=status))
     with pytest.raises(ProviderOverloaded, match=f"HTTP {status}"):
         await provider(openai_fake, client).complete(request())
 
 
-async def test_bad_key_is_auth_and_the_echoed_key_is_scrubbed(openai_fake, client):
+async def test_bad_key_is_auth_and_the_echoed_key_is_scrubbed(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     with pytest.raises(ProviderAuth) as info:
         await provider(openai_fake, client, key="sk-wrong-key-abcdefghij1234").complete(request())
     assert "1234" not in str(info.value) and "sk-" not in str(info.value)
     assert "Incorrect API key" in str(info.value)
 
 
-async def test_unknown_model_404_is_auth_class(openai_fake, client):
+async def test_unknown_model_404_is_auth_class(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     openai_fake.queue(Reply("status", status=404, error_message="The model `nope` does not exist"))
     with pytest.raises(ProviderAuth, match="unknown model"):
         await provider(openai_fake, client).complete(request())
 
 
-async def test_rejected_request_is_a_plain_provider_error(openai_fake, client):
+async def test_rejected_request_is_a_plain_provider_error(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     openai_fake.queue(Reply("status", status=400, error_message="context length exceeded"))
     with pytest.raises(ProviderError, match="rejected the request") as info:
         await provider(openai_fake, client).complete(request())
     assert type(info.value) is ProviderError and not info.value.retryable
 
 
-async def test_malformed_json_is_a_bad_reply(openai_fake, client):
+async def test_malformed_json_is_a_bad_reply(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     openai_fake.default = Reply("malformed")
     with pytest.raises(ProviderBadReply, match="malformed JSON"):
         await provider(openai_fake, client).complete(request())
@@ -173,7 +194,7 @@ async def test_malformed_json_is_a_bad_reply(openai_fake, client):
         await collect(provider(openai_fake, client))
 
 
-async def test_empty_choices_is_a_bad_reply(openai_fake, client):
+async def test_empty_choices_is_a_bad_reply(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
     openai_fake.default = Reply("empty")
     with pytest.raises(ProviderBadReply, match="no choices"):
         await provider(openai_fake, client).complete(request())
@@ -182,7 +203,9 @@ async def test_empty_choices_is_a_bad_reply(openai_fake, client):
 
 
 @pytest.mark.parametrize("mode", ["refusal", "filter"])
-async def test_refusals_and_content_filter_are_refused(openai_fake, client, mode):
+async def test_refusals_and_content_filter_are_refused(
+    openai_fake: FakeProvider, client: httpx.AsyncClient, mode: str
+) -> None:
     openai_fake.default = Reply(mode)  # type: ignore[arg-type]
     with pytest.raises(ProviderRefused):
         await provider(openai_fake, client).complete(request())
@@ -190,7 +213,9 @@ async def test_refusals_and_content_filter_are_refused(openai_fake, client, mode
         await collect(provider(openai_fake, client))
 
 
-async def test_a_stream_cut_half_way_raises_after_the_deltas_it_sent(openai_fake, client):
+async def test_a_stream_cut_half_way_raises_after_the_deltas_it_sent(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     openai_fake.default = Reply("cut", text="one two three four", cut_after=2)
     got: list[str] = []
     with pytest.raises(ProviderBadReply, match="broke off"):
@@ -200,18 +225,22 @@ async def test_a_stream_cut_half_way_raises_after_the_deltas_it_sent(openai_fake
     assert got == ["one", " two"]
 
 
-async def test_an_error_object_inside_the_stream_is_classified(openai_fake, client):
+async def test_an_error_object_inside_the_stream_is_classified(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     openai_fake.default = Reply("stream_error")
     with pytest.raises(ProviderOverloaded, match="upstream overloaded"):
         await collect(provider(openai_fake, client))
 
 
-async def test_nothing_listening_is_a_transient_failure(client):
+async def test_nothing_listening_is_a_transient_failure(client: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderOverloaded, match="unreachable"):
         await OpenAICompatProvider(spec_for("http://127.0.0.1:9/v1"), client).complete(request())
 
 
-async def test_a_finished_stream_gives_its_connection_back_to_the_pool(openai_fake, client):
+async def test_a_finished_stream_gives_its_connection_back_to_the_pool(
+    openai_fake: FakeProvider, client: httpx.AsyncClient
+) -> None:
     for _ in range(3):
         await collect(provider(openai_fake, client))
     await provider(openai_fake, client).complete(request())

@@ -27,18 +27,33 @@ class T:
 
 def persona(**over: object) -> Persona:
     fields: dict[str, object] = {
-        "id": "bjorn", "name": "Bjorn", "aliases": ["Smith"], "role": "the blacksmith",
-        "bio": "Forty years at the anvil.", "greetings": ["Hm."], "farewells": ["Go well."],
-        "facts": ["The mine closed last winter."], "speech": {"quirks": ["by the anvil"]},
+        "id": "bjorn",
+        "name": "Bjorn",
+        "aliases": ["Smith"],
+        "role": "the blacksmith",
+        "bio": "Forty years at the anvil.",
+        "greetings": ["Hm."],
+        "farewells": ["Go well."],
+        "facts": ["The mine closed last winter."],
+        "speech": {"quirks": ["by the anvil"]},
     }
     fields.update(over)
     return Persona.model_validate(fields)
 
 
 def test_the_template_is_rendered_and_the_rest_added() -> None:
-    req = build_request(persona(), player="Ana", affinity=85, tuning=T(), history=[
-        L("bjorn", "Hm. Welcome."), L("player", "Hello! Any news?"),
-    ], memories=["Ana bought a sword last week."], conversation="c9")
+    req = build_request(
+        persona(),
+        player="Ana",
+        affinity=85,
+        tuning=T(),
+        history=[
+            L("bjorn", "Hm. Welcome."),
+            L("player", "Hello! Any news?"),
+        ],
+        memories=["Ana bought a sword last week."],
+        conversation="c9",
+    )
     assert req.system.startswith("You are Bjorn, the blacksmith in a small village. Forty years at the anvil.")
     assert "brief and hesitant" in req.system
     assert "You are talking with Ana; they are a close friend" in req.system
@@ -54,8 +69,10 @@ def test_all_placeholders_render_and_other_braces_stay() -> None:
     template = "{name}|{role}|{bio}|{style}|{player}|{affinity}|{facts}|{quirks}|{relationship}|{}"
     req = build_request(persona(system_prompt=template), player="Ana", affinity=10, tuning=T(), history=[])
     first = req.system.split("\n\n")[0]
-    assert first == ("Bjorn|the blacksmith|Forty years at the anvil.|brief and hesitant|Ana|10|"
-                     "The mine closed last winter.|by the anvil|you distrust them and keep your distance|{}")
+    assert first == (
+        "Bjorn|the blacksmith|Forty years at the anvil.|brief and hesitant|Ana|10|"
+        "The mine closed last winter.|by the anvil|you distrust them and keep your distance|{}"
+    )
     assert "You are talking with" not in req.system  # the template already said it
 
 
@@ -68,9 +85,19 @@ def test_the_greeting_turn_and_npc_last_turns_end_with_a_user_turn() -> None:
 
 def test_group_scenes_label_other_speakers() -> None:
     mara = persona(id="mara", name="Mara", aliases=[], role="the innkeeper")
-    req = build_request(persona(), player="Ana", affinity=50, tuning=T(), others=[mara], history=[
-        L("player", "Hi both."), L("mara", "Evening."), L("bjorn", "Hm."), L("player", "Busy day?"),
-    ])
+    req = build_request(
+        persona(),
+        player="Ana",
+        affinity=50,
+        tuning=T(),
+        others=[mara],
+        history=[
+            L("player", "Hi both."),
+            L("mara", "Evening."),
+            L("bjorn", "Hm."),
+            L("player", "Busy day?"),
+        ],
+    )
     assert [m.content for m in req.messages] == ["Ana: Hi both.", "Mara: Evening.", "Hm.", "Ana: Busy day?"]
     assert "Also present: Mara (the innkeeper)." in req.system
     assert req.stop == ("\nAna:", "\nMara:")
@@ -108,8 +135,29 @@ def test_cleaning_examples() -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     parts=st.lists(
-        st.sampled_from(["Bjorn:", "Ana:", " ", "\n", "Aye", ".", '"', "**", "Mara", ":", "Smith", "You",
-                         " steel", "!", "\u201c", "\u201d", "Player: ", "Anabel", "a"]),
+        st.sampled_from(
+            [
+                "Bjorn:",
+                "Ana:",
+                " ",
+                "\n",
+                "Aye",
+                ".",
+                '"',
+                "**",
+                "Mara",
+                ":",
+                "Smith",
+                "You",
+                " steel",
+                "!",
+                "\u201c",
+                "\u201d",
+                "Player: ",
+                "Anabel",
+                "a",
+            ]
+        ),
         max_size=25,
     ),
     cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8),

@@ -18,8 +18,15 @@ from sidecar.llm.prompt import StreamCleaner
 ENV = {"MAIN_KEY": TEST_KEY, "BACKUP_KEY": TEST_KEY}
 
 
-def two_links(main: FakeProvider, backup: FakeProvider, *, limits: str = "", main_extra: str = "",
-              backup_extra: str = "", budgets: str = "") -> str:
+def two_links(
+    main: FakeProvider,
+    backup: FakeProvider,
+    *,
+    limits: str = "",
+    main_extra: str = "",
+    backup_extra: str = "",
+    budgets: str = "",
+) -> str:
     main_kind = main.dialect
     backup_kind = backup.dialect
     return f"""
@@ -51,7 +58,9 @@ output = 0.5
 """
 
 
-async def test_first_link_answers_and_its_cost_is_recorded(openai_fake, openai_fake2, ledger, recorder, clock):
+async def test_first_link_answers_and_its_cost_is_recorded(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
         routed = await router.complete(request(), embedded=compose, on_event=recorder.event)
     assert routed.provider == "main" and routed.provider_kind == "openai" and not routed.embedded
@@ -65,8 +74,9 @@ async def test_first_link_answers_and_its_cost_is_recorded(openai_fake, openai_f
     assert routed.usd == pytest.approx(row.usd)
 
 
-async def test_429_is_retried_after_retry_after_on_the_same_provider(openai_fake, openai_fake2, ledger, recorder,
-                                                                      clock):
+async def test_429_is_retried_after_retry_after_on_the_same_provider(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.queue(Reply("status", status=429, headers={"Retry-After": "2"}))
     toml = two_links(openai_fake, openai_fake2, limits="retries = 2")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
@@ -79,8 +89,8 @@ async def test_429_is_retried_after_retry_after_on_the_same_provider(openai_fake
 
 
 async def test_retry_after_longer_than_the_turn_can_wait_falls_through_and_cools_down(
-    openai_fake, openai_fake2, ledger, recorder, clock
-):
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.queue(Reply("status", status=429, headers={"Retry-After": "120"}))
     toml = two_links(openai_fake, openai_fake2, limits="retries = 3")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
@@ -111,8 +121,14 @@ async def test_retry_after_longer_than_the_turn_can_wait_falls_through_and_cools
     ],
 )
 async def test_each_failure_falls_to_the_next_provider_with_its_reason(
-    openai_fake, openai_fake2, ledger, recorder, clock, reply, code
-):
+    openai_fake: FakeProvider,
+    openai_fake2: FakeProvider,
+    ledger: MemoryLedger,
+    recorder: Recorder,
+    clock: FakeClock,
+    reply: Reply,
+    code: str,
+) -> None:
     openai_fake.default = reply
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
         routed = await router.complete(request(), embedded=compose, on_event=recorder.event)
@@ -124,7 +140,9 @@ async def test_each_failure_falls_to_the_next_provider_with_its_reason(
     assert [r.provider for r in ledger.rows] == ["backup"]  # failed calls cost nothing here
 
 
-async def test_transient_failures_back_off_with_growing_jittered_delays(openai_fake, openai_fake2, ledger, clock):
+async def test_transient_failures_back_off_with_growing_jittered_delays(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
     openai_fake.queue(Reply("status", status=503), Reply("status", status=503))
     toml = two_links(openai_fake, openai_fake2, limits="retries = 2\nbreaker_failures = 5")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
@@ -135,8 +153,8 @@ async def test_transient_failures_back_off_with_growing_jittered_delays(openai_f
 
 
 async def test_an_anthropic_529_falls_back_to_an_openai_compatible_provider(
-    anthropic_fake, openai_fake, ledger, recorder, clock
-):
+    anthropic_fake: FakeProvider, openai_fake: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     anthropic_fake.default = Reply("status", status=529, error_type="overloaded_error", error_message="Overloaded")
     async with make_router(two_links(anthropic_fake, openai_fake), ledger, env=ENV, clock=clock) as router:
         routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event)
@@ -145,7 +163,9 @@ async def test_an_anthropic_529_falls_back_to_an_openai_compatible_provider(
     assert recorder.text_since_reset() == routed.reply.text == "Well met, traveller."
 
 
-async def test_a_hang_past_the_timeout_falls_through(openai_fake, openai_fake2, ledger, recorder):
+async def test_a_hang_past_the_timeout_falls_through(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder
+) -> None:
     openai_fake.default = Reply("hang")
     toml = two_links(openai_fake, openai_fake2, main_extra="[providers.main.limits]\ntimeout = 0.3")
     async with make_router(toml, ledger, env=ENV, clock=SystemClock()) as router:
@@ -155,7 +175,9 @@ async def test_a_hang_past_the_timeout_falls_through(openai_fake, openai_fake2, 
     assert event["code"] == "provider_timeout" and "0.3s" in event["reason"]
 
 
-async def test_the_turn_deadline_hands_the_line_to_the_embedded_engine(openai_fake, openai_fake2, ledger, recorder):
+async def test_the_turn_deadline_hands_the_line_to_the_embedded_engine(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder
+) -> None:
     openai_fake.default = Reply("hang")
     toml = two_links(openai_fake, openai_fake2, limits="deadline = 0.4\ntimeout = 30")
     async with make_router(toml, ledger, env=ENV, clock=SystemClock()) as router:
@@ -167,8 +189,8 @@ async def test_the_turn_deadline_hands_the_line_to_the_embedded_engine(openai_fa
 
 
 async def test_a_stream_broken_half_way_is_reset_then_the_next_provider_streams(
-    openai_fake, anthropic_fake, ledger, recorder, clock
-):
+    openai_fake: FakeProvider, anthropic_fake: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.default = Reply("cut", text="I shall tell you about the", cut_after=3)
     async with make_router(two_links(openai_fake, anthropic_fake), ledger, env=ENV, clock=clock) as router:
         routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event)
@@ -181,8 +203,9 @@ async def test_a_stream_broken_half_way_is_reset_then_the_next_provider_streams(
     assert [r.provider for r in ledger.rows] == ["backup"]
 
 
-async def test_a_bad_key_marks_the_provider_unusable_and_says_so_once(openai_fake, openai_fake2, ledger, recorder,
-                                                                       clock):
+async def test_a_bad_key_marks_the_provider_unusable_and_says_so_once(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     env = {"MAIN_KEY": "sk-live-wrongkey-9876543210", "BACKUP_KEY": TEST_KEY}
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=env, clock=clock) as router:
         first = await router.complete(request(), embedded=compose, on_event=recorder.event)
@@ -196,7 +219,9 @@ async def test_a_bad_key_marks_the_provider_unusable_and_says_so_once(openai_fak
     assert states["backup"].state == "ready" and states["embedded"].state == "embedded"
 
 
-async def test_no_keys_at_all_falls_to_the_embedded_engine_and_says_so_once(ledger, recorder, caplog):
+async def test_no_keys_at_all_falls_to_the_embedded_engine_and_says_so_once(
+    ledger: MemoryLedger, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
     toml = """
 [router]
 chain = ["main", "backup"]
@@ -218,8 +243,8 @@ preset = "anthropic"
 
 
 async def test_the_circuit_breaker_cools_a_failing_provider_and_retries_it_later(
-    openai_fake, openai_fake2, ledger, recorder, clock
-):
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.queue(Reply("status", status=500), Reply("status", status=500))
     toml = two_links(openai_fake, openai_fake2, limits="breaker_failures = 2\nbreaker_cooldown = 30")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
@@ -231,10 +256,10 @@ async def test_the_circuit_breaker_cools_a_failing_provider_and_retries_it_later
     assert after.provider == "main" and openai_fake.calls == 3
 
 
-async def test_client_side_rate_limit_moves_on_instead_of_earning_a_429(openai_fake, openai_fake2, ledger, recorder,
-                                                                         clock):
-    toml = two_links(openai_fake, openai_fake2,
-                     main_extra="[providers.main.limits]\nrequests_per_minute = 1")
+async def test_client_side_rate_limit_moves_on_instead_of_earning_a_429(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
+    toml = two_links(openai_fake, openai_fake2, main_extra="[providers.main.limits]\nrequests_per_minute = 1")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
         first = await router.complete(request(), embedded=compose, on_event=recorder.event)
         second = await router.complete(request(), embedded=compose, on_event=recorder.event)
@@ -246,17 +271,24 @@ async def test_client_side_rate_limit_moves_on_instead_of_earning_a_429(openai_f
     assert openai_fake.calls == 2
 
 
-async def test_a_short_rate_limit_wait_is_waited_out(openai_fake, openai_fake2, ledger, clock):
-    toml = two_links(openai_fake, openai_fake2, limits="max_queue_wait = 5",
-                     main_extra="[providers.main.limits]\nrequests_per_minute = 30")
+async def test_a_short_rate_limit_wait_is_waited_out(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
+    toml = two_links(
+        openai_fake,
+        openai_fake2,
+        limits="max_queue_wait = 5",
+        main_extra="[providers.main.limits]\nrequests_per_minute = 30",
+    )
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
         providers = [(await router.complete(request(), embedded=compose)).provider for _ in range(31)]
     assert providers == ["main"] * 31
     assert sum(clock.slept) == pytest.approx(2.0)  # the 31st request waited for one slot
 
 
-async def test_the_daily_budget_skips_paid_providers_for_a_free_one(openai_fake, openai_fake2, ledger, recorder,
-                                                                      clock):
+async def test_the_daily_budget_skips_paid_providers_for_a_free_one(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     toml = two_links(openai_fake, openai_fake2, budgets="per_day_usd = 0.00005", backup_extra="local = true")
     toml = toml.replace("[providers.backup.price]\ninput = 0.5\noutput = 0.5", "")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
@@ -268,7 +300,9 @@ async def test_the_daily_budget_skips_paid_providers_for_a_free_one(openai_fake,
     assert [r.usd > 0 for r in ledger.rows] == [True, False]
 
 
-async def test_the_conversation_budget_is_per_conversation(openai_fake, openai_fake2, ledger, clock):
+async def test_the_conversation_budget_is_per_conversation(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
     toml = two_links(openai_fake, openai_fake2, budgets="per_conversation_usd = 0.00005")
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
         a1 = await router.complete(request(conversation="a"), embedded=compose)
@@ -278,8 +312,9 @@ async def test_the_conversation_budget_is_per_conversation(openai_fake, openai_f
     assert (a1.provider, a2.provider, b1.provider) == ("main", "embedded", "main")
 
 
-async def test_usage_is_estimated_and_marked_only_when_the_provider_gives_none(openai_fake, openai_fake2, ledger,
-                                                                                 recorder, clock):
+async def test_usage_is_estimated_and_marked_only_when_the_provider_gives_none(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.default = Reply("no_usage")
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
         await router.complete(request(), embedded=compose)
@@ -288,7 +323,9 @@ async def test_usage_is_estimated_and_marked_only_when_the_provider_gives_none(o
     assert all(r.output_tokens > 0 and r.usd > 0 for r in ledger.rows)
 
 
-async def test_preset_prices_come_from_the_table(openai_fake, ledger, clock):
+async def test_preset_prices_come_from_the_table(
+    openai_fake: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
     toml = f"""
 [router]
 chain = ["groq"]
@@ -304,7 +341,9 @@ base_url = "{openai_fake.base_url}"
     assert routed.usd == row.usd
 
 
-async def test_unpriced_models_are_recorded_at_zero_and_logged_once(openai_fake, ledger, clock, caplog):
+async def test_unpriced_models_are_recorded_at_zero_and_logged_once(
+    openai_fake: FakeProvider, ledger: MemoryLedger, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     toml = f"""
 [router]
 chain = ["x"]
@@ -322,11 +361,14 @@ api_key_env = "K"
     assert len([r for r in caplog.records if "no price known" in r.getMessage()]) == 1
 
 
-async def test_cancelling_the_turn_propagates_and_records_nothing(openai_fake, openai_fake2, ledger, recorder):
+async def test_cancelling_the_turn_propagates_and_records_nothing(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder
+) -> None:
     openai_fake.default = Reply("hang")
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=SystemClock()) as router:
-        task = asyncio.create_task(router.stream(request(), embedded=compose, on_delta=recorder.delta,
-                                                 on_event=recorder.event))
+        task = asyncio.create_task(
+            router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event)
+        )
         await openai_fake.arrived.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -334,7 +376,9 @@ async def test_cancelling_the_turn_propagates_and_records_nothing(openai_fake, o
     assert recorder.items == [] and ledger.rows == [] and openai_fake2.calls == 0
 
 
-async def test_an_explicit_embedded_link_ends_the_chain(openai_fake, ledger, recorder, clock):
+async def test_an_explicit_embedded_link_ends_the_chain(
+    openai_fake: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.default = Reply("status", status=500)
     toml = f"""
 [router]
@@ -355,7 +399,7 @@ kind = "embedded"
     assert recorder.events("provider.fallback")[0]["to"] == "offline"
 
 
-async def test_when_even_the_embedded_engine_fails_the_error_is_typed(ledger):
+async def test_when_even_the_embedded_engine_fails_the_error_is_typed(ledger: MemoryLedger) -> None:
     async def broken(req: ChatRequest) -> ChatReply:
         raise RuntimeError("engine bug")
 
@@ -364,14 +408,16 @@ async def test_when_even_the_embedded_engine_fails_the_error_is_typed(ledger):
             await router.complete(request(), embedded=broken)
 
 
-async def test_a_chain_of_only_the_embedded_engine_streams_its_line(ledger, recorder):
+async def test_a_chain_of_only_the_embedded_engine_streams_its_line(ledger: MemoryLedger, recorder: Recorder) -> None:
     async with make_router("", ledger) as router:
         routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event)
     assert routed.embedded and recorder.items == [("line.delta", EMBEDDED_LINE)]
     assert [(r.provider, r.usd) for r in ledger.rows] == [("embedded", 0.0)]
 
 
-async def test_providers_check_reports_latency_or_the_exact_error(openai_fake, openai_fake2, ledger, clock):
+async def test_providers_check_reports_latency_or_the_exact_error(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
     env = {"MAIN_KEY": TEST_KEY, "BACKUP_KEY": "sk-bad-000000000000"}
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=env, clock=clock) as router:
         results = {r.provider: r for r in await router.check()}
@@ -382,7 +428,9 @@ async def test_providers_check_reports_latency_or_the_exact_error(openai_fake, o
     assert [r.purpose for r in ledger.rows] == ["check"]
 
 
-async def test_a_failing_ledger_does_not_silence_the_npc(openai_fake, openai_fake2, clock, caplog):
+async def test_a_failing_ledger_does_not_silence_the_npc(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken(MemoryLedger):
         async def record(self, row):  # type: ignore[no-untyped-def]
             raise OSError("disk full")
@@ -411,24 +459,28 @@ def bjorn_cleaner() -> StreamCleaner:
     return StreamCleaner(["Bjorn"], "Ana")
 
 
-async def test_a_cleaner_shapes_streamed_text_and_the_stored_line_alike(openai_fake, openai_fake2, ledger, recorder,
-                                                                          clock):
+async def test_a_cleaner_shapes_streamed_text_and_the_stored_line_alike(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.default = Reply(text='Bjorn: "Aye, the forge is hot." Ana: I will buy a sword.')
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
-        routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event,
-                                     cleaner=bjorn_cleaner)
+        routed = await router.stream(
+            request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event, cleaner=bjorn_cleaner
+        )
         whole = await router.complete(request(), embedded=compose, cleaner=bjorn_cleaner)
     assert routed.provider == "main" and routed.reply.text == "Aye, the forge is hot."
     assert recorder.text_since_reset() == routed.reply.text
     assert whole.reply.text == routed.reply.text
 
 
-async def test_a_reply_that_only_speaks_for_the_player_falls_through(openai_fake, openai_fake2, ledger, recorder,
-                                                                       clock):
+async def test_a_reply_that_only_speaks_for_the_player_falls_through(
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder, clock: FakeClock
+) -> None:
     openai_fake.default = Reply(text="Ana: I will buy the sword, then.")
     async with make_router(two_links(openai_fake, openai_fake2), ledger, env=ENV, clock=clock) as router:
-        routed = await router.stream(request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event,
-                                     cleaner=bjorn_cleaner)
+        routed = await router.stream(
+            request(), embedded=compose, on_delta=recorder.delta, on_event=recorder.event, cleaner=bjorn_cleaner
+        )
     assert routed.provider == "backup" and routed.reply.text == "Well met, traveller."
     assert recorder.events("line.reset") == []  # nothing of main's reply was ever shown
     [event] = recorder.events("provider.fallback")
@@ -436,11 +488,15 @@ async def test_a_reply_that_only_speaks_for_the_player_falls_through(openai_fake
 
 
 async def test_a_half_open_trial_stopped_by_the_rate_limit_does_not_jam_the_breaker(
-    openai_fake, openai_fake2, ledger, clock
-):
+    openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, clock: FakeClock
+) -> None:
     openai_fake.queue(Reply("status", status=500))
-    toml = two_links(openai_fake, openai_fake2, limits="breaker_failures = 1\nbreaker_cooldown = 10",
-                     main_extra="[providers.main.limits]\nrequests_per_minute = 1")
+    toml = two_links(
+        openai_fake,
+        openai_fake2,
+        limits="breaker_failures = 1\nbreaker_cooldown = 10",
+        main_extra="[providers.main.limits]\nrequests_per_minute = 1",
+    )
     async with make_router(toml, ledger, env=ENV, clock=clock) as router:
         assert (await router.complete(request(), embedded=compose)).provider == "backup"  # 500: breaker opens
         clock.now += 11  # cooldown over, but the one request/min slot is still taken

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from llm_fakes import Reply
+from llm_fakes import FakeProvider, Reply
 from llm_support import TEST_KEY, Recorder, compose, make_router, request
 
 from sidecar.errors import ProviderError
+from sidecar.llm.costs import MemoryLedger
 
 WRONG_KEY = "sk-live-WRONGwrongWRONG-4242"
 
@@ -17,7 +18,9 @@ def fragments(key: str) -> list[str]:
     return [key, key[:8], key[-6:]]
 
 
-async def test_keys_stay_out_of_logs_errors_and_events(openai_fake, anthropic_fake, ledger, caplog):
+async def test_keys_stay_out_of_logs_errors_and_events(
+    openai_fake: FakeProvider, anthropic_fake: FakeProvider, ledger: MemoryLedger, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     toml = f"""
 [router]
@@ -44,8 +47,8 @@ api_key_env = "WRONG_KEY"
     env = {"MAIN_KEY": TEST_KEY, "CLAUDE_KEY": TEST_KEY, "WRONG_KEY": WRONG_KEY}
     openai_fake.queue(
         Reply("status", status=429, headers={"Retry-After": "0"}),  # main: retried
-        Reply("cut"),                                               # main: broken stream
-        Reply("ok"),                                                # wrong: 401 before this is used
+        Reply("cut"),  # main: broken stream
+        Reply("ok"),  # wrong: 401 before this is used
     )
     anthropic_fake.queue(Reply("status", status=529, error_type="overloaded_error"), Reply("malformed"))
     recorder = Recorder()
@@ -58,18 +61,24 @@ api_key_env = "WRONG_KEY"
     assert codes == ["provider_bad_reply", "provider_bad_reply", "provider_auth", "ok"]
     assert any(c.code == "provider_auth" and "Incorrect API key" in c.message for c in checks)
 
-    said = "\n".join([
-        caplog.text,
-        *(str(r.__dict__) for r in caplog.records),
-        repr(recorder.items), repr(routed), repr(checks), repr(states), repr(ledger.rows),
-    ])
+    said = "\n".join(
+        [
+            caplog.text,
+            *(str(r.__dict__) for r in caplog.records),
+            repr(recorder.items),
+            repr(routed),
+            repr(checks),
+            repr(states),
+            repr(ledger.rows),
+        ]
+    )
     for key in (TEST_KEY, WRONG_KEY):
         for piece in fragments(key):
             assert piece not in said, f"{piece!r} leaked"
     assert "Incorrect API key" in said  # the provider's message itself survives, scrubbed
 
 
-async def test_error_messages_never_carry_the_key(openai_fake):
+async def test_error_messages_never_carry_the_key(openai_fake: FakeProvider) -> None:
     from llm_support import spec_for
 
     from sidecar.llm._http import build_client, redact
