@@ -38,8 +38,12 @@ def pct(values: list[float], p: float) -> float:
 
 
 def summary(name: str, values: list[float]) -> dict[str, float | str]:
-    return {"name": name, "median_ms": round(statistics.median(values) * 1e3, 3),
-            "p99_ms": round(pct(values, 99) * 1e3, 3), "n": len(values)}
+    return {
+        "name": name,
+        "median_ms": round(statistics.median(values) * 1e3, 3),
+        "p99_ms": round(pct(values, 99) * 1e3, 3),
+        "n": len(values),
+    }
 
 
 async def compose(req: ChatRequest) -> ChatReply:
@@ -64,9 +68,12 @@ output = 1.0
     router = Router.from_settings(settings, MemoryLedger())
     req = ChatRequest(system="You are Bjorn.", messages=(ChatMessage("user", "Hello there!"),), max_tokens=60)
     bare_client = httpx.AsyncClient(timeout=10)
-    body = {"model": "bench", "messages": [{"role": "system", "content": "You are Bjorn."},
-                                           {"role": "user", "content": "Hello there!"}],
-            "temperature": 0.8, "max_tokens": 60}
+    body = {
+        "model": "bench",
+        "messages": [{"role": "system", "content": "You are Bjorn."}, {"role": "user", "content": "Hello there!"}],
+        "temperature": 0.8,
+        "max_tokens": 60,
+    }
     headers = {"Authorization": f"Bearer {KEY}"}
     url = f"{fake.base_url}/chat/completions"
 
@@ -101,12 +108,20 @@ output = 1.0
     await bare_client.aclose()
     await router.aclose()
     await fake.stop()
-    rows = [summary("bare httpx POST", bare), summary("Router.complete", routed),
-            summary("first SSE text byte -> on_delta", first_delta)]
+    rows = [
+        summary("bare httpx POST", bare),
+        summary("Router.complete", routed),
+        summary("first SSE text byte -> on_delta", first_delta),
+    ]
     overhead = [r - b for r, b in zip(routed, bare, strict=True)]
-    rows.append({"name": "router overhead (paired difference)",
-                 "median_ms": round(statistics.median(overhead) * 1e3, 3),
-                 "p99_ms": round(pct(overhead, 99) * 1e3, 3), "n": len(overhead)})
+    rows.append(
+        {
+            "name": "router overhead (paired difference)",
+            "median_ms": round(statistics.median(overhead) * 1e3, 3),
+            "p99_ms": round(pct(overhead, 99) * 1e3, 3),
+            "n": len(overhead),
+        }
+    )
     for row in rows:
         print(json.dumps(row))
 

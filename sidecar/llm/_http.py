@@ -207,9 +207,8 @@ def check_json_object(name: str, text: str) -> None:
 
 def schema_instruction(schema: Any) -> str:
     """How providers without native structured output are asked for it."""
-    return (
-        "\n\nAnswer with one JSON object only, no prose, matching this JSON Schema:\n"
-        + json.dumps(schema, separators=(",", ":"))
+    return "\n\nAnswer with one JSON object only, no prose, matching this JSON Schema:\n" + json.dumps(
+        schema, separators=(",", ":")
     )
 
 

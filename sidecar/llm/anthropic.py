@@ -137,8 +137,15 @@ class AnthropicProvider:
             raw = await response.aread()
         raise _http.error_for_status(self.name, response, raw.decode("utf-8", "replace"), self._spec.key)
 
-    def _finish(self, req: ChatRequest, text: str, stop_reason: str | None,
-                input_tokens: int | None, output_tokens: int | None, model: str | None) -> ChatReply:
+    def _finish(
+        self,
+        req: ChatRequest,
+        text: str,
+        stop_reason: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        model: str | None,
+    ) -> ChatReply:
         if stop_reason == "refusal":
             raise ProviderRefused(self.name, "refused (stop_reason refusal)")
         if not text.strip():
@@ -158,8 +165,9 @@ class AnthropicProvider:
 
     async def complete(self, req: ChatRequest) -> ChatReply:
         with _http.mapped_errors(self.name, receiving=False):
-            response = await self._client.post(self._url, json=self.body(req, stream=False),
-                                               headers=self._headers(stream=False))
+            response = await self._client.post(
+                self._url, json=self.body(req, stream=False), headers=self._headers(stream=False)
+            )
         await self._raise_for_status(response)
         data = _http.parse_json(self.name, response.content)
         if data.get("type") == "error":

@@ -171,9 +171,7 @@ def parse_config(text: str, *, source: str = "<config>") -> ConfigModel:
         if not first["loc"] and (m := re.match(r"^([a-z_.]+): (.*)$", msg, re.S)):
             where, msg = m.group(1), m.group(2)  # a cross-field check names its field itself
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(
-            f"{source}: {where}: {msg}{more}", details={"file": source, "field": where}
-        ) from None
+        raise ConfigError(f"{source}: {where}: {msg}{more}", details={"file": source, "field": where}) from None
 
 
 def load_config(path: str | Path) -> ConfigModel:
@@ -222,17 +220,24 @@ def _resolve_provider(
     assert kind is not None  # guaranteed by ProviderModel._kind_known
     limits = Limits(
         timeout=model.limits.timeout or defaults.timeout or Limits.timeout,
-        retries=model.limits.retries if model.limits.retries is not None
-        else defaults.retries if defaults.retries is not None else Limits.retries,
+        retries=model.limits.retries
+        if model.limits.retries is not None
+        else defaults.retries
+        if defaults.retries is not None
+        else Limits.retries,
         requests_per_minute=model.limits.requests_per_minute or defaults.requests_per_minute,
         tokens_per_minute=model.limits.tokens_per_minute or defaults.tokens_per_minute,
     )
     if kind == "embedded":
-        return ProviderSpec(name=name, kind="embedded", model="embedded", local=True, limits=limits,
-                            price=Price(0.0, 0.0, source="local"))
-    base: Preset = (
-        presets[model.preset] if model.preset else GENERIC_OPENAI if kind == "openai" else GENERIC_ANTHROPIC
-    )
+        return ProviderSpec(
+            name=name,
+            kind="embedded",
+            model="embedded",
+            local=True,
+            limits=limits,
+            price=Price(0.0, 0.0, source="local"),
+        )
+    base: Preset = presets[model.preset] if model.preset else GENERIC_OPENAI if kind == "openai" else GENERIC_ANTHROPIC
     model_id = model.model or base.model
     local = model.local if model.local is not None else base.local
     if model.price is not None:
@@ -256,13 +261,21 @@ def _resolve_provider(
         where = f"set {key_env} or store" if key_env else "store"
         problem = f"no API key: {where} one in the OS keyring (service 'parley', username '{name}')"
     return ProviderSpec(
-        name=name, kind=kind, model=model_id, base_url=(model.base_url or base.base_url).rstrip("/"),
-        preset=model.preset, key=key, key_source=source, key_problem=problem, local=local,
+        name=name,
+        kind=kind,
+        model=model_id,
+        base_url=(model.base_url or base.base_url).rstrip("/"),
+        preset=model.preset,
+        key=key,
+        key_source=source,
+        key_problem=problem,
+        local=local,
         frequency_penalty=model.frequency_penalty if model.frequency_penalty is not None else base.frequency_penalty,
         json=model.json_mode or base.json,
         stream_usage=model.stream_usage if model.stream_usage is not None else base.stream_usage,
         max_tokens_field=model.max_tokens_field or base.max_tokens_field,
-        limits=limits, price=price,
+        limits=limits,
+        price=price,
     )
 
 
@@ -285,9 +298,13 @@ def resolve(
     )
     lim = config.limits
     router = RouterLimits(
-        deadline=lim.deadline, backoff_base=lim.backoff_base, backoff_max=lim.backoff_max,
-        max_retry_after=lim.max_retry_after, max_queue_wait=lim.max_queue_wait,
-        breaker_failures=lim.breaker_failures, breaker_cooldown=lim.breaker_cooldown,
+        deadline=lim.deadline,
+        backoff_base=lim.backoff_base,
+        backoff_max=lim.backoff_max,
+        max_retry_after=lim.max_retry_after,
+        max_queue_wait=lim.max_queue_wait,
+        breaker_failures=lim.breaker_failures,
+        breaker_cooldown=lim.breaker_cooldown,
         breaker_max_cooldown=lim.breaker_max_cooldown,
     )
     budgets = Budgets(config.budgets.per_day_usd, config.budgets.per_conversation_usd)

@@ -26,8 +26,10 @@ def price_table() -> dict[tuple[str, str], Price]:
     for row in tomllib.loads(text)["price"]:
         date = row.get("date")
         table[(row["host"], row["model"])] = Price(
-            input=float(row["input"]), output=float(row["output"]),
-            date=date.isoformat() if date is not None else None, source="table",
+            input=float(row["input"]),
+            output=float(row["output"]),
+            date=date.isoformat() if date is not None else None,
+            source="table",
         )
     return table
 
@@ -75,14 +77,18 @@ class CostBucket:
 
     def add(self, row: CostRow) -> CostBucket:
         return CostBucket(
-            self.calls + 1, self.input_tokens + row.input_tokens,
-            self.output_tokens + row.output_tokens, self.usd + row.usd,
+            self.calls + 1,
+            self.input_tokens + row.input_tokens,
+            self.output_tokens + row.output_tokens,
+            self.usd + row.usd,
         )
 
     def to_wire(self) -> dict[str, Any]:
         return {
-            "calls": self.calls, "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "usd": round(self.usd, 6),
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "usd": round(self.usd, 6),
         }
 
 

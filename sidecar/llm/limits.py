@@ -39,7 +39,7 @@ class SystemClock:
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """"Equal jitter" exponential backoff: half the step fixed, half random, so retries from
+    """ "Equal jitter" exponential backoff: half the step fixed, half random, so retries from
     many NPCs do not arrive in lockstep yet never retry immediately."""
     step = min(cap, base * 2.0**attempt)
     return step / 2 + rng.uniform(0, step / 2)

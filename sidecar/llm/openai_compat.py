@@ -129,8 +129,15 @@ class OpenAICompatProvider:
             raw = await response.aread()
         raise _http.error_for_status(self.name, response, raw.decode("utf-8", "replace"), self._spec.key)
 
-    def _finish(self, req: ChatRequest, text: str, finish: str | None, refusal: str | None,
-                usage: _Usage | None, model: str | None) -> ChatReply:
+    def _finish(
+        self,
+        req: ChatRequest,
+        text: str,
+        finish: str | None,
+        refusal: str | None,
+        usage: _Usage | None,
+        model: str | None,
+    ) -> ChatReply:
         if refusal or finish == "content_filter":
             raise ProviderRefused(self.name, "refused" + (" (content filter)" if finish == "content_filter" else ""))
         if not text.strip():
@@ -150,8 +157,7 @@ class OpenAICompatProvider:
 
     async def complete(self, req: ChatRequest) -> ChatReply:
         with _http.mapped_errors(self.name, receiving=False):
-            response = await self._client.post(self._url, json=self.body(req, stream=False),
-                                               headers=self._headers())
+            response = await self._client.post(self._url, json=self.body(req, stream=False), headers=self._headers())
         await self._raise_for_status(response)
         data = _http.parse_json(self.name, response.content)
         try:
@@ -164,8 +170,9 @@ class OpenAICompatProvider:
             raise ProviderBadReply(self.name, "reply has no choices")
         choice = parsed.choices[0]
         assert choice.message is not None
-        return self._finish(req, choice.message.content or "", choice.finish_reason,
-                            choice.message.refusal, parsed.usage, parsed.model)
+        return self._finish(
+            req, choice.message.content or "", choice.finish_reason, choice.message.refusal, parsed.usage, parsed.model
+        )
 
     async def stream(self, req: ChatRequest) -> AsyncIterator[Delta | ChatReply]:
         parts: list[str] = []
@@ -176,7 +183,9 @@ class OpenAICompatProvider:
         done = False
         with _http.mapped_errors(self.name, receiving=False):
             request = self._client.build_request(
-                "POST", self._url, json=self.body(req, stream=True),
+                "POST",
+                self._url,
+                json=self.body(req, stream=True),
                 headers={**self._headers(), "Accept": "text/event-stream"},
             )
             response = await self._client.send(request, stream=True)

@@ -32,8 +32,12 @@ class Preset:
 
 GENERIC_OPENAI = Preset(name="openai-compatible", kind="openai", base_url="", model="", json="prompt")
 GENERIC_ANTHROPIC = Preset(
-    name="anthropic-compatible", kind="anthropic", base_url="https://api.anthropic.com/v1",
-    model="", frequency_penalty=False, json="prompt",
+    name="anthropic-compatible",
+    kind="anthropic",
+    base_url="https://api.anthropic.com/v1",
+    model="",
+    frequency_penalty=False,
+    json="prompt",
 )
 
 

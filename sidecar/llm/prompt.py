@@ -141,7 +141,7 @@ def build_request(
 
 
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "\u201e": "\u201c"}
-_SENTENCE_END = ".!?\u2026\"\u201d)"
+_SENTENCE_END = '.!?\u2026"\u201d)'
 _GENERIC_PLAYER = ("player", "you", "user")
 _WAIT = -1
 
@@ -262,9 +262,7 @@ class StreamCleaner:
         return "".join(out)
 
 
-def clean_reply(
-    text: str, persona_names: Iterable[str], player_name: str, other_names: Iterable[str] = ()
-) -> str:
+def clean_reply(text: str, persona_names: Iterable[str], player_name: str, other_names: Iterable[str] = ()) -> str:
     """A model's reply as the NPC's line (see `StreamCleaner` for the rules). May return an
     empty string, which the caller should treat as a bad reply."""
     cleaner = StreamCleaner(persona_names, player_name, other_names)

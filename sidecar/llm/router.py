@@ -195,12 +195,18 @@ class Router:
             self._links[spec.name] = _Link(
                 spec=spec,
                 provider=providers.get(spec.name),
-                breaker=CircuitBreaker(self._clock, threshold=lim.breaker_failures,
-                                       cooldown=lim.breaker_cooldown, max_cooldown=lim.breaker_max_cooldown),
+                breaker=CircuitBreaker(
+                    self._clock,
+                    threshold=lim.breaker_failures,
+                    cooldown=lim.breaker_cooldown,
+                    max_cooldown=lim.breaker_max_cooldown,
+                ),
                 requests=TokenBucket(spec.limits.requests_per_minute, self._clock)
-                if spec.limits.requests_per_minute else None,
+                if spec.limits.requests_per_minute
+                else None,
                 tokens=TokenBucket(spec.limits.tokens_per_minute, self._clock)
-                if spec.limits.tokens_per_minute else None,
+                if spec.limits.tokens_per_minute
+                else None,
                 unusable=spec.key_problem if spec.kind != "embedded" else None,
             )
             if spec.kind != "embedded" and spec.key_problem is None and spec.name not in providers:
@@ -209,7 +215,11 @@ class Router:
 
     @classmethod
     def from_settings(
-        cls, settings: LlmSettings, ledger: CostLedger, *, clock: Clock | None = None,
+        cls,
+        settings: LlmSettings,
+        ledger: CostLedger,
+        *,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> Router:
         """Build the chain's providers (importing httpx only if one is remote)."""
@@ -237,13 +247,16 @@ class Router:
         if remote and len(missing) == len(remote):
             log.warning(
                 "no provider in the chain can run; every line will come from the embedded engine",
-                extra={"providers": [link.spec.name for link in missing],
-                       "reasons": [f"{link.spec.name}: {link.unusable}" for link in missing]},
+                extra={
+                    "providers": [link.spec.name for link in missing],
+                    "reasons": [f"{link.spec.name}: {link.unusable}" for link in missing],
+                },
             )
         else:
             for link in missing:
-                log.warning("provider unusable; the chain skips it",
-                            extra={"provider": link.spec.name, "reason": link.unusable})
+                log.warning(
+                    "provider unusable; the chain skips it", extra={"provider": link.spec.name, "reason": link.unusable}
+                )
 
     def states(self) -> tuple[ProviderState, ...]:
         """Each link's state, embedded last (for `parley providers`)."""
@@ -260,8 +273,9 @@ class Router:
                 state, reason = "cooling", f"circuit open, retried in {snap.retry_in:.0f}s"
             else:
                 state, reason = "ready", ""
-            out.append(ProviderState(spec.name, spec.kind, spec.model, state, reason, spec.key_source,
-                                     spec.price, spec.paid))
+            out.append(
+                ProviderState(spec.name, spec.kind, spec.model, state, reason, spec.key_source, spec.price, spec.paid)
+            )
         if not any(s.kind == "embedded" for s in out):
             out.append(ProviderState(EMBEDDED, "embedded", EMBEDDED, "embedded"))
         return tuple(out)
@@ -278,7 +292,11 @@ class Router:
     # -- turns --------------------------------------------------------------------------
 
     async def complete(
-        self, req: ChatRequest, *, embedded: Compose, on_event: EventSink | None = None,
+        self,
+        req: ChatRequest,
+        *,
+        embedded: Compose,
+        on_event: EventSink | None = None,
         cleaner: Cleaner | None = None,
     ) -> Routed:
         """One whole line.
@@ -294,8 +312,13 @@ class Router:
         return await self._route(req, embedded, on_event, None, cleaner)
 
     async def stream(
-        self, req: ChatRequest, *, embedded: Compose, on_delta: DeltaSink,
-        on_event: EventSink | None = None, cleaner: Cleaner | None = None,
+        self,
+        req: ChatRequest,
+        *,
+        embedded: Compose,
+        on_delta: DeltaSink,
+        on_event: EventSink | None = None,
+        cleaner: Cleaner | None = None,
     ) -> Routed:
         """Like `complete`, calling `on_delta(text)` as text arrives (cleaned, if a `cleaner`
         is given). When a provider breaks after some text went out,
@@ -305,7 +328,11 @@ class Router:
         return await self._route(req, embedded, on_event, on_delta, cleaner)
 
     async def _route(
-        self, req: ChatRequest, embedded: Compose, on_event: EventSink | None, on_delta: DeltaSink | None,
+        self,
+        req: ChatRequest,
+        embedded: Compose,
+        on_event: EventSink | None,
+        on_delta: DeltaSink | None,
         cleaner: Cleaner | None,
     ) -> Routed:
         turn = _Turn(req, self._clock.monotonic() + self._settings.router.deadline, on_event, on_delta, cleaner)
@@ -342,8 +369,9 @@ class Router:
                 link.breaker.abandon_trial()
             turn.attempts.append(Attempt(link.spec.name, "ok", "", tries))
             usd = await self._record(link.spec, req, reply)
-            return Routed(reply, link.spec.name, tuple(turn.attempts), tuple(turn.fallbacks), usd,
-                          provider_kind=link.spec.kind)
+            return Routed(
+                reply, link.spec.name, tuple(turn.attempts), tuple(turn.fallbacks), usd, provider_kind=link.spec.kind
+            )
         return await self._embedded(turn, embedded, last_name)
 
     async def _embedded(self, turn: _Turn, compose: Compose, name: str) -> Routed:
@@ -368,8 +396,16 @@ class Router:
         turn.leaving = None
         fallback = Fallback(source, name, code, reason)
         turn.fallbacks.append(fallback)
-        log.warning("provider fallback", extra={"from": source, "to": name, "code": code, "reason": reason,
-                                                "conversation": turn.req.tags.conversation})
+        log.warning(
+            "provider fallback",
+            extra={
+                "from": source,
+                "to": name,
+                "code": code,
+                "reason": reason,
+                "conversation": turn.req.tags.conversation,
+            },
+        )
         if turn.on_event is not None:
             await turn.on_event(FALLBACK_EVENT, fallback.to_event())
 
@@ -441,8 +477,10 @@ class Router:
                 if isinstance(err, ProviderAuth):
                     link.unusable = err.reason
                     link.announced = True
-                    log.warning("provider marked unusable until the config is reloaded",
-                                extra={"provider": spec.name, "reason": err.reason})
+                    log.warning(
+                        "provider marked unusable until the config is reloaded",
+                        extra={"provider": spec.name, "reason": err.reason},
+                    )
                     raise
                 link.breaker.failure()
                 if not err.retryable or attempt == spec.limits.retries:
@@ -458,8 +496,15 @@ class Router:
                     delay = backoff_delay(attempt, base=lim.backoff_base, cap=lim.backoff_max, rng=self._rng)
                 if delay >= remaining or not link.breaker.allow():
                     raise
-                log.info("retrying provider", extra={"provider": spec.name, "code": err.code.value,
-                                                     "reason": err.reason, "delay_s": round(delay, 3)})
+                log.info(
+                    "retrying provider",
+                    extra={
+                        "provider": spec.name,
+                        "code": err.code.value,
+                        "reason": err.reason,
+                        "delay_s": round(delay, 3),
+                    },
+                )
                 await self._clock.sleep(delay)
                 continue
             link.breaker.success()
@@ -482,7 +527,8 @@ class Router:
             for bucket, amount, _ in waits:
                 bucket.refund(amount)
             raise ProviderRateLimited(
-                link.spec.name, f"client-side rate limit: next slot in {wait:.1f}s",
+                link.spec.name,
+                f"client-side rate limit: next slot in {wait:.1f}s",
                 details={"client_side": True, "tries": tries},
             )
         await self._clock.sleep(wait)
@@ -534,16 +580,25 @@ class Router:
             usd, priced = 0.0, False
             if link is not None and not link.unpriced_logged:
                 link.unpriced_logged = True
-                log.warning("no price known for this model; its calls are recorded at $0 "
-                            "(set [providers.NAME.price] in the config)",
-                            extra={"provider": spec.name, "model": spec.model})
+                log.warning(
+                    "no price known for this model; its calls are recorded at $0 "
+                    "(set [providers.NAME.price] in the config)",
+                    extra={"provider": spec.name, "model": spec.model},
+                )
         else:
             usd, priced = spec.price.cost(reply.usage.input_tokens, reply.usage.output_tokens), True
         row = CostRow(
-            ts=self._clock.time(), provider=spec.name, model=reply.model if spec.kind != "embedded" else EMBEDDED,
-            input_tokens=reply.usage.input_tokens, output_tokens=reply.usage.output_tokens, usd=usd,
-            estimated=reply.usage.estimated, priced=priced, conversation=req.tags.conversation,
-            persona=req.tags.persona, purpose=req.tags.purpose,
+            ts=self._clock.time(),
+            provider=spec.name,
+            model=reply.model if spec.kind != "embedded" else EMBEDDED,
+            input_tokens=reply.usage.input_tokens,
+            output_tokens=reply.usage.output_tokens,
+            usd=usd,
+            estimated=reply.usage.estimated,
+            priced=priced,
+            conversation=req.tags.conversation,
+            persona=req.tags.persona,
+            purpose=req.tags.purpose,
         )
         try:
             await self._ledger.record(row)
@@ -562,7 +617,9 @@ class Router:
         probe = ChatRequest(
             system="Reply with the single word OK.",
             messages=(ChatMessage("user", "Say OK."),),
-            temperature=0.0, max_tokens=5, tags=RequestTags(purpose="check"),
+            temperature=0.0,
+            max_tokens=5,
+            tags=RequestTags(purpose="check"),
         )
         results: list[CheckResult] = []
         for link in self._links.values():
@@ -570,26 +627,42 @@ class Router:
             if spec.kind == "embedded" or (names is not None and spec.name not in names):
                 continue
             if link.provider is None or spec.key_problem is not None:
-                results.append(CheckResult(spec.name, False, 0.0, spec.model, ProviderAuth.code.value,
-                                           spec.key_problem or "not built"))
+                results.append(
+                    CheckResult(
+                        spec.name, False, 0.0, spec.model, ProviderAuth.code.value, spec.key_problem or "not built"
+                    )
+                )
                 continue
             start = self._clock.monotonic()
             try:
                 async with asyncio.timeout(spec.limits.timeout):
                     reply = await link.provider.complete(probe)
             except TimeoutError:
-                results.append(CheckResult(spec.name, False, self._clock.monotonic() - start, spec.model,
-                                           ProviderTimeout.code.value,
-                                           f"no reply within {spec.limits.timeout:.1f}s"))
+                results.append(
+                    CheckResult(
+                        spec.name,
+                        False,
+                        self._clock.monotonic() - start,
+                        spec.model,
+                        ProviderTimeout.code.value,
+                        f"no reply within {spec.limits.timeout:.1f}s",
+                    )
+                )
                 continue
             except ProviderError as err:
-                results.append(CheckResult(spec.name, False, self._clock.monotonic() - start, spec.model,
-                                           err.code.value, err.reason))
+                results.append(
+                    CheckResult(
+                        spec.name, False, self._clock.monotonic() - start, spec.model, err.code.value, err.reason
+                    )
+                )
                 continue
             elapsed = self._clock.monotonic() - start
             await self._record(spec, probe, reply)
-            results.append(CheckResult(spec.name, True, elapsed, reply.model, "", "",
-                                       (reply.usage.input_tokens, reply.usage.output_tokens)))
+            results.append(
+                CheckResult(
+                    spec.name, True, elapsed, reply.model, "", "", (reply.usage.input_tokens, reply.usage.output_tokens)
+                )
+            )
         return results
 
 
