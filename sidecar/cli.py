@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from pathlib import Path
 
 from sidecar import PROTOCOL_VERSION, __version__
+
+# Imports are lazy (inside the handlers): `--version` and `validate` stay quick, and `serve`
+# pays only for what serving needs.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = REPO_ROOT / "engine_bindings" / "schema"
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from sidecar.errors import ParleyError
     from sidecar.server.app import ServeOptions, serve
     from sidecar.server.logs import setup_logging
@@ -117,6 +120,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    import json
+
     from sidecar.personas.loader import render_schema
     from sidecar.protocol.schema import protocol_schemas
 
@@ -145,18 +150,24 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
+    import asyncio
+
     from sidecar.cli_chat import chat
 
     return asyncio.run(chat(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from sidecar.cli_chat import demo
 
     return asyncio.run(demo(args))
 
 
 def _bench(args: argparse.Namespace) -> int:
+    import asyncio
+
     from sidecar.bench import run_bench
 
     return asyncio.run(run_bench(args))
