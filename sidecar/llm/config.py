@@ -54,7 +54,7 @@ class ProviderLimitsModel(_Strict):
 
 
 class LimitsModel(ProviderLimitsModel):
-    deadline: Seconds = 45.0
+    deadline: Seconds = 30.0
     backoff_base: Annotated[float, Field(ge=0, le=60)] = 0.5
     backoff_max: Annotated[float, Field(ge=0, le=600)] = 8.0
     max_retry_after: Annotated[float, Field(ge=0, le=600)] = 10.0

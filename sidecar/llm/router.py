@@ -4,8 +4,9 @@ give it, and from the embedded engine when none can. An NPC never goes silent.
 Per link of the chain:
 - skipped, with a reason, when it has no key or a rejected key (said once), when its circuit
   breaker is open, or when it is paid and a budget is spent;
-- tried up to `1 + retries` times: transient failures (429, 5xx/529, timeouts, connection
-  errors) back off with jitter, honouring Retry-After when it fits the turn's deadline;
+- tried up to `1 + retries` times: transient failures (429, 5xx/529, connection errors) back
+  off with jitter, honouring Retry-After when it fits the turn's deadline; a timeout moves on
+  at once (another full timeout on the same provider would rarely beat the next link);
   refusals, bad replies and rejected requests move straight on; 401/403/404 mark the
   provider unusable until the next config load.
 Every move to the next link is a `provider.fallback` event `{"from", "to", "reason", "code"}`
@@ -483,7 +484,9 @@ class Router:
                     )
                     raise
                 link.breaker.failure()
-                if not err.retryable or attempt == spec.limits.retries:
+                if not err.retryable or attempt == spec.limits.retries or isinstance(err, ProviderTimeout):
+                    # A provider that already used a whole timeout is not given another one in
+                    # the same turn: the next link is the faster way to a line.
                     raise
                 remaining = self._remaining(turn)
                 if err.retry_after is not None and err.retry_after > min(lim.max_retry_after, remaining):

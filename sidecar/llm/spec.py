@@ -18,7 +18,7 @@ from sidecar.llm.presets import JsonMode
 class Limits:
     """Per-provider limits (config `[limits]` defaults, overridden per provider)."""
 
-    timeout: float = 20.0
+    timeout: float = 15.0
     """Seconds for one attempt, first byte to last (streams included)."""
     retries: int = 2
     """Extra attempts on the same provider for transient failures (429, 5xx, timeouts)."""
@@ -30,7 +30,7 @@ class Limits:
 class RouterLimits:
     """Chain-wide timing: how long a turn may take and how patient retries are."""
 
-    deadline: float = 45.0
+    deadline: float = 30.0
     """Seconds for the remote part of a turn, all providers and retries together; the
     embedded engine always answers after it."""
     backoff_base: float = 0.5

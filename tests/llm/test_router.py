@@ -167,10 +167,13 @@ async def test_a_hang_past_the_timeout_falls_through(
     openai_fake: FakeProvider, openai_fake2: FakeProvider, ledger: MemoryLedger, recorder: Recorder
 ) -> None:
     openai_fake.default = Reply("hang")
-    toml = two_links(openai_fake, openai_fake2, main_extra="[providers.main.limits]\ntimeout = 0.3")
+    toml = two_links(
+        openai_fake, openai_fake2, limits="retries = 2", main_extra="[providers.main.limits]\ntimeout = 0.3"
+    )
     async with make_router(toml, ledger, env=ENV, clock=SystemClock()) as router:
         routed = await router.complete(request(), embedded=compose, on_event=recorder.event)
     assert routed.provider == "backup"
+    assert openai_fake.calls == 1  # a timeout is not retried on the same provider within the turn
     [event] = recorder.events("provider.fallback")
     assert event["code"] == "provider_timeout" and "0.3s" in event["reason"]
 
