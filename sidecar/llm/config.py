@@ -311,6 +311,20 @@ def resolve(
     return LlmSettings(chain=chain, router=router, budgets=budgets, source=source)
 
 
+async def resolve_async(
+    config: ConfigModel,
+    *,
+    env: Mapping[str, str] | None = None,
+    keys: KeyLookup | None = None,
+    source: str | None = None,
+) -> LlmSettings:
+    """`resolve` on a worker thread: the first keyring lookup imports and probes the keyring
+    backends (about 0.4 s measured on a headless machine), which must not block the loop."""
+    import asyncio
+
+    return await asyncio.to_thread(resolve, config, env=env, keys=keys, source=source)
+
+
 __all__ = [
     "EMBEDDED",
     "KEYRING_SERVICE",
@@ -321,4 +335,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "resolve",
+    "resolve_async",
 ]

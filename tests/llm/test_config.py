@@ -226,3 +226,12 @@ def test_importing_the_package_and_routing_to_embedded_does_not_load_httpx() -> 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["embedded", "False", "False"]
+
+
+async def test_resolve_async_gives_the_same_settings() -> None:
+    from sidecar.llm.config import resolve_async
+
+    env = {"GROQ_API_KEY": TEST_KEY}
+    sync = resolve(parse_config(CONTRACT), env=env, keys=lambda n: None)
+    threaded = await resolve_async(parse_config(CONTRACT), env=env, keys=lambda n: None)
+    assert threaded == sync
