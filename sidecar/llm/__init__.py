@@ -1,20 +1,45 @@
 """LLM providers behind one router: OpenAI-compatible hosts, Anthropic, and the embedded
 engine as the last link of every chain.
 
-Importing this package does not import httpx: remote providers are built (and httpx loaded)
-only by `Router.from_settings` / `factory.build_providers` when the chain has remote links.
+Importing this package does not import httpx (nor keyring): remote providers are built, and
+httpx loaded, only by `Router.from_settings` when the chain has a usable remote link.
 
-Typical use from the turn pipeline:
+Use from the server and the turn pipeline:
 
-    settings = resolve(load_config(path))            # ConfigError on a bad file
-    router = Router.from_settings(settings, ledger)   # ledger: a CostLedger (store/)
-    routed = await router.stream(req, embedded=compose, on_delta=send_delta, on_event=send_event)
-    routed.reply.text, routed.provider, routed.fallbacks, routed.usd
+    settings = await resolve_async(load_config(path), source=str(path))   # ConfigError
+    router = Router.from_settings(settings, ledger)      # ledger: a CostLedger (store/)
+    ...
+    req = build_request(persona, player=ctx.player, affinity=ctx.affinity, tuning=tuning,
+                        history=ctx.history, player_line=text, conversation=cid)
+
+    async def compose(req: ChatRequest) -> ChatReply:    # the embedded engine, last link
+        composed = engine.reply(ctx, text, sentiment)    # keep `composed` for memory/ending
+        return embedded_reply(composed.text)
+
+    routed = await router.stream(                        # or router.complete(req, ...)
+        req, embedded=compose,
+        on_delta=lambda chunk: emit("line.delta", {"text": chunk}),
+        on_event=emit,                                   # "provider.fallback", "line.reset"
+        cleaner=lambda: StreamCleaner(persona.names, ctx.player, [o.name for o in ctx.others]),
+    )
+    routed.reply.text      # the cleaned line to store (== deltas since the last line.reset)
+    routed.provider        # config name of the provider that produced it ("embedded"…)
+    routed.embedded        # True when the embedded engine answered
+    routed.fallbacks, routed.attempts, routed.usd
+
+    router.states()                 # `parley providers`
+    await router.check()            # `parley providers check`
+    (await ledger.report()).to_wire()   # `stats.costs`
+    await router.aclose()           # closes the shared httpx client
+
+`Router.stream`/`complete` raise only `CancelledError` (the turn was cancelled) or
+`ProviderUnavailable` (the embedded composer itself failed).
 """
 
-from sidecar.llm.config import ConfigModel, config_for_preset, load_config, parse_config, resolve
+from sidecar.llm.config import ConfigModel, config_for_preset, load_config, parse_config, resolve, resolve_async
 from sidecar.llm.costs import CostLedger, CostReport, CostRow, MemoryLedger
-from sidecar.llm.embedded import Compose, EmbeddedProvider
+from sidecar.llm.embedded import Compose, EmbeddedProvider, embedded_reply
+from sidecar.llm.prompt import StreamCleaner, build_request, clean_reply
 from sidecar.llm.provider import Provider
 from sidecar.llm.router import (
     FALLBACK_EVENT,
@@ -58,4 +83,9 @@ __all__ = [
     "load_config",
     "parse_config",
     "resolve",
+    "resolve_async",
+    "StreamCleaner",
+    "build_request",
+    "clean_reply",
+    "embedded_reply",
 ]

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind
+from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage
 
 Compose = Callable[[ChatRequest], Awaitable[ChatReply]]
 
 EMBEDDED = "embedded"
+
+
+def embedded_reply(text: str) -> ChatReply:
+    """Wrap a line the embedded engine composed (it uses no tokens and costs nothing)."""
+    return ChatReply(text=text, finish_reason="stop", usage=Usage(0, 0), model=EMBEDDED)
 
 
 class EmbeddedProvider:
@@ -46,4 +51,4 @@ class EmbeddedProvider:
         yield reply
 
 
-__all__ = ["EMBEDDED", "Compose", "EmbeddedProvider"]
+__all__ = ["EMBEDDED", "Compose", "EmbeddedProvider", "embedded_reply"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sidecar.llm.types import ChatMessage, ChatRequest, RequestTags
@@ -32,6 +33,12 @@ class LineLike(Protocol):
 
     @property
     def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Line:
+    speaker: str
+    text: str
 
 
 class TuningLike(Protocol):
@@ -78,12 +85,14 @@ def build_request(
     memories: Sequence[str] = (),
     others: Sequence[Persona] = (),
     conversation: str | None = None,
+    player_line: str | None = None,
     opening: str | None = None,
     max_history: int = MAX_HISTORY,
 ) -> ChatRequest:
     """The request for this persona's next line.
 
-    `history` is oldest first, with `speaker` = persona id or "player". The messages always
+    `history` is oldest first, with `speaker` = persona id or "player"; `player_line` is the
+    player's line of this turn when it is not stored in `history` yet. The messages always
     end with a user turn (a short stage note when the NPC speaks first or again), as every
     chat API expects. `relationship` overrides the affinity-derived feeling.
     """
@@ -116,7 +125,10 @@ def build_request(
     names = {persona.id: persona.name, **{o.id: o.name for o in others}}
     group = bool(others) or any(line.speaker not in (PLAYER, persona.id) for line in history)
     messages: list[ChatMessage] = []
-    for line in list(history)[-max_history:]:
+    lines: list[LineLike] = list(history)
+    if player_line is not None:
+        lines.append(_Line(PLAYER, player_line))
+    for line in lines[-max_history:]:
         if line.speaker == persona.id:
             messages.append(ChatMessage("assistant", line.text))
         elif group:

@@ -178,3 +178,10 @@ def test_streaming_holds_back_only_what_could_become_a_label() -> None:
     assert cleaner.feed(", the forge. A") == ", the forge."
     assert cleaner.feed("na: hi") == ""
     assert cleaner.finish() == ""
+
+
+def test_the_current_player_line_is_appended_after_the_stored_history() -> None:
+    req = build_request(
+        persona(), player="Ana", affinity=50, tuning=T(), history=[L("bjorn", "Hm.")], player_line="Nice sword!"
+    )
+    assert [(m.role, m.content) for m in req.messages] == [("assistant", "Hm."), ("user", "Nice sword!")]
