@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -15,15 +16,32 @@ from parley_client import Client, RequestTimeout, Sidecar, SidecarFailed
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 
 
+HANDSHAKE_EVENTS = (
+    zmq.EVENT_HANDSHAKE_SUCCEEDED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_DISCONNECTED
+)
+
+
 def _watch_handshake(sock: zmq.asyncio.Socket) -> zmq.asyncio.Socket:
     """A monitor on `sock`, made before connecting so the verdict cannot be missed."""
-    return sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    return sock.get_monitor_socket(HANDSHAKE_EVENTS)
 
 
-async def _verdict(sock: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> int:
+async def _verdict(sock: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> list[int]:
+    """Handshake events up to the first decisive one (success, or a failure/disconnect)."""
+    seen: list[int] = []
     try:
-        frames = await monitor.recv_multipart()
-        return int.from_bytes(frames[0][:2], "little")
+        async with asyncio.timeout(30):
+            while True:
+                frames = await monitor.recv_multipart()
+                seen.append(int.from_bytes(frames[0][:2], "little"))
+                if seen[-1] in (zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH):
+                    return seen
+    except TimeoutError:
+        return seen
     finally:
         sock.disable_monitor()
         monitor.close(linger=0)
@@ -35,7 +53,8 @@ async def test_wrong_password_gets_nothing_through(sidecar: Sidecar, client: Cli
     monitor = _watch_handshake(intruder._sock)  # noqa: SLF001
     intruder.connect()
     try:
-        assert await _verdict(intruder._sock, monitor) == zmq.EVENT_HANDSHAKE_FAILED_AUTH  # noqa: SLF001
+        seen = await _verdict(intruder._sock, monitor)  # noqa: SLF001
+        assert seen and zmq.EVENT_HANDSHAKE_SUCCEEDED not in seen, seen
         with pytest.raises(RequestTimeout):
             await intruder.call("conversation.start", {"persona": "x", "player": "y"})
     finally:
@@ -51,7 +70,7 @@ async def test_right_password_handshake_succeeds(sidecar: Sidecar, zctx: zmq.asy
     monitor = _watch_handshake(good._sock)  # noqa: SLF001
     good.connect()
     try:
-        assert await _verdict(good._sock, monitor) == zmq.EVENT_HANDSHAKE_SUCCEEDED  # noqa: SLF001
+        assert (await _verdict(good._sock, monitor))[-1] == zmq.EVENT_HANDSHAKE_SUCCEEDED  # noqa: SLF001
     finally:
         await good.close()
 

@@ -111,9 +111,11 @@ class Client:
             self._listeners[rid] = on_event
         try:
             payload = {"id": rid, "op": op, "args": args or {}}
-            await self._sock.send(msgpack.packb(payload, use_bin_type=True))
             try:
+                # The send is inside the deadline too: a DEALER with no live peer (sidecar
+                # gone, or our handshake refused) blocks on send until one appears.
                 async with asyncio.timeout(self.timeout if timeout is None else timeout):
+                    await self._sock.send(msgpack.packb(payload, use_bin_type=True))
                     return await fut
             except TimeoutError:
                 raise RequestTimeout(f"{op}: no reply in time") from None
