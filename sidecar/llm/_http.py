@@ -92,7 +92,8 @@ def _vendor_message(body: str) -> tuple[str, str]:
 
 
 def error_for_status(name: str, response: httpx.Response, body: str, key: SecretStr | None) -> ProviderError:
-    """Classify a non-2xx answer. 401/403/404 mean a bad key or unknown model (not retried);
+    """Classify a non-2xx answer. 401/403/404 mean a bad key or unknown model, 402 an empty
+    account: not retried, and the router stops using the provider until the config is reloaded;
     429 and 5xx/529 are transient (retried, honouring Retry-After); other 4xx mean the
     provider rejected this request (not retried, but the next provider may accept it)."""
     status = response.status_code
@@ -103,6 +104,8 @@ def error_for_status(name: str, response: httpx.Response, body: str, key: Secret
     retry_after = parse_retry_after(response.headers)
     if status in (401, 403):
         return ProviderAuth(name, f"bad or missing API key ({detail})", details=details)
+    if status == 402:
+        return ProviderAuth(name, f"account out of credits or billing problem ({detail})", details=details)
     if status == 404:
         return ProviderAuth(name, f"unknown model or endpoint ({detail})", details=details)
     if status == 429:

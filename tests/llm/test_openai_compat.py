@@ -245,3 +245,9 @@ async def test_a_finished_stream_gives_its_connection_back_to_the_pool(
         await collect(provider(openai_fake, client))
     await provider(openai_fake, client).complete(request())
     assert len({r.peer for r in openai_fake.received}) == 1
+
+
+async def test_payment_required_is_treated_like_a_bad_key(openai_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+    openai_fake.queue(Reply("status", status=402, error_message="Insufficient credits"))
+    with pytest.raises(ProviderAuth, match="out of credits"):
+        await provider(openai_fake, client).complete(request())
