@@ -95,6 +95,10 @@ def build(dist: Path, *, onefile: bool = False, work: Path | None = None, quiet:
             shutil.move(str(built), str(target / executable_name()))
         else:
             shutil.move(str(built), str(target))
+    if dist.resolve() == DEFAULT_DIST.resolve():
+        # Keep the Godot editor from scanning and importing ~50 MB of binaries (and from ever
+        # packing them into a .pck): the export plugin copies them next to the game instead.
+        (dist / ".gdignore").touch()
     exe = target / executable_name()
     if os.name != "nt":
         exe.chmod(0o755)
