@@ -140,6 +140,73 @@ class SayResult(OutModel):
     provider: str
     ended: bool = False
     """The NPC said goodbye; further `say` gets `conversation_ended`."""
+    player_text: str = ""
+    """The player's line as stored (for `conversation.choose`: the chosen option's text)."""
+
+
+class ChooseArgs(WireModel):
+    conversation: Id
+    option: int = Field(ge=0, le=31)
+    """0-based index into the options of the NPC's last line."""
+    stream: bool = False
+
+
+class OptionsArgs(WireModel):
+    conversation: Id
+
+
+class OptionsResult(OutModel):
+    options: list[OptionOut]
+
+
+GoalSpec = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+
+
+class CustomGoal(WireModel):
+    """A goal the game defines on the spot."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    description: Annotated[str, Field(min_length=1, max_length=400)]
+    success_criteria: Annotated[str, Field(max_length=400)] = ""
+    success_keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=30
+    )
+    affinity_requirement: int = Field(0, ge=0, le=100)
+    affinity_bonus: int = Field(0, ge=0, le=50)
+
+
+class GoalSetArgs(WireModel):
+    conversation: Id
+    goal: GoalSpec | CustomGoal
+    """A goal id (the persona's own goals, then `build_trust`, `ask_favor`, `flirt`,
+    `apologize`) or a custom goal map."""
+
+
+class GoalStatusArgs(WireModel):
+    conversation: Id
+
+
+class GoalDetail(OutModel):
+    id: str
+    description: str
+    progress: float = Field(ge=0.0, le=1.0)
+    completed: bool
+    reason: str = ""
+
+
+class GoalSetResult(OutModel):
+    goal: GoalDetail
+    requirement_met: bool
+    requirement: str
+    """Why the goal can (or cannot yet) complete, e.g. "needs affinity 50, is 42"."""
+
+
+class GoalStatusResult(OutModel):
+    goal: GoalDetail | None
+
+
+class GoalClearResult(OutModel):
+    cleared: bool
 
 
 class EndArgs(WireModel):
@@ -169,6 +236,8 @@ class ServerCounts(OutModel):
     requests: int
     errors: int
     quality_retries: int = 0
+    quality_scored: int = 0
+    quality_retried_lines: int = 0
 
 
 class ServerInfoResult(OutModel):
@@ -193,6 +262,13 @@ OPS: dict[str, OpSpec] = {
     "conversation.start": OpSpec(StartArgs, StartResult, "Start a conversation: the NPC's greeting and options."),
     "conversation.say": OpSpec(SayArgs, SayResult, "The player's line; the NPC's answer."),
     "conversation.end": OpSpec(EndArgs, EndResult, "End a conversation: the NPC's farewell."),
+    "conversation.choose": OpSpec(
+        ChooseArgs, SayResult, "Say the NPC's offered option number `option` (0-based) as the player's line."
+    ),
+    "options.generate": OpSpec(OptionsArgs, OptionsResult, "New answer options for the NPC's last line."),
+    "goal.set": OpSpec(GoalSetArgs, GoalSetResult, "Set (or replace) what the player is trying to achieve."),
+    "goal.status": OpSpec(GoalStatusArgs, GoalStatusResult, "The conversation's goal and its progress, or nil."),
+    "goal.clear": OpSpec(GoalStatusArgs, GoalClearResult, "Drop the conversation's goal."),
     "conversation.history": OpSpec(HistoryArgs, HistoryResult, "Stored lines of a conversation, oldest first."),
 }
 
@@ -200,6 +276,16 @@ __all__ = [
     "MAX_TEXT",
     "OPS",
     "AffinityOut",
+    "ChooseArgs",
+    "CustomGoal",
+    "GoalClearResult",
+    "GoalDetail",
+    "GoalSetArgs",
+    "GoalSetResult",
+    "GoalStatusArgs",
+    "GoalStatusResult",
+    "OptionsArgs",
+    "OptionsResult",
     "EndArgs",
     "EndResult",
     "Envelope",

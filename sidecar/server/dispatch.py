@@ -19,7 +19,7 @@ import zmq.asyncio
 from pydantic import ValidationError
 
 from sidecar import PROTOCOL_VERSION, __version__
-from sidecar.engine.turn import Dialogue, PersonaRegistry
+from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
 from sidecar.errors import BadRequest, Busy, ErrorCode, ParleyError, TooLarge, UnknownOp
 from sidecar.personas.loader import load_personas
 from sidecar.protocol import ops as P
@@ -59,6 +59,11 @@ class Dispatcher:
             "conversation.say": self._say,
             "conversation.end": self._end,
             "conversation.history": self._history,
+            "conversation.choose": self._choose,
+            "options.generate": self._options,
+            "goal.set": self._goal_set,
+            "goal.status": self._goal_status,
+            "goal.clear": self._goal_clear,
         }
         missing = set(P.OPS) ^ set(self._handlers)
         assert not missing, f"ops without handler or spec: {missing}"
@@ -186,6 +191,9 @@ class Dispatcher:
                 messages=counts["messages"],
                 requests=self.requests,
                 errors=self.errors,
+                quality_retries=counts["quality_retries"],
+                quality_scored=counts["quality_scored"],
+                quality_retried_lines=counts["quality_retried_lines"],
             ),
             ops=sorted(P.OPS),
         )
@@ -216,17 +224,29 @@ class Dispatcher:
         )
 
     async def _say(self, args: P.SayArgs, emit: Emit) -> P.SayResult:
-        s = await self.dialogue.say(args.conversation, args.text, stream=args.stream, emit=emit)
-        return P.SayResult(
-            line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
-            options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
-            sentiment=s.sentiment.label,
-            arc=s.arc,
-            affinity=P.AffinityOut(value=s.affinity.value, delta=s.affinity.delta, reason=s.affinity.reason),
-            quality=P.QualityOut(score=s.quality_score, retries=s.quality_retries),
-            provider=s.provider,
-            ended=s.ended,
+        return _said(await self.dialogue.say(args.conversation, args.text, stream=args.stream, emit=emit))
+
+    async def _choose(self, args: P.ChooseArgs, emit: Emit) -> P.SayResult:
+        return _said(await self.dialogue.choose(args.conversation, args.option, stream=args.stream, emit=emit))
+
+    async def _options(self, args: P.OptionsArgs, emit: Emit) -> P.OptionsResult:
+        options = await self.dialogue.regenerate_options(args.conversation)
+        return P.OptionsResult(options=[P.OptionOut(text=o.text, intent=o.intent) for o in options])
+
+    async def _goal_set(self, args: P.GoalSetArgs, emit: Emit) -> P.GoalSetResult:
+        spec = args.goal if isinstance(args.goal, str) else args.goal.model_dump()
+        result = await self.dialogue.set_goal(args.conversation, spec)
+        return P.GoalSetResult(
+            goal=_goal(result.goal), requirement_met=result.requirement_met, requirement=result.requirement
         )
+
+    async def _goal_status(self, args: P.GoalStatusArgs, emit: Emit) -> P.GoalStatusResult:
+        state = await self.dialogue.goal_status(args.conversation)
+        return P.GoalStatusResult(goal=_goal(state) if state else None)
+
+    async def _goal_clear(self, args: P.GoalStatusArgs, emit: Emit) -> P.GoalClearResult:
+        await self.dialogue.clear_goal(args.conversation)
+        return P.GoalClearResult(cleared=True)
 
     async def _end(self, args: P.EndArgs, emit: Emit) -> P.EndResult:
         line, name = await self.dialogue.end(args.conversation)
@@ -237,6 +257,37 @@ class Dispatcher:
         return P.HistoryResult(
             lines=[P.HistoryLine(speaker=r.speaker, name=r.name, text=r.text, at=r.at) for r in rows]
         )
+
+
+def _goal(state: GoalState) -> P.GoalDetail:
+    return P.GoalDetail(
+        id=state.id,
+        description=state.description,
+        progress=round(state.progress, 3),
+        completed=state.completed,
+        reason=state.reason,
+    )
+
+
+def _said(s: Said) -> P.SayResult:
+    return P.SayResult(
+        line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
+        options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
+        sentiment=s.sentiment.label,
+        arc=s.arc,
+        affinity=P.AffinityOut(value=s.affinity.value, delta=s.affinity.delta, reason=s.affinity.reason),
+        goal=(
+            P.GoalOut(
+                id=s.goal.id, progress=round(s.goal.progress, 3), completed=s.goal.completed, reason=s.goal.reason
+            )
+            if s.goal
+            else None
+        ),
+        quality=P.QualityOut(score=s.quality_score, retries=s.quality_retries),
+        provider=s.provider,
+        ended=s.ended,
+        player_text=s.player_text,
+    )
 
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:

@@ -71,6 +71,29 @@ class NewMessage:
     provider: str | None = None
     quality: int | None = None
     retries: int = 0
+    quality_rules: str | None = None
+    """JSON list of the quality rules that fired (name, points)."""
+    arc: str | None = None
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    conversation_id: str
+    goal_id: str
+    definition: Mapping[str, Any]
+    set_at_seq: int
+    progress: float
+    completed: bool
+    rewarded: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class GoalWrite:
+    progress: float
+    completed: bool
+    rewarded: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -98,6 +121,7 @@ class TurnWrite:
     memory: Mapping[str, Any]
     affinity: AffinityWrite | None = None
     ended: bool = False
+    goal: GoalWrite | None = None
 
 
 class Store:
@@ -234,7 +258,8 @@ class Store:
     def _insert_messages(self, cid: str, first_seq: int, messages: Iterable[NewMessage], now: float) -> None:
         self.conn.executemany(
             "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, sentiment,"
-            " compound, provider, quality, retries) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " compound, provider, quality, retries, quality_rules, arc)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     cid,
@@ -248,6 +273,8 @@ class Store:
                     m.provider,
                     m.quality,
                     m.retries,
+                    m.quality_rules,
+                    m.arc,
                 )
                 for i, m in enumerate(messages)
             ],
@@ -335,13 +362,84 @@ class Store:
                         now,
                     ),
                 )
+            if t.goal is not None:
+                c.execute(
+                    "UPDATE goals SET progress=?, completed=?, rewarded=?, reason=?, updated_at=?"
+                    " WHERE conversation_id=?",
+                    (t.goal.progress, t.goal.completed, t.goal.rewarded, t.goal.reason, now, t.conversation_id),
+                )
         return AffinityResult(old=int(old), new=int(new))
+
+    async def lines_since(self, conversation_id: str, seq: int, limit: int = 60) -> list[MessageRow]:
+        """Lines with `seq` >= the given one (the newest `limit`), oldest first."""
+
+        def q() -> list[MessageRow]:
+            rows = self.conn.execute(
+                "SELECT seq, speaker, name, text, at, sentiment, compound, provider, quality,"
+                " retries FROM messages WHERE conversation_id=? AND seq>=? ORDER BY seq DESC LIMIT ?",
+                (conversation_id, seq, limit),
+            ).fetchall()
+            return [MessageRow(*r) for r in reversed(rows)]
+
+        return await self._run(q)
+
+    async def set_memory(self, conversation_id: str, memory: Mapping[str, Any]) -> None:
+        await self._run(self._set_memory_sync, conversation_id, memory)
+
+    def _set_memory_sync(self, cid: str, memory: Mapping[str, Any]) -> None:
+        with self.conn:
+            self.conn.execute("UPDATE conversations SET memory=? WHERE id=?", (json.dumps(memory), cid))
+
+    async def goal(self, conversation_id: str) -> GoalRow | None:
+        def q() -> GoalRow | None:
+            rows = self.conn.execute(
+                "SELECT conversation_id, goal_id, definition, set_at_seq, progress, completed, rewarded,"
+                " reason FROM goals WHERE conversation_id=?",
+                (conversation_id,),
+            ).fetchall()
+            if not rows:
+                return None
+            r = rows[0]
+            return GoalRow(r[0], r[1], json.loads(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]), r[7])
+
+        return await self._run(q)
+
+    async def set_goal(self, conversation_id: str, goal_id: str, definition: Mapping[str, Any]) -> GoalRow:
+        """Set (or replace) the conversation's goal; progress counts from the next line."""
+
+        def q() -> GoalRow:
+            now = time.time()
+            with self.conn:
+                seq = self.conn.execute(
+                    "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id=?",
+                    (conversation_id,),
+                ).fetchall()[0][0]
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO goals(conversation_id, goal_id, definition, set_at_seq, progress,"
+                    " completed, rewarded, reason, set_at, updated_at) VALUES (?,?,?,?,0,0,0,'',?,?)",
+                    (conversation_id, goal_id, json.dumps(dict(definition)), seq, now, now),
+                )
+            return GoalRow(conversation_id, goal_id, dict(definition), int(seq), 0.0, False, False, "")
+
+        return await self._run(q)
+
+    async def clear_goal(self, conversation_id: str) -> bool:
+        def q() -> bool:
+            with self.conn:
+                self.conn.execute("DELETE FROM goals WHERE conversation_id=?", (conversation_id,))
+                return bool(self.conn.changes())
+
+        return await self._run(q)
 
     async def counts(self) -> dict[str, int]:
         def q() -> dict[str, int]:
             out: dict[str, int] = {}
             for table in ("players", "conversations", "messages"):
                 out[table] = int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0])
+            row = self.conn.execute(
+                "SELECT COALESCE(SUM(retries), 0), COUNT(quality), COALESCE(SUM(retries > 0), 0) FROM messages"
+            ).fetchall()[0]
+            out["quality_retries"], out["quality_scored"], out["quality_retried_lines"] = map(int, row)
             return out
 
         return await self._run(q)
@@ -357,6 +455,8 @@ __all__ = [
     "AffinityResult",
     "AffinityWrite",
     "ConversationRow",
+    "GoalRow",
+    "GoalWrite",
     "MessageRow",
     "NewMessage",
     "Store",

@@ -62,6 +62,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX affinity_events_pair ON affinity_events(player_id, persona_id, at);
     """,
+    # 1 -> 2: dialogue intelligence — goals, quality details of a line.
+    """
+    CREATE TABLE goals (
+        conversation_id  TEXT PRIMARY KEY REFERENCES conversations(id),
+        goal_id          TEXT NOT NULL,
+        definition       TEXT NOT NULL,
+        set_at_seq       INTEGER NOT NULL,
+        progress         REAL NOT NULL DEFAULT 0,
+        completed        INTEGER NOT NULL DEFAULT 0,
+        rewarded         INTEGER NOT NULL DEFAULT 0,
+        reason           TEXT NOT NULL DEFAULT '',
+        set_at           REAL NOT NULL,
+        updated_at       REAL NOT NULL
+    );
+    ALTER TABLE messages ADD COLUMN quality_rules TEXT;
+    ALTER TABLE messages ADD COLUMN arc TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
