@@ -89,7 +89,7 @@ def test_layout_matches_the_addon_convention_and_holds_the_runtime_data(built: B
     if os.name != "nt":
         assert built.exe.stat().st_mode & stat.S_IXUSR
     assert built.exe.parent.name == _platform_dir()
-    assert _analysis_path(built, "sidecar.cli").is_relative_to(built.src), "built from the clean clone"
+    assert _analysis_path(built, "sidecar.cli").resolve().is_relative_to(built.src.resolve()), "built from the clone"
     lexicon = built.internal / "vaderSentiment" / "vader_lexicon.txt"
     assert lexicon.stat().st_size > 100_000
     assert (built.internal / "vaderSentiment" / "emoji_utf8_lexicon.txt").is_file()
@@ -131,7 +131,7 @@ def test_refuses_to_serve_without_a_token(built: Built, tmp_path: Path) -> None:
 def game(built: Built, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Sidecar]]:
     """A stand-in for the game (a process that lives until killed) and the binary it started
     as the addon does: token in PARLEY_TOKEN, --parent-pid, ready line read from stdout."""
-    parent = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     side = Sidecar(tmp_path / "data", PERSONAS, command=[str(built.exe)], parent_pid=parent.pid)
     try:
         side.start()
@@ -203,7 +203,8 @@ async def test_default_personas_are_bundled(defaults_only: tuple[subprocess.Pope
         ids = sorted(p["id"] for p in (await c.call("persona.list"))["personas"])
     assert ids == sorted(p.stem for p in PERSONAS.glob("*.toml"))
     proc.terminate()
-    assert proc.wait(timeout=30) == 0
+    code = proc.wait(timeout=30)
+    assert code == 0 or os.name == "nt"  # Windows: terminate() is TerminateProcess, exit code 1
 
 
 def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
