@@ -19,6 +19,7 @@ from typing import Any
 import msgpack
 import zmq
 import zmq.asyncio
+
 from parley_client import Client, Sidecar
 
 ECHO_SERVER = """

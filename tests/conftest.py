@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import zmq.asyncio
+
 from parley_client import Client, Sidecar
 
 REPO = Path(__file__).resolve().parent.parent

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 HISTORY_WINDOW = 24
 """Lines of context given to the engine each turn."""
 ARC_WINDOW = 8
-"""Recent line scores the arc is classified on."""
+"""Recent player-line scores the arc is classified on."""
 EMBEDDED = "embedded"
 SEED_STEP = 1_000_003
 """Seed offset per retry / options round, so the embedded engine composes something new."""
@@ -367,9 +367,11 @@ class Dialogue:
         line_text, used = best.text, best.composed
         npc_sentiment = analyze(line_text)
 
-        # Emotional arc over recent line scores (stored compounds + this turn's two lines).
-        scores = [r.compound for r in rows if r.compound is not None][-(ARC_WINDOW - 2) :]
-        step = arcs.step(conv.memory.get(K_EPISODE), [*scores, sentiment.compound, npc_sentiment.compound])
+        # Emotional arc over the player's recent lines: how the player treats this NPC. NPC
+        # lines are left out on purpose: NPCs (embedded and LLM alike) tend to answer an
+        # insult kindly, which would make every insult look like a "reconciliation".
+        scores = [r.compound for r in rows if r.speaker == PLAYER and r.compound is not None]
+        step = arcs.step(conv.memory.get(K_EPISODE), [*scores[-(ARC_WINDOW - 1) :], sentiment.compound])
 
         # Affinity: the per-turn delta, the arc's once-per-episode bonus, then the goal.
         changes = [turn_delta(sentiment, topic_liked=likes_topic(persona, used.topic))]

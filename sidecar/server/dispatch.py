@@ -234,7 +234,7 @@ class Dispatcher:
         return P.OptionsResult(options=[P.OptionOut(text=o.text, intent=o.intent) for o in options])
 
     async def _goal_set(self, args: P.GoalSetArgs, emit: Emit) -> P.GoalSetResult:
-        spec = args.goal if isinstance(args.goal, str) else args.goal.model_dump()
+        spec = args.goal if isinstance(args.goal, str) else args.goal.model_dump(exclude_defaults=True)
         result = await self.dialogue.set_goal(args.conversation, spec)
         return P.GoalSetResult(
             goal=_goal(result.goal), requirement_met=result.requirement_met, requirement=result.requirement

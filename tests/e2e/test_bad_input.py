@@ -9,8 +9,8 @@ import msgpack
 import pytest
 import zmq
 import zmq.asyncio
-from parley_client import Client, Sidecar
 
+from parley_client import Client, Sidecar
 from sidecar.protocol.codec import MAX_FRAME_BYTES
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.asyncio
+
 from parley_client import Client, RequestTimeout, Sidecar, SidecarFailed
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"

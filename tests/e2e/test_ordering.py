@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import msgpack
+
 from parley_client import Client
 
 
