@@ -12,19 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from parley_client import Client, RemoteError, Sidecar
+from parley_client import Client, Event, RemoteError, Sidecar
 
 DEMO_SCRIPT = (
     "Hello there! I'm Ana, a traveller.",
     "I love fishing, and I like a good story.",
     "What's the weather been like around here?",
-    "Tell me about your work.",
-    "What do you think of the village?",
-    "Do you remember my name?",
+    "Tell me about yourself.",
     "You are useless and rude, and I hate this place.",
-    "Sorry, that was rude of me. You've been kind.",
+    "Sorry, that was unkind of me. Please forgive me.",
+    "Do you remember my name?",
     "Thanks for the chat. Goodbye!",
 )
+DEMO_PAIR = ("ansel", "hesper")
+"""A shy and a sarcastic NPC, so the same lines visibly get different answers."""
+DEMO_GOAL = "build_trust"
 
 
 @contextmanager
@@ -62,15 +64,28 @@ async def demo(args: argparse.Namespace) -> int:
                 if len(personas) < 2:
                     print("demo: need at least two personas", file=sys.stderr)
                     return 1
-                for persona in personas[:2]:
+                by_id = {p["id"]: p for p in personas}
+                pair = [by_id[i] for i in DEMO_PAIR if i in by_id]
+                if len(pair) < 2:
+                    pair = personas[:2]
+                for persona in pair:
                     await _demo_conversation(client, persona, args.seed)
                 info = await client.call("server.info")
                 c = info["counts"]
                 print(
                     f"-- stored {c['messages']} lines in {c['conversations']} conversations "
-                    f"(sidecar {info['version']}, protocol {info['protocol']})"
+                    f"(sidecar {info['version']}, protocol {info['protocol']}, "
+                    f"{c['quality_scored']} lines quality-scored, {c['quality_retries']} retries)"
                 )
     return 0
+
+
+def _on_event(event: Event) -> None:
+    if event.event == "goal_completed":
+        data = event.data
+        print(f"   * goal {data['id']} completed! (+{data['reward']} affinity) {data['reason'][:70]}")
+    elif event.event == "goal_progressed":
+        print(f"   * goal {event.data['id']}: {round(100 * event.data['progress'])}%")
 
 
 async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int) -> None:
@@ -79,13 +94,19 @@ async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int)
     cid = start["conversation"]
     print(f"{start['line']['name']}: {start['line']['text']}")
     print(f"   options: {_options(start)}")
+    goal = await client.call("goal.set", {"conversation": cid, "goal": DEMO_GOAL})
+    print(f"   (Ana's goal: {goal['goal']['description'].lower()})")
     for text in DEMO_SCRIPT:
         print(f"Ana: {text}")
-        result = await client.call("conversation.say", {"conversation": cid, "text": text})
+        result = await client.call("conversation.say", {"conversation": cid, "text": text}, on_event=_on_event)
         print(f"{result['line']['name']}: {result['line']['text']}")
-        print(f"   [{result['sentiment']}; {_affinity(result)}; via {result['provider']}]")
+        print(
+            f"   [{result['sentiment']}, arc {result['arc']}; {_affinity(result)}; "
+            f"quality {result['quality']['score']}; via {result['provider']}]"
+        )
         if result.get("ended"):
             break
+        print(f"   options: {_options(result)}")
     print()
 
 

@@ -58,6 +58,10 @@ def test_demo_prints_a_two_npc_conversation() -> None:
     assert re.search(r"affinity \d+ \([+-]\d+: ", out.stdout)
     for name in speakers:
         assert re.search(rf"^{re.escape(name)}: \S", out.stdout, flags=re.M)
+    assert "shy" in out.stdout and "sarcastic" in out.stdout
+    assert out.stdout.count("options: [1] ") >= 4
+    assert "goal build_trust completed!" in out.stdout
+    assert re.search(r"affinity \d+ \(\+\d+: [^)]*goal build_trust completed\)", out.stdout)
 
 
 def test_chat_over_stdin() -> None:
