@@ -17,6 +17,7 @@ PyInstaller is not installed (`pip install -e '.[package]'`), or the build itsel
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import shutil
@@ -112,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="keep PyInstaller's work files here (default: a temp dir)")
     ap.add_argument("--quiet", action="store_true", help="PyInstaller warnings only")
     args = ap.parse_args(argv)
-    try:
-        import PyInstaller  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("PyInstaller") is None:
         print("PyInstaller is missing: pip install -e '.[package]'", file=sys.stderr)
         return 2
     try:
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         print(f"PyInstaller failed (exit {exc.returncode})", file=sys.stderr)
         return 1
-    size = sum(f.stat().st_size for f in exe.parent.rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for f in exe.parent.rglob("*") if f.is_file() and not f.is_symlink())
     print(f"built {exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} ({size / 1e6:.1f} MB on disk)")
     return 0
 

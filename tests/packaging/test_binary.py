@@ -8,6 +8,7 @@ PyInstaller analysis is checked to have taken the sidecar from the clone.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -19,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from parley_client import Client, Sidecar
 
+from parley_client import Client, Sidecar
 from sidecar import PROTOCOL_VERSION, __version__
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
@@ -33,7 +34,7 @@ BUILD_TIMEOUT_S = 300
 def _platform_dir() -> str:
     sys.path.insert(0, str(REPO / "build"))
     try:
-        from build_sidecar import platform_dir
+        from build_sidecar import platform_dir  # type: ignore[import-not-found]
 
         return str(platform_dir())
     finally:
@@ -55,9 +56,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     if shutil.which("git") is None:
         pytest.fail("git is needed to make a clean clone for the build")
-    try:
-        import PyInstaller  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("PyInstaller") is None:
         pytest.fail("PyInstaller is missing: pip install -e '.[package]' (make test installs it)")
     root = tmp_path_factory.mktemp("packaging")
     src = root / "src"
