@@ -130,15 +130,23 @@ def estimate_tokens(text: str) -> int:
 
 
 def similarity(a: str, b: str) -> float:
-    """Greatest of difflib's ratio (catches small edits) and token-set Jaccard (catches
-    reordered words) over normalised text, 0..1."""
+    """Greatest of difflib's ratio over words (catches small edits: one word changed in a
+    twenty-word line is 0.95) and token-set Jaccard (catches reordered words) over normalised
+    text, 0..1.
+
+    Words, not characters: a character-level SequenceMatcher cost ~1 ms per pair of lines and
+    dominated the whole turn (5 ms of a 9 ms turn with 6 recent lines); over words it is
+    ~20x cheaper and judges near-duplicates the same way on real lines."""
     na, nb = normalize(a), normalize(b)
     if not na or not nb:
         return 1.0 if na == nb else 0.0
-    ratio = difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio()
-    ta, tb = set(na.split()), set(nb.split())
+    wa, wb = na.split(), nb.split()
+    ta, tb = set(wa), set(wb)
     jaccard = len(ta & tb) / len(ta | tb)
-    return max(ratio, jaccard)
+    matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
+    if matcher.real_quick_ratio() <= jaccard:  # an upper bound: ratio cannot beat Jaccard
+        return jaccard
+    return max(matcher.ratio(), jaccard)
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -103,6 +103,8 @@ class TurnInput:
     """The embedded engine's composition for attempt 0 (its text is the offline answer)."""
     goal_hint: str | None = None
     other_names: tuple[str, ...] = ()
+    conversation: str | None = None
+    """For cost rows and per-conversation budgets of an LLM source."""
 
 
 @dataclass(frozen=True)
@@ -309,12 +311,29 @@ class Dialogue:
         return await self.say(conversation_id, str(shown[index]["text"]), stream=stream, emit=emit)
 
     async def say(self, conversation_id: str, text: str, *, stream: bool = False, emit: Emit = _no_emit) -> Said:
-        conv, persona = await self._open(conversation_id)
-        ctx, rows = await self._context(conv, persona)
+        state = await self.store.turn_state(conversation_id, HISTORY_WINDOW)
+        if state is None:
+            raise ConversationNotFound(
+                f"no conversation {conversation_id!r}", details={"conversation": conversation_id}
+            )
+        conv, rows, goal_row = state.conversation, state.lines, state.goal
+        if conv.ended_at is not None:
+            raise ConversationEnded(
+                f"conversation {conversation_id!r} has ended", details={"conversation": conversation_id}
+            )
+        persona = self.personas.get(conv.persona_id)
+        ctx = TurnContext(
+            persona=persona,
+            player=conv.player_id,
+            affinity=state.affinity,
+            seed=conv.seed,
+            turn=conv.turns + 1,
+            history=_history(rows),
+            memory=conv.memory,
+        )
         sentiment = analyze(text)
         tuning = tune(persona, ctx.affinity)
-        others = tuple(n for p in self.personas.all() if p.id != persona.id for n in p.names)
-        goal_row = await self.store.goal(conversation_id)
+        others = self._other_names(persona)
         goal = goal_rules.from_dict(goal_row.definition) if goal_row else None
         composed = self.engine.reply(ctx, text, sentiment)
         turn = TurnInput(
@@ -325,6 +344,7 @@ class Dialogue:
             composed=composed,
             goal_hint=goal_rules.npc_hint(goal, persona) if goal else None,
             other_names=others,
+            conversation=conversation_id,
         )
 
         # Generate through the quality gate. Streamed text of a rejected attempt is reset.
@@ -397,6 +417,12 @@ class Dialogue:
                 persona=persona,
                 previous_progress=goal_row.progress,
             )
+            judge = getattr(self.source, "judge", None)  # an LLM source's goal judge (routed.py)
+            if judge is not None:
+                lines = [Line(r.speaker, r.text) for r in since] + [Line(PLAYER, text), Line(persona.id, line_text)]
+                found = await judge(turn, goal, lines)
+                if found is not None:
+                    check = goal_rules.settle(goal, found, affinity=provisional, previous_progress=goal_row.progress)
             bonus = goal_rules.reward(goal, check, rewarded=goal_row.rewarded)
             due = goal_rules.reward_due(check, rewarded=goal_row.rewarded)
             if bonus:
@@ -474,6 +500,10 @@ class Dialogue:
             goal=goal_state,
             player_text=text,
         )
+
+    def _other_names(self, persona: Persona) -> tuple[str, ...]:
+        """Names of every other NPC (the quality gate flags lines spoken under them)."""
+        return tuple(n for p in self.personas.all() if p.id != persona.id for n in p.names)
 
     # --- options ---------------------------------------------------------------------------
 

@@ -103,6 +103,16 @@ class AffinityWrite:
 
 
 @dataclass(frozen=True)
+class TurnState:
+    """Everything a turn reads, read in one go (one trip to the store's thread)."""
+
+    conversation: ConversationRow
+    lines: list[MessageRow]
+    affinity: int
+    goal: GoalRow | None
+
+
+@dataclass(frozen=True)
 class AffinityResult:
     old: int
     new: int
@@ -294,6 +304,26 @@ class Store:
         r = rows[0]
         return ConversationRow(*r[:9], memory=json.loads(r[9]))
 
+    async def turn_state(self, conversation_id: str, window: int) -> TurnState | None:
+        """The conversation, its newest `window` lines, the affinity and the goal, or None
+        if there is no such conversation."""
+        return await self._run(self._turn_state_sync, conversation_id, window)
+
+    def _turn_state_sync(self, cid: str, window: int) -> TurnState | None:
+        conv = self._conversation_sync(cid)
+        if conv is None:
+            return None
+        rows = self.conn.execute(
+            "SELECT affinity FROM relationships WHERE player_id=? AND persona_id=?",
+            (conv.player_id, conv.persona_id),
+        ).fetchall()
+        return TurnState(
+            conversation=conv,
+            lines=self._lines_sync(cid, window),
+            affinity=int(rows[0][0]) if rows else DEFAULT_AFFINITY,
+            goal=self._goal_sync(cid),
+        )
+
     async def affinity(self, player_id: str, persona_id: str) -> int:
         def q() -> int:
             rows = self.conn.execute(
@@ -391,18 +421,18 @@ class Store:
             self.conn.execute("UPDATE conversations SET memory=? WHERE id=?", (json.dumps(memory), cid))
 
     async def goal(self, conversation_id: str) -> GoalRow | None:
-        def q() -> GoalRow | None:
-            rows = self.conn.execute(
-                "SELECT conversation_id, goal_id, definition, set_at_seq, progress, completed, rewarded,"
-                " reason FROM goals WHERE conversation_id=?",
-                (conversation_id,),
-            ).fetchall()
-            if not rows:
-                return None
-            r = rows[0]
-            return GoalRow(r[0], r[1], json.loads(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]), r[7])
+        return await self._run(self._goal_sync, conversation_id)
 
-        return await self._run(q)
+    def _goal_sync(self, cid: str) -> GoalRow | None:
+        rows = self.conn.execute(
+            "SELECT conversation_id, goal_id, definition, set_at_seq, progress, completed, rewarded,"
+            " reason FROM goals WHERE conversation_id=?",
+            (cid,),
+        ).fetchall()
+        if not rows:
+            return None
+        r = rows[0]
+        return GoalRow(r[0], r[1], json.loads(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]), r[7])
 
     async def set_goal(self, conversation_id: str, goal_id: str, definition: Mapping[str, Any]) -> GoalRow:
         """Set (or replace) the conversation's goal; progress counts from the next line."""
@@ -460,5 +490,6 @@ __all__ = [
     "MessageRow",
     "NewMessage",
     "Store",
+    "TurnState",
     "TurnWrite",
 ]
