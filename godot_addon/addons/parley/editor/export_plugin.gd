@@ -11,8 +11,9 @@ extends EditorExportPlugin
 ## [code]<folder of the game executable>/parley/bin/<os>-<arch>/[/code]):
 ## [br]- Linux, Windows (and the BSDs): copied by this plugin next to the exported executable,
 ## symbolic links kept, the Unix permissions of every file kept and the executable marked
-## executable (Godot's own shared-object copy drops the executable bit, and it runs after
-## [method _export_end], so the plugin copies the folder itself).
+## executable (Godot's shared-object copy for these platforms drops the executable bit, so the
+## plugin copies the folder itself, in [method _export_begin]). A "PCK/ZIP only" export gets
+## the folder next to the .pck/.zip.
 ## [br]- macOS: handed to Godot with [method add_shared_object] into
 ## [code]<game>.app/Contents/MacOS/parley/bin/[/code], so Godot's exporter copies (and, when
 ## signing is on, signs) it inside the bundle. A universal export carries both
@@ -121,8 +122,8 @@ static func executable_name(os_name: String) -> String:
 	return BINARY_NAME + (".exe" if os_name == "windows" else "")
 
 
-## "<os>-<arch>" folders that lack their executable, for the given architectures (all
-## architectures of the OS when [param archs] is empty: some preset of it would need one).
+## "<os>-<arch>" folders that lack their executable, for the given architectures (x86_64 when
+## [param archs] is empty: the preset's architecture is not known then).
 static func missing_dirs(os_name: String, archs: PackedStringArray) -> PackedStringArray:
 	var missing := PackedStringArray()
 	var wanted: PackedStringArray = archs if not archs.is_empty() else PackedStringArray(["x86_64"])
