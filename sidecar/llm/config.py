@@ -12,7 +12,8 @@ This much of the shape is a fixed contract (users and outside tools write it):
     api_key_env = "GROQ_API_KEY"
 
 Added here: `[limits]` (defaults for every provider and the chain's timing),
-`[providers.NAME.limits]`, `[providers.NAME.price]` and `[budgets]`. API keys are never read
+`[providers.NAME.limits]`, `[providers.NAME.price]`, `[budgets]` and `[quality]` (the turn
+pipeline's quality gate: `threshold`, `max_retries`). API keys are never read
 from this file: only from the environment variable `api_key_env` or the OS keyring (service
 "parley", username = the provider's config name).
 """
@@ -31,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from sidecar.errors import ConfigError
 from sidecar.llm.presets import GENERIC_ANTHROPIC, GENERIC_OPENAI, JsonMode, Preset, load_presets
-from sidecar.llm.spec import Budgets, Limits, LlmSettings, Price, ProviderSpec, RouterLimits
+from sidecar.llm.spec import Budgets, Limits, LlmSettings, Price, ProviderSpec, QualitySettings, RouterLimits
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +130,19 @@ class BudgetsModel(_Strict):
     per_conversation_usd: Annotated[float, Field(ge=0)] | None = None
 
 
+class QualityModel(_Strict):
+    """The turn pipeline's quality gate; unset fields keep the engine's defaults."""
+
+    threshold: Annotated[int, Field(ge=0, le=100)] | None = None
+    max_retries: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
 class ConfigModel(_Strict):
     router: RouterModel = RouterModel()
     providers: dict[Annotated[str, Field(pattern=NAME)], ProviderModel] = Field(default_factory=dict)
     limits: LimitsModel = LimitsModel()
     budgets: BudgetsModel = BudgetsModel()
+    quality: QualityModel = QualityModel()
 
     @model_validator(mode="after")
     def _chain_known(self) -> ConfigModel:
@@ -308,7 +317,8 @@ def resolve(
         breaker_max_cooldown=lim.breaker_max_cooldown,
     )
     budgets = Budgets(config.budgets.per_day_usd, config.budgets.per_conversation_usd)
-    return LlmSettings(chain=chain, router=router, budgets=budgets, source=source)
+    quality = QualitySettings(config.quality.threshold, config.quality.max_retries)
+    return LlmSettings(chain=chain, router=router, budgets=budgets, quality=quality, source=source)
 
 
 async def resolve_async(

@@ -87,6 +87,7 @@ def build_request(
     conversation: str | None = None,
     player_line: str | None = None,
     opening: str | None = None,
+    hints: Sequence[str] = (),
     max_history: int = MAX_HISTORY,
 ) -> ChatRequest:
     """The request for this persona's next line.
@@ -94,7 +95,9 @@ def build_request(
     `history` is oldest first, with `speaker` = persona id or "player"; `player_line` is the
     player's line of this turn when it is not stored in `history` yet. The messages always
     end with a user turn (a short stage note when the NPC speaks first or again), as every
-    chat API expects. `relationship` overrides the affinity-derived feeling.
+    chat API expects. `relationship` overrides the affinity-derived feeling. `hints` are extra
+    sentences for the system prompt (e.g. what the player is trying to do, where the persona
+    allows the NPC to know it), placed before the reply rules.
     """
     feeling = relationship or relationship_text(affinity)
     values = {
@@ -117,6 +120,7 @@ def build_request(
         parts.append(f"Also present: {present}.")
     if memories:
         parts.append("Things you remember:\n" + "\n".join(f"- {m}" for m in memories))
+    parts.extend(h.strip() for h in hints if h.strip())
     parts.append(
         f"Reply with {persona.name}'s next line only: spoken words, in the first person, "
         f"without a name label. Never write lines or actions for {player}"

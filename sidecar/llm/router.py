@@ -281,6 +281,21 @@ class Router:
             out.append(ProviderState(EMBEDDED, "embedded", EMBEDDED, "embedded"))
         return tuple(out)
 
+    @property
+    def settings(self) -> LlmSettings:
+        return self._settings
+
+    def first_ready(self) -> ProviderSpec | None:
+        """The spec of the link a request would try first right now (usable, circuit not
+        open), or None when every remote link is out and the embedded engine would answer.
+        Read-only: it does not take a half-open breaker's trial."""
+        for link in self._links.values():
+            if link.spec.kind == "embedded":
+                return None
+            if link.unusable is None and link.provider is not None and link.breaker.snapshot.state != "open":
+                return link.spec
+        return None
+
     def reset(self, name: str | None = None) -> None:
         """Forget failures (and rejected keys) of one provider or all, e.g. after the user
         fixed a key; a missing key stays missing until the config is loaded again."""

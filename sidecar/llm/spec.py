@@ -98,13 +98,24 @@ class ProviderSpec:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """The turn pipeline's quality gate (`[quality]`); None = the engine's default."""
+
+    threshold: int | None = None
+    """Score (0..100) below which a line is retried."""
+    max_retries: int | None = None
+    """Retries per turn (0..10) after the first attempt."""
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     chain: tuple[ProviderSpec, ...] = ()
     """Providers in the order tried; `embedded` is always appended implicitly."""
     router: RouterLimits = RouterLimits()
     budgets: Budgets = Budgets()
+    quality: QualitySettings = QualitySettings()
     source: str | None = None
     """The config file these came from, for messages."""
 
 
-__all__ = ["Budgets", "Limits", "LlmSettings", "Price", "ProviderSpec", "RouterLimits"]
+__all__ = ["Budgets", "Limits", "LlmSettings", "Price", "ProviderSpec", "QualitySettings", "RouterLimits"]

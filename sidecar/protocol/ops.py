@@ -240,6 +240,17 @@ class ServerCounts(OutModel):
     quality_retried_lines: int = 0
 
 
+class ProviderOut(OutModel):
+    name: str
+    """Config name (what a reply's `provider` field says)."""
+    kind: str
+    """`openai`, `anthropic` or `embedded`."""
+    model: str
+    state: str
+    """`ready`, `cooling` (failing; retried later), `unusable` (no or rejected key) or `embedded`."""
+    reason: str = ""
+
+
 class ServerInfoResult(OutModel):
     version: str
     protocol: int
@@ -247,6 +258,35 @@ class ServerInfoResult(OutModel):
     pid: int
     counts: ServerCounts
     ops: list[str]
+    providers: list[ProviderOut] = Field(default_factory=list)
+    """The provider chain in the order tried, the embedded engine last."""
+
+
+class StatsCostsArgs(WireModel):
+    since: float | None = Field(None, ge=0)
+    """Only calls at or after this Unix time (seconds). Default: all."""
+
+
+class CostBucketOut(OutModel):
+    calls: int = Field(ge=0)
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    usd: float = Field(ge=0)
+
+
+class StatsCostsResult(OutModel):
+    total_usd: float = Field(ge=0)
+    calls: int = Field(ge=0)
+    """Provider calls recorded (lines, answer options, goal verdicts; the embedded engine's
+    included, at $0)."""
+    by_provider: dict[str, CostBucketOut]
+    """By provider config name."""
+    by_day: dict[str, CostBucketOut] = Field(default_factory=dict)
+    """By local calendar day of the sidecar's machine, `YYYY-MM-DD`."""
+    by_persona: dict[str, CostBucketOut] = Field(default_factory=dict)
+    estimated_calls: int = 0
+    """Calls whose token counts were estimated (the provider reported none)."""
+    since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +310,9 @@ OPS: dict[str, OpSpec] = {
     "goal.status": OpSpec(GoalStatusArgs, GoalStatusResult, "The conversation's goal and its progress, or nil."),
     "goal.clear": OpSpec(GoalStatusArgs, GoalClearResult, "Drop the conversation's goal."),
     "conversation.history": OpSpec(HistoryArgs, HistoryResult, "Stored lines of a conversation, oldest first."),
+    "stats.costs": OpSpec(
+        StatsCostsArgs, StatsCostsResult, "What provider calls cost: totals, by provider, by day, by persona."
+    ),
 }
 
 __all__ = [
@@ -297,6 +340,10 @@ __all__ = [
     "OpSpec",
     "OptionOut",
     "OutModel",
+    "CostBucketOut",
+    "ProviderOut",
+    "StatsCostsArgs",
+    "StatsCostsResult",
     "PersonaListResult",
     "PersonaSummary",
     "QualityOut",

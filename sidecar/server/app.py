@@ -1,8 +1,10 @@
 """The sidecar process: a ZeroMQ ROUTER that turns msgpack requests into turns.
 
-Lifecycle: open the store, load personas, bind (loopback only unless `allow_remote`),
-print the ready line, serve until SIGTERM/SIGINT or until the parent process dies, then
-drain in-flight requests and close the store.
+Lifecycle: load the provider config if one is given (a bad one is a `ConfigError`: exit 2
+before the ready line), open the store, load personas, build the provider chain, bind
+(loopback only unless `allow_remote`), print the ready line, serve until SIGTERM/SIGINT or
+until the parent process dies, then drain in-flight requests, close the providers' HTTP
+client and the store.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import zmq
@@ -28,6 +30,11 @@ from sidecar.errors import ConfigError
 from sidecar.protocol.codec import MAX_FRAME_BYTES
 from sidecar.server.dispatch import Dispatcher
 from sidecar.store.db import DB_FILENAME, Store
+
+if TYPE_CHECKING:
+    from sidecar.engine.quality import QualityGate
+    from sidecar.llm.router import Router
+    from sidecar.llm.spec import LlmSettings
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +109,19 @@ async def serve(opts: ServeOptions) -> int:
         raise ConfigError(f"{TOKEN_ENV} is not set: the game passes the auth token there")
     watch = ParentWatch(opts.parent_pid) if opts.parent_pid else None
     started = time.monotonic()
+    llm = await load_llm(opts.config) if opts.config is not None else None
 
     store = await Store.open(opts.data_dir / DB_FILENAME)
     ctx = zmq.asyncio.Context()
     auth = None
+    router: Router | None = None
     try:
-        dispatcher = Dispatcher.build(store, opts)
+        if llm is not None:
+            router, gate = _llm_parts(llm, store)
+            dispatcher = Dispatcher.build(store, opts, router=router, gate=gate)
+        else:
+            log.info("no provider config: every line comes from the embedded engine")
+            dispatcher = Dispatcher.build(store, opts)
         sock = ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
@@ -139,12 +153,48 @@ async def serve(opts: ServeOptions) -> int:
         await _run(sock, dispatcher, stop, watch)
         sock.close(linger=0)
     finally:
+        if router is not None:
+            await router.aclose()
         if auth is not None:
             auth.stop()
         ctx.term()
         await store.close()
     log.info("stopped")
     return 0
+
+
+async def load_llm(path: Path) -> LlmSettings:
+    """The provider chain of a config file, keys resolved from the environment and the OS
+    keyring off the event loop. Raises `ConfigError` (file and field named; values never
+    echoed) before anything is opened, so a bad file ends `serve` before its ready line."""
+    from sidecar.llm.config import load_config, resolve_async
+
+    settings = await resolve_async(load_config(path), source=str(path))
+    for spec in settings.chain:
+        log.info(
+            "provider configured",
+            extra={
+                "provider": spec.name,
+                "kind": spec.kind,
+                "model": spec.model,
+                "key_source": spec.key_source,
+                "problem": spec.key_problem,
+            },
+        )
+    return settings
+
+
+def _llm_parts(settings: LlmSettings, store: Store) -> tuple[Router, QualityGate]:
+    from sidecar.engine.quality import DEFAULT_MAX_RETRIES, DEFAULT_THRESHOLD, QualityGate
+    from sidecar.llm.router import Router
+    from sidecar.store.costs import SqliteCostLedger
+
+    q = settings.quality
+    gate = QualityGate(
+        DEFAULT_THRESHOLD if q.threshold is None else q.threshold,
+        DEFAULT_MAX_RETRIES if q.max_retries is None else q.max_retries,
+    )
+    return Router.from_settings(settings, SqliteCostLedger(store)), gate
 
 
 def _install_signals(stop: asyncio.Event) -> None:

@@ -19,7 +19,9 @@ import zmq.asyncio
 from pydantic import ValidationError
 
 from sidecar import PROTOCOL_VERSION, __version__
-from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.quality import QualityGate
+from sidecar.engine.turn import Dialogue, GoalState, LineSource, PersonaRegistry, Said
 from sidecar.errors import BadRequest, Busy, ErrorCode, ParleyError, TooLarge, UnknownOp
 from sidecar.personas.loader import load_personas
 from sidecar.protocol import ops as P
@@ -28,7 +30,10 @@ from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 
 if TYPE_CHECKING:
+    from sidecar.llm.costs import CostBucket
+    from sidecar.llm.router import Router
     from sidecar.server.app import ServeOptions
+    from sidecar.store.costs import SqliteCostLedger
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +46,29 @@ Handler = Callable[[Any, Emit], Awaitable[P.OutModel]]
 
 
 class Dispatcher:
-    def __init__(self, store: Store, personas: PersonaRegistry, persona_problems: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        personas: PersonaRegistry,
+        persona_problems: int,
+        *,
+        router: Router | None = None,
+        gate: QualityGate | None = None,
+    ) -> None:
+        """`router`: the LLM provider chain (None: the embedded engine alone answers);
+        `gate`: the quality gate's settings (default thresholds when None)."""
         self.store = store
         self.personas = personas
         self.persona_problems = persona_problems
-        self.dialogue = Dialogue(store, personas)
+        self.router = router
+        self._ledger: SqliteCostLedger | None = None
+        engine = EmbeddedEngine()
+        source: LineSource | None = None
+        if router is not None:
+            from sidecar.engine.routed import RoutedSource
+
+            source = RoutedSource(router, engine)
+        self.dialogue = Dialogue(store, personas, engine, source=source, gate=gate)
         self.started = time.monotonic()
         self.requests = 0
         self.errors = 0
@@ -64,16 +87,29 @@ class Dispatcher:
             "goal.set": self._goal_set,
             "goal.status": self._goal_status,
             "goal.clear": self._goal_clear,
+            "stats.costs": self._stats_costs,
         }
         missing = set(P.OPS) ^ set(self._handlers)
         assert not missing, f"ops without handler or spec: {missing}"
 
+    @property
+    def ledger(self) -> SqliteCostLedger:
+        """The cost ledger over this store (imported on first use: a sidecar without a
+        provider config does not load the LLM package at start-up)."""
+        if self._ledger is None:
+            from sidecar.store.costs import SqliteCostLedger
+
+            self._ledger = SqliteCostLedger(self.store)
+        return self._ledger
+
     @classmethod
-    def build(cls, store: Store, opts: ServeOptions) -> Dispatcher:
+    def build(
+        cls, store: Store, opts: ServeOptions, *, router: Router | None = None, gate: QualityGate | None = None
+    ) -> Dispatcher:
         loaded = load_personas(opts.personas_dir)
         for problem in loaded.problems:
             log.warning("persona problem: %s", problem)
-        return cls(store, PersonaRegistry(loaded.personas), len(loaded.problems))
+        return cls(store, PersonaRegistry(loaded.personas), len(loaded.problems), router=router, gate=gate)
 
     # --- frames ------------------------------------------------------------------------------
 
@@ -196,6 +232,31 @@ class Dispatcher:
                 quality_retried_lines=counts["quality_retried_lines"],
             ),
             ops=sorted(P.OPS),
+            providers=self._providers(),
+        )
+
+    def _providers(self) -> list[P.ProviderOut]:
+        if self.router is None:
+            return [P.ProviderOut(name="embedded", kind="embedded", model="embedded", state="embedded")]
+        return [
+            P.ProviderOut(name=s.name, kind=s.kind, model=s.model, state=s.state, reason=s.reason)
+            for s in self.router.states()
+        ]
+
+    async def _stats_costs(self, args: P.StatsCostsArgs, emit: Emit) -> P.StatsCostsResult:
+        report = await self.ledger.report(since=args.since)
+
+        def out(buckets: Mapping[str, CostBucket]) -> dict[str, P.CostBucketOut]:
+            return {k: P.CostBucketOut(**v.to_wire()) for k, v in sorted(buckets.items())}
+
+        return P.StatsCostsResult(
+            total_usd=round(report.total_usd, 6),
+            calls=report.calls,
+            by_provider=out(report.by_provider),
+            by_day=out(report.by_day),
+            by_persona=out(report.by_persona),
+            estimated_calls=report.estimated_calls,
+            since=args.since,
         )
 
     async def _persona_list(self, args: P.Empty, emit: Emit) -> P.PersonaListResult:

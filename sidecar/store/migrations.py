@@ -79,6 +79,25 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN quality_rules TEXT;
     ALTER TABLE messages ADD COLUMN arc TEXT;
     """,
+    # 2 -> 3: LLM calls and what they cost (the cost ledger; budgets read from it).
+    """
+    CREATE TABLE llm_calls (
+        id               INTEGER PRIMARY KEY,
+        at               REAL NOT NULL,
+        provider         TEXT NOT NULL,
+        model            TEXT NOT NULL,
+        conversation_id  TEXT,
+        persona_id       TEXT,
+        purpose          TEXT NOT NULL DEFAULT 'line',
+        input_tokens     INTEGER NOT NULL CHECK (input_tokens >= 0),
+        output_tokens    INTEGER NOT NULL CHECK (output_tokens >= 0),
+        usd              REAL NOT NULL CHECK (usd >= 0),
+        estimated        INTEGER NOT NULL DEFAULT 0,
+        priced           INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX llm_calls_at ON llm_calls(at);
+    CREATE INDEX llm_calls_conversation ON llm_calls(conversation_id, at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

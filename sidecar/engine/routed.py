@@ -1,0 +1,237 @@
+"""`RoutedSource`: the turn pipeline's lines, answer options and goal verdicts from the LLM
+router (sidecar/llm), with the embedded engine as the last link of every chain.
+
+Per attempt of the quality gate:
+- the request is built from the persona's system prompt, the turn's tuning (style text,
+  temperature, frequency penalty, max tokens), the relationship, the recent lines, the goal
+  hint (present only when the persona allows the NPC to know the player's goal) and who else
+  is present;
+- a retry (attempt > 0) asks again a little warmer (+0.15 temperature per retry) with a note
+  that the previous answer was rejected, so the provider does not repeat it; when the chain
+  falls to the embedded engine, a retry composes a different embedded line (another seed),
+  exactly as `EmbeddedSource` does;
+- the provider's text is cleaned as it streams (`StreamCleaner`: no "Name:" labels, nothing
+  said for the player or another NPC); `provider.fallback` and `line.reset` go to the game
+  through `emit`.
+
+Answer options and the goal judge are asked of the provider only when the line the pipeline
+kept came from one (an NPC whose providers are down answers entirely from the embedded
+engine, without waiting on the chain again). They never fail a turn: any failure gives the
+embedded options, or no verdict (the pipeline's heuristics decide).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sidecar.engine import goals as goal_rules
+from sidecar.engine import options as option_rules
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.turn import EMBEDDED, SEED_STEP, DeltaSink, Emit, Generated, TurnInput
+from sidecar.engine.types import Composed, Line, Option
+from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
+from sidecar.llm.embedded import embedded_reply
+
+log = logging.getLogger(__name__)
+
+RETRY_WARMER = 0.15
+"""Temperature added per quality-gate retry (capped at `MAX_TEMPERATURE`)."""
+MAX_TEMPERATURE = 1.5
+STRUCTURED_MODES = frozenset({"json_schema", "json_object_schema", "json_object"})
+"""Provider `json` modes with native structured output; the others get a strict text format."""
+OPTIONS_MAX_TOKENS = 160
+JUDGE_MAX_TOKENS = 120
+
+
+def retry_note(name: str) -> str:
+    return (
+        f"Your previous answer was rejected. Answer again as {name}, in character, in your own "
+        "words: something different from before, spoken only by you."
+    )
+
+
+class RoutedSource:
+    """`LineSource` over a `Router` (turn.py's seam), plus the goal judge hook `judge`.
+
+    The router is shared by every conversation; this object holds no per-conversation state
+    beyond the providers of the current turn's lines (dropped with the turn)."""
+
+    def __init__(self, router: Router, engine: EmbeddedEngine) -> None:
+        self.router = router
+        self.engine = engine
+        self._turns: dict[int, dict[str, str]] = {}
+        """id(TurnInput) → {line text: provider} for the lines generated in that turn."""
+
+    # --- lines -----------------------------------------------------------------------------
+
+    def request(self, turn: TurnInput, attempt: int = 0) -> ChatRequest:
+        """The provider request for one attempt of this turn (public for tests)."""
+        ctx = turn.ctx
+        persona = ctx.persona
+        hints: list[str] = []
+        if turn.goal_hint:
+            hints.append(turn.goal_hint)
+        if attempt:
+            hints.append(retry_note(persona.name))
+        req = build_request(
+            persona,
+            player=ctx.player,
+            affinity=ctx.affinity,
+            tuning=turn.tuning,
+            history=ctx.history,
+            others=ctx.others,
+            conversation=turn.conversation,
+            player_line=turn.player_text,
+            hints=hints,
+        )
+        if attempt:
+            warmer = min(MAX_TEMPERATURE, req.temperature + RETRY_WARMER * attempt)
+            req = replace(req, temperature=round(max(req.temperature, warmer), 3))
+        return req
+
+    def _compose(self, turn: TurnInput, attempt: int) -> Composed:
+        if not attempt:
+            return turn.composed
+        ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP)
+        return self.engine.reply(ctx, turn.player_text, turn.sentiment)
+
+    async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated:
+        """One line through the chain. Raises only `CancelledError` (the turn was cancelled) or
+        `ProviderUnavailable` (the embedded engine itself failed)."""
+        persona = turn.ctx.persona
+        composed: list[Composed] = []
+
+        async def compose(req: ChatRequest) -> ChatReply:
+            made = self._compose(turn, attempt)
+            composed.append(made)
+            return embedded_reply(made.text)
+
+        def cleaner() -> StreamCleaner:
+            return StreamCleaner(persona.names, turn.ctx.player, turn.other_names)
+
+        req = self.request(turn, attempt)
+        if on_delta is not None:
+            routed = await self.router.stream(
+                req, embedded=compose, on_delta=on_delta, on_event=emit, cleaner=cleaner
+            )
+        else:
+            routed = await self.router.complete(req, embedded=compose, on_event=emit, cleaner=cleaner)
+        text = routed.reply.text
+        self._remember(turn, text, "" if routed.embedded else routed.provider)
+        return Generated(
+            text=text,
+            provider=routed.provider,
+            # A provider's line keeps the embedded composition of attempt 0 for memory, topic
+            # and ending (the embedded engine read the same player line).
+            composed=composed[-1] if routed.embedded and composed else turn.composed,
+            meta={
+                "kind": routed.provider_kind,
+                "usd": routed.usd,
+                "fallbacks": [f.to_event() for f in routed.fallbacks],
+                "attempts": [(a.provider, a.outcome, a.tries) for a in routed.attempts],
+            },
+        )
+
+    def _remember(self, turn: TurnInput, text: str, provider: str) -> None:
+        key = id(turn)
+        if key not in self._turns:
+            self._turns[key] = {}
+            weakref.finalize(turn, self._turns.pop, key, None)
+        self._turns[key][text] = provider
+
+    def _provider_of(self, turn: TurnInput, npc_line: str) -> str:
+        """The remote provider that produced `npc_line` in this turn ("" when the embedded
+        engine did, or when the line is unknown)."""
+        return self._turns.get(id(turn), {}).get(npc_line, "")
+
+    # --- answer options --------------------------------------------------------------------
+
+    def options_request(self, turn: TurnInput, npc_line: str, *, structured: bool) -> ChatRequest:
+        persona = turn.ctx.persona
+        system = (
+            f"You help write a role-playing game's dialogue. The player, {turn.ctx.player}, is talking "
+            f"with {persona.name} ({persona.role}). You write what the player could say next, never "
+            f"{persona.name}'s lines."
+        )
+        return ChatRequest(
+            system=system,
+            messages=(ChatMessage("user", option_rules.options_prompt(npc_line, persona.name, structured=structured)),),
+            temperature=0.7,
+            max_tokens=OPTIONS_MAX_TOKENS,
+            json_schema=option_rules.OPTIONS_SCHEMA if structured else None,
+            tags=RequestTags(conversation=turn.conversation, persona=persona.id, purpose="options"),
+        )
+
+    async def options(self, turn: TurnInput, npc_line: str, fallback: Sequence[Option]) -> list[Option]:
+        """Candidates for the player's answer options (turn.py settles them with
+        `options.finalize`). Structured output (JSON schema, or JSON object mode) where the
+        first ready provider has it, else the strict `ask:/share:/leave:` text format.
+        Never raises except `CancelledError`: any failure, and any answer with no usable
+        option, gives `fallback` (the embedded engine's options)."""
+        if not self._provider_of(turn, npc_line):
+            return list(fallback)
+        spec = self.router.first_ready()
+        if spec is None:
+            return list(fallback)
+        structured = spec.json in STRUCTURED_MODES
+        text = await self._ask(self.options_request(turn, npc_line, structured=structured), "options")
+        if text is None:
+            return list(fallback)
+        found = option_rules.parse(text)
+        if not found:
+            log.info("answer options unusable; the embedded engine's are used", extra={"provider": spec.name})
+            return list(fallback)
+        return found
+
+    # --- goal judge ------------------------------------------------------------------------
+
+    async def judge(
+        self, turn: TurnInput, goal: goal_rules.GoalDef, lines: Sequence[Line]
+    ) -> goal_rules.GoalCheck | None:
+        """The provider's verdict on the player's goal over `lines` (oldest first, this turn
+        included), unsettled (pass it to `goals.settle`); None when no provider answered
+        usably, so the caller's heuristics decide. Never raises except `CancelledError`."""
+        npc_line = next((line.text for line in reversed(lines) if line.speaker != "player"), "")
+        if not self._provider_of(turn, npc_line):
+            return None
+        spec = self.router.first_ready()
+        if spec is None:
+            return None
+        system, user, schema = goal_rules.judge_prompt(goal, lines)
+        req = ChatRequest(
+            system=system,
+            messages=(ChatMessage("user", user),),
+            temperature=0.0,
+            max_tokens=JUDGE_MAX_TOKENS,
+            json_schema=schema if spec.json in STRUCTURED_MODES else None,
+            tags=RequestTags(conversation=turn.conversation, persona=turn.ctx.persona.id, purpose="goal"),
+        )
+        text = await self._ask(req, "goal")
+        return goal_rules.parse_judge(text) if text is not None else None
+
+    # --- shared ----------------------------------------------------------------------------
+
+    async def _ask(self, req: ChatRequest, purpose: str) -> str | None:
+        """One side request through the chain, without events to the game (they concern the
+        line). None when only the embedded engine could answer, or on any failure."""
+
+        async def nothing(_: ChatRequest) -> ChatReply:
+            return embedded_reply("")
+
+        try:
+            routed = await self.router.complete(req, embedded=nothing)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - options and verdicts must never fail a turn
+            log.warning("side request failed; the embedded fallback is used", extra={"purpose": purpose}, exc_info=True)
+            return None
+        if routed.embedded:
+            return None
+        return routed.reply.text
+
+
+__all__ = ["EMBEDDED", "RETRY_WARMER", "STRUCTURED_MODES", "RoutedSource", "retry_note"]
