@@ -15,6 +15,7 @@ const SUITES: Array[String] = [
 	"res://tests/test_sidecar_process.gd",
 	"res://tests/test_parley.gd",
 	"res://tests/ui/test_dialogue_balloon.gd",
+	"res://tests/test_demo.gd",
 ]
 ## No run may take longer than this; a hung await ends the run as a failure.
 const WATCHDOG_S := 600.0
@@ -30,6 +31,7 @@ func _run() -> void:
 	var autoload: Node = root.get_node_or_null("Parley")
 	if autoload != null:
 		autoload.call("stop")
+		root.remove_child(autoload)  # at once: the tests add their own node named "Parley"
 		autoload.queue_free()
 	create_timer(WATCHDOG_S, true, false, true).timeout.connect(_on_watchdog_timeout)
 	var user_args: PackedStringArray = OS.get_cmdline_user_args()

@@ -13,6 +13,7 @@ var _ready_seen: Array = []
 func after_each() -> void:
 	if _proc != null:
 		_proc.stop()
+	_proc = null  # its signals hold lambdas that hold this suite: break the cycle
 
 
 func test_token_goes_through_the_environment_not_argv() -> void:

@@ -279,12 +279,12 @@ static func _read_pipe(pipe: FileAccess) -> String:
 
 
 func _on_stdout_line(text_line: String) -> void:
-	if text_line.is_empty() or not endpoint.is_empty():
+	if not text_line.begins_with("{") or not endpoint.is_empty():
 		return
-	var parsed: Variant = JSON.parse_string(text_line)
-	if not parsed is Dictionary:
+	var json := JSON.new()  # an instance: a bad line is ignored without printing errors
+	if json.parse(text_line) != OK or not json.data is Dictionary:
 		return
-	var msg: Dictionary = parsed
+	var msg: Dictionary = json.data
 	if msg.get("event") != "ready" or not msg.get("endpoint") is String:
 		return
 	if int(msg.get("protocol", 0)) != PROTOCOL:

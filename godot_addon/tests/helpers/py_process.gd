@@ -39,9 +39,9 @@ func poll_ready() -> bool:
 	_err += _read(_stderr)
 	var cut: int = _out.find("\n")
 	if cut >= 0:
-		var parsed: Variant = JSON.parse_string(_out.substr(0, cut))
-		if parsed is Dictionary:
-			ready_line = parsed
+		var json := JSON.new()
+		if json.parse(_out.substr(0, cut)) == OK and json.data is Dictionary:
+			ready_line = json.data
 	return not ready_line.is_empty()
 
 

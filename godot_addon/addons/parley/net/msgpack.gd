@@ -363,7 +363,16 @@ class _Reader:
 			fail(ERR_BAD_UTF8, "str at offset %d is not valid UTF-8" % pos)
 			return null
 		pos += n
-		return raw.get_string_from_utf8()
+		if not raw.has(0):
+			return raw.get_string_from_utf8()
+		# get_string_from_utf8() stops at U+0000; keep embedded NULs (valid UTF-8).
+		var pieces: PackedStringArray = PackedStringArray()
+		var start: int = 0
+		for i: int in raw.size() + 1:
+			if i == raw.size() or raw[i] == 0:
+				pieces.append(raw.slice(start, i).get_string_from_utf8())
+				start = i + 1
+		return String.chr(0).join(pieces)
 
 	func _bin(n: int) -> Variant:
 		if not _need(n, "a bin"):

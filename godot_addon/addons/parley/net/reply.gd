@@ -5,6 +5,9 @@ extends RefCounted
 ## raise, and always within their time limit.
 
 const ParleyErrorScript := preload("res://addons/parley/net/error.gd")
+# Its own script, for the static constructors: a class_name is not usable where the global
+# class cache does not exist (export templates running a project folder).
+const ReplyScript := preload("res://addons/parley/net/reply.gd")
 
 var id: int = 0
 var ok: bool = false
@@ -17,8 +20,8 @@ var error: ParleyErrorScript = null
 var events: Array[Dictionary] = []
 
 
-static func succeeded(request_id: int, data: Dictionary) -> ParleyReply:
-	var reply := ParleyReply.new()
+static func succeeded(request_id: int, data: Dictionary) -> ReplyScript:
+	var reply := ReplyScript.new()
 	reply.id = request_id
 	reply.ok = true
 	reply.result = data
@@ -27,8 +30,8 @@ static func succeeded(request_id: int, data: Dictionary) -> ParleyReply:
 
 static func failed(
 	request_id: int, code: StringName, message: String, details: Dictionary = {}
-) -> ParleyReply:
-	var reply := ParleyReply.new()
+) -> ReplyScript:
+	var reply := ReplyScript.new()
 	reply.id = request_id
 	reply.error = ParleyErrorScript.new(code, message, details)
 	return reply
