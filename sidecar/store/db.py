@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,11 @@ T = TypeVar("T")
 
 DB_FILENAME = "parley.sqlite3"
 DEFAULT_AFFINITY = 50
+CHECKPOINT_INTERVAL_S = 2.0
+"""How often the background checkpointer folds the WAL into the database."""
+WAL_RESET_FRAMES = 16_384
+"""A WAL this long (64 MiB of 4 KiB pages) that passive checkpoints cannot reset (writes
+never pause) gets one blocking RESTART checkpoint on the writer's own thread."""
 
 
 @dataclass(frozen=True)
@@ -141,18 +145,36 @@ class Store:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-store")
         self._conn: apsw.Connection | None = None
-        self._thread: threading.Thread | None = None
+        # Checkpoints run on their own connection and thread: SQLite's automatic checkpoint
+        # runs inside the commit that crosses the threshold, which put 2–15 ms spikes on the
+        # request path (p99 2.0 ms, p99.9 5.7 ms vs 0.27 / 0.49 ms without; see README).
+        self._ckpt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-checkpoint")
+        self._ckpt_conn: apsw.Connection | None = None
+        self._ckpt_task: asyncio.Future[None] | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, *, checkpoint_interval: float | None = CHECKPOINT_INTERVAL_S) -> Store:
+        """Open (creating and migrating as needed). With `checkpoint_interval`, a background
+        task checkpoints the WAL off the request path until `close()`."""
         store = cls(path)
         await store._run(store._open_sync)
+        if checkpoint_interval:
+            store._ckpt_task = asyncio.ensure_future(store.run_checkpointer(checkpoint_interval))
         return store
 
     async def close(self) -> None:
+        if self._ckpt_task is not None:
+            self._ckpt_task.cancel()
+            try:
+                await self._ckpt_task
+            except asyncio.CancelledError:
+                pass
+            self._ckpt_task = None
         if self._conn is not None:
             await self._run(self._close_sync)
         self._executor.shutdown(wait=True)
+        self._ckpt_executor.submit(self._close_checkpointer).result()
+        self._ckpt_executor.shutdown(wait=True)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -185,13 +207,25 @@ class Store:
         if conn.execute("PRAGMA synchronous").fetchall()[0][0] != 1:
             raise StoreError("could not set synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
+        # After a WAL reset, truncate the file back to this size instead of keeping its peak.
+        conn.execute("PRAGMA journal_size_limit=67108864").fetchall()
         self._conn = conn
         self._migrate()
 
     def _close_sync(self) -> None:
         assert self._conn is not None
+        try:
+            self._conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+        except apsw.BusyError:
+            pass
         self._conn.close()
         self._conn = None
+
+    def _close_checkpointer(self) -> None:
+        if self._ckpt_conn is not None:
+            self._ckpt_conn.close()
+            self._ckpt_conn = None
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchall()[0][0]
@@ -474,9 +508,33 @@ class Store:
 
         return await self._run(q)
 
-    async def checkpoint(self) -> None:
-        """Fold the WAL into the database without blocking writers for long."""
-        await self._run(lambda: self.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE))
+    async def checkpoint(self) -> tuple[int, int]:
+        """Fold the WAL into the database on the checkpoint thread (PASSIVE: never waits for,
+        nor blocks, the request path's writer). Returns (WAL frames, frames checkpointed)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._ckpt_executor, self._guarded, self._checkpoint_sync, ())
+
+    def _checkpoint_sync(self) -> tuple[int, int]:
+        if self._ckpt_conn is None:
+            self._ckpt_conn = apsw.Connection(str(self.path))
+            self._ckpt_conn.set_busy_timeout(0)
+            # A fresh connection only learns the file is in WAL mode when it first reads it;
+            # until then wal_checkpoint() answers (-1, -1) and does nothing.
+            self._ckpt_conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchall()
+        result: tuple[int, int] = self._ckpt_conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+        return result
+
+    async def run_checkpointer(self, interval: float = CHECKPOINT_INTERVAL_S) -> None:
+        """Checkpoint every `interval` seconds until cancelled (the server owns this task)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                frames, _ = await self.checkpoint()
+                if frames >= WAL_RESET_FRAMES:
+                    await self._run(lambda: self.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_RESTART))
+                    log.info("WAL restarted under sustained writes", extra={"frames": frames})
+            except StoreError as exc:
+                log.warning("checkpoint failed", extra={"why": str(exc)})
 
 
 __all__ = [

@@ -95,3 +95,25 @@ async def test_lines_limit_keeps_oldest_first(tmp_path: Path) -> None:
         assert [m.seq for m in await store.lines("c1")] == list(range(6))
     finally:
         await store.close()
+
+
+async def test_background_checkpoint_folds_the_wal(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    try:
+        await store.start_conversation(
+            conversation_id="c1",
+            player_id="p",
+            persona_id="n",
+            seed=1,
+            greeting=NewMessage("n", "N", "g"),
+            memory={},
+        )
+        for i in range(50):
+            await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", f"line {i}" * 20),), {}))
+        frames, done = await store.checkpoint()
+        assert frames > 0 and done == frames  # nothing else was reading: all of it folded
+        # Automatic checkpoints are off on the writer's connection (they ran inside commits).
+        assert await store._run(lambda: store.conn.execute("PRAGMA wal_autocheckpoint").fetchall()[0][0]) == 0
+    finally:
+        await store.close()
+    assert not (tmp_path / "parley.sqlite3-wal").exists() or (tmp_path / "parley.sqlite3-wal").stat().st_size == 0
