@@ -16,7 +16,7 @@ const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
 const VILLAGERS: Array[Dictionary] = [
 	{"persona": "ansel", "at": Vector2(260, 230), "color": Color(0.55, 0.3, 0.2), "name": "Ansel"},
 	{"persona": "goldie", "at": Vector2(880, 210), "color": Color(0.9, 0.7, 0.2), "name": "Goldie"},
-	{"persona": "sorrel", "at": Vector2(560, 470), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
+	{"persona": "sorrel", "at": Vector2(560, 140), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
 ]
 const SPEED := 240.0
 const TALK_RADIUS := 70.0
