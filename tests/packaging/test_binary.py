@@ -16,13 +16,16 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from parley_client import Client, Sidecar
 from sidecar import PROTOCOL_VERSION, __version__
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))  # loopback provider fakes
+from llm_fakes import FakeProvider  # type: ignore[import-not-found]  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -204,6 +207,63 @@ async def test_default_personas_are_bundled(defaults_only: tuple[subprocess.Pope
     proc.terminate()
     code = proc.wait(timeout=30)
     assert code == 0 or os.name == "nt"  # Windows: terminate() is TerminateProcess, exit code 1
+
+
+LLM_KEY = "sk-test-packaged-0123456789"
+
+
+@pytest.fixture
+async def openai_fake() -> AsyncIterator[FakeProvider]:
+    fake = await FakeProvider("openai", key=LLM_KEY).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def with_remote_provider(built: Built, tmp_path: Path, openai_fake: FakeProvider) -> Iterator[Sidecar]:
+    """The binary with `--config` naming an OpenAI-compatible provider on loopback, its key in
+    the environment variable the config names."""
+    config = tmp_path / "llm.toml"
+    config.write_text(
+        "[router]\n"
+        'chain = ["main"]\n'
+        "[providers.main]\n"
+        'kind = "openai"\n'
+        f'base_url = "{openai_fake.base_url}"\n'
+        'model = "fake-model"\n'
+        'api_key_env = "PARLEY_PACKAGING_TEST_KEY"\n'
+        "keyring = false\n",
+        encoding="utf-8",
+    )
+    side = Sidecar(
+        tmp_path / "data",
+        PERSONAS,
+        command=[str(built.exe)],
+        extra_args=["--config", str(config)],
+        env=dict(os.environ, PARLEY_PACKAGING_TEST_KEY=LLM_KEY),
+    )
+    try:
+        yield side.start()
+    finally:
+        side.stop()
+
+
+async def test_remote_provider_works_from_the_bundle(
+    with_remote_provider: Sidecar, openai_fake: FakeProvider
+) -> None:
+    """httpx, its SSE reader, TLS support and the provider presets (package data) are in the
+    bundle: a turn goes to the configured provider and its line comes back."""
+    side = with_remote_provider
+    async with Client(side.endpoint, side.token, timeout=30) as c:
+        start = await c.call("conversation.start", {"persona": "ansel", "player": "mira", "seed": 1})
+        say = await c.call("conversation.say", {"conversation": start["conversation"], "text": "Hello there!"})
+        info = await c.call("server.info")
+    assert say["provider"] == "main"
+    assert say["line"]["text"] == "Well met, traveller."
+    assert openai_fake.received, "the provider was never called"
+    assert openai_fake.received[0].headers.get("Authorization") == f"Bearer {LLM_KEY}"
+    assert openai_fake.received[0].body["model"] == "fake-model"
+    assert [p["name"] for p in info["providers"]] == ["main", "embedded"]
 
 
 def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
