@@ -379,7 +379,7 @@ class Checker:
             return self._call(node, s, scope)
         return None
 
-    def _chain(self, getattr: Tree, call: Tree | None, s: Script, scope: dict[str, Type]) -> Type:
+    def _chain(self, getattr: Tree[Any], call: Tree[Any] | None, s: Script, scope: dict[str, Type]) -> Type:
         parts = [c for c in getattr.children if not (isinstance(c, Token) and str(c) == ".")]
         t = self.type_of(parts[0], s, scope)
         for i, name in enumerate(parts[1:], start=1):
@@ -387,7 +387,7 @@ class Checker:
             t = self.member(t, _text(name), called=last and call is not None, s=s, node=getattr)
         return t
 
-    def _call(self, node: Tree, s: Script, scope: dict[str, Type]) -> Type:
+    def _call(self, node: Tree[Any], s: Script, scope: dict[str, Type]) -> Type:
         name = _text(node.children[0])
         where = f"{s.res}:{_line(node)}"
         if name in {"preload", "load"}:
@@ -472,7 +472,7 @@ class Checker:
             else:
                 self._check_stmt(child, s, scope)
 
-    def _args(self, header: Tree, s: Script, scope: dict[str, Type]) -> None:
+    def _args(self, header: Tree[Any], s: Script, scope: dict[str, Type]) -> None:
         for part in header.children:
             if not (isinstance(part, Tree) and part.data == "func_args"):
                 continue
@@ -536,7 +536,7 @@ class Checker:
         for child in node.children:
             self._check_expr(child, s, scope)
 
-    def _check_chain_parts(self, getattr: Tree, s: Script, scope: dict[str, Type]) -> None:
+    def _check_chain_parts(self, getattr: Tree[Any], s: Script, scope: dict[str, Type]) -> None:
         # Only the chain's base is an expression of its own; the rest are member names.
         base = getattr.children[0]
         if isinstance(base, Tree):
