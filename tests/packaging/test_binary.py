@@ -248,9 +248,7 @@ def with_remote_provider(built: Built, tmp_path: Path, openai_fake: FakeProvider
         side.stop()
 
 
-async def test_remote_provider_works_from_the_bundle(
-    with_remote_provider: Sidecar, openai_fake: FakeProvider
-) -> None:
+async def test_remote_provider_works_from_the_bundle(with_remote_provider: Sidecar, openai_fake: FakeProvider) -> None:
     """httpx, its SSE reader, TLS support and the provider presets (package data) are in the
     bundle: a turn goes to the configured provider and its line comes back."""
     side = with_remote_provider
@@ -278,14 +276,21 @@ def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
     linux = re.search(r'name="([^"]+)"\s*\nplatform="Linux', text)
     if os.name != "posix" or sys.platform == "darwin" or linux is None:
         pytest.skip("the export check runs on Linux with a Linux export preset")
-    # The export plugin copies addons/parley/bin/<os>-<arch>/ of the project being exported.
-    bin_dir = project / "addons" / "parley" / "bin" / _platform_dir()
-    if not (bin_dir / "parley-sidecar").is_file():
-        shutil.copytree(built.exe.parent, bin_dir, dirs_exist_ok=True)
+    # Export a copy of the project (no side effects on the tree): the built binary goes where
+    # `make sidecar` puts it, and the export plugin must carry it next to the exported game.
+    work = tmp_path / "work"
+    project_copy = work / "godot_addon"
+    shutil.copytree(project, project_copy, ignore=shutil.ignore_patterns(".godot", "bin"))
+    shutil.copytree(PERSONAS, work / "personas")  # the demo's personas_dir is ../personas
+    shutil.copytree(built.exe.parent, project_copy / "addons" / "parley" / "bin" / _platform_dir(), symlinks=True)
+    imported = subprocess.run(
+        [godot, "--headless", "--path", str(project_copy), "--import"], capture_output=True, text=True, timeout=240
+    )
+    assert imported.returncode == 0, imported.stdout[-3000:] + imported.stderr[-3000:]
     out = tmp_path / "export" / "demo.x86_64"
     out.parent.mkdir()
     proc = subprocess.run(
-        [godot, "--headless", "--path", str(project), "--export-release", linux.group(1), str(out)],
+        [godot, "--headless", "--path", str(project_copy), "--export-release", linux.group(1), str(out)],
         capture_output=True,
         text=True,
         timeout=240,
@@ -296,3 +301,9 @@ def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
     assert exported.stat().st_mode & stat.S_IXUSR
     version = subprocess.run([str(exported), "--version"], capture_output=True, text=True, timeout=60, check=True)
     assert version.stdout.strip() == f"parley {__version__} (protocol {PROTOCOL_VERSION})"
+    # The exported copy serves (its _internal/ came along): start it as the game would.
+    side = Sidecar(tmp_path / "data", PERSONAS, command=[str(exported)]).start()
+    try:
+        assert side.ready["event"] == "ready"
+    finally:
+        assert side.stop() == 0
