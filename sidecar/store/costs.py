@@ -15,6 +15,7 @@ zone, the same as `llm.costs.local_day`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sidecar.llm.costs import CostBucket, CostReport, CostRow
 from sidecar.store.db import Store
@@ -66,8 +67,10 @@ class SqliteCostLedger:
         return await self._store._run(self._sum, "conversation_id = ?", (conversation,))
 
     def _sum(self, where: str, params: tuple[object, ...]) -> float:
-        rows = self._store.conn.execute(f"SELECT COALESCE(SUM(usd), 0.0) FROM llm_calls WHERE {where}", params)
-        return float(rows.fetchall()[0][0])
+        rows: list[tuple[Any, ...]] = self._store.conn.execute(
+            f"SELECT COALESCE(SUM(usd), 0.0) FROM llm_calls WHERE {where}", params
+        ).fetchall()
+        return float(rows[0][0])
 
     async def report(self, *, since: float | None = None) -> CostReport:
         """Totals and breakdowns by provider, local day and persona (rows at or after
@@ -81,18 +84,20 @@ class SqliteCostLedger:
 
         def buckets(key: str) -> dict[str, CostBucket]:
             out: dict[str, CostBucket] = {}
-            for k, calls, tin, tout, usd in conn.execute(
+            found: list[tuple[Any, ...]] = conn.execute(
                 f"SELECT {key} AS k, {agg} FROM llm_calls {where} GROUP BY k ORDER BY k", params
-            ):
+            ).fetchall()
+            for k, calls, tin, tout, usd in found:
                 out[str(k)] = CostBucket(int(calls), int(tin), int(tout), float(usd))
             return out
 
         with conn:  # one read transaction: the breakdowns add up to the totals
-            calls, _, _, total = conn.execute(f"SELECT {agg} FROM llm_calls {where}", params).fetchall()[0]
-            estimated = conn.execute(
+            totals: tuple[Any, ...] = conn.execute(f"SELECT {agg} FROM llm_calls {where}", params).fetchall()[0]
+            calls, _, _, total = totals
+            estimated: Any = conn.execute(
                 f"SELECT COUNT(*) FROM llm_calls {where} {'AND' if where else 'WHERE'} estimated", params
             ).fetchall()[0][0]
-            return CostReport(
+            report = CostReport(
                 total_usd=float(total),
                 calls=int(calls),
                 by_provider=buckets("provider"),
@@ -100,13 +105,14 @@ class SqliteCostLedger:
                 by_persona=buckets("COALESCE(persona_id, '-')"),
                 estimated_calls=int(estimated),
             )
+        return report
 
     async def calls(self, *, since: float | None = None, limit: int = 1000) -> list[CallRow]:
         """The newest `limit` rows (oldest first)."""
 
         def q() -> list[CallRow]:
             where, params = ("WHERE at >= ?", (since, limit)) if since is not None else ("", (limit,))
-            rows = self._store.conn.execute(
+            rows: list[tuple[Any, ...]] = self._store.conn.execute(
                 "SELECT id, at, provider, model, input_tokens, output_tokens, usd, estimated, priced,"
                 f" conversation_id, persona_id, purpose FROM llm_calls {where} ORDER BY id DESC LIMIT ?",
                 params,
