@@ -26,6 +26,7 @@ Pure and deterministic: no I/O, no clock, no randomness.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -119,6 +120,7 @@ def _plain(text: str) -> str:
     return text.translate(_APOSTROPHES)
 
 
+@functools.lru_cache(maxsize=2048)
 def normalize(text: str) -> str:
     """Case-, punctuation- and spacing-insensitive form used to compare lines."""
     return _SPACES.sub(" ", _NON_WORD.sub(" ", _plain(text).casefold())).strip()
@@ -129,7 +131,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def similarity(a: str, b: str) -> float:
+def similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
     """Greatest of difflib's ratio over words (catches small edits: one word changed in a
     twenty-word line is 0.95) and token-set Jaccard (catches reordered words) over normalised
     text, 0..1.
@@ -144,7 +146,10 @@ def similarity(a: str, b: str) -> float:
     ta, tb = set(wa), set(wb)
     jaccard = len(ta & tb) / len(ta | tb)
     matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
-    if matcher.real_quick_ratio() <= jaccard:  # an upper bound: ratio cannot beat Jaccard
+    # real_quick_ratio() and quick_ratio() are cheap upper bounds of ratio(): skip the
+    # expensive part when it cannot beat Jaccard, or cannot reach what the caller asks.
+    floor = max(jaccard, at_least)
+    if matcher.real_quick_ratio() <= floor or matcher.quick_ratio() <= floor:
         return jaccard
     return max(matcher.ratio(), jaccard)
 
@@ -224,7 +229,7 @@ def _repeat(text: str, persona: Persona, history: Sequence[Line]) -> RuleHit | N
     for old in reversed(recent):
         if normalize(old) == key:
             return RuleHit("repeats_line", RULES["repeats_line"], f"repeats {old[:60]!r}")
-        best = max(best, similarity(text, old))
+        best = max(best, similarity(text, old, at_least=NEAR_DUPLICATE))
     if best >= NEAR_DUPLICATE:
         return RuleHit("near_repeat", RULES["near_repeat"], f"{best:.2f} similar to a recent line")
     return None
