@@ -37,6 +37,7 @@ test-llm: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sidecar engine_bindings/python tests
+	$(BIN)/mypy
 	$(BIN)/parley schema --check
 
 schema: $(STAMP)

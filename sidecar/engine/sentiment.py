@@ -40,7 +40,7 @@ def _get() -> _Analyzer:
     if analyzer is None:
         with _lock:
             if _analyzer is None:
-                from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
+                from vaderSentiment.vaderSentiment import (
                     SentimentIntensityAnalyzer,
                 )
 

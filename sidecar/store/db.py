@@ -190,7 +190,9 @@ class Store:
             raise StoreError(f"database error: {type(exc).__name__}: {exc}") from exc
 
     @property
-    def conn(self) -> apsw.Connection:
+    def conn(self) -> Any:
+        """The connection, typed loosely on purpose: apsw types every column as a union of all
+        SQLite values, which would need a cast per read; the SQL is covered by the tests."""
         assert self._conn is not None, "store is closed"
         return self._conn
 
@@ -336,7 +338,18 @@ class Store:
         if not rows:
             return None
         r = rows[0]
-        return ConversationRow(*r[:9], memory=json.loads(r[9]))
+        return ConversationRow(
+            id=r[0],
+            player_id=r[1],
+            persona_id=r[2],
+            seed=r[3],
+            started_at=r[4],
+            updated_at=r[5],
+            ended_at=r[6],
+            archived_at=r[7],
+            turns=r[8],
+            memory=json.loads(r[9]),
+        )
 
     async def turn_state(self, conversation_id: str, window: int) -> TurnState | None:
         """The conversation, its newest `window` lines, the affinity and the goal, or None
