@@ -1,12 +1,18 @@
-"""Command line: `parley serve | chat | demo | validate | schema | bench`."""
+"""Command line: `parley serve | chat | demo | validate | schema | bench | providers | costs`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sidecar import PROTOCOL_VERSION, __version__
+
+if TYPE_CHECKING:
+    from sidecar.llm.costs import CostReport
+    from sidecar.llm.spec import LlmSettings, Price
 
 # Imports are lazy (inside the handlers): `--version` and `validate` stay quick, and `serve`
 # pays only for what serving needs.
@@ -47,6 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--data-dir", type=Path, default=None)
     c.add_argument("--personas", type=Path, default=None)
     c.add_argument("--seed", type=int, default=None)
+    c.add_argument("--config", type=Path, default=None, help="provider configuration (TOML) for the sidecar")
+    c.add_argument(
+        "--provider",
+        default=None,
+        help="talk through this provider alone (then the embedded engine): a provider of --config, "
+        "or a preset such as groq, openai, anthropic, ollama",
+    )
+    c.add_argument("--model", default=None, help="with a preset --provider: the model id to use")
+
+    pr = sub.add_parser("providers", help="the provider chain and each provider's state (never the keys)")
+    pr.add_argument("action", nargs="?", choices=["list", "check"], default="list",
+                    help="check: send one tiny request to each provider and report latency or the exact error")
+    pr.add_argument("--config", type=Path, default=None, help="provider configuration (TOML)")
+    pr.add_argument("--json", action="store_true")
+
+    co = sub.add_parser("costs", help="what provider calls cost, by day, provider and persona")
+    co.add_argument("--data-dir", type=Path, default=None)
+    co.add_argument("--days", type=int, default=None, help="only the last N local days (today included)")
+    co.add_argument("--json", action="store_true", help="print the stats.costs shape as JSON")
 
     d = sub.add_parser("demo", help="a scripted conversation with two NPCs through a real sidecar")
     d.add_argument("--data-dir", type=Path, default=None, help="default: a fresh temporary directory")
@@ -75,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         "validate": _validate,
         "schema": _schema,
         "bench": _bench,
+        "providers": _providers,
+        "costs": _costs,
     }[args.cmd]
     return int(handler(args) or 0)
 
@@ -151,10 +178,190 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     import asyncio
+    import tempfile
 
     from sidecar.cli_chat import chat
+    from sidecar.errors import ConfigError
 
-    return asyncio.run(chat(args))
+    with tempfile.TemporaryDirectory(prefix="parley-chat-") as tmp:
+        try:
+            config = _chat_config(args, Path(tmp))
+        except ConfigError as exc:
+            print(f"parley chat: {exc.message}", file=sys.stderr)
+            return 2
+        args.sidecar_args = ["--config", str(config)] if config is not None else []
+        return asyncio.run(chat(args))
+
+
+def _chat_config(args: argparse.Namespace, tmp: Path) -> Path | None:
+    """The config file the chat's sidecar runs on: `--config` as given, or a one-provider
+    chain for `--provider NAME` (a provider of `--config`, else a preset), written to `tmp`.
+    Raises ConfigError (unknown provider or preset, bad file)."""
+    from sidecar.errors import ConfigError
+
+    if args.provider is None:
+        if args.model is not None:
+            raise ConfigError("--model needs --provider")
+        return args.config  # type: ignore[no-any-return]
+    from sidecar.llm.config import config_for_preset, dump_config, load_config
+    from sidecar.llm.presets import load_presets
+
+    if args.config is not None:
+        base = load_config(args.config)
+        if args.provider in base.providers:
+            if args.model is not None:
+                raise ConfigError("--model applies to a preset --provider; set `model` in the config instead")
+            config = base.model_copy(update={"router": base.router.model_copy(update={"chain": [args.provider]})})
+        elif args.provider in load_presets():
+            config = config_for_preset(args.provider, model=args.model)
+        else:
+            names = ", ".join(sorted(base.providers))
+            raise ConfigError(f"--provider {args.provider}: not in {args.config} ({names}) and not a preset")
+    else:
+        config = config_for_preset(args.provider, model=args.model)
+    path = tmp / "chat.toml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    return path
+
+
+def _llm_settings(config: Path | None) -> tuple[LlmSettings, str]:
+    """Settings of `config` (keys resolved from env and keyring), or the embedded engine
+    alone. Raises ConfigError."""
+    from sidecar.llm.config import load_config, resolve
+    from sidecar.llm.spec import LlmSettings
+
+    if config is None:
+        return LlmSettings(), "no --config: the embedded engine alone answers"
+    return resolve(load_config(config), source=str(config)), f"config: {config}"
+
+
+def _price(price: Price | None) -> str:
+    if price is None:
+        return "unknown"
+    if price.free:
+        return "free"
+    return f"${price.input:g}/${price.output:g} per 1M" + (f" ({price.date})" if price.date else "")
+
+
+def _providers(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import logging
+
+    # The table says what the router would log (unusable links, unknown prices).
+    logging.getLogger("sidecar.llm").setLevel(logging.ERROR)
+
+    from sidecar.errors import ConfigError
+    from sidecar.llm.costs import MemoryLedger
+    from sidecar.llm.router import Router
+
+    try:
+        settings, origin = _llm_settings(args.config)
+    except ConfigError as exc:
+        print(f"parley providers: {exc.message}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        ledger = MemoryLedger()
+        async with Router.from_settings(settings, ledger) as router:
+            states = router.states()
+            if args.action == "list":
+                if args.json:
+                    print(json.dumps([
+                        {"name": s.name, "kind": s.kind, "model": s.model, "state": s.state, "reason": s.reason,
+                         "key_source": s.key_source, "paid": s.paid, "price": _price(s.price)}
+                        for s in states
+                    ], indent=2))
+                    return 0
+                print(origin)
+                rows = [("#", "provider", "kind", "model", "state", "key", "price", "why")]
+                for i, s in enumerate(states, 1):
+                    key = s.key_source or ("-" if s.kind == "embedded" else "none")
+                    price = "free" if s.kind == "embedded" else _price(s.price)
+                    rows.append((str(i), s.name, s.kind, s.model, s.state, key, price, s.reason))
+                _table(rows)
+                return 0
+            results = await router.check()
+            if args.json:
+                print(json.dumps([
+                    {"name": r.provider, "ok": r.ok, "latency_ms": round(r.latency_s * 1000, 1), "model": r.model,
+                     "code": r.code, "message": r.message, "tokens": list(r.usage)}
+                    for r in results
+                ], indent=2))
+            else:
+                print(origin)
+                if not results:
+                    print("nothing to check: no remote provider in the chain")
+                for r in results:
+                    if r.ok:
+                        print(f"  {r.provider}: ok in {r.latency_s * 1000:.0f} ms "
+                              f"(model {r.model}, {r.usage[0]} in / {r.usage[1]} out tokens)")
+                    else:
+                        print(f"  {r.provider}: FAILED after {r.latency_s * 1000:.0f} ms: {r.code}: {r.message}")
+                spent = sum(row.usd for row in ledger.rows)
+                if spent:
+                    print(f"  (these checks cost about ${spent:.6f})")
+            return 0 if all(r.ok for r in results) else 1
+
+    return asyncio.run(run())
+
+
+def _table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _costs(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from sidecar.store.db import DB_FILENAME
+
+    data_dir = args.data_dir or default_data_dir()
+    db = data_dir / DB_FILENAME
+    if args.days is not None and args.days < 1:
+        print("parley costs: --days must be at least 1", file=sys.stderr)
+        return 2
+    if not db.exists():
+        print(f"no costs recorded: {db} does not exist", file=sys.stderr)
+        return 0
+
+    async def report() -> CostReport:
+        import time
+
+        from sidecar.llm.costs import start_of_local_day
+        from sidecar.store.costs import SqliteCostLedger
+        from sidecar.store.db import Store
+
+        since = None
+        if args.days is not None:
+            since = start_of_local_day(time.time() - (args.days - 1) * 86_400)
+        store = await Store.open(db)
+        try:
+            return await SqliteCostLedger(store).report(since=since)
+        finally:
+            await store.close()
+
+    r = asyncio.run(report())
+    if args.json:
+        wire = r.to_wire()
+        wire["by_day"] = {k: v.to_wire() for k, v in sorted(r.by_day.items())}
+        wire["by_persona"] = {k: v.to_wire() for k, v in sorted(r.by_persona.items())}
+        wire["estimated_calls"] = r.estimated_calls
+        print(json.dumps(wire, indent=2))
+        return 0
+    print(f"{db}: {r.calls} calls, ${r.total_usd:.6f}"
+          + (f" ({r.estimated_calls} with estimated token counts)" if r.estimated_calls else ""))
+    for title, buckets in (("day", r.by_day), ("provider", r.by_provider), ("persona", r.by_persona)):
+        print(f"by {title}:")
+        rows = [(title, "calls", "tokens in", "tokens out", "USD")]
+        rows += [
+            (k, str(b.calls), str(b.input_tokens), str(b.output_tokens), f"{b.usd:.6f}")
+            for k, b in sorted(buckets.items())
+        ]
+        _table(rows)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -112,7 +112,8 @@ async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int)
 
 async def chat(args: argparse.Namespace) -> int:
     with _data_dir(args.data_dir) as data_dir:
-        with Sidecar(data_dir, _personas_dir(args.personas)) as sidecar:
+        extra = list(getattr(args, "sidecar_args", []))  # ["--config", FILE] from cli.py
+        with Sidecar(data_dir, _personas_dir(args.personas), extra_args=extra) as sidecar:
             async with Client(sidecar.endpoint, sidecar.token, timeout=60) as client:
                 personas = (await client.call("persona.list"))["personas"]
                 ids = [p["id"] for p in personas]

@@ -20,6 +20,7 @@ from this file: only from the environment variable `api_key_env` or the OS keyri
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -205,6 +206,44 @@ def config_for_preset(preset: str, *, model: str | None = None) -> ConfigModel:
         raise ConfigError(f"--provider {preset}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dump_config(config: ConfigModel) -> str:
+    """TOML text that `parse_config` reads back as an equal `ConfigModel` (used to hand a
+    one-off chain, such as `parley chat --provider groq`, to a sidecar). Only the fields set
+    are written; no key can be in it, since the model has no field for one."""
+    out: list[str] = []
+
+    def table(path: str, data: Mapping[str, Any]) -> None:
+        scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        nested = {k: v for k, v in data.items() if isinstance(v, dict)}
+        if scalars or not nested:
+            out.append(f"[{path}]")
+            out.extend(f"{k} = {_toml_value(v)}" for k, v in scalars.items())
+            out.append("")
+        for k, v in nested.items():
+            table(f"{path}.{k}", v)
+
+    data = config.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+    for name, value in data.items():
+        if name == "providers":
+            for provider, spec in value.items():
+                table(f"providers.{provider}", spec)
+        elif isinstance(value, dict):
+            table(name, value)
+    return "\n".join(out)
+
+
 KeyLookup = Callable[[str], str | None]
 
 
@@ -341,6 +380,7 @@ __all__ = [
     "ConfigModel",
     "ProviderModel",
     "config_for_preset",
+    "dump_config",
     "keyring_lookup",
     "load_config",
     "parse_config",

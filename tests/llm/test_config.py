@@ -235,3 +235,50 @@ async def test_resolve_async_gives_the_same_settings() -> None:
     sync = resolve(parse_config(CONTRACT), env=env, keys=lambda n: None)
     threaded = await resolve_async(parse_config(CONTRACT), env=env, keys=lambda n: None)
     assert threaded == sync
+
+
+def test_the_quality_table_is_read_and_checked() -> None:
+    from sidecar.llm.spec import QualitySettings
+
+    settings = resolve(parse_config("[quality]\nthreshold = 70\nmax_retries = 0\n"), env={}, keys=lambda n: None)
+    assert settings.quality == QualitySettings(threshold=70, max_retries=0)
+    assert resolve(parse_config(""), env={}, keys=lambda n: None).quality == QualitySettings()
+    for bad in ("[quality]\nthreshold = 101\n", "[quality]\nmax_retries = 11\n", "[quality]\nretries = 1\n"):
+        with pytest.raises(ConfigError, match=r"quality\."):
+            parse_config(bad)
+
+
+def test_dump_config_round_trips_every_table() -> None:
+    from sidecar.llm.config import config_for_preset, dump_config
+
+    text = """
+[router]
+chain = ["main", "backup", "embedded"]
+[limits]
+timeout = 2.5
+retries = 1
+deadline = 12.0
+[budgets]
+per_day_usd = 1.5
+[quality]
+threshold = 70
+[providers.main]
+preset = "groq"
+json = "json_object"
+keyring = false
+frequency_penalty = false
+[providers.main.limits]
+requests_per_minute = 30.0
+[providers.main.price]
+input = 0.1
+output = 0.2
+date = "2025-01-01"
+[providers.backup]
+kind = "anthropic"
+model = "claude \\"quoted\\" \u00e9"
+api_key_env = "ANTHROPIC_API_KEY"
+"""
+    config = parse_config(text)
+    assert parse_config(dump_config(config)) == config
+    one = config_for_preset("openai", model="gpt-4o-mini")
+    assert parse_config(dump_config(one)) == one
