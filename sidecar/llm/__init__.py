@@ -4,7 +4,10 @@ engine as the last link of every chain.
 Importing this package does not import httpx (nor keyring): remote providers are built, and
 httpx loaded, only by `Router.from_settings` when the chain has a usable remote link.
 
-Use from the server and the turn pipeline:
+In the sidecar this is wired up by `server/app.py` (`serve --config FILE`: settings, router,
+quality gate), `store/costs.py` (`SqliteCostLedger`, the `llm_calls` table) and
+`engine/routed.py` (`RoutedSource`: the turn pipeline's `LineSource` over the router, with
+answer options and the goal judge). The recipe, for any other caller:
 
     settings = await resolve_async(load_config(path), source=str(path))   # ConfigError
     router = Router.from_settings(settings, ledger)      # ledger: a CostLedger (store/)
