@@ -578,3 +578,25 @@ def test_serve_without_config_loads_no_http_client(data_dir: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "0 (False, False)"
+
+
+async def test_a_spent_conversation_budget_skips_the_paid_provider_for_the_embedded_engine(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path
+) -> None:
+    # One line costs usd(42, 7) ≈ $0.0000105; the budget is spent after the first.
+    main_fake.default = Reply(text=GOOD)
+    budget = "[budgets]\nper_conversation_usd = 0.00001\n"
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake}, extra=budget)
+    async with llm_sidecar(data_dir, config) as (_, client):
+        first_cid, other_cid = await start(client), await start(client, seed=12)
+        first, _ = await say(client, first_cid, "Hello there, smith.", stream=False)
+        second, seen = await say(client, first_cid, "What do you make here?", stream=False)
+        other, _ = await say(client, other_cid, "Hello there, smith.", stream=False)
+
+    assert first["provider"] == "main" and other["provider"] == "main", "the budget is per conversation"
+    assert second["provider"] == "embedded" and second["line"]["text"]
+    [fallback] = seen.named("provider.fallback")
+    assert fallback["code"] == "budget_exceeded" and "conversation budget" in fallback["reason"]
+    rows = cost_rows(data_dir)
+    for cid in (first_cid, other_cid):
+        assert sum(r["usd"] for r in rows if r["conversation_id"] == cid) >= 0.00001
