@@ -325,7 +325,7 @@ async def test_with_no_key_at_all_every_line_is_embedded_and_the_log_says_so_onc
         cid = await start(client)
         turns = [await say(client, cid, text) for text in ("Hello!", "How is the forge?", "Any news?")]
         costs = await client.call("stats.costs")
-        stderr = sidecar.stderr_text()
+    stderr = sidecar.stderr_text()  # complete once the sidecar has stopped
 
     assert main_fake.calls == 0 and backup_fake.calls == 0
     assert all(said["provider"] == "embedded" and said["line"]["text"] for said, _ in turns)
@@ -402,8 +402,8 @@ async def test_the_api_key_never_reaches_the_log_the_database_or_the_game(
         finally:
             game.close()
         running = data_files(data_dir)  # while the sidecar runs: the WAL is still there
-        stderr = sidecar.stderr_text()
     stopped = data_files(data_dir)  # after shutdown: checkpointed into the main file
+    stderr = sidecar.stderr_text()
 
     assert main_fake.received[0].headers["Authorization"] == f"Bearer {KEY}", "the key was really used"
     assert said["provider"] == "backup" and said["quality"]["retries"] == 1
