@@ -16,9 +16,10 @@ const SUITES: Array[String] = [
 	"res://tests/test_parley.gd",
 	"res://tests/ui/test_dialogue_balloon.gd",
 	"res://tests/test_demo.gd",
+	"res://tests/test_readme_snippet.gd",
 ]
 ## No run may take longer than this; a hung await ends the run as a failure.
-const WATCHDOG_S := 600.0
+const WATCHDOG_S := 300.0
 
 
 func _initialize() -> void:
@@ -31,8 +32,10 @@ func _run() -> void:
 	var autoload: Node = root.get_node_or_null("Parley")
 	if autoload != null:
 		autoload.call("stop")
-		root.remove_child(autoload)  # at once: the tests add their own node named "Parley"
-		autoload.queue_free()
+		# Out of the tree at once (the tests add their own nodes named "Parley"), but kept:
+		# test_readme_snippet puts it back to call it through the `Parley` global.
+		root.remove_child(autoload)
+		set_meta(&"parley_autoload", autoload)
 	create_timer(WATCHDOG_S, true, false, true).timeout.connect(_on_watchdog_timeout)
 	var user_args: PackedStringArray = OS.get_cmdline_user_args()
 	var filter: String = user_args[0] if not user_args.is_empty() else ""
@@ -69,6 +72,8 @@ func _run() -> void:
 				print("FAIL %s (%d ms)" % [full, ms])
 				for problem: String in problems:
 					print("     ", problem)
+	if has_meta(&"parley_autoload"):
+		(get_meta(&"parley_autoload") as Node).queue_free()
 	print("%d passed, %d failed" % [passed, failed])
 	quit(0 if failed == 0 and passed > 0 else 1)
 

@@ -40,22 +40,23 @@ func after_each() -> void:
 static func make_parley(scene_tree: SceneTree, tag: String) -> ParleyScript:
 	var node: ParleyScript = ParleyScript.new()
 	node.name = "Parley"
-	var data: String = "user://%s-%d-%d" % [tag, OS.get_process_id(), Time.get_ticks_usec()]
-	(
-		node
-		. configure(
-			{
-				"parley/sidecar/autostart": false,
-				"parley/sidecar/python_command": "%s -m sidecar" % python(),
-				"parley/sidecar/personas_dir": repo_path("personas"),
-				"parley/sidecar/data_dir": data,
-				"parley/sidecar/ready_timeout_s": 60.0,
-				"parley/requests/timeout_s": 30.0,
-			}
-		)
-	)
+	node.configure(sidecar_settings(tag))
 	scene_tree.root.add_child(node)
 	return node
+
+
+## Settings for a test sidecar: the tests' Python, the repository's personas, a fresh
+## data folder under user://.
+static func sidecar_settings(tag: String) -> Dictionary:
+	var data: String = "user://%s-%d-%d" % [tag, OS.get_process_id(), Time.get_ticks_usec()]
+	return {
+		"parley/sidecar/autostart": false,
+		"parley/sidecar/python_command": "%s -m sidecar" % python(),
+		"parley/sidecar/personas_dir": repo_path("personas"),
+		"parley/sidecar/data_dir": data,
+		"parley/sidecar/ready_timeout_s": 60.0,
+		"parley/requests/timeout_s": 30.0,
+	}
 
 
 func test_a_whole_conversation() -> void:
