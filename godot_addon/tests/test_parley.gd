@@ -52,6 +52,7 @@ static func sidecar_settings(tag: String) -> Dictionary:
 	return {
 		"parley/sidecar/autostart": false,
 		"parley/sidecar/python_command": "%s -m sidecar" % python(),
+		"parley/sidecar/use_python": true,  # the sidecar from source, even if one is packaged
 		"parley/sidecar/personas_dir": repo_path("personas"),
 		"parley/sidecar/data_dir": data,
 		"parley/sidecar/ready_timeout_s": 60.0,

@@ -47,6 +47,7 @@ const ErrorScript := preload("res://addons/parley/net/error.gd")
 ## Project settings of the addon and their defaults.
 const SETTINGS: Dictionary = {
 	"parley/sidecar/python_command": "python -m sidecar",
+	"parley/sidecar/use_python": false,
 	"parley/sidecar/data_dir": "user://parley",
 	"parley/sidecar/personas_dir": "res://personas",
 	"parley/sidecar/provider_config": "",
@@ -98,6 +99,7 @@ func configure(overrides: Dictionary) -> void:
 ## sidecar_failed]) when it cannot be started at all.
 func start() -> bool:
 	process.python_command = str(setting("parley/sidecar/python_command"))
+	process.use_python = bool(setting("parley/sidecar/use_python"))
 	process.data_dir = str(setting("parley/sidecar/data_dir"))
 	process.personas_dir = str(setting("parley/sidecar/personas_dir"))
 	process.config_path = str(setting("parley/sidecar/provider_config"))

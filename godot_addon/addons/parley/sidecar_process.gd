@@ -41,6 +41,9 @@ var python_command: String = "python -m sidecar"
 ## Use [member python_command] when no packaged binary exists. Defaults to true in the editor
 ## and in debug builds.
 var allow_python_fallback: bool = OS.has_feature("editor") or OS.is_debug_build()
+## Always run [member python_command], even when a packaged binary exists (for working on the
+## sidecar itself, or testing it from source).
+var use_python: bool = false
 ## Explicit program path (skips the search for a packaged binary).
 var program_override: String = ""
 ## Arguments placed before "serve" when [member program_override] is used (e.g. a script).
@@ -110,9 +113,9 @@ func is_running() -> bool:
 func resolve_command() -> PackedStringArray:
 	var program: String = program_override
 	var args := PackedStringArray(prefix_args if not program.is_empty() else [])
-	if program.is_empty():
+	if program.is_empty() and not use_python:
 		program = find_packaged_binary()
-	if program.is_empty() and allow_python_fallback:
+	if program.is_empty() and (allow_python_fallback or use_python):
 		var words: PackedStringArray = python_command.strip_edges().split(" ", false)
 		if words.is_empty():
 			return PackedStringArray()
