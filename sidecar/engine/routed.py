@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -63,7 +62,6 @@ class RoutedSource:
     def __init__(self, router: Router, engine: EmbeddedEngine) -> None:
         self.router = router
         self.engine = engine
-        self._turns: dict[int, dict[str, str]] = {}
         """id(TurnInput) → {line text: provider} for the lines generated in that turn."""
 
     # --- lines -----------------------------------------------------------------------------
@@ -121,7 +119,6 @@ class RoutedSource:
         else:
             routed = await self.router.complete(req, embedded=compose, on_event=emit, cleaner=cleaner)
         text = routed.reply.text
-        self._remember(turn, text, "" if routed.embedded else routed.provider)
         return Generated(
             text=text,
             provider=routed.provider,
@@ -136,17 +133,10 @@ class RoutedSource:
             },
         )
 
-    def _remember(self, turn: TurnInput, text: str, provider: str) -> None:
-        key = id(turn)
-        if key not in self._turns:
-            self._turns[key] = {}
-            weakref.finalize(turn, self._turns.pop, key, None)
-        self._turns[key][text] = provider
-
-    def _provider_of(self, turn: TurnInput, npc_line: str) -> str:
-        """The remote provider that produced `npc_line` in this turn ("" when the embedded
-        engine did, or when the line is unknown)."""
-        return self._turns.get(id(turn), {}).get(npc_line, "")
+    @staticmethod
+    def _remote(line: Generated) -> bool:
+        """Whether a remote provider (not the embedded engine) produced `line`."""
+        return bool(line.meta.get("kind", EMBEDDED) != EMBEDDED)
 
     # --- answer options --------------------------------------------------------------------
 
@@ -166,19 +156,19 @@ class RoutedSource:
             tags=RequestTags(conversation=turn.conversation, persona=persona.id, purpose="options"),
         )
 
-    async def options(self, turn: TurnInput, npc_line: str, fallback: Sequence[Option]) -> list[Option]:
+    async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]:
         """Candidates for the player's answer options (turn.py settles them with
         `options.finalize`). Structured output (JSON schema, or JSON object mode) where the
         first ready provider has it, else the strict `ask:/share:/leave:` text format.
         Never raises except `CancelledError`: any failure, and any answer with no usable
         option, gives `fallback` (the embedded engine's options)."""
-        if not self._provider_of(turn, npc_line):
+        if not self._remote(line):
             return list(fallback)
         spec = self.router.first_ready()
         if spec is None:
             return list(fallback)
         structured = spec.json in STRUCTURED_MODES
-        text = await self._ask(self.options_request(turn, npc_line, structured=structured), "options")
+        text = await self._ask(self.options_request(turn, line.text, structured=structured), "options")
         if text is None:
             return list(fallback)
         found = option_rules.parse(text)
@@ -190,13 +180,12 @@ class RoutedSource:
     # --- goal judge ------------------------------------------------------------------------
 
     async def judge(
-        self, turn: TurnInput, goal: goal_rules.GoalDef, lines: Sequence[Line]
+        self, turn: TurnInput, line: Generated, goal: goal_rules.GoalDef, lines: Sequence[Line]
     ) -> goal_rules.GoalCheck | None:
         """The provider's verdict on the player's goal over `lines` (oldest first, this turn
         included), unsettled (pass it to `goals.settle`); None when no provider answered
         usably, so the caller's heuristics decide. Never raises except `CancelledError`."""
-        npc_line = next((line.text for line in reversed(lines) if line.speaker != "player"), "")
-        if not self._provider_of(turn, npc_line):
+        if not self._remote(line):
             return None
         spec = self.router.first_ready()
         if spec is None:

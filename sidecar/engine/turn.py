@@ -123,7 +123,7 @@ class LineSource(Protocol):
 
     async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated: ...
 
-    async def options(self, turn: TurnInput, npc_line: str, fallback: Sequence[Option]) -> list[Option]: ...
+    async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]: ...
 
 
 class EmbeddedSource:
@@ -142,7 +142,7 @@ class EmbeddedSource:
                 await on_delta(chunk)
         return Generated(composed.text, EMBEDDED, composed)
 
-    async def options(self, turn: TurnInput, npc_line: str, fallback: Sequence[Option]) -> list[Option]:
+    async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]:
         return list(fallback)
 
 
@@ -420,7 +420,7 @@ class Dialogue:
             judge = getattr(self.source, "judge", None)  # an LLM source's goal judge (routed.py)
             if judge is not None:
                 lines = [Line(r.speaker, r.text) for r in since] + [Line(PLAYER, text), Line(persona.id, line_text)]
-                found = await judge(turn, goal, lines)
+                found = await judge(turn, best, goal, lines)
                 if found is not None:
                     check = goal_rules.settle(goal, found, affinity=provisional, previous_progress=goal_row.progress)
             bonus = goal_rules.reward(goal, check, rewarded=goal_row.rewarded)
@@ -443,7 +443,7 @@ class Dialogue:
             []
             if used.ending
             else option_rules.finalize(
-                await self.source.options(turn, line_text, fallback), last_player_line=text, fallback=fallback
+                await self.source.options(turn, best, fallback), last_player_line=text, fallback=fallback
             )
         )
         memory = {**used.memory, K_EPISODE: step.episode.value if step.episode else None}
@@ -523,6 +523,21 @@ class Dialogue:
             fresh = self.engine.options(round_ctx, npc.text, player)
             if {option_rules.key(o.text) for o in fresh} != shown:
                 break
+        if npc.provider not in (None, EMBEDDED):
+            # A provider wrote the line: ask it (the embedded options are the fallback).
+            said = player or ""
+            turn = TurnInput(
+                ctx=ctx,
+                player_text=said,
+                sentiment=analyze(said),
+                tuning=tune(persona, ctx.affinity),
+                composed=Composed(npc.text, conv.memory),
+                other_names=self._other_names(persona),
+                conversation=conversation_id,
+            )
+            line = Generated(npc.text, npc.provider or EMBEDDED, turn.composed, meta={"kind": "remote"})
+            candidates = await self.source.options(turn, line, fresh)
+            fresh = option_rules.finalize(candidates, last_player_line=player, fallback=fresh)
         memory = {**conv.memory, K_OPTIONS: _options_memory(fresh), K_OPTIONS_ROUND: rounds}
         await self.store.set_memory(conversation_id, memory)
         return fresh

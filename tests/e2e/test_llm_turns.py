@@ -600,3 +600,28 @@ async def test_a_spent_conversation_budget_skips_the_paid_provider_for_the_embed
     rows = cost_rows(data_dir)
     for cid in (first_cid, other_cid):
         assert sum(r["usd"] for r in rows if r["conversation_id"] == cid) >= 0.00001
+
+
+async def test_options_generate_asks_the_provider_that_wrote_the_line(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path
+) -> None:
+    regenerated = [
+        {"text": "Who taught you to work the forge?", "intent": "ask"},
+        {"text": "I once tried to forge a nail myself.", "intent": "share"},
+        {"text": "I'll leave you to your anvil now.", "intent": "leave"},
+    ]
+    main_fake.queue(
+        Reply(text=GOOD),
+        Reply(text=json.dumps({"options": OPTIONS})),
+        Reply(text=json.dumps({"options": regenerated})),
+    )
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake})
+    async with llm_sidecar(data_dir, config) as (_, client):
+        cid = await start(client)
+        said, _ = await say(client, cid, "Hello there, smith.", stream=False)
+        assert said["provider"] == "main" and said["options"] == OPTIONS
+        again = (await client.call("options.generate", {"conversation": cid}))["options"]
+        assert again == regenerated
+        chosen = await client.call("conversation.choose", {"conversation": cid, "option": 0, "stream": False})
+    assert chosen["player_text"] == regenerated[0]["text"]
+    assert len(main_fake.received) >= 4  # line, options, regenerated options, the chosen line's turn

@@ -108,7 +108,7 @@ async def test_with_no_usable_provider_a_retry_composes_another_embedded_line(op
         recorder = Recorder()
         first = await source.generate(turn, 0, on_delta=None, emit=recorder.event)
         retry = await source.generate(turn, 1, on_delta=None, emit=recorder.event)
-        assert await source.options(turn, first.text, FALLBACK) == FALLBACK
+        assert await source.options(turn, first, FALLBACK) == FALLBACK
     assert openai_fake.calls == 0
     assert (first.provider, retry.provider) == ("embedded", "embedded")
     assert first.text == turn.composed.text and first.composed is turn.composed
@@ -122,7 +122,7 @@ async def _options(fake: FakeProvider, reply: Reply, json_mode: str) -> tuple[li
         source = RoutedSource(router, EmbeddedEngine())
         turn = turn_input()
         line = await source.generate(turn, 0, on_delta=None, emit=Recorder().event)
-        got = await source.options(turn, line.text, FALLBACK)
+        got = await source.options(turn, line, FALLBACK)
     return got, fake.received[-1].body
 
 
@@ -176,7 +176,7 @@ async def test_the_goal_judge_parses_a_verdict_and_gives_none_for_garbage(
         turn = turn_input()
         line = await source.generate(turn, 0, on_delta=None, emit=Recorder().event)
         lines = [Line(PLAYER, turn.player_text), Line("ansel", line.text)]
-        verdicts.append(await source.judge(turn, goal, lines))
+        verdicts.append(await source.judge(turn, line, goal, lines))
     assert verdicts[0] is not None and verdicts[0].progress == 0.5 and verdicts[0].reason == "warming up"
     assert verdicts[1] is None, "not JSON: the heuristics decide"
     judged = openai_fake.received[1].body
