@@ -156,3 +156,16 @@ func test_sidecar_killed_mid_conversation_and_restarted() -> void:
 func test_requests_before_start_start_the_sidecar() -> void:
 	var reply: Reply = await parley.personas()
 	check(reply.ok, "persona.list started the sidecar on demand (%s)" % reply)
+
+
+func test_freeing_the_autoload_stops_the_sidecar() -> void:
+	check(parley.start(), "start")
+	if not check(await wait_until(parley.is_ready, 60.0), "ready"):
+		return
+	var pid: int = parley.process.pid
+	check(OS.is_process_running(pid), "running")
+	parley.queue_free()  # what happens to an autoload when the game quits
+	await tree.process_frame
+	var gone: bool = await wait_until(func() -> bool: return not OS.is_process_running(pid), 10.0)
+	check(gone, "the sidecar ends with the node")
+	parley = make_parley(tree, "parley-test")  # for after_each

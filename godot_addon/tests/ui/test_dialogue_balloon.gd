@@ -59,16 +59,38 @@ func test_open_choose_by_keyboard_type_and_close() -> void:
 		await frames(1)
 	check(tree.root.gui_get_focus_owner() == buttons[target], "ui_down moves along the options")
 	var chosen: String = buttons[target].text
+	var streamed: PackedStringArray = PackedStringArray()
+	npc.line_streamed.connect(func(piece: String) -> void: streamed.append(piece))
 	_press(&"ui_accept")
 	var answered: bool = await wait_until(func() -> bool: return _shown.size() >= 2, 60.0)
 	check(answered, "the answer to the chosen option is shown")
 	check_eq(_spoken, PackedStringArray([chosen]), "the option's text was said")
 	check_eq(balloon.shown_text(), npc.last_line.get("text"), "the answer is on screen")
+	check(streamed.size() >= 1, "the answer came streamed (%d pieces)" % streamed.size())
+	check_eq("".join(streamed).strip_edges(), balloon.shown_text().strip_edges(), "all of it")
 
-	# Free text.
-	balloon.say("Which herbs help with a cough?")
+	# Free text, typed into the text box and submitted.
+	var boxes: Array[Node] = balloon.find_children("*", "LineEdit", true, false)
+	if not check(boxes.size() == 1, "one text box"):
+		return
+	var box: LineEdit = boxes[0]
+	box.text = "Which herbs help with a cough?"
+	box.text_submitted.emit(box.text)
 	var typed: bool = await wait_until(func() -> bool: return _shown.size() >= 3, 60.0)
 	check(typed, "the answer to typed text is shown")
+	check_eq(_spoken[-1], "Which herbs help with a cough?", "the typed line was said")
+	check(box.text.is_empty(), "the box is cleared")
+
+	# Gamepad: the d-pad moves the focus (Godot's default ui_down mapping).
+	await frames(2)
+	var now_buttons: Array[Button] = balloon.option_buttons()
+	check(tree.root.gui_get_focus_owner() == now_buttons[0], "focus back on the first option")
+	var pad := InputEventJoypadButton.new()
+	pad.button_index = JOY_BUTTON_DPAD_DOWN
+	pad.pressed = true
+	tree.root.push_input(pad)
+	await frames(1)
+	check(tree.root.gui_get_focus_owner() == now_buttons[1], "d-pad down moves to the next option")
 
 	# Cancel closes and ends the conversation.
 	_press(&"ui_cancel")
