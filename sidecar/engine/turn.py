@@ -26,6 +26,7 @@ from sidecar.engine import goals as goal_rules
 from sidecar.engine import options as option_rules
 from sidecar.engine import quality as quality_rules
 from sidecar.engine.affinity import AffinityChange, combine, likes_topic, turn_delta
+from sidecar.engine.cancel import until_cancelled
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import analyze
@@ -377,7 +378,7 @@ class Dialogue:
                 other_names=others,
             )
 
-        gate = await self.gate.run(attempt, score)
+        gate = await until_cancelled(self.gate.run(attempt, score))
         best = next(g for g in generated.values() if g.text == gate.best_text)
         if stream and gate.best_text != generated[max(generated)].text:
             # The kept line is not the one streamed last: show the kept one.

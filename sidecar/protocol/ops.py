@@ -209,6 +209,19 @@ class GoalClearResult(OutModel):
     cleared: bool
 
 
+class CancelArgs(WireModel):
+    id: int = Field(ge=0, le=2**53)
+    """The id of an earlier request of this same connection."""
+
+
+class CancelResult(OutModel):
+    cancelled: bool
+    """True when the request was still queued or generating: it answers `cancelled` and
+    stores nothing. False when it was unknown or already done (or committing: too late)."""
+    state: str
+    """`queued`, `running` or `unknown`."""
+
+
 class EndArgs(WireModel):
     conversation: Id
 
@@ -305,6 +318,9 @@ OPS: dict[str, OpSpec] = {
     "conversation.choose": OpSpec(
         ChooseArgs, SayResult, "Say the NPC's offered option number `option` (0-based) as the player's line."
     ),
+    "request.cancel": OpSpec(
+        CancelArgs, CancelResult, "Cancel an earlier request of this connection (e.g. a turn still generating)."
+    ),
     "options.generate": OpSpec(OptionsArgs, OptionsResult, "New answer options for the NPC's last line."),
     "goal.set": OpSpec(GoalSetArgs, GoalSetResult, "Set (or replace) what the player is trying to achieve."),
     "goal.status": OpSpec(GoalStatusArgs, GoalStatusResult, "The conversation's goal and its progress, or nil."),
@@ -319,6 +335,8 @@ __all__ = [
     "MAX_TEXT",
     "OPS",
     "AffinityOut",
+    "CancelArgs",
+    "CancelResult",
     "ChooseArgs",
     "CustomGoal",
     "GoalClearResult",

@@ -19,10 +19,11 @@ import zmq.asyncio
 from pydantic import ValidationError
 
 from sidecar import PROTOCOL_VERSION, __version__
+from sidecar.engine.cancel import CANCEL
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.quality import QualityGate
 from sidecar.engine.turn import Dialogue, GoalState, LineSource, PersonaRegistry, Said
-from sidecar.errors import BadRequest, Busy, ErrorCode, ParleyError, TooLarge, UnknownOp
+from sidecar.errors import BadRequest, Busy, Cancelled, ErrorCode, ParleyError, TooLarge, UnknownOp
 from sidecar.personas.loader import load_personas
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, pack, unpack
@@ -75,6 +76,9 @@ class Dispatcher:
         self.sock: zmq.asyncio.Socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._order = KeyedSerializer(self._tasks)
+        self._tokens: dict[tuple[bytes | int, ...], asyncio.Event] = {}
+        """Cancel tokens of queued and running requests, by (identity frames..., request id)."""
+        self._started: set[tuple[bytes | int, ...]] = set()
         self._handlers: dict[str, Handler] = {
             "server.info": self._server_info,
             "persona.list": self._persona_list,
@@ -83,6 +87,7 @@ class Dispatcher:
             "conversation.end": self._end,
             "conversation.history": self._history,
             "conversation.choose": self._choose,
+            "request.cancel": self._cancel_op,
             "options.generate": self._options,
             "goal.set": self._goal_set,
             "goal.status": self._goal_status,
@@ -155,14 +160,43 @@ class Dispatcher:
         if len(self._tasks) + self._order.pending() >= MAX_IN_FLIGHT:
             self._reply_error(prefix, req_id, Busy("too many requests in flight; retry later"))
             return
+        if isinstance(args, P.CancelArgs):
+            self._cancel(prefix, req_id, args.id)
+            return
+        token = asyncio.Event()
+        self._tokens[(*prefix, req_id)] = token
         key = getattr(args, "conversation", None)
-        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args))
+        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args, token))
 
-    async def _execute(self, prefix: list[bytes], req_id: int, op: str, handler: Handler, args: Any) -> None:
+    def _cancel(self, prefix: list[bytes], req_id: int, target: int) -> None:
+        """`request.cancel`: answered at once, outside any conversation's queue."""
+        token = self._tokens.get((*prefix, target))
+        if token is None:
+            result = P.CancelResult(cancelled=False, state="unknown")
+        else:
+            token.set()
+            result = P.CancelResult(cancelled=True, state="queued" if target in self._queued_ids(prefix) else "running")
+        task = asyncio.ensure_future(
+            self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _queued_ids(self, prefix: list[bytes]) -> set[int]:
+        return {int(k[-1]) for k in self._tokens if list(k[:-1]) == prefix and k not in self._started}
+
+    async def _execute(
+        self, prefix: list[bytes], req_id: int, op: str, handler: Handler, args: Any, token: asyncio.Event
+    ) -> None:
         async def emit(event: str, data: Mapping[str, Any]) -> None:
             await self._send(prefix, {"id": req_id, "event": event, "data": dict(data)})
 
+        key: tuple[bytes | int, ...] = (*prefix, req_id)
+        self._started.add(key)
+        reset = CANCEL.set(token)
         try:
+            if token.is_set():
+                raise Cancelled("the game cancelled this request before it started")
             result = await handler(args, emit)
         except ParleyError as exc:
             await self._send_error(prefix, req_id, exc)
@@ -181,6 +215,10 @@ class Dispatcher:
                 },
             )
             return
+        finally:
+            CANCEL.reset(reset)
+            self._tokens.pop(key, None)
+            self._started.discard(key)
         await self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
 
     def _reply_error(self, prefix: list[bytes], req_id: int, exc: ParleyError) -> None:
@@ -286,6 +324,9 @@ class Dispatcher:
 
     async def _say(self, args: P.SayArgs, emit: Emit) -> P.SayResult:
         return _said(await self.dialogue.say(args.conversation, args.text, stream=args.stream, emit=emit))
+
+    async def _cancel_op(self, args: P.CancelArgs, emit: Emit) -> P.CancelResult:
+        raise AssertionError("request.cancel is answered in handle(), never queued")
 
     async def _choose(self, args: P.ChooseArgs, emit: Emit) -> P.SayResult:
         return _said(await self.dialogue.choose(args.conversation, args.option, stream=args.stream, emit=emit))

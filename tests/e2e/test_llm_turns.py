@@ -625,3 +625,46 @@ async def test_options_generate_asks_the_provider_that_wrote_the_line(
         chosen = await client.call("conversation.choose", {"conversation": cid, "option": 0, "stream": False})
     assert chosen["player_text"] == regenerated[0]["text"]
     assert len(main_fake.received) >= 4  # line, options, regenerated options, the chosen line's turn
+
+
+# --- cancellation ----------------------------------------------------------------------------
+
+
+async def _raw_say(client: Client, req_id: int, cid: str, text: str) -> None:
+    frame = {"id": req_id, "op": "conversation.say", "args": {"conversation": cid, "text": text, "stream": True}}
+    await client.send_raw(msgpack.packb(frame))
+
+
+async def _reply(client: Client, req_id: int) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            msg = await client.unmatched.get()
+            if msg.get("id") == req_id and "ok" in msg:
+                return msg
+
+
+async def test_the_game_can_cancel_a_turn_while_it_generates_and_nothing_is_stored(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path
+) -> None:
+    main_fake.queue(Reply(mode="hang"), Reply(text=GOOD), Reply(text=json.dumps({"options": OPTIONS})))
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake})
+    async with llm_sidecar(data_dir, config) as (_, client):
+        cid = await start(client)
+        before = await stored_lines(client, cid)
+        await _raw_say(client, 9001, cid, "Tell me a long story.")
+        await _raw_say(client, 9002, cid, "And another one.")  # queued behind 9001 (same conversation)
+        async with asyncio.timeout(20):
+            await main_fake.arrived.wait()  # 9001 is generating: the provider holds its request
+        queued = await client.call("request.cancel", {"id": 9002})
+        running = await client.call("request.cancel", {"id": 9001})
+        unknown = await client.call("request.cancel", {"id": 4242})
+        first, second = await _reply(client, 9001), await _reply(client, 9002)
+        assert queued == {"cancelled": True, "state": "queued"}
+        assert running == {"cancelled": True, "state": "running"}
+        assert unknown == {"cancelled": False, "state": "unknown"}
+        assert first["ok"] is False and first["error"]["code"] == "cancelled"
+        assert second["ok"] is False and second["error"]["code"] == "cancelled"
+        assert await stored_lines(client, cid) == before  # a cancelled turn stores nothing
+        said, _ = await say(client, cid, "Hello again.", stream=False)  # the conversation goes on
+        assert said["provider"] == "main" and said["line"]["text"] == GOOD
+        assert await stored_lines(client, cid) == [*before, "Hello again.", GOOD]
