@@ -62,7 +62,7 @@ static func sidecar_settings(tag: String) -> Dictionary:
 
 func test_a_whole_conversation() -> void:
 	check(parley.start(), "start")
-	var ready: bool = await wait_until(parley.is_ready, 60.0)
+	var ready: bool = await ready_or_failed(parley)
 	if not check(ready, "sidecar ready (stderr: %s)" % [parley.process.stderr_tail]):
 		return
 	var personas: Reply = await parley.personas()
@@ -115,7 +115,7 @@ func test_a_whole_conversation() -> void:
 func test_sidecar_killed_mid_conversation_and_restarted() -> void:
 	parley.process.restart_delay_min_s = 0.1
 	check(parley.start(), "start")
-	if not check(await wait_until(parley.is_ready, 60.0), "ready"):
+	if not check(await ready_or_failed(parley), "ready"):
 		return
 	var hello: Reply = await parley.start_conversation("goldie", "ada")
 	if not check(hello.ok, "conversation.start"):
@@ -160,7 +160,7 @@ func test_requests_before_start_start_the_sidecar() -> void:
 
 func test_freeing_the_autoload_stops_the_sidecar() -> void:
 	check(parley.start(), "start")
-	if not check(await wait_until(parley.is_ready, 60.0), "ready"):
+	if not check(await ready_or_failed(parley), "ready"):
 		return
 	var pid: int = parley.process.pid
 	check(OS.is_process_running(pid), "running")
@@ -169,3 +169,13 @@ func test_freeing_the_autoload_stops_the_sidecar() -> void:
 	var gone: bool = await wait_until(func() -> bool: return not OS.is_process_running(pid), 10.0)
 	check(gone, "the sidecar ends with the node")
 	parley = make_parley(tree, "parley-test")  # for after_each
+
+
+## Waits until [param node] is connected to its sidecar, or has given up on it (then the
+## failure shows at once instead of after the whole time limit). True when ready.
+func ready_or_failed(node: ParleyScript) -> bool:
+	await wait_until(
+		func() -> bool: return node.is_ready() or node.process.state == node.process.State.FAILED,
+		60.0
+	)
+	return node.is_ready()
