@@ -14,7 +14,6 @@ from typing import Any
 
 import msgpack
 import pytest
-from parley_client import Sidecar
 from raw_zmtp import (
     Closed,
     RawDealer,
@@ -24,6 +23,8 @@ from raw_zmtp import (
     hello,
     initiate,
 )
+
+from parley_client import Sidecar
 
 HANDSHAKE = json.loads(
     (Path(__file__).resolve().parents[2] / "engine_bindings/vectors/zmtp/handshake.json")
