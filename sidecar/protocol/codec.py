@@ -21,6 +21,10 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
 
 
+def _no_ext(code: int, data: bytes) -> Any:
+    raise ValueError(f"msgpack ext type {code} is not part of the protocol")
+
+
 def unpack(frame: bytes) -> Any:
     """Decode one frame. Raises FrameError for truncated, trailing or invalid bytes."""
     try:
@@ -28,6 +32,7 @@ def unpack(frame: bytes) -> Any:
             frame,
             raw=False,
             strict_map_key=False,
+            ext_hook=_no_ext,
         )
     except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
         raise FrameError(str(exc) or f"invalid msgpack ({type(exc).__name__})") from exc
