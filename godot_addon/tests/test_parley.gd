@@ -61,10 +61,20 @@ static func sidecar_settings(tag: String) -> Dictionary:
 
 
 func test_a_whole_conversation() -> void:
+	var launches: Array = []
+	parley.sidecar_launched.connect(
+		func(kind: String, cmd: PackedStringArray) -> void: launches.append([kind, cmd])
+	)
 	check(parley.start(), "start")
 	var ready: bool = await ready_or_failed(parley)
 	if not check(ready, "sidecar ready (stderr: %s)" % [parley.process.stderr_tail]):
 		return
+	# use_python is on in these tests: the autoload says it ran the Python command.
+	check_eq(launches.size(), 1, "sidecar_launched once")
+	if launches.size() == 1:
+		check_eq(launches[0][0], "python", "kind")
+		check_eq(launches[0][1][0], python(), "program")
+		check_eq(parley.process.launch_kind, "python", "process.launch_kind")
 	var personas: Reply = await parley.personas()
 	check(personas.ok, "persona.list")
 	var ids: Array = personas.result.get("personas", []).map(

@@ -26,6 +26,11 @@ extends Node
 signal sidecar_ready(endpoint: String)
 ## The sidecar could not be started or kept running; requests fail until [method start].
 signal sidecar_failed(reason: String)
+## A sidecar process was started: [param kind] is "packaged" (the binary under
+## addons/parley/bin, or next to an exported game) or "python" (the Python fallback), and
+## [param command] its program and arguments. Also readable afterwards as
+## [code]process.launch_kind[/code] / [code]process.launch_command[/code].
+signal sidecar_launched(kind: String, command: PackedStringArray)
 ## A whole line was said in [param conversation]: [code]{"speaker", "name", "text"}[/code]
 ## (greetings, replies, farewells, and extra NPC lines of group scenes).
 signal line_received(conversation: String, line: Dictionary)
@@ -68,6 +73,7 @@ func _ready() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
 	process.became_ready.connect(_on_process_became_ready)
 	process.failed.connect(_on_process_failed)
+	process.launched.connect(sidecar_launched.emit)
 	client.event_received.connect(_on_client_event_received)
 	if bool(setting("parley/sidecar/autostart")) and not Engine.is_editor_hint():
 		_autostart.call_deferred()

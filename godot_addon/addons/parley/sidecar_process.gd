@@ -8,7 +8,17 @@ extends RefCounted
 ## an exported game, [code]<game dir>/parley/bin/<os>-<arch>/...[/code]. When there is none,
 ## the editor and debug builds fall back to [member python_command] (default
 ## [code]python -m sidecar[/code]); a release export without the binary fails cleanly with
-## [signal failed].
+## [signal failed]. Every start says which it ran: a line on the output
+## ([code]Parley: starting the packaged sidecar /path/...[/code] or
+## [code]Parley: starting the sidecar with the Python fallback `python -m sidecar` ...[/code]),
+## [member launch_kind] / [member launch_command], and [signal launched].
+##
+## Paths from the settings ([member data_dir], [member personas_dir], [member config_path]) go
+## to the child as absolute paths. In an exported game, [code]res://[/code] is inside the
+## .pck, which another process cannot read: there a [code]res://x[/code] path is taken as
+## [code]<folder of the game executable>/x[/code], where the export plugin copies the persona
+## folder (see [method is_exported]). An empty [member personas_dir] passes no
+## [code]--personas[/code]: the sidecar then serves the default personas it carries.
 ##
 ## How: [method OS.execute_with_pipe] (non-blocking) gives the child's stdout and stderr as
 ## pipes. A fresh random token ([Crypto]) goes to the child in the [code]PARLEY_TOKEN[/code]
@@ -27,6 +37,10 @@ signal became_ready(endpoint: String, token: String)
 signal exited(exit_code: int)
 ## The sidecar cannot be started or kept running; [param reason] says why.
 signal failed(reason: String)
+## A sidecar process was just created: [param kind] is [constant KIND_PACKAGED],
+## [constant KIND_PYTHON] or [constant KIND_OVERRIDE]; [param command] is the program and its
+## arguments (the token is never among them).
+signal launched(kind: String, command: PackedStringArray)
 
 enum State { STOPPED, STARTING, RUNNING, WAITING_RESTART, FAILED }
 
@@ -34,6 +48,11 @@ enum State { STOPPED, STARTING, RUNNING, WAITING_RESTART, FAILED }
 const PROTOCOL := 1
 const STDERR_KEEP_LINES := 40
 const BINARY_NAME := "parley-sidecar"
+## [member launch_kind] values: the packaged binary, the Python fallback
+## ([member python_command]), an explicit [member program_override].
+const KIND_PACKAGED := "packaged"
+const KIND_PYTHON := "python"
+const KIND_OVERRIDE := "override"
 
 ## Full command of the Python fallback, split on spaces; a first word containing "/" is
 ## resolved against the project folder (e.g. "../.venv/bin/python -m sidecar").
@@ -46,9 +65,14 @@ var allow_python_fallback: bool = OS.has_feature("editor") or OS.is_debug_build(
 var use_python: bool = false
 ## Explicit program path (skips the search for a packaged binary).
 var program_override: String = ""
+## Folders to look in for the packaged sidecar instead of the default places (each holds
+## [code]parley-sidecar[/code] or a one-folder [code]parley-sidecar/parley-sidecar[/code]);
+## empty = [method packaged_search_dirs].
+var binary_search_dirs: PackedStringArray = PackedStringArray()
 ## Arguments placed before "serve" when [member program_override] is used (e.g. a script).
 var prefix_args: PackedStringArray = PackedStringArray()
 var data_dir: String = "user://parley"
+## Persona folder; "" = no [code]--personas[/code] (the sidecar's own default personas).
 var personas_dir: String = "res://personas"
 ## Provider configuration file ("" = none, the embedded engine only).
 var config_path: String = ""
@@ -60,6 +84,8 @@ var ready_timeout_s: float = 20.0
 var max_failures: int = 5
 var restart_delay_min_s: float = 0.25
 var restart_delay_max_s: float = 8.0
+## Print which sidecar is started (one line per start).
+var announce: bool = true
 
 var state: State = State.STOPPED
 var pid: int = -1
@@ -71,6 +97,12 @@ var last_ready_line: Dictionary = {}
 var stderr_tail: PackedStringArray = PackedStringArray()
 ## How many times the process was (re)started.
 var starts: int = 0
+## Which sidecar the last start ran: [constant KIND_PACKAGED], [constant KIND_PYTHON] or
+## [constant KIND_OVERRIDE] ("" before the first start).
+var launch_kind: String = ""
+## The program and arguments of the last start (the packaged binary's absolute path, or the
+## Python fallback's command), empty before the first start.
+var launch_command: PackedStringArray = PackedStringArray()
 
 var _stdio: FileAccess = null
 var _stderr: FileAccess = null
@@ -111,36 +143,42 @@ func is_running() -> bool:
 
 ## The program and arguments that would be run, or an empty array if none is usable.
 func resolve_command() -> PackedStringArray:
+	return _choose()[1]
+
+
+## Which sidecar would be started ([constant KIND_PACKAGED], [constant KIND_PYTHON],
+## [constant KIND_OVERRIDE]), or "" when none is usable.
+func resolve_kind() -> String:
+	return _choose()[0]
+
+
+# [kind, command]: the program to run and how it was chosen.
+func _choose() -> Array:
+	var kind: String = KIND_OVERRIDE
 	var program: String = program_override
 	var args := PackedStringArray(prefix_args if not program.is_empty() else [])
 	if program.is_empty() and not use_python:
-		program = find_packaged_binary()
+		kind = KIND_PACKAGED
+		program = find_packaged_binary(binary_search_dirs)
 	if program.is_empty() and (allow_python_fallback or use_python):
 		var words: PackedStringArray = python_command.strip_edges().split(" ", false)
 		if words.is_empty():
-			return PackedStringArray()
+			return ["", PackedStringArray()]
+		kind = KIND_PYTHON
 		program = _resolve_program(words[0])
 		args = words.slice(1)
 	if program.is_empty():
-		return PackedStringArray()
-	var serve: PackedStringArray = [
-		"serve",
-		"--data-dir",
-		absolute_path(data_dir),
-		"--personas",
-		absolute_path(personas_dir),
-		"--endpoint",
-		endpoint_spec,
-		"--parent-pid",
-		str(OS.get_process_id()),
-	]
-	args.append_array(serve)
+		return ["", PackedStringArray()]
+	args.append_array(["serve", "--data-dir", absolute_path(data_dir)])
+	if not personas_dir.strip_edges().is_empty():
+		args.append_array(["--personas", absolute_path(personas_dir.strip_edges())])
+	args.append_array(["--endpoint", endpoint_spec, "--parent-pid", str(OS.get_process_id())])
 	if not config_path.is_empty():
 		args.append_array(["--config", absolute_path(config_path)])
 	args.append_array(extra_args)
 	var cmd := PackedStringArray([program])
 	cmd.append_array(args)
-	return cmd
+	return [kind, cmd]
 
 
 ## Reads output, notices a dead process, restarts with backoff. Call once per frame.
@@ -178,14 +216,23 @@ static func platform_dir() -> String:
 	return "%s-%s" % [os_name, Engine.get_architecture_name()]
 
 
-## Path of the packaged sidecar binary, or "" when there is none.
-static func find_packaged_binary() -> String:
-	var exe: String = BINARY_NAME + (".exe" if OS.get_name() == "Windows" else "")
+## Where the packaged sidecar is looked for, in order: the addon's
+## [code]bin/<os>-<arch>/[/code] (not in an exported game: res:// is a pack there), then
+## [code]<game folder>/parley/bin/<os>-<arch>/[/code] (where the export plugin puts it).
+static func packaged_search_dirs() -> PackedStringArray:
 	var sub: String = "bin/%s" % platform_dir()
-	var roots: PackedStringArray = [
-		ProjectSettings.globalize_path("res://addons/parley").path_join(sub),
-		OS.get_executable_path().get_base_dir().path_join("parley").path_join(sub),
-	]
+	var roots := PackedStringArray()
+	if not is_exported():
+		roots.append(ProjectSettings.globalize_path("res://addons/parley").path_join(sub))
+	roots.append(game_dir().path_join("parley").path_join(sub))
+	return roots
+
+
+## Path of the packaged sidecar binary in [param dirs] (default:
+## [method packaged_search_dirs]), or "" when there is none.
+static func find_packaged_binary(dirs: PackedStringArray = PackedStringArray()) -> String:
+	var exe: String = BINARY_NAME + (".exe" if OS.get_name() == "Windows" else "")
+	var roots: PackedStringArray = dirs if not dirs.is_empty() else packaged_search_dirs()
 	for root: String in roots:
 		for candidate: String in [root.path_join(exe), root.path_join(BINARY_NAME).path_join(exe)]:
 			if FileAccess.file_exists(candidate):
@@ -193,23 +240,43 @@ static func find_packaged_binary() -> String:
 	return ""
 
 
-## Turns a setting path into one the sidecar (another process) can open: "res://" and
-## "user://" are globalized; a relative path is taken from the project folder (the game's
+## Turns a setting path into one the sidecar (another process) can open: "user://" is
+## globalized; "res://" too, except in an exported game, where it is taken from the game's
+## folder ([method game_dir]); a relative path is taken from the project folder (the game's
 ## folder in an export).
 static func absolute_path(path: String) -> String:
+	return resolve_path(path, is_exported(), game_dir())
+
+
+## [method absolute_path] with the run's nature given: [param exported] (res:// is in a pack)
+## and [param game_folder] (the folder of the game executable).
+static func resolve_path(path: String, exported: bool, game_folder: String) -> String:
 	if path.is_empty():
 		return path
-	if path.begins_with("res://") or path.begins_with("user://"):
+	if path.begins_with("user://"):
+		return ProjectSettings.globalize_path(path)
+	if path.begins_with("res://"):
+		if exported:
+			return game_folder.path_join(path.trim_prefix("res://")).simplify_path()
 		return ProjectSettings.globalize_path(path)
 	if path.is_absolute_path():
 		return path
-	return _base_dir().path_join(path).simplify_path()
+	var base: String = game_folder if exported else ProjectSettings.globalize_path("res://")
+	return base.path_join(path).simplify_path()
 
 
-static func _base_dir() -> String:
+## True in an exported game: an export-template build ([code]OS.has_feature("template")[/code])
+## whose [code]res://[/code] is a pack, not a folder. False in the editor and when a template
+## runs a project folder ([code]--path[/code], as the tests do).
+static func is_exported() -> bool:
+	if OS.has_feature("editor") or not OS.has_feature("template"):
+		return false
 	var res_dir: String = ProjectSettings.globalize_path("res://")
-	if not res_dir.is_empty() and DirAccess.dir_exists_absolute(res_dir):
-		return res_dir
+	return not (res_dir.is_absolute_path() and DirAccess.dir_exists_absolute(res_dir))
+
+
+## The folder of the game executable (where an export keeps parley/bin and the personas).
+static func game_dir() -> String:
 	return OS.get_executable_path().get_base_dir()
 
 
@@ -220,7 +287,9 @@ static func _resolve_program(word: String) -> String:
 
 
 func _spawn() -> bool:
-	var cmd: PackedStringArray = resolve_command()
+	var chosen: Array = _choose()
+	var kind: String = chosen[0]
+	var cmd: PackedStringArray = chosen[1]
 	if cmd.is_empty():
 		_give_up(
 			(
@@ -251,7 +320,35 @@ func _spawn() -> bool:
 	_started_ms = Time.get_ticks_msec()
 	starts += 1
 	state = State.STARTING
+	launch_kind = kind
+	launch_command = cmd
+	if announce:
+		var why: String = (
+			"parley/sidecar/use_python is on"
+			if use_python
+			else "no packaged binary for %s" % platform_dir()
+		)
+		print(describe_launch(kind, cmd, pid, why))
+	launched.emit(kind, cmd)
 	return true
+
+
+## The line printed at each start: which sidecar, where from, which process ([param why]: why
+## the Python fallback was used).
+static func describe_launch(
+	kind: String, cmd: PackedStringArray, child_pid: int, why: String = ""
+) -> String:
+	match kind:
+		KIND_PACKAGED:
+			return "Parley: starting the packaged sidecar %s (pid %d)" % [cmd[0], child_pid]
+		KIND_PYTHON:
+			var at: int = cmd.find("serve")
+			var shown: String = " ".join(cmd.slice(0, at if at > 0 else cmd.size()))
+			return (
+				"Parley: starting the sidecar with the Python fallback `%s` (pid %d; %s)"
+				% [shown, child_pid, why if not why.is_empty() else "no packaged binary used"]
+			)
+	return "Parley: starting the sidecar %s (pid %d)" % [cmd[0], child_pid]
 
 
 func _drain() -> void:
