@@ -11,6 +11,7 @@ extends Node2D
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
 const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
+const ExportCheck := preload("res://demo/export_check.gd")
 
 ## Persona id, place, colour and the name over its head.
 const VILLAGERS: Array[Dictionary] = [
@@ -48,6 +49,8 @@ func _ready() -> void:
 	parley.connect("sidecar_failed", _on_parley_sidecar_failed)
 	if bool(parley.call("is_ready")):
 		_on_parley_sidecar_ready("")
+	if ExportCheck.requested():
+		add_child(ExportCheck.new())  # a headless check of an exported demo (-- --parley-check)
 
 
 func _physics_process(_delta: float) -> void:

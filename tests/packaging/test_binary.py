@@ -264,46 +264,160 @@ async def test_remote_provider_works_from_the_bundle(with_remote_provider: Sidec
     assert [p["name"] for p in info["providers"]] == ["main", "embedded"]
 
 
-def test_godot_export_carries_the_binary(built: Built, tmp_path: Path) -> None:
+# --- The demo exported by a real Godot editor (GODOT_BIN), run as players would run it ---
+
+GAME_PERSONAS = ("ansel", "sorrel")  # a subset: proves the game reads its own copied folder
+
+
+def _godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
+    """Asks the binary itself what it is (an editor build or an export template)."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "project.godot").write_text("config_version=5\n", encoding="utf-8")
+    (probe / "probe.gd").write_text(
+        "extends SceneTree\n\n\nfunc _initialize() -> void:\n"
+        '\tprint("PROBE ", JSON.stringify({"editor": OS.has_feature("editor"), '
+        '"template": OS.has_feature("template")}))\n\tquit()\n',
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [godot, "--headless", "--path", str(probe), "--script", "res://probe.gd"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("PROBE ")), None)
+    assert line is not None, f"{godot} did not run a script:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    features: dict[str, bool] = json.loads(line.removeprefix("PROBE "))
+    return features
+
+
+def _export_template(godot: str) -> tuple[Path | None, str]:
+    """The debug export template to export with: $GODOT_TEMPLATE, else the scons-named
+    sibling of the editor (godot.linuxbsd.editor.x86_64 -> ...template_debug.x86_64)."""
+    named = os.environ.get("GODOT_TEMPLATE")
+    if named:
+        return (Path(named), "") if Path(named).is_file() else (None, f"GODOT_TEMPLATE={named} is not a file")
+    editor = Path(godot).resolve()
+    if ".editor." in editor.name:
+        sibling = editor.with_name(editor.name.replace(".editor.", ".template_debug."))
+        if sibling.is_file():
+            return sibling, ""
+    return None, (
+        "no Linux debug export template: set GODOT_TEMPLATE to one built from the same Godot "
+        "version as GODOT_BIN (no registry ships templates for it)"
+    )
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    """Waits (on a pidfd, no polling) until process `pid` has ended."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(fd)
+
+
+def test_godot_export_of_the_demo_carries_the_binary_and_talks_to_it(built: Built, tmp_path: Path) -> None:
+    """Issue 5: a headless export of the demo by a real Godot editor includes the packaged
+    sidecar and the game's persona folder, and the exported game, started headless with
+    `-- --parley-check` (demo/export_check.gd), starts that binary and gets a reply."""
     godot = os.environ.get("GODOT_BIN")
     if not godot:
         pytest.skip("GODOT_BIN is not set: the headless export of the demo is not checked")
+    if os.name != "posix" or sys.platform == "darwin":
+        pytest.skip("the export check runs on Linux (the preset is a Linux one)")
     project = REPO / "godot_addon"
-    presets = project / "export_presets.cfg"
-    if not presets.is_file():
-        pytest.skip("godot_addon has no export_presets.cfg yet: no export to check")
-    text = presets.read_text(encoding="utf-8")
-    linux = re.search(r'name="([^"]+)"\s*\nplatform="Linux', text)
-    if os.name != "posix" or sys.platform == "darwin" or linux is None:
-        pytest.skip("the export check runs on Linux with a Linux export preset")
-    # Export a copy of the project (no side effects on the tree): the built binary goes where
-    # `make sidecar` puts it, and the export plugin must carry it next to the exported game.
-    work = tmp_path / "work"
-    project_copy = work / "godot_addon"
-    shutil.copytree(project, project_copy, ignore=shutil.ignore_patterns(".godot", "bin"))
-    shutil.copytree(PERSONAS, work / "personas")  # the demo's personas_dir is ../personas
+    presets = (project / "export_presets.cfg").read_text(encoding="utf-8")
+    preset = re.search(r'name="([^"]+)"\s*\nplatform="Linux"', presets)
+    assert preset is not None, "godot_addon/export_presets.cfg has no Linux preset"
+    features = _godot_features(godot, tmp_path)
+    if not features["editor"]:
+        pytest.skip(
+            f"GODOT_BIN={godot} is an export template (OS.has_feature('template') is "
+            f"{features['template']}), not an editor: only an editor build can export"
+        )
+    template, why = _export_template(godot)
+    if template is None:
+        pytest.skip(why)
+    assert _godot_features(str(template), tmp_path / "t")["template"], f"{template} is not an export template"
+
+    # A copy of the project (the tree stays untouched) set up as a game developer would:
+    # the binary from `make sidecar` in addons/parley/bin/, personas in res://personas.
+    project_copy = tmp_path / "game"
+    shutil.copytree(project, project_copy, ignore=shutil.ignore_patterns(".godot", "bin", "export"))
     shutil.copytree(built.exe.parent, project_copy / "addons" / "parley" / "bin" / _platform_dir(), symlinks=True)
+    (project_copy / "personas").mkdir()
+    for persona in GAME_PERSONAS:
+        shutil.copy(PERSONAS / f"{persona}.toml", project_copy / "personas")
+    settings = (project_copy / "project.godot").read_text(encoding="utf-8")
+    assert 'sidecar/personas_dir=""' in settings
+    (project_copy / "project.godot").write_text(
+        settings.replace('sidecar/personas_dir=""', 'sidecar/personas_dir="res://personas"'), encoding="utf-8"
+    )
+    (project_copy / "export_presets.cfg").write_text(
+        presets.replace('custom_template/debug=""', f"custom_template/debug={json.dumps(str(template))}"),
+        encoding="utf-8",
+    )
     imported = subprocess.run(
-        [godot, "--headless", "--path", str(project_copy), "--import"], capture_output=True, text=True, timeout=240
+        [godot, "--headless", "--path", str(project_copy), "--import"], capture_output=True, text=True, timeout=300
     )
     assert imported.returncode == 0, imported.stdout[-3000:] + imported.stderr[-3000:]
-    out = tmp_path / "export" / "demo.x86_64"
+    out = tmp_path / "export" / "parley-demo.x86_64"
     out.parent.mkdir()
-    proc = subprocess.run(
-        [godot, "--headless", "--path", str(project_copy), "--export-release", linux.group(1), str(out)],
+    exported = subprocess.run(
+        [godot, "--headless", "--path", str(project_copy), "--export-debug", preset.group(1), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = exported.stdout + exported.stderr
+    assert exported.returncode == 0, log[-5000:]
+    assert "Parley export:" not in log, log[-3000:]  # no missing-binary / personas warning
+
+    # What the export plugin put next to the game.
+    assert out.is_file() and out.with_suffix(".pck").is_file()
+    binary = out.parent / "parley" / "bin" / _platform_dir() / "parley-sidecar"
+    assert binary.is_file()
+    assert binary.stat().st_mode & stat.S_IXUSR
+    assert (binary.parent / "_internal").is_dir()
+    assert sorted(p.stem for p in (out.parent / "personas").glob("*.toml")) == sorted(GAME_PERSONAS)
+    assert not any(out.parent.rglob("*.gd")), "scripts stay in the .pck"
+
+    # The exported game, headless, as a player would start it (from another folder).
+    env = {k: v for k, v in os.environ.items() if k not in ("PARLEY_TOKEN", "PARLEY_PYTHON")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")  # its user:// (the sidecar's data) stays in tmp
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    game = subprocess.run(
+        [str(out), "--headless", "--", "--parley-check"],
+        cwd=elsewhere,
+        env=env,
         capture_output=True,
         text=True,
         timeout=240,
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    exported = out.parent / "parley" / "bin" / _platform_dir() / "parley-sidecar"
-    assert exported.is_file()
-    assert exported.stat().st_mode & stat.S_IXUSR
-    version = subprocess.run([str(exported), "--version"], capture_output=True, text=True, timeout=60, check=True)
-    assert version.stdout.strip() == f"parley {__version__} (protocol {PROTOCOL_VERSION})"
-    # The exported copy serves (its _internal/ came along): start it as the game would.
-    side = Sidecar(tmp_path / "data", PERSONAS, command=[str(exported)]).start()
-    try:
-        assert side.ready["event"] == "ready"
-    finally:
-        assert side.stop() == 0
+    line = next((ln for ln in game.stdout.splitlines() if ln.startswith("PARLEY_CHECK ")), None)
+    assert line is not None, game.stdout[-3000:] + game.stderr[-3000:]
+    report = json.loads(line.removeprefix("PARLEY_CHECK "))
+    assert report["ok"], report
+    assert game.returncode == 0, game.stdout[-3000:]
+    assert report["template"] and report["exported"], report
+    assert Path(report["game_dir"]) == out.parent
+    assert report["launch_kind"] == "packaged"
+    command = report["launch_command"]
+    assert Path(command[0]) == binary
+    assert f"Parley: starting the packaged sidecar {binary}" in game.stdout
+    # res://personas of the exported game is the folder the plugin copied next to it.
+    assert Path(command[command.index("--personas") + 1]) == out.parent / "personas"
+    assert Path(command[command.index("--data-dir") + 1]).is_relative_to(tmp_path / "xdg")
+    assert sorted(report["personas"]) == sorted(GAME_PERSONAS)
+    assert report["persona"] in GAME_PERSONAS and report["reply"]
+    # The game quit: its sidecar ended with it.
+    assert _gone(int(report["sidecar_pid"]), timeout=30), "the sidecar outlived the exported game"
