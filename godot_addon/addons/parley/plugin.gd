@@ -1,7 +1,9 @@
 @tool
 extends EditorPlugin
 ## Registers the [code]Parley[/code] autoload and its Project Settings when the plugin is
-## enabled, and removes the autoload when it is disabled (settings keep the user's values).
+## enabled. Disabling it removes the autoload and every [code]parley/*[/code] setting that
+## still has its default value; a setting the user changed is kept (it is in project.godot,
+## and enabling the plugin again finds it), so a disable/enable cycle loses no configuration.
 
 const AUTOLOAD_NAME := "Parley"
 const AUTOLOAD_PATH := "res://addons/parley/parley.gd"
@@ -27,6 +29,7 @@ func _enable_plugin() -> void:
 
 func _disable_plugin() -> void:
 	remove_autoload_singleton(AUTOLOAD_NAME)
+	_remove_default_settings()
 
 
 func _enter_tree() -> void:
@@ -53,3 +56,16 @@ func _add_settings() -> void:
 			info["hint"] = HINTS[key][0]
 			info["hint_string"] = HINTS[key][1]
 		ProjectSettings.add_property_info(info)
+
+
+func _remove_default_settings() -> void:
+	for key: String in ParleyScript.SETTINGS:
+		if not ProjectSettings.has_setting(key):
+			continue
+		var value: Variant = ProjectSettings.get_setting(key)
+		var default: Variant = ParleyScript.SETTINGS[key]
+		if typeof(value) == typeof(default) and value == default:
+			ProjectSettings.set_setting(key, null)  # null erases it
+	var err: Error = ProjectSettings.save()
+	if err != OK:
+		push_warning("Parley: could not save the project settings (%s)" % error_string(err))
