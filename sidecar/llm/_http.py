@@ -16,11 +16,14 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import httpx_sse
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from sidecar.llm.spec import ProviderSpec
 
 from sidecar.errors import (
     ProviderAuth,
@@ -33,6 +36,26 @@ from sidecar.errors import (
 
 MAX_BODY_IN_MESSAGE = 200
 _KEYLIKE = re.compile(r"\b(?:sk|gsk|pk|key|sess)[-_][A-Za-z0-9_\-*.]{6,}")
+
+
+class HttpProvider:
+    """What the remote providers share: the injected client (one pool per process), the
+    spec, and the endpoint under the spec's base URL. Subclasses set `PATH` and `kind`."""
+
+    PATH: ClassVar[str]
+
+    def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient) -> None:
+        self._spec = spec
+        self._client = client
+        self._url = f"{spec.base_url}{self.PATH}"
+
+    @property
+    def name(self) -> str:
+        return self._spec.name
+
+    @property
+    def model(self) -> str:
+        return self._spec.model
 
 
 def redact(text: str, key: SecretStr | None) -> str:

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
 from sidecar.llm import _http
-from sidecar.llm.spec import ProviderSpec
 from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage, estimate_usage
 
 log = logging.getLogger(__name__)
@@ -83,25 +82,14 @@ def wire_messages(req: ChatRequest) -> list[dict[str, str]]:
     return out
 
 
-class AnthropicProvider:
+class AnthropicProvider(_http.HttpProvider):
     """Satisfies `llm.Provider`. The client is injected (one pool per process)."""
 
-    def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient) -> None:
-        self._spec = spec
-        self._client = client
-        self._url = f"{spec.base_url}/messages"
-
-    @property
-    def name(self) -> str:
-        return self._spec.name
+    PATH = "/messages"
 
     @property
     def kind(self) -> ProviderKind:
         return "anthropic"
-
-    @property
-    def model(self) -> str:
-        return self._spec.model
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
 from sidecar.llm import _http
-from sidecar.llm.spec import ProviderSpec
 from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage, estimate_usage
 
 log = logging.getLogger(__name__)
@@ -58,25 +57,14 @@ class _Completion(_Loose):
     error: dict[str, Any] | str | None = None
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(_http.HttpProvider):
     """Satisfies `llm.Provider`. The client is injected (one pool per process)."""
 
-    def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient) -> None:
-        self._spec = spec
-        self._client = client
-        self._url = f"{spec.base_url}/chat/completions"
-
-    @property
-    def name(self) -> str:
-        return self._spec.name
+    PATH = "/chat/completions"
 
     @property
     def kind(self) -> ProviderKind:
         return "openai"
-
-    @property
-    def model(self) -> str:
-        return self._spec.model
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
