@@ -96,7 +96,9 @@ def editor_project(tmp_path: Path) -> tuple[str, Path]:
         'enabled=PackedStringArray("res://addons/parley_plugin_check/plugin.cfg")',
     )
     text = re.sub(r"\[parley\]\n(?:[^\[\n][^\n]*\n|\n)*", "", text)
-    assert "parley/" not in text and "sidecar/" not in text and "parley_plugin_check" in text
+    settings = "\n".join(ln for ln in text.splitlines() if not ln.startswith(";"))
+    assert "[parley]" not in settings and "sidecar/" not in settings and "Parley=" not in settings
+    assert "parley_plugin_check" in settings
     (copy / "project.godot").write_text(text, encoding="utf-8")
     return godot, copy
 

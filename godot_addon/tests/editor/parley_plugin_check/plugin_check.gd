@@ -6,7 +6,7 @@ extends EditorPlugin
 ## plugin through the editor ([method EditorInterface.set_plugin_enabled], which runs
 ## plugin.gd's [code]_enable_plugin[/code]), changes one setting as a user would, disables it,
 ## enables it again, prints one line [code]PLUGIN_CHECK {json}[/code] with what the project
-## held after each step (in memory and in project.godot) and quits the editor.
+## held after each step (in memory, and in project.godot once saved) and quits the editor.
 
 const ParleyScript := preload("res://addons/parley/parley.gd")
 const PARLEY := "parley"
@@ -36,6 +36,8 @@ func _process(_delta: float) -> void:
 
 
 func _snapshot() -> Dictionary:
+	# The editor saves project.godot on a timer and on quit; save now to read what it would hold.
+	ProjectSettings.save()
 	var settings: Dictionary = {}
 	for key: String in ParleyScript.SETTINGS:
 		if ProjectSettings.has_setting(key):
