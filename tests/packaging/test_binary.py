@@ -272,7 +272,7 @@ GAME_PERSONAS = ("ansel", "sorrel")  # a subset: proves the game reads its own c
 def _godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
     """Asks the binary itself what it is (an editor build or an export template)."""
     probe = tmp_path / "probe"
-    probe.mkdir()
+    probe.mkdir(parents=True)
     (probe / "project.godot").write_text("config_version=5\n", encoding="utf-8")
     (probe / "probe.gd").write_text(
         "extends SceneTree\n\n\nfunc _initialize() -> void:\n"
