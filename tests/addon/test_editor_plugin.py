@@ -111,6 +111,9 @@ def test_enabling_registers_the_autoload_and_settings_disabling_removes_them(
     env["XDG_CONFIG_HOME"] = str(project.parent / "config")  # the editor's own settings stay in tmp
     env["XDG_DATA_HOME"] = str(project.parent / "data")
     env["XDG_CACHE_HOME"] = str(project.parent / "cache")
+    # The Godot fork used here has an AI chat dock that starts a local tool server and calls a
+    # remote service; this turns it off (stock Godot ignores the variable).
+    env["AI_CHAT_DISABLE"] = "1"
     run = subprocess.run(
         [godot, "--headless", "--editor", "--path", str(project)],
         capture_output=True,

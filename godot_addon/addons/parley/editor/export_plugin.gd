@@ -278,9 +278,10 @@ func _preset_architectures(os_name: String) -> PackedStringArray:
 	return PackedStringArray([arch]) if ARCHITECTURES.has(arch) else PackedStringArray()
 
 
+## Shown in the export dialog's log; Godot also prints it ("WARNING: Parley: ...", which is
+## what a headless --export-debug/--export-release shows).
 static func _warn(platform: EditorExportPlatform, message: String) -> void:
 	platform.add_message(EditorExportPlatform.EXPORT_MESSAGE_WARNING, CATEGORY, message)
-	push_warning("Parley export: " + message)
 
 
 static func _info(platform: EditorExportPlatform, message: String) -> void:
