@@ -163,6 +163,31 @@ func test_sidecar_killed_mid_conversation_and_restarted() -> void:
 	check("Thank you, that sounds lovely." in texts, "and the new one is stored")
 
 
+func test_options_goals_and_cancel() -> void:
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var hello: Reply = await parley.start_conversation("goldie", "ada")
+	check(hello.ok and hello.options().size() == 3, "greeting with three options")
+	var goal: Reply = await parley.set_goal("goldie", "build_trust")
+	check(goal.ok, "goal.set (%s)" % goal)
+	var offered: String = str(hello.options()[0].get("text", ""))
+	var chosen: Reply = await parley.choose("goldie", 0)
+	check(chosen.ok, "conversation.choose (%s)" % chosen)
+	check_eq(str(chosen.result.get("player_text", "")), offered, "the option was said")
+	check(chosen.result.get("goal") is Dictionary, "the answer carries the goal's progress")
+	var fresh: Reply = await parley.regenerate_options("goldie")
+	check(fresh.ok and fresh.result.get("options", []).size() == 3, "options.generate")
+	var status: Reply = await parley.goal_status("goldie")
+	check(status.ok, "goal.status")
+	if status.ok:
+		check_eq(str(status.result["goal"]["id"]), "build_trust", "goal id")
+	var bad: Reply = await parley.choose("goldie", 9)
+	check_eq(bad.error_code(), &"bad_request", "an option that was not offered")
+	var idle: Reply = await parley.cancel_turn("goldie")
+	check(not idle.ok, "nothing in flight to cancel")
+
+
 func test_requests_before_start_start_the_sidecar() -> void:
 	var reply: Reply = await parley.personas()
 	check(reply.ok, "persona.list started the sidecar on demand (%s)" % reply)

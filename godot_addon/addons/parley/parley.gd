@@ -66,6 +66,7 @@ var client: ClientScript = ClientScript.new()
 var process: ProcessScript = ProcessScript.new()
 
 var _conversations: Dictionary = {}  # persona id -> conversation id
+var _turns: Dictionary = {}  # persona id -> id of the turn request in flight
 var _overrides: Dictionary = {}
 
 
@@ -175,35 +176,52 @@ func start_conversation(npc: Variant, player: String = "") -> ReplyScript:
 ## the NPC's answer. With [param stream], [signal line_streamed] carries the answer as it is
 ## generated.
 func say(npc: Variant, text: String, stream: bool = true) -> ReplyScript:
-	var persona: String = persona_of(npc)
-	if persona.is_empty():
-		return _invalid("say needs a ParleyNPC or a persona id")
 	if text.strip_edges().is_empty():
 		return _invalid("say needs some text")
-	var conversation: String = conversation_of(persona)
+	return await _turn(npc, "conversation.say", {"text": text}, stream)
+
+
+## Says answer option [param index] (0-based) of the NPC's last line as the player's line;
+## [code]reply.result.player_text[/code] is the option's text.
+func choose(npc: Variant, index: int, stream: bool = true) -> ReplyScript:
+	return await _turn(npc, "conversation.choose", {"option": index}, stream)
+
+
+## Cancels the turn [param npc] is still generating (its [method say] then resumes with the
+## error code [code]cancelled[/code] and nothing is stored). [code]result.cancelled[/code]
+## is false when the turn had already finished or was committing.
+func cancel_turn(npc: Variant) -> ReplyScript:
+	var persona: String = persona_of(npc)
+	if not _turns.has(persona):
+		return _invalid("no turn in flight with %s" % persona)
+	return await request("request.cancel", {"id": int(_turns[persona])})
+
+
+## New answer options for the NPC's last line: [code]result.options[/code].
+func regenerate_options(npc: Variant) -> ReplyScript:
+	var conversation: String = conversation_of(npc)
 	if conversation.is_empty():
-		var started: ReplyScript = await start_conversation(persona)
-		if not started.ok:
-			return started
-		conversation = conversation_of(persona)
-	var refused: ReplyScript = _refuse_if_down()
-	if refused != null:
-		return refused
-	var args: Dictionary = {"conversation": conversation, "text": text, "stream": stream}
-	var pending: PendingScript = client.send_request("conversation.say", args)
-	pending.event_received.connect(_on_conversation_event.bind(conversation, persona))
-	var reply: ReplyScript = pending.reply
-	if not pending.done:
-		reply = await pending.resolved
-	if reply.ok:
-		line_received.emit(conversation, reply.line())
-		var affinity: Variant = reply.result.get("affinity")
-		var evented: bool = reply.events.any(_is_affinity_event)
-		if affinity is Dictionary and not evented:
-			_emit_affinity(persona, affinity)
-	elif reply.error.code == &"conversation_not_found" or reply.error.code == &"conversation_ended":
-		_conversations.erase(persona)
-	return reply
+		return _invalid("no open conversation with %s" % persona_of(npc))
+	return await request("options.generate", {"conversation": conversation})
+
+
+## Sets what the player is trying to achieve with [param npc]: a goal id
+## ([code]"build_trust"[/code], [code]"ask_favor"[/code], [code]"flirt"[/code],
+## [code]"apologize"[/code] or one from the persona file) or a Dictionary defining one.
+## Progress then comes with every answer ([code]reply.result.goal[/code]).
+func set_goal(npc: Variant, goal: Variant) -> ReplyScript:
+	var conversation: String = conversation_of(npc)
+	if conversation.is_empty():
+		return _invalid("no open conversation with %s" % persona_of(npc))
+	return await request("goal.set", {"conversation": conversation, "goal": goal})
+
+
+## The goal with [param npc] and its progress: [code]result.goal[/code] (null if none).
+func goal_status(npc: Variant) -> ReplyScript:
+	var conversation: String = conversation_of(npc)
+	if conversation.is_empty():
+		return _invalid("no open conversation with %s" % persona_of(npc))
+	return await request("goal.status", {"conversation": conversation})
 
 
 ## Ends the conversation with [param npc]; the reply carries the farewell line.
@@ -226,6 +244,40 @@ func history(npc: Variant, limit: int = 50) -> ReplyScript:
 	if conversation.is_empty():
 		return _invalid("no open conversation with %s" % persona_of(npc))
 	return await request("conversation.history", {"conversation": conversation, "limit": limit})
+
+
+func _turn(npc: Variant, op: String, extra: Dictionary, stream: bool) -> ReplyScript:
+	var persona: String = persona_of(npc)
+	if persona.is_empty():
+		return _invalid("%s needs a ParleyNPC or a persona id" % op)
+	var conversation: String = conversation_of(persona)
+	if conversation.is_empty():
+		var started: ReplyScript = await start_conversation(persona)
+		if not started.ok:
+			return started
+		conversation = conversation_of(persona)
+	var refused: ReplyScript = _refuse_if_down()
+	if refused != null:
+		return refused
+	var args: Dictionary = {"conversation": conversation, "stream": stream}
+	args.merge(extra)
+	var pending: PendingScript = client.send_request(op, args)
+	pending.event_received.connect(_on_conversation_event.bind(conversation, persona))
+	_turns[persona] = pending.id
+	var reply: ReplyScript = pending.reply
+	if not pending.done:
+		reply = await pending.resolved
+	if int(_turns.get(persona, -1)) == pending.id:
+		_turns.erase(persona)
+	if reply.ok:
+		line_received.emit(conversation, reply.line())
+		var affinity: Variant = reply.result.get("affinity")
+		var evented: bool = reply.events.any(_is_affinity_event)
+		if affinity is Dictionary and not evented:
+			_emit_affinity(persona, affinity)
+	elif reply.error.code == &"conversation_not_found" or reply.error.code == &"conversation_ended":
+		_conversations.erase(persona)
+	return reply
 
 
 func _autostart() -> void:
