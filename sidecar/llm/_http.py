@@ -57,6 +57,14 @@ class HttpProvider:
     def model(self) -> str:
         return self._spec.model
 
+    async def _raise_for_status(self, response: httpx.Response) -> None:
+        """A non-2xx answer as the provider error it means (its body read, the key redacted)."""
+        if response.status_code < 300:
+            return
+        with mapped_errors(self.name, receiving=True):
+            raw = await response.aread()
+        raise error_for_status(self.name, response, raw.decode("utf-8", "replace"), self._spec.key)
+
 
 def redact(text: str, key: SecretStr | None) -> str:
     """Remove the key, anything shaped like a key, and any word sharing the key's first six

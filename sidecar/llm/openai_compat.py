@@ -18,7 +18,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
@@ -109,13 +108,6 @@ class OpenAICompatProvider(_http.HttpProvider):
             if spec.stream_usage:
                 body["stream_options"] = {"include_usage": True}
         return body
-
-    async def _raise_for_status(self, response: httpx.Response) -> None:
-        if response.status_code < 300:
-            return
-        with _http.mapped_errors(self.name, receiving=True):
-            raw = await response.aread()
-        raise _http.error_for_status(self.name, response, raw.decode("utf-8", "replace"), self._spec.key)
 
     def _finish(
         self,
