@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import json
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,32 @@ async def zctx() -> AsyncIterator[zmq.asyncio.Context]:
 async def client(sidecar: Sidecar, zctx: zmq.asyncio.Context) -> AsyncIterator[Client]:
     async with Client(sidecar.endpoint, sidecar.token, context=zctx) as c:
         yield c
+
+
+def probe_godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
+    """Asks a Godot binary itself what it is: an editor build or an export template."""
+    probe = tmp_path / "probe"
+    probe.mkdir(parents=True)
+    (probe / "project.godot").write_text("config_version=5\n", encoding="utf-8")
+    (probe / "probe.gd").write_text(
+        "extends SceneTree\n\n\nfunc _initialize() -> void:\n"
+        '\tprint("PROBE ", JSON.stringify({"editor": OS.has_feature("editor"), '
+        '"template": OS.has_feature("template")}))\n\tquit()\n',
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [godot, "--headless", "--path", str(probe), "--script", "res://probe.gd"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("PROBE ")), None)
+    assert line is not None, f"{godot} did not run a script:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    features: dict[str, bool] = json.loads(line.removeprefix("PROBE "))
+    return features
+
+
+@pytest.fixture
+def godot_features() -> Callable[[str, Path], dict[str, bool]]:
+    """`probe_godot_features`, for the tests that need a Godot editor or template."""
+    return probe_godot_features

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,28 +41,6 @@ DEFAULTS: dict[str, Any] = {
 pytestmark = pytest.mark.timeout(400)
 
 
-def _godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
-    """Asks the binary itself whether it is an editor build."""
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / "project.godot").write_text("config_version=5\n", encoding="utf-8")
-    (probe / "probe.gd").write_text(
-        'extends SceneTree\n\n\nfunc _initialize() -> void:\n\tprint("PROBE ", JSON.stringify('
-        '{"editor": OS.has_feature("editor"), "template": OS.has_feature("template")}))\n\tquit()\n',
-        encoding="utf-8",
-    )
-    out = subprocess.run(
-        [godot, "--headless", "--path", str(probe), "--script", "res://probe.gd"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("PROBE ")), None)
-    assert line is not None, f"{godot} did not run a script:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
-    features: dict[str, bool] = json.loads(line.removeprefix("PROBE "))
-    return features
-
-
 def test_parley_settings_defaults_match_the_addon() -> None:
     """DEFAULTS above is parley.gd's SETTINGS (so the editor test checks the real defaults)."""
     source = (PROJECT / "addons" / "parley" / "parley.gd").read_text(encoding="utf-8")
@@ -74,11 +53,11 @@ def test_parley_settings_defaults_match_the_addon() -> None:
 
 
 @pytest.fixture
-def editor_project(tmp_path: Path) -> tuple[str, Path]:
+def editor_project(tmp_path: Path, godot_features: Callable[[str, Path], dict[str, bool]]) -> tuple[str, Path]:
     godot = os.environ.get("GODOT_BIN")
     if not godot:
         pytest.skip("GODOT_BIN is not set: plugin.gd is not checked in a Godot editor")
-    features = _godot_features(godot, tmp_path)
+    features = godot_features(godot, tmp_path)
     if not features["editor"]:
         pytest.skip(
             f"GODOT_BIN={godot} is an export template (OS.has_feature('template') is "

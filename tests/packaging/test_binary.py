@@ -16,7 +16,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -269,29 +269,6 @@ async def test_remote_provider_works_from_the_bundle(with_remote_provider: Sidec
 GAME_PERSONAS = ("ansel", "sorrel")  # a subset: proves the game reads its own copied folder
 
 
-def _godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
-    """Asks the binary itself what it is (an editor build or an export template)."""
-    probe = tmp_path / "probe"
-    probe.mkdir(parents=True)
-    (probe / "project.godot").write_text("config_version=5\n", encoding="utf-8")
-    (probe / "probe.gd").write_text(
-        "extends SceneTree\n\n\nfunc _initialize() -> void:\n"
-        '\tprint("PROBE ", JSON.stringify({"editor": OS.has_feature("editor"), '
-        '"template": OS.has_feature("template")}))\n\tquit()\n',
-        encoding="utf-8",
-    )
-    out = subprocess.run(
-        [godot, "--headless", "--path", str(probe), "--script", "res://probe.gd"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("PROBE ")), None)
-    assert line is not None, f"{godot} did not run a script:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
-    features: dict[str, bool] = json.loads(line.removeprefix("PROBE "))
-    return features
-
-
 def _export_template(godot: str) -> tuple[Path | None, str]:
     """The debug export template to export with: $GODOT_TEMPLATE, else the scons-named
     sibling of the editor (godot.linuxbsd.editor.x86_64 -> ...template_debug.x86_64)."""
@@ -341,7 +318,7 @@ def _export(godot: str, project: Path, preset: str, out: Path) -> str:
     return log
 
 
-def _export_setup(tmp_path: Path) -> tuple[str, str, Path, str]:
+def _export_setup(tmp_path: Path, godot_features: Callable[[str, Path], dict[str, bool]]) -> tuple[str, str, Path, str]:
     """GODOT_BIN (an editor), the Linux preset's name and the template to export with, or a
     visible skip saying which of them is missing."""
     godot = os.environ.get("GODOT_BIN")
@@ -352,7 +329,7 @@ def _export_setup(tmp_path: Path) -> tuple[str, str, Path, str]:
     presets = (REPO / "godot_addon" / "export_presets.cfg").read_text(encoding="utf-8")
     preset = re.search(r'name="([^"]+)"\s*\nplatform="Linux"', presets)
     assert preset is not None, "godot_addon/export_presets.cfg has no Linux preset"
-    features = _godot_features(godot, tmp_path)
+    features = godot_features(godot, tmp_path)
     if not features["editor"]:
         pytest.skip(
             f"GODOT_BIN={godot} is an export template (OS.has_feature('template') is "
@@ -361,16 +338,18 @@ def _export_setup(tmp_path: Path) -> tuple[str, str, Path, str]:
     template, why = _export_template(godot)
     if template is None:
         pytest.skip(why)
-    assert _godot_features(str(template), tmp_path / "t")["template"], f"{template} is not an export template"
+    assert godot_features(str(template), tmp_path / "t")["template"], f"{template} is not an export template"
     with_template = presets.replace('custom_template/debug=""', f"custom_template/debug={json.dumps(str(template))}")
     return godot, preset.group(1), template, with_template
 
 
-def test_godot_export_without_the_binary_warns(tmp_path: Path) -> None:
+def test_godot_export_without_the_binary_warns(
+    tmp_path: Path, godot_features: Callable[[str, Path], dict[str, bool]]
+) -> None:
     """The export plugin's check: no binary for the preset's platform -> a warning naming the
     missing folder and how to build it; the export still completes (a game may bring its own
     sidecar) and carries no parley/ folder."""
-    godot, preset, _template, presets = _export_setup(tmp_path)
+    godot, preset, _template, presets = _export_setup(tmp_path, godot_features)
     project_copy = tmp_path / "game"
     shutil.copytree(REPO / "godot_addon", project_copy, ignore=shutil.ignore_patterns(".godot", "export"))
     for folder in (project_copy / "addons" / "parley" / "bin").iterdir():
@@ -400,11 +379,13 @@ def _gone(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-def test_godot_export_of_the_demo_carries_the_binary_and_talks_to_it(built: Built, tmp_path: Path) -> None:
+def test_godot_export_of_the_demo_carries_the_binary_and_talks_to_it(
+    built: Built, tmp_path: Path, godot_features: Callable[[str, Path], dict[str, bool]]
+) -> None:
     """Issue 5: a headless export of the demo by a real Godot editor includes the packaged
     sidecar and the game's persona folder, and the exported game, started headless with
     `-- --parley-check` (demo/export_check.gd), starts that binary and gets a reply."""
-    godot, preset, _template, presets = _export_setup(tmp_path)
+    godot, preset, _template, presets = _export_setup(tmp_path, godot_features)
     project = REPO / "godot_addon"
 
     # A copy of the project (the tree stays untouched) set up as a game developer would:
