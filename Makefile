@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint schema test-godot demo-godot test-llm sidecar package bench clean
+.PHONY: demo test setup lint schema test-godot demo-godot test-llm sidecar package bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Parley needs Python 3.11+")'
@@ -45,6 +45,11 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/parley bench
+
+# The long robustness runs (100 seeded kill -9s, 10^5 fuzzed frames, ...); `make test` runs the
+# same tests bounded. Each prints its figures as `SOAK name: value` lines.
+soak: $(STAMP)
+	PARLEY_SOAK=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=7200 tests/soak
 
 sidecar package: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
