@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", type=Path, default=None, help="provider configuration (TOML)")
     s.add_argument("--log-file", type=Path, default=None, help="JSON-lines log (default: DATA_DIR/logs/sidecar.log)")
     s.add_argument("--log-level", default="INFO")
+    s.add_argument("--log-max-bytes", type=int, default=None, help="rotate the log file at this size (default 4 MiB)")
+    s.add_argument("--log-backups", type=int, default=None, help="rotated log files kept (default 3)")
+    s.add_argument("--log-burst", type=int, default=None, help="lines of one repeated message per window (default 10)")
+    s.add_argument("--log-interval", type=float, default=None, help="repeat-limit window in seconds (default 60)")
 
     c = sub.add_parser("chat", help="talk to an NPC in the terminal (starts its own sidecar)")
     c.add_argument("--persona", default=None)
@@ -111,10 +115,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from sidecar.errors import ParleyError
     from sidecar.server.app import ServeOptions, serve
-    from sidecar.server.logs import setup_logging
+    from sidecar.server.logs import log_limits, setup_logging
 
     data_dir = args.data_dir or default_data_dir()
-    setup_logging(args.log_file or data_dir / "logs" / "sidecar.log", args.log_level)
+    try:
+        limits = log_limits(args.log_burst, args.log_interval, args.log_max_bytes, args.log_backups)
+    except ValueError as exc:
+        print(f"parley serve: config_error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(args.log_file or data_dir / "logs" / "sidecar.log", args.log_level, limits)
     opts = ServeOptions(
         data_dir=data_dir,
         personas_dir=args.personas or default_personas_dir(),
