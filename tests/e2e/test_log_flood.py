@@ -10,11 +10,12 @@ from typing import Any
 import zmq.asyncio
 
 from parley_client import Client, Sidecar
+from sidecar.server.logs import LogLimits
 
 REPO = Path(__file__).resolve().parents[2]
 PERSONAS = REPO / "personas"
 DROPPED = "dropped an unreadable frame"
-DEFAULT_BURST = 10  # LogLimits.burst: the test runs the shipped defaults
+DEFAULT_BURST = LogLimits().burst  # the flood test runs the shipped defaults
 FLOOD = 5000
 
 
