@@ -20,7 +20,6 @@ import os
 import random
 import signal
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,12 +29,10 @@ from typing import Any
 import apsw
 import pytest
 import zmq.asyncio
+from soak_scale import scale  # on sys.path through tests/soak/conftest.py
 
 from parley_client import Client, Sidecar
 from sidecar.store.db import DB_FILENAME
-
-sys.path.insert(0, str(Path(__file__).parent))
-from soak_scale import scale  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PERSONAS = REPO / "personas"
