@@ -7,14 +7,26 @@ together for clashes (the same id, or the same name claimed by two NPCs).
 
 A broken file never stops the others from loading: `load_personas` keeps every persona it
 could load and lists the problems of the rest. Errors keep a persona out; warnings do not.
+
+A file may also be hostile (a mod is code-free but not harmless), so the cost of one file is
+bounded before anything parses it, by the limits in `limits.py`: a file is read only if it is
+a regular file whose real path (links resolved) is inside the personas folder and whose size
+is within `Limits.file_bytes`, opened without blocking (a FIFO would otherwise wait for a
+writer forever); its text is pre-scanned for depth and counts before `tomllib` (which recurses)
+sees it; anything the parser still raises becomes a problem; at most
+`Limits.problems_per_file` problems are reported per file, and a folder is read up to
+`Limits.files` files. Each refusal is one located problem, and costs only that file.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import os
 import re
+import stat
+import sys
 import tomllib
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +38,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from sidecar.errors import ConfigError, PersonaInvalid, PersonaNotFound
+from sidecar.personas.limits import LIMITS, Limits, first_excess
 from sidecar.personas.locate import KeyLines, PathPart, scan
 from sidecar.personas.model import PERSONA_ID, Persona
 
@@ -93,20 +106,55 @@ class _Parsed:
     keys: KeyLines
 
 
-def _parse(text: str, file: str) -> _Parsed:
-    """Parse and validate one persona text; never raises."""
+def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
+    """Parse and validate one persona text; never raises.
+
+    The pre-scan runs first so that `scan`, `tomllib` and pydantic only ever see text within
+    the limits. The broad `except`s are the last line behind it: whatever a parser raises on
+    a text (RecursionError, ValueError from int(), MemoryError) costs this file, not the set.
+    """
+    excess = first_excess(text, limits)
+    if excess is not None:
+        return _Parsed(None, (Problem(file, excess.line, "limit", excess.message),), KeyLines())
     keys = scan(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return _Parsed(None, (_syntax_problem(exc, text, file, keys),), keys)
+    except RecursionError:
+        return _Parsed(None, (Problem(file, 1, "toml", "nested too deeply for the TOML parser"),), keys)
+    except Exception as exc:  # any other parser failure is this file's problem too
+        return _Parsed(None, (Problem(file, 1, "toml", f"cannot be parsed: {_describe(exc)}"),), keys)
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
         errors = _drop_missing_explained_by_typos(exc.errors())
         problems = sorted((_schema_problem(err, file, keys) for err in errors), key=lambda p: p.line)
-        return _Parsed(None, _dedupe(problems), keys)
+        return _Parsed(None, _capped(_dedupe(problems), limits), keys)
+    except Exception as exc:  # as above, for the schema's validators
+        return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), keys)
     return _Parsed(persona, (), keys)
+
+
+def _describe(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _capped(problems: tuple[Problem, ...], limits: Limits) -> tuple[Problem, ...]:
+    """The first `limits.problems_per_file` problems, and one more that counts the rest (a
+    file of 100,000 mistakes must not become 100,000 log lines)."""
+    keep = limits.problems_per_file
+    if len(problems) <= keep:
+        return problems
+    rest = problems[keep:]
+    more = Problem(
+        rest[0].file,
+        rest[0].line,
+        "file",
+        f"and {len(rest):,} more problem(s) in this file from here on; fix the ones above first",
+    )
+    return (*problems[:keep], more)
 
 
 def _drop_missing_explained_by_typos(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -244,9 +292,10 @@ def _dedupe(problems: Iterable[Problem]) -> tuple[Problem, ...]:
 def load_persona_text(text: str, file: str | os.PathLike[str] = "<persona>") -> Persona:
     """Parse one persona from TOML text.
 
-    `file` only names the text in problems. Raises `PersonaInvalid` when the text is not
-    TOML or does not fit the schema; `details["problems"]` lists every problem found (as
-    `Problem.as_dict()`), each with its line.
+    `file` only names the text in problems. Raises `PersonaInvalid` when the text goes past
+    the limits (`limits.py`), is not TOML or does not fit the schema; `details["problems"]`
+    lists every problem found (as `Problem.as_dict()`, at most `Limits.problems_per_file`
+    and one that counts the rest), each with its line.
     """
     name = os.fspath(file)
     parsed = _parse(text, name)
@@ -350,21 +399,102 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _read(path: Path) -> tuple[str | None, Problem | None]:
+_NONBLOCK = 0 if sys.platform == "win32" else os.O_NONBLOCK
+
+
+def _read(path: Path, root: Path, limits: Limits = LIMITS) -> tuple[str | None, Problem | None]:
+    """The text of a persona file in `root`, or the one problem that keeps it from being read.
+
+    Refused before reading: a path whose real location is outside `root` (a link out of the
+    personas folder), anything but a regular file (a folder named `x.toml`, a FIFO, a
+    device), and a file over `limits.file_bytes` by `stat`. The open does not block (a FIFO
+    swapped in after the `stat` returns at once and is refused by `fstat`), and at most one
+    byte more than the limit is read, so a file that grows meanwhile is refused too.
+    """
     name = str(path)
+
+    def problem(message: str, line: int = 1) -> tuple[None, Problem]:
+        return None, Problem(name, line, "file", message)
+
     try:
-        data = path.read_bytes()
+        real = path.resolve()
+        base = root.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11, 3.12)
+        return problem(f"cannot read: {exc}")
+    if not real.is_relative_to(base):
+        return problem(f"cannot read: it links to {real}, outside the personas folder {base}")
+    try:
+        info = os.stat(real)
     except OSError as exc:
-        return None, Problem(name, 1, "file", f"cannot read: {exc.strerror or exc}")
+        return problem(f"cannot read: {exc.strerror or exc}")
+    refused = _not_readable(info, limits)
+    if refused:
+        return problem(refused)
+    try:
+        fd = os.open(real, os.O_RDONLY | _NONBLOCK)
+        with open(fd, "rb") as handle:
+            refused = _not_readable(os.fstat(handle.fileno()), limits)
+            if refused:
+                return problem(refused)
+            data = handle.read(limits.file_bytes + 1)
+    except OSError as exc:
+        return problem(f"cannot read: {exc.strerror or exc}")
+    if len(data) > limits.file_bytes:
+        return problem(_too_big(len(data), limits))
+    if data.startswith(codecs.BOM_UTF8):
+        return problem("starts with a byte-order mark (BOM); save it as UTF-8 without BOM")
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, Problem(name, line, "file", "not UTF-8 text (TOML files must be UTF-8)")
+        return problem("not UTF-8 text (TOML files must be UTF-8)", line)
 
 
-def _load_files(files: Sequence[Path], problems: list[Problem], known_ids: frozenset[str] = frozenset()) -> PersonaSet:
+def _not_readable(info: os.stat_result, limits: Limits) -> str | None:
+    if stat.S_ISDIR(info.st_mode):
+        return "cannot read: a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "cannot read: not a regular file (a pipe, socket or device)"
+    if info.st_size > limits.file_bytes:
+        return _too_big(info.st_size, limits)
+    return None
+
+
+def _too_big(size: int, limits: Limits) -> str:
+    return (
+        f"the file is {size:,} bytes; a persona file may be at most {limits.file_bytes:,} bytes "
+        f"({limits.file_bytes // 1024} KiB)"
+    )
+
+
+def _persona_files(folder: Path, problems: list[Problem], limits: Limits = LIMITS) -> list[Path]:
+    """The `*.toml` entries of `folder` in name order, at most `limits.files` of them; the
+    rest are named in one problem (at the first one left out)."""
+    found = sorted(folder.glob("*.toml"))
+    if len(found) <= limits.files:
+        return found
+    left = found[limits.files :]
+    problems.append(
+        Problem(
+            str(left[0]),
+            1,
+            "file",
+            f"not read: {len(found):,} persona files in {folder}, more than {limits.files:,}; "
+            f"this one and the {len(left) - 1:,} after it (by name) were left out",
+        )
+    )
+    return found[: limits.files]
+
+
+def _load_files(
+    files: Sequence[Path],
+    problems: list[Problem],
+    known_ids: frozenset[str] = frozenset(),
+    limits: Limits = LIMITS,
+) -> PersonaSet:
     """Load `files` in order; later files lose clashes. Appends to `problems`.
+
+    Each file is read only from inside its own folder (see `_read`).
 
     `known_ids` are personas that exist elsewhere (not loaded here) and so may be named in
     relationships without a warning.
@@ -375,11 +505,11 @@ def _load_files(files: Sequence[Path], problems: list[Problem], known_ids: froze
     claims: dict[str, str] = {}  # casefolded id/name/alias → persona id
     for path in files:
         name = str(path)
-        text, problem = _read(path)
+        text, problem = _read(path, path.parent, limits)
         if text is None:
             problems.append(problem or Problem(name, 1, "file", "cannot read"))
             continue
-        parsed = _parse(text, name)
+        parsed = _parse(text, name, limits)
         problems.extend(parsed.problems)
         persona = parsed.persona
         if persona is None:
@@ -446,36 +576,39 @@ def _load_files(files: Sequence[Path], problems: list[Problem], known_ids: froze
     return PersonaSet(personas, tuple(ordered), sources)
 
 
-def load_personas(directory: str | os.PathLike[str]) -> PersonaSet:
+def load_personas(directory: str | os.PathLike[str], *, limits: Limits = LIMITS) -> PersonaSet:
     """Load every `*.toml` in `directory` (not recursive), in file-name order.
 
     Never stops at a broken file: what loads is in `.personas`, what did not is explained
-    in `.problems`. Raises `ConfigError` only if `directory` is not a directory.
+    in `.problems`. Files past `limits` are refused one problem each (see `limits.py`).
+    Raises `ConfigError` only if `directory` is not a directory.
     """
     root = Path(directory)
     if not root.is_dir():
         raise ConfigError(f"persona directory not found: {root}", details={"path": str(root)})
-    return _load_files(sorted(root.glob("*.toml")), [])
+    problems: list[Problem] = []
+    return _load_files(_persona_files(root, problems, limits), problems, limits=limits)
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
+def validate_paths(paths: Iterable[str | os.PathLike[str]], *, limits: Limits = LIMITS) -> list[Problem]:
     """Check persona files and directories (their `*.toml`) together, as one set.
 
     Returns every problem, errors and warnings (see `Problem.severity`); an empty list means
     all is well. A relationship may name a persona whose file sits next to a checked one.
     Paths that do not exist, and named files that are not `.toml`, are reported as problems
-    rather than raised.
+    rather than raised. A named file is held to the same rules as in a folder: it must be a
+    regular file inside its own folder (links resolved) and within `limits`.
     """
     problems: list[Problem] = []
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.glob("*.toml"))
+            found = _persona_files(path, problems, limits)
             if not found:
                 problems.append(Problem(str(path), 1, "file", "no *.toml persona files here", "warning"))
             files.extend(found)
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():
             if path.suffix.lower() != ".toml":
                 problems.append(Problem(str(path), 1, "file", "not a .toml file; skipped", "warning"))
             else:
@@ -485,7 +618,7 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
     unique = list(dict.fromkeys(files))
     # A file checked on its own may name its neighbours in relationships: they exist.
     neighbours = frozenset(sibling.stem for folder in {f.parent for f in unique} for sibling in folder.glob("*.toml"))
-    return list(_load_files(unique, problems, neighbours).problems)
+    return list(_load_files(unique, problems, neighbours, limits).problems)
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

@@ -1,0 +1,279 @@
+"""The size limits of persona files, and the cheap pre-scan that enforces them.
+
+Persona files come from modders, and a mod may be careless or hostile. `tomllib` is
+recursive (500 nested arrays raise `RecursionError`), converts numbers with `int()` (5,000
+digits raise `ValueError`), and, like `locate.scan` and pydantic, takes time and memory in
+proportion to what it is given. Before any of them sees a text, `first_excess` walks it once
+with one regular expression (strings and comments skipped) and refuses the first thing that
+goes past a limit below. So a hostile file costs a bounded amount of work and one problem,
+and the parser is never handed anything deep enough to recurse out of the stack.
+
+The limits are far beyond any real persona. The five sample NPCs (personas/*.toml) measure
+at most: 16.1 KB, 239 lines, 23 tables, 81 keys, 186 array elements, nesting depth 4,
+a 618-character string, numbers of 3 digits. The schema (model.py) caps each field well below
+these limits anyway; they exist to bound the work done before the schema can say so. They
+are documented for modders in personas/README.md ("Limits").
+
+The pre-scan is a guard, not a parser: on text it does not understand it stops and leaves
+the verdict to `tomllib` (which the loader still wraps in a broad `except`, as a last line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one persona file, and one personas folder, may hold."""
+
+    file_bytes: int = 256 * 1024
+    """Bytes in one file (checked by `stat` before it is read)."""
+    lines: int = 10_000
+    depth: int = 16
+    """How deep a value may sit: each part of a table header or dotted key, each array and
+    each inline table is one level (`[topics.rain]` + `lines = [...]` + an element is 4)."""
+    tables: int = 1_000
+    """`[headers]`, `[[array tables]]` and `{ inline tables }` together."""
+    keys: int = 5_000
+    """`key = value` pairs, inline tables' included."""
+    array_elements: int = 10_000
+    """Elements of all arrays together."""
+    string_chars: int = 10_000
+    """Characters in one string (quoted keys too; the schema's longest field takes 8,000)."""
+    word_chars: int = 256
+    """Characters in one bare word: a number, date, `true`/`false` or unquoted key."""
+    files: int = 1_000
+    """`*.toml` files in one personas folder; those after the first (by name) are not read."""
+    problems_per_file: int = 20
+    """Problems reported for one file; the rest are counted in one last problem."""
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Excess:
+    """The first thing in a text that goes past a limit: where, and what to tell the modder."""
+
+    line: int
+    message: str
+
+
+_TOKEN = re.compile(
+    r"""
+      (?P<nl>\n)
+    | (?P<comment>\#[^\n]*)
+    | (?P<mlstring>\"\"\"(?:[^"\\]+|\\[\s\S]?|"(?!""))*(?:"{3,5}|\Z)
+                  |'''(?:[^']+|'(?!''))*(?:'{3,5}|\Z))
+    | (?P<string>"(?:[^"\\\n]+|\\[^\n]?)*(?:"|(?=\n)|\Z)
+                |'[^'\n]*(?:'|(?=\n)|\Z))
+    | (?P<word>[A-Za-z0-9_+\-:]+)
+    | (?P<punct>[\[\]{}=,.])
+    """,
+    re.VERBOSE,
+)
+
+
+def first_excess(text: str, limits: Limits = LIMITS) -> Excess | None:
+    """The first place where `text` goes past `limits`, or None if it stays inside them.
+
+    Never raises and reads `text` once. It does not judge TOML syntax: where the text stops
+    making sense (a stray `]`, `=` or `,`) it returns None and lets `tomllib` report the error,
+    which then happens before anything deep or large is reached.
+    """
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines > limits.lines:
+        return Excess(limits.lines + 1, f"more than {limits.lines:,} lines; {_LIMIT_HINT}")
+    return _Walk(text, limits).run()
+
+
+_LIMIT_HINT = "persona files have limits (see personas/README.md, Limits)"
+
+
+class _Walk:
+    """One pass over the tokens, tracking just enough TOML to know each value's depth."""
+
+    def __init__(self, text: str, limits: Limits) -> None:
+        self.text = text
+        self.limits = limits
+        self.tables = 0
+        self.keys = 0
+        self.elements = 0
+        # open arrays/inline tables: (kind, depth of the container itself)
+        self.stack: list[tuple[str, int]] = []
+        self.table_depth = 0  # depth of the table the last [header] opened
+        self.expect_key = True
+        self.key_parts = 0
+        self.header: int | None = None  # parts of the [header] being read, if in one
+        self.after_value = False
+
+    def line_at(self, pos: int) -> int:
+        return self.text.count("\n", 0, pos) + 1
+
+    def excess(self, pos: int, message: str) -> Excess:
+        return Excess(self.line_at(pos), f"{message}; {_LIMIT_HINT}")
+
+    def container_depth(self) -> int:
+        return self.stack[-1][1] if self.stack else self.table_depth
+
+    def run(self) -> Excess | None:
+        text = self.text
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            pos = m.start()
+            if kind == "nl":
+                if not self.stack:
+                    self.expect_key, self.key_parts, self.after_value = True, 0, False
+                continue
+            if kind == "comment":
+                continue
+            tok = m.group()
+            found: Excess | None | bool
+            if kind in ("string", "mlstring"):
+                found = self.string(tok, pos)
+            elif kind == "word":
+                found = self.word(tok, pos)
+            else:
+                found = self.punct(tok, pos)
+            if found is False:
+                return None  # not TOML here: tomllib will say so, before going deeper
+            if isinstance(found, Excess):
+                return found
+        return None
+
+    # Each step returns an Excess to refuse, False when the text stops being TOML, None to go on.
+
+    def part(self, pos: int) -> Excess | None:
+        """One part of a key or header (`a`, `"b c"`)."""
+        self.key_parts += 1
+        base = 0 if self.header is not None else self.container_depth()
+        depth = base + self.key_parts
+        if depth > self.limits.depth:
+            return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
+        return None
+
+    def value(self, pos: int) -> Excess | None:
+        self.after_value = True
+        if self.stack and self.stack[-1][0] == "[":
+            self.elements += 1
+            if self.elements > self.limits.array_elements:
+                return self.excess(pos, f"more than {self.limits.array_elements:,} array elements")
+        return None
+
+    def string(self, tok: str, pos: int) -> Excess | None | bool:
+        quotes = 3 if tok[:3] in ('"""', "'''") else 1
+        if len(tok) - 2 * quotes > self.limits.string_chars:
+            return self.excess(pos, f"a string of more than {self.limits.string_chars:,} characters")
+        return self.part(pos) if self.expect_key or self.header is not None else self.value(pos)
+
+    def word(self, tok: str, pos: int) -> Excess | None | bool:
+        if len(tok) > self.limits.word_chars:
+            return self.excess(
+                pos,
+                f"a number, date or bare key of {len(tok):,} characters "
+                f"(at most {self.limits.word_chars} outside quotes)",
+            )
+        if self.expect_key or self.header is not None:
+            return self.part(pos)
+        if self.after_value:
+            return None  # the rest of one value: `1.5`, `1979-05-27 07:32:00`
+        return self.value(pos)
+
+    def punct(self, tok: str, pos: int) -> Excess | None | bool:
+        if tok == ".":
+            return None  # separates key parts, or sits inside a float or time
+        if tok == "[":
+            return self.open_bracket(pos)
+        if tok == "{":
+            return self.open_brace(pos)
+        if tok in "]}":
+            return self.close(tok, pos)
+        if tok == "=":
+            if not self.expect_key or self.header is not None or not self.key_parts:
+                return False
+            self.keys += 1
+            if self.keys > self.limits.keys:
+                return self.excess(pos, f"more than {self.limits.keys:,} keys")
+            self.expect_key = False
+            self.after_value = False
+            return None
+        # ","
+        if not self.stack or not self.after_value:
+            return False
+        self.after_value = False
+        if self.stack[-1][0] == "{":
+            self.expect_key, self.key_parts = True, 0
+        return None
+
+    def open_bracket(self, pos: int) -> Excess | None | bool:
+        if self.header is not None:
+            return None if pos > 0 and self.text[pos - 1] == "[" else False  # the second [ of [[
+        if not self.stack and self.expect_key and not self.key_parts:
+            self.header = 0
+            self.key_parts = 0
+            return self.count_table(pos)
+        if self.expect_key:
+            return False
+        depth = self.value_depth()
+        found = self.value(pos)
+        if found is not None:
+            return found
+        if depth + 1 > self.limits.depth:
+            return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
+        self.stack.append(("[", depth))
+        self.after_value = False
+        return None
+
+    def open_brace(self, pos: int) -> Excess | None | bool:
+        if self.expect_key or self.header is not None:
+            return False
+        depth = self.value_depth()
+        found = self.value(pos) or self.count_table(pos)
+        if found is not None:
+            return found
+        self.stack.append(("{", depth))
+        self.expect_key, self.key_parts, self.after_value = True, 0, False
+        return None
+
+    def value_depth(self) -> int:
+        """The depth of a value starting here: in an array one below it, after a key below
+        the key's last part."""
+        if self.stack and self.stack[-1][0] == "[":
+            return self.stack[-1][1] + 1
+        return self.container_depth() + self.key_parts
+
+    def count_table(self, pos: int) -> Excess | None:
+        self.tables += 1
+        if self.tables > self.limits.tables:
+            return self.excess(pos, f"more than {self.limits.tables:,} tables ([headers] and {{ inline tables }})")
+        return None
+
+    def close(self, tok: str, pos: int) -> Excess | None | bool:
+        if self.header is not None and tok == "]":
+            if not self.key_parts:
+                return False
+            array_of_tables = pos + 1 < len(self.text) and self.text[pos + 1] == "]"
+            self.table_depth = self.key_parts + (1 if array_of_tables else 0)
+            if self.table_depth > self.limits.depth:
+                return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
+            self.header = None
+            self.expect_key, self.key_parts = False, 0
+            self.after_value = True  # only a newline may follow (the second ] is skipped)
+            return None
+        if self.header is None and not self.stack and tok == "]" and self.text[pos - 1] == "]":
+            return None  # the second ] of [[header]]
+        want = "[" if tok == "]" else "{"
+        if not self.stack or self.stack[-1][0] != want:
+            return False
+        if want == "{" and self.expect_key and self.key_parts:
+            return False  # a key without a value
+        self.stack.pop()
+        self.expect_key, self.after_value = False, True
+        if self.stack and self.stack[-1][0] == "{":
+            self.key_parts = 0
+        return None
+
+
+__all__ = ["LIMITS", "Excess", "Limits", "first_excess"]
