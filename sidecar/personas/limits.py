@@ -9,10 +9,12 @@ goes past a limit below. So a hostile file costs a bounded amount of work and on
 and the parser is never handed anything deep enough to recurse out of the stack.
 
 The limits are far beyond any real persona. The five sample NPCs (personas/*.toml) measure
-at most: 16.1 KB, 239 lines, 23 tables, 81 keys, 186 array elements, nesting depth 4,
-a 618-character string, numbers of 3 digits. The schema (model.py) caps each field well below
-these limits anyway; they exist to bound the work done before the schema can say so. They
-are documented for modders in personas/README.md ("Limits").
+at most: 16.1 KB, 239 lines, 23 tables, 81 keys, 186 array elements, nesting depth 4 (the
+deepest the format uses), a 618-character string and a 20-character bare key. The schema
+(model.py) caps most fields well below these limits; these bound the work done before the
+schema can speak, and what it leaves open (how many topics, opinions or relationships). They
+are documented for modders in personas/README.md ("Size limits"), which a test keeps in step
+with `Limits`.
 
 The pre-scan is a guard, not a parser: on text it does not understand it stops and leaves
 the verdict to `tomllib` (which the loader still wraps in a broad `except`, as a last line).
@@ -89,7 +91,7 @@ def first_excess(text: str, limits: Limits = LIMITS) -> Excess | None:
     return _Walk(text, limits).run()
 
 
-_LIMIT_HINT = "persona files have limits (see personas/README.md, Limits)"
+_LIMIT_HINT = 'see "Size limits" in personas/README.md'
 
 
 class _Walk:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sidecar.personas.limits import LIMITS
 
-HINT = "persona files have limits (see personas/README.md, Limits)"
+HINT = 'see "Size limits" in personas/README.md'
 BOMB_LINE = 8  # the line after `preamble`, where every bomb starts
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from sidecar.personas.limits import LIMITS, Limits, first_excess
 
-HINT = "; persona files have limits (see personas/README.md, Limits)"
+HINT = '; see "Size limits" in personas/README.md'
 SMALL = Limits(depth=5, tables=6, keys=25, array_elements=20, string_chars=40, word_chars=30, lines=200)
 
 
@@ -197,3 +198,23 @@ def test_deep_nesting_after_any_valid_document_is_refused(
     tomllib when the deep part starts (else tomllib would reach it unguarded)."""
     text = tomli_w.dumps(doc, multiline_strings=multiline) + "\n" + _nest(depth, inline).replace("x = ", "zz_deep = ")
     assert first_excess(text) is not None
+
+
+def test_the_readme_gives_the_limits_the_loader_applies() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "personas" / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Size limits", 1)[1].split("\n\n")[2]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in table.splitlines()[2:]}
+    said = {label: value.split(" ")[0].replace(",", "") for label, value in rows.items()}
+    assert said == {
+        "file size": f"{LIMITS.file_bytes // 1024}",
+        "lines": f"{LIMITS.lines}",
+        "nesting depth (below)": f"{LIMITS.depth}",
+        "tables: `[headers]`, `[[array tables]]` and `{ inline tables }`": f"{LIMITS.tables}",
+        "keys (`key = value`, inline tables' too)": f"{LIMITS.keys}",
+        "array elements, all arrays together": f"{LIMITS.array_elements}",
+        "characters in one string (as written, escapes included)": f"{LIMITS.string_chars}",
+        "characters in one number, date or unquoted key": f"{LIMITS.word_chars}",
+        "persona files in the folder": f"{LIMITS.files}",
+    }
+    assert f"the first {LIMITS.problems_per_file} problems" in readme
+    assert f"more than {LIMITS.files:,} `*.toml` files" in readme.replace("\n", " ")
