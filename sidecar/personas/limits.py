@@ -65,13 +65,13 @@ class Excess:
 
 _TOKEN = re.compile(
     r"""
-      (?P<nl>\n)
+      (?P<nl>(?:\#[^\n]*)?\n(?:[ \t\r]*(?:\#[^\n]*)?\n)*)  # newlines, blank and comment lines: one token
     | (?P<comment>\#[^\n]*)
     | (?P<mlstring>\"\"\"(?:[^"\\]+|\\[\s\S]?|"(?!""))*(?:"{3,5}|\Z)
                   |'''(?:[^']+|'(?!''))*(?:'{3,5}|\Z))
     | (?P<string>"(?:[^"\\\n]+|\\[^\n]?)*(?:"|(?=\n)|\Z)
                 |'[^'\n]*(?:'|(?=\n)|\Z))
-    | (?P<word>[A-Za-z0-9_+\-:]+)
+    | (?P<word>[A-Za-z0-9_+\-:]+(?:\.[A-Za-z0-9_+\-:]+)*)  # a dotted bare key, or a float or time
     | (?P<punct>[\[\]{}=,.])
     """,
     re.VERBOSE,
@@ -121,38 +121,33 @@ class _Walk:
         return self.stack[-1][1] if self.stack else self.table_depth
 
     def run(self) -> Excess | None:
-        text = self.text
-        for m in _TOKEN.finditer(text):
+        for m in _TOKEN.finditer(self.text):
             kind = m.lastgroup
-            pos = m.start()
             if kind == "nl":
                 if not self.stack:
                     self.expect_key, self.key_parts, self.after_value = True, 0, False
                 continue
             if kind == "comment":
                 continue
-            tok = m.group()
+            tok, pos = m.group(), m.start()
             found: Excess | None | bool
-            if kind in ("string", "mlstring"):
-                found = self.string(tok, pos)
-            elif kind == "word":
+            if kind == "word":
                 found = self.word(tok, pos)
-            else:
+            elif kind == "punct":
                 found = self.punct(tok, pos)
-            if found is False:
-                return None  # not TOML here: tomllib will say so, before going deeper
-            if isinstance(found, Excess):
-                return found
+            else:
+                found = self.string(tok, pos)
+            if found is not None:
+                return found if isinstance(found, Excess) else None  # False: not TOML here (tomllib says so)
         return None
 
     # Each step returns an Excess to refuse, False when the text stops being TOML, None to go on.
 
-    def part(self, pos: int) -> Excess | None:
-        """One part of a key or header (`a`, `"b c"`)."""
-        self.key_parts += 1
+    def part(self, pos: int, parts: int = 1) -> Excess | None:
+        """One part of a key or header (`a`, `"b c"`), or a run of dotted bare ones."""
+        self.key_parts += parts
         base = 0 if self.header is not None else self.container_depth()
-        depth = base + self.key_parts
-        if depth > self.limits.depth:
+        if base + self.key_parts > self.limits.depth:
             return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
         return None
 
@@ -171,16 +166,21 @@ class _Walk:
         return self.part(pos) if self.expect_key or self.header is not None else self.value(pos)
 
     def word(self, tok: str, pos: int) -> Excess | None | bool:
+        in_key = self.expect_key or self.header is not None
+        if in_key:
+            found = self.part(pos, tok.count(".") + 1)
+            if found is not None:
+                return found
         if len(tok) > self.limits.word_chars:
-            return self.excess(
-                pos,
-                f"a number, date or bare key of {len(tok):,} characters "
-                f"(at most {self.limits.word_chars} outside quotes)",
-            )
-        if self.expect_key or self.header is not None:
-            return self.part(pos)
-        if self.after_value:
-            return None  # the rest of one value: `1.5`, `1979-05-27 07:32:00`
+            longest = max(len(part) for part in tok.split(".")) if in_key else len(tok)
+            if longest > self.limits.word_chars:
+                return self.excess(
+                    pos,
+                    f"a number, date or bare key of {longest:,} characters "
+                    f"(at most {self.limits.word_chars} outside quotes)",
+                )
+        if in_key or self.after_value:
+            return None  # after a value: the rest of it, as in `1979-05-27 07:32:00`
         return self.value(pos)
 
     def punct(self, tok: str, pos: int) -> Excess | None | bool:

@@ -129,8 +129,7 @@ def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
         errors = _drop_missing_explained_by_typos(exc.errors())
-        problems = sorted((_schema_problem(err, file, keys) for err in errors), key=lambda p: p.line)
-        return _Parsed(None, _capped(_dedupe(problems), limits), keys)
+        return _Parsed(None, _schema_problems(errors, file, keys, limits), keys)
     except Exception as exc:  # as above, for the schema's validators
         return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), keys)
     return _Parsed(persona, (), keys)
@@ -141,20 +140,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def _capped(problems: tuple[Problem, ...], limits: Limits) -> tuple[Problem, ...]:
-    """The first `limits.problems_per_file` problems, and one more that counts the rest (a
-    file of 100,000 mistakes must not become 100,000 log lines)."""
-    keep = limits.problems_per_file
-    if len(problems) <= keep:
-        return problems
-    rest = problems[keep:]
-    more = Problem(
-        rest[0].file,
-        rest[0].line,
-        "file",
-        f"and {len(rest):,} more problem(s) in this file from here on; fix the ones above first",
-    )
-    return (*problems[:keep], more)
+def _schema_problems(
+    errors: Sequence[Mapping[str, Any]], file: str, keys: KeyLines, limits: Limits
+) -> tuple[Problem, ...]:
+    """Pydantic's errors as problems in line order: the first `limits.problems_per_file`
+    of them, and one more that counts the rest (a file of 4,000 mistakes must not become
+    4,000 log lines, nor cost 4,000 messages nobody reads)."""
+    ordered = sorted(errors, key=lambda err: keys.line_of(_error_path(err)))
+    shown: dict[Problem, None] = {}
+    for n, err in enumerate(ordered):
+        if len(shown) == limits.problems_per_file:
+            rest = {(tuple(e.get("loc", ())), e.get("type"), e.get("msg")) for e in ordered[n:]}
+            line = keys.line_of(_error_path(err))
+            more = f"and {len(rest):,} more problem(s) in this file from here on; fix the ones above first"
+            return (*shown, Problem(file, line, "file", more))
+        shown.setdefault(_schema_problem(err, file, keys))
+    return tuple(shown)
+
+
+def _error_path(err: Mapping[str, Any]) -> tuple[PathPart, ...]:
+    """The key path a pydantic error is about (a bad key is reported at its table)."""
+    loc: tuple[PathPart, ...] = tuple(err.get("loc", ()))
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
 
 def _drop_missing_explained_by_typos(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -192,7 +199,7 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str, keys: Ke
 def _schema_problem(err: Mapping[str, Any], file: str, keys: KeyLines) -> Problem:
     loc: tuple[PathPart, ...] = tuple(err.get("loc", ()))
     is_key = bool(loc) and loc[-1] == "[key]"
-    path = loc[:-1] if is_key else loc
+    path = _error_path(err)
     kind = str(err.get("type", ""))
     line = keys.line_of(path)
     label = _label(path)
@@ -283,10 +290,6 @@ def _fields_at(path: Sequence[PathPart]) -> list[str]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     return []
-
-
-def _dedupe(problems: Iterable[Problem]) -> tuple[Problem, ...]:
-    return tuple(dict.fromkeys(problems))
 
 
 def load_persona_text(text: str, file: str | os.PathLike[str] = "<persona>") -> Persona:
