@@ -128,7 +128,7 @@ def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        errors = _drop_missing_explained_by_typos(exc.errors())
+        errors = _drop_missing_explained_by_typos(exc.errors(include_url=False))
         return _Parsed(None, _schema_problems(errors, file, keys, limits), keys)
     except Exception as exc:  # as above, for the schema's validators
         return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), keys)

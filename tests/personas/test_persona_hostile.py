@@ -165,11 +165,12 @@ def test_the_samples_are_far_inside_every_limit() -> None:
 
 
 def test_parley_validate_reports_every_hostile_file_without_a_traceback(
-    corpus: dict[Path, Case],
+    corpus: dict[Path, Case], tmp_path: Path
 ) -> None:
     folder = next(iter(corpus)).parent
+    crowd = write_crowd(tmp_path / "crowd")
     done = subprocess.run(
-        [sys.executable, "-m", "sidecar", "validate", str(folder)],
+        [sys.executable, "-m", "sidecar", "validate", str(folder), str(tmp_path / "crowd")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -178,9 +179,10 @@ def test_parley_validate_reports_every_hostile_file_without_a_traceback(
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     got = _by_file([_parse_line(line) for line in done.stdout.splitlines()])
-    assert set(got) == {str(p) for p in corpus}
+    assert set(got) == {str(p) for p in corpus} | {str(crowd[LIMITS.files])}
     for path, case in corpus.items():
         _assert_case(path, case, got[str(path)])
+    assert got[str(crowd[LIMITS.files])] == [crowd_problem(tmp_path / "crowd", crowd)]
 
 
 def _parse_line(line: str) -> Problem:
@@ -191,34 +193,36 @@ def _parse_line(line: str) -> Problem:
 
 
 @pytest.fixture
-def hostile_sidecar(tmp_path: Path) -> Iterator[tuple[Sidecar, dict[Path, Case]]]:
+def hostile_sidecar(tmp_path: Path) -> Iterator[tuple[Sidecar, int]]:
+    """A real `parley serve` on every hostile case, a crowd past the file limit, and the
+    samples; yields it with the number of crowd personas it can load."""
     folder = tmp_path / "personas"
-    corpus = write_corpus(folder)
+    write_corpus(folder)
     for sample in SAMPLES.glob("*.toml"):
         shutil.copy(sample, folder / sample.name)
+    write_crowd(folder)  # named zz_…: the samples and the corpus come first by name
+    crowd_loaded = LIMITS.files - len(CASES) - len(SAMPLE_IDS)
     data = tmp_path / "data"
     data.mkdir()
     proc = Sidecar(data, folder).start()  # raises SidecarFailed without its ready line
     try:
-        yield proc, corpus
+        yield proc, crowd_loaded
     finally:
         proc.stop()
 
 
-async def test_parley_serve_on_the_corpus_serves_the_sample_npcs(
-    hostile_sidecar: tuple[Sidecar, dict[Path, Case]],
-) -> None:
-    proc, corpus = hostile_sidecar
+async def test_parley_serve_on_the_corpus_serves_the_sample_npcs(hostile_sidecar: tuple[Sidecar, int]) -> None:
+    proc, crowd_loaded = hostile_sidecar
     assert proc.ready["event"] == "ready"
     ctx = zmq.asyncio.Context()
     try:
         async with Client(proc.endpoint, proc.token, context=ctx) as client:
             counts = (await client.call("server.info"))["counts"]
-            assert counts["personas"] == len(SAMPLE_IDS)
-            expected = sum(LIMITS.problems_per_file + 1 if c.name == "many_problems.toml" else 1 for c in CASES)
-            assert counts["persona_problems"] == expected
-            listed = await client.call("persona.list")
-            assert sorted(p["id"] for p in listed["personas"]) == SAMPLE_IDS
+            assert counts["personas"] == len(SAMPLE_IDS) + crowd_loaded
+            per_case = sum(LIMITS.problems_per_file + 1 if c.name == "many_problems.toml" else 1 for c in CASES)
+            assert counts["persona_problems"] == per_case + 1  # and one for the crowd left out
+            listed = {p["id"] for p in (await client.call("persona.list"))["personas"]}
+            assert set(SAMPLE_IDS) <= listed and not {"stranger", "climber", "inside"} & listed
             start = await client.call("conversation.start", {"persona": "ansel", "player": "ana", "seed": 3})
             reply = await client.call(
                 "conversation.say", {"conversation": start["conversation"], "text": "Is the forge hot today?"}
@@ -227,7 +231,6 @@ async def test_parley_serve_on_the_corpus_serves_the_sample_npcs(
     finally:
         ctx.destroy(linger=0)
     assert "Traceback" not in proc.stderr_text()
-    assert len(corpus) == len(CASES)
 
 
 def test_bomb_line_is_the_line_after_the_preamble() -> None:
