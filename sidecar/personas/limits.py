@@ -108,7 +108,7 @@ class _Walk:
         self.table_depth = 0  # depth of the table the last [header] opened
         self.expect_key = True
         self.key_parts = 0
-        self.header: int | None = None  # parts of the [header] being read, if in one
+        self.in_header = False  # between the [ and ] of a table header (its parts go to key_parts)
         self.after_value = False
 
     def line_at(self, pos: int) -> int:
@@ -146,7 +146,7 @@ class _Walk:
     def part(self, pos: int, parts: int = 1) -> Excess | None:
         """One part of a key or header (`a`, `"b c"`), or a run of dotted bare ones."""
         self.key_parts += parts
-        base = 0 if self.header is not None else self.container_depth()
+        base = 0 if self.in_header else self.container_depth()
         if base + self.key_parts > self.limits.depth:
             return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
         return None
@@ -163,10 +163,10 @@ class _Walk:
         quotes = 3 if tok[:3] in ('"""', "'''") else 1
         if len(tok) - 2 * quotes > self.limits.string_chars:
             return self.excess(pos, f"a string of more than {self.limits.string_chars:,} characters")
-        return self.part(pos) if self.expect_key or self.header is not None else self.value(pos)
+        return self.part(pos) if self.expect_key or self.in_header else self.value(pos)
 
     def word(self, tok: str, pos: int) -> Excess | None | bool:
-        in_key = self.expect_key or self.header is not None
+        in_key = self.expect_key or self.in_header
         if in_key:
             found = self.part(pos, tok.count(".") + 1)
             if found is not None:
@@ -193,7 +193,7 @@ class _Walk:
         if tok in "]}":
             return self.close(tok, pos)
         if tok == "=":
-            if not self.expect_key or self.header is not None or not self.key_parts:
+            if not self.expect_key or self.in_header or not self.key_parts:
                 return False
             self.keys += 1
             if self.keys > self.limits.keys:
@@ -210,10 +210,10 @@ class _Walk:
         return None
 
     def open_bracket(self, pos: int) -> Excess | None | bool:
-        if self.header is not None:
+        if self.in_header:
             return None if pos > 0 and self.text[pos - 1] == "[" else False  # the second [ of [[
         if not self.stack and self.expect_key and not self.key_parts:
-            self.header = 0
+            self.in_header = True
             self.key_parts = 0
             return self.count_table(pos)
         if self.expect_key:
@@ -229,7 +229,7 @@ class _Walk:
         return None
 
     def open_brace(self, pos: int) -> Excess | None | bool:
-        if self.expect_key or self.header is not None:
+        if self.expect_key or self.in_header:
             return False
         depth = self.value_depth()
         found = self.value(pos) or self.count_table(pos)
@@ -253,18 +253,18 @@ class _Walk:
         return None
 
     def close(self, tok: str, pos: int) -> Excess | None | bool:
-        if self.header is not None and tok == "]":
+        if self.in_header and tok == "]":
             if not self.key_parts:
                 return False
             array_of_tables = pos + 1 < len(self.text) and self.text[pos + 1] == "]"
             self.table_depth = self.key_parts + (1 if array_of_tables else 0)
             if self.table_depth > self.limits.depth:
                 return self.excess(pos, f"nested more than {self.limits.depth} levels deep")
-            self.header = None
+            self.in_header = False
             self.expect_key, self.key_parts = False, 0
             self.after_value = True  # only a newline may follow (the second ] is skipped)
             return None
-        if self.header is None and not self.stack and tok == "]" and self.text[pos - 1] == "]":
+        if not self.in_header and not self.stack and tok == "]" and self.text[pos - 1] == "]":
             return None  # the second ] of [[header]]
         want = "[" if tok == "]" else "{"
         if not self.stack or self.stack[-1][0] != want:
