@@ -218,3 +218,9 @@ def test_the_readme_gives_the_limits_the_loader_applies() -> None:
     }
     assert f"the first {LIMITS.problems_per_file} problems" in readme
     assert f"more than {LIMITS.files:,} `*.toml` files" in readme.replace("\n", " ")
+
+
+def test_crlf_line_endings_count_the_same() -> None:
+    text = "a = 1\r\n# c\r\n\r\nb = [\r\n  1,\r\n  [2],\r\n]\r\n"
+    assert excess(text, Limits(array_elements=3, keys=2)) is None
+    assert excess(text, Limits(array_elements=2)) == (6, "more than 2 array elements")
