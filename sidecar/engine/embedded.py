@@ -11,8 +11,9 @@ by the personality `Tuning` (length budget, hesitation, exclamations, sarcasm, p
 qualifications, asking back) and by affinity (guarded below 20, expressive above 80).
 
 What the engine learns (the player's name, likes, dislikes) and what it said (for the
-no-repeat rule and for rotating lines) lives in `Composed.memory`, a JSON-able dict the turn
-pipeline stores and hands back next turn. Keys this module does not own are kept as given.
+no-repeat rule and for rotating lines) lives in `Composed.memory`, an `EngineMemory`
+(sidecar/engine/state.py) the turn pipeline stores in the conversation state and hands back
+next turn as `ctx.state.engine`.
 
 No-repeat rule: a reply never equals (after normalising case, spacing and punctuation) any of
 this NPC's last `NO_REPEAT_WINDOW` lines, counting both `ctx.history` and memory. Persona lines
@@ -30,10 +31,12 @@ import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import TypeVar
 
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import Tone, tone
+from sidecar.engine.state import EngineMemory, Preference
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 
@@ -43,7 +46,6 @@ NO_REPEAT_WINDOW = 8
 """How many of the NPC's most recent lines a new line may not repeat."""
 MAX_PARSED_CHARS = 2_000
 """Only the start of a (huge) player line is parsed for names, likes and keywords."""
-MEMORY_VERSION = 1
 _SAID_KEEP = 16
 _CORES_KEEP = 24
 _LIKES_KEEP = 8
@@ -746,16 +748,16 @@ def _hear(text: str) -> _Heard:
 
 
 # --------------------------------------------------------------------------------------------
-# Memory: a JSON-able dict, read defensively (it comes back from storage).
+# Memory: the engine's part of the conversation state (sidecar/engine/state.py), as a mutable
+# working copy for the length of one call.
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Memory:
-    extra: dict[str, Any]
     name: str | None = None
-    likes: list[dict[str, Any]] = field(default_factory=list)
-    dislikes: list[dict[str, Any]] = field(default_factory=list)
+    likes: list[Preference] = field(default_factory=list)
+    dislikes: list[Preference] = field(default_factory=list)
     recalled: list[str] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
     cores: list[str] = field(default_factory=list)
@@ -764,72 +766,43 @@ class _Memory:
     quirk_turn: int = -10
     hook_turn: int = -10
 
-    _KEYS = ("v", "player_name", "likes", "dislikes", "recalled", "said", "cores", "topics",
-             "asked_name", "quirk_turn", "hook_turn")
-
     @classmethod
-    def load(cls, raw: Mapping[str, Any]) -> _Memory:
-        def strs(value: Any) -> list[str]:
-            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-        def items(value: Any) -> list[dict[str, Any]]:
-            if not isinstance(value, list):
-                return []
-            return [
-                {"what": v["what"], "verb": str(v.get("verb", "like")), "turn": int(v.get("turn", 0))}
-                for v in value
-                if isinstance(v, dict) and isinstance(v.get("what"), str)
-                and isinstance(v.get("turn", 0), int)
-            ]
-
-        name = raw.get("player_name")
-        topics = raw.get("topics")
-        quirk = raw.get("quirk_turn")
-        hook = raw.get("hook_turn")
+    def load(cls, m: EngineMemory) -> _Memory:
         return cls(
-            extra={k: v for k, v in raw.items() if k not in cls._KEYS},
-            name=name if isinstance(name, str) and name else None,
-            likes=items(raw.get("likes")),
-            dislikes=items(raw.get("dislikes")),
-            recalled=strs(raw.get("recalled")),
-            said=strs(raw.get("said")),
-            cores=strs(raw.get("cores")),
-            topics={k: v for k, v in topics.items() if isinstance(v, int)}
-            if isinstance(topics, dict) else {},
-            asked_name=raw.get("asked_name") is True,
-            quirk_turn=quirk if isinstance(quirk, int) else -10,
-            hook_turn=hook if isinstance(hook, int) else -10,
+            name=m.player_name, likes=list(m.likes), dislikes=list(m.dislikes),
+            recalled=list(m.recalled), said=list(m.said), cores=list(m.cores),
+            topics=dict(m.topics), asked_name=m.asked_name, quirk_turn=m.quirk_turn,
+            hook_turn=m.hook_turn,
         )
 
     def copy(self) -> _Memory:
         return _Memory(
-            extra=dict(self.extra), name=self.name, likes=[dict(x) for x in self.likes],
-            dislikes=[dict(x) for x in self.dislikes], recalled=list(self.recalled),
-            said=list(self.said), cores=list(self.cores), topics=dict(self.topics),
-            asked_name=self.asked_name, quirk_turn=self.quirk_turn, hook_turn=self.hook_turn,
+            name=self.name, likes=list(self.likes), dislikes=list(self.dislikes),
+            recalled=list(self.recalled), said=list(self.said), cores=list(self.cores),
+            topics=dict(self.topics), asked_name=self.asked_name, quirk_turn=self.quirk_turn,
+            hook_turn=self.hook_turn,
         )
 
-    def dump(self) -> dict[str, Any]:
-        return {
-            **self.extra,
-            "v": MEMORY_VERSION,
-            "player_name": self.name,
-            "likes": self.likes[-_LIKES_KEEP:],
-            "dislikes": self.dislikes[-_LIKES_KEEP:],
-            "recalled": self.recalled[-_LIKES_KEEP * 2:],
-            "said": self.said[-_SAID_KEEP:],
-            "cores": self.cores[-_CORES_KEEP:],
-            "topics": self.topics,
-            "asked_name": self.asked_name,
-            "quirk_turn": self.quirk_turn,
-            "hook_turn": self.hook_turn,
-        }
+    def freeze(self) -> EngineMemory:
+        """The memory to store, trimmed to what the rules look back on."""
+        return EngineMemory(
+            player_name=self.name,
+            likes=tuple(self.likes[-_LIKES_KEEP:]),
+            dislikes=tuple(self.dislikes[-_LIKES_KEEP:]),
+            recalled=tuple(self.recalled[-_LIKES_KEEP * 2:]),
+            said=tuple(self.said[-_SAID_KEEP:]),
+            cores=tuple(self.cores[-_CORES_KEEP:]),
+            topics=MappingProxyType(dict(self.topics)),
+            asked_name=self.asked_name,
+            quirk_turn=self.quirk_turn,
+            hook_turn=self.hook_turn,
+        )
 
     def learn_like(self, verb: str, what: str, turn: int, *, dislike: bool) -> None:
         bucket, other = (self.dislikes, self.likes) if dislike else (self.likes, self.dislikes)
         for lst in (bucket, other):
-            lst[:] = [x for x in lst if x["what"] != what]
-        bucket.append({"what": what, "verb": verb, "turn": turn})
+            lst[:] = [x for x in lst if x.what != what]
+        bucket.append(Preference(what, verb, turn))
         if what in self.recalled:
             self.recalled.remove(what)
 
@@ -969,7 +942,7 @@ class _Turn:
         self.voice = self.tuning.voice if self.tuning.voice in _VOICES else "outgoing"
         self.knobs = self.tuning.knobs
         self.max_chars = int(self.tuning.max_tokens * _CHARS_PER_TOKEN * 0.9)
-        self.mem = _Memory.load(ctx.memory)
+        self.mem = _Memory.load(ctx.state.engine)
         own = [normalize(line.text) for line in ctx.history if line.speaker == ctx.persona.id]
         self.recent: set[str] = set(own[-NO_REPEAT_WINDOW:]) | set(self.mem.said[-NO_REPEAT_WINDOW:])
         self.recent.discard("")
@@ -1136,7 +1109,7 @@ def _words(parts: Sequence[str]) -> int:
 
 
 class EmbeddedEngine:
-    """The offline, deterministic provider. Stateless: all state travels in `ctx.memory`.
+    """The offline, deterministic provider. Stateless: all state travels in `ctx.state.engine`.
 
     Every method is a pure function of its arguments (same context → same result) and never
     raises for any player text; a persona that passed validation is all it needs.
@@ -1166,7 +1139,7 @@ class EmbeddedEngine:
             return d.text(), None
 
         text, mem, _ = turn.finish(draft, notes=notes)
-        return Composed(text=text, memory=mem.dump(), notes=tuple(notes))
+        return Composed(text=text, memory=mem.freeze(), notes=tuple(notes))
 
     def farewell(self, ctx: TurnContext) -> Composed:
         """The NPC ends the conversation (the game closed it): a persona farewell."""
@@ -1175,7 +1148,7 @@ class EmbeddedEngine:
         text, mem, _ = turn.finish(
             lambda rng, mem: (self._goodbye(turn, rng, mem, "neutral").text(), None), notes=notes
         )
-        return Composed(text=text, memory=mem.dump(), ending=True, notes=tuple(notes))
+        return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
     def _goodbye(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone) -> _Draft:
         d = _Draft(core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
@@ -1212,7 +1185,7 @@ class EmbeddedEngine:
             text, mem, _ = turn.finish(
                 lambda rng, mem: (self._goodbye(turn, rng, mem, tone_).text(), None), notes=notes
             )
-            return Composed(text=text, memory=mem.dump(), ending=True, notes=tuple(notes))
+            return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
         def draft(rng: random.Random, mem: _Memory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = self._draft_reply(turn, rng, mem, heard, tone_, new_name)
@@ -1220,7 +1193,7 @@ class EmbeddedEngine:
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)
         notes.extend(why)
-        return Composed(text=text, memory=mem.dump(), topic=topic, notes=tuple(notes))
+        return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
 
     def _reaction(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone,
                   addr: str) -> str:
@@ -1230,20 +1203,20 @@ class EmbeddedEngine:
             return turn.pick(rng, _GUARDED_REACT[tone_])
         return turn.pick(rng, _REACT[(turn.voice, tone_)], mem, addr)
 
-    def _pending_recall(self, turn: _Turn, mem: _Memory) -> tuple[dict[str, Any], bool] | None:
+    def _pending_recall(self, turn: _Turn, mem: _Memory) -> tuple[Preference, bool] | None:
         """The oldest like/dislike learned on an earlier turn and not yet brought up."""
         for item, dislike in [(x, False) for x in mem.likes] + [(x, True) for x in mem.dislikes]:
-            if item["what"] not in mem.recalled and item["turn"] < turn.ctx.turn:
+            if item.what not in mem.recalled and item.turn < turn.ctx.turn:
                 return item, dislike
         return None
 
     def _recall_text(self, turn: _Turn, rng: random.Random, mem: _Memory,
-                     item: Mapping[str, Any], dislike: bool) -> str:
-        mem.recalled.append(str(item["what"]))
+                     item: Preference, dislike: bool) -> str:
+        mem.recalled.append(item.what)
         bank = _RECALL_DISLIKE if dislike else _RECALL
         addr = turn.name_for_addressing(mem)
         return turn.pick(rng, bank[turn.voice], mem, addr,
-                         verb=str(item["verb"]), like=str(item["what"]))
+                         verb=item.verb, like=item.what)
 
     def _draft_reply(
         self, turn: _Turn, rng: random.Random, mem: _Memory, heard: _Heard, tone_: Tone,
@@ -1365,7 +1338,7 @@ class EmbeddedEngine:
             d.reaction = self._reaction(turn, rng, mem, tone_, addr)
 
         # Extras, within the voice's budget of parts and words.
-        if pending is not None and turn.ctx.turn - int(pending[0]["turn"]) >= 2:
+        if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
             extras.insert(0, self._recall_text(turn, rng, mem, *pending))
             why.append("recall")
         if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
@@ -1410,15 +1383,15 @@ class EmbeddedEngine:
             return turn.pick(rng, _LIKES_UNKNOWN[turn.voice])
         said = []
         if mem.likes:
-            said.append(_join([f"{x['verb']} {x['what']}" for x in mem.likes[-3:]]))
+            said.append(_join([f"{x.verb} {x.what}" for x in mem.likes[-3:]]))
         if mem.dislikes:
-            said.append(_join([f"{x['verb']} {x['what']}" for x in mem.dislikes[-2:]]))
+            said.append(_join([f"{x.verb} {x.what}" for x in mem.dislikes[-2:]]))
         lead = {"shy": "Um… you said you", "outgoing": "You told me you",
                 "intellectual": "As I recall, you", "flirty": "I remember: you",
                 "sarcastic": "Let's see. You"}[turn.voice]
         for x in mem.likes + mem.dislikes:
-            if x["what"] not in mem.recalled:
-                mem.recalled.append(str(x["what"]))
+            if x.what not in mem.recalled:
+                mem.recalled.append(x.what)
         return turn.fill(f"{lead} {', and you '.join(said)}, {{addr}}.", mem, addr)
 
     # -- answer options ----------------------------------------------------------------------
@@ -1483,7 +1456,7 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
     # last line (their name, a like, a topic) is heard again here.
     heard = _hear(last_player_line) if last_player_line else None
     name_known = bool(mem.name or (heard and heard.name))
-    likes = [x["what"] for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
+    likes = [x.what for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
     asked = set(mem.topics) | set(index.topics.find(heard.tokens) if heard else ())
     mentioned = index.topics.find(line_tokens)
     fresh = [k for k in persona.topics if k not in asked and k not in mentioned]

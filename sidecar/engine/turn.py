@@ -30,6 +30,7 @@ from sidecar.engine.cancel import until_cancelled
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import analyze
+from sidecar.engine.state import ConversationState
 from sidecar.engine.types import PLAYER, Composed, Line, Option, Sentiment, TurnContext
 from sidecar.errors import BadRequest, ConversationEnded, ConversationNotFound, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
@@ -53,11 +54,6 @@ ARC_WINDOW = 8
 EMBEDDED = "embedded"
 SEED_STEP = 1_000_003
 """Seed offset per retry / options round, so the embedded engine composes something new."""
-
-# Pipeline keys in conversation memory (the engine passes unknown keys through).
-K_EPISODE = "_arc_episode"
-K_OPTIONS = "_last_options"
-K_OPTIONS_ROUND = "_options_round"
 
 Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]
@@ -206,10 +202,6 @@ def _goal_state(row: GoalRow) -> GoalState:
     return GoalState(row.goal_id, row.progress, row.completed, row.reason, str(row.definition.get("description", "")))
 
 
-def _options_memory(options: Sequence[Option]) -> list[dict[str, str]]:
-    return [{"text": o.text, "intent": o.intent} for o in options]
-
-
 class Dialogue:
     def __init__(
         self,
@@ -236,7 +228,7 @@ class Dialogue:
         greeting = self.engine.greet(ctx)
         options = self.engine.options(ctx, greeting.text, None)
         cid = "c_" + secrets.token_hex(8)
-        memory = {**greeting.memory, K_OPTIONS: _options_memory(options)}
+        state = ConversationState(engine=greeting.memory, options=tuple(options))
         g = analyze(greeting.text)
         value = await self.store.start_conversation(
             conversation_id=cid,
@@ -246,7 +238,7 @@ class Dialogue:
             greeting=NewMessage(
                 persona.id, persona.name, greeting.text, sentiment=g.label, compound=g.compound, provider=EMBEDDED
             ),
-            memory=memory,
+            memory=state.to_json(),
             initial_affinity=affinity,
         )
         return Started(cid, Line(persona.id, greeting.text), persona.name, options, Affinity(value, 0, "greeting"))
@@ -273,7 +265,7 @@ class Dialogue:
             seed=conv.seed,
             turn=conv.turns + 1,
             history=_history(rows),
-            memory=conv.memory,
+            state=ConversationState.from_json(conv.memory),
         )
         return ctx, rows
 
@@ -285,7 +277,7 @@ class Dialogue:
             TurnWrite(
                 conversation_id=conversation_id,
                 messages=(NewMessage(persona.id, persona.name, farewell.text, provider=EMBEDDED),),
-                memory=farewell.memory,
+                memory=replace(ctx.state, engine=farewell.memory).to_json(),
                 ended=True,
             )
         )
@@ -303,13 +295,13 @@ class Dialogue:
     async def choose(self, conversation_id: str, index: int, *, stream: bool = False, emit: Emit = _no_emit) -> Said:
         """Say the option the game showed as `index` (0-based) as the player's line."""
         conv, _ = await self._open(conversation_id)
-        shown = conv.memory.get(K_OPTIONS) or []
-        if not isinstance(shown, list) or not 0 <= index < len(shown):
+        shown = ConversationState.from_json(conv.memory).options
+        if not 0 <= index < len(shown):
             raise BadRequest(
-                f"no option {index}: the last line offered {len(shown) if isinstance(shown, list) else 0}",
+                f"no option {index}: the last line offered {len(shown)}",
                 details={"option": index},
             )
-        return await self.say(conversation_id, str(shown[index]["text"]), stream=stream, emit=emit)
+        return await self.say(conversation_id, shown[index].text, stream=stream, emit=emit)
 
     async def say(self, conversation_id: str, text: str, *, stream: bool = False, emit: Emit = _no_emit) -> Said:
         state = await self.store.turn_state(conversation_id, HISTORY_WINDOW)
@@ -330,7 +322,7 @@ class Dialogue:
             seed=conv.seed,
             turn=conv.turns + 1,
             history=_history(rows),
-            memory=conv.memory,
+            state=ConversationState.from_json(conv.memory),
         )
         sentiment = analyze(text)
         tuning = tune(persona, ctx.affinity)
@@ -392,7 +384,7 @@ class Dialogue:
         # lines are left out on purpose: NPCs (embedded and LLM alike) tend to answer an
         # insult kindly, which would make every insult look like a "reconciliation".
         scores = [r.compound for r in rows if r.speaker == PLAYER and r.compound is not None]
-        step = arcs.step(conv.memory.get(K_EPISODE), [*scores[-(ARC_WINDOW - 1) :], sentiment.compound])
+        step = arcs.step(ctx.state.arc_episode, [*scores[-(ARC_WINDOW - 1) :], sentiment.compound])
 
         # Affinity: the per-turn delta, the arc's once-per-episode bonus, then the goal.
         changes = [turn_delta(sentiment, topic_liked=likes_topic(persona, used.topic))]
@@ -447,9 +439,9 @@ class Dialogue:
                 await self.source.options(turn, best, fallback), last_player_line=text, fallback=fallback
             )
         )
-        memory = {**used.memory, K_EPISODE: step.episode.value if step.episode else None}
-        memory[K_OPTIONS] = _options_memory(options)
-        memory[K_OPTIONS_ROUND] = 0
+        state_after = replace(
+            ctx.state, engine=used.memory, arc_episode=step.episode, options=tuple(options), options_round=0
+        )
         rules = json.dumps([[h.name, h.points] for h in gate.best_quality.rules])
         result = await self.store.commit_turn(
             TurnWrite(
@@ -469,7 +461,7 @@ class Dialogue:
                         arc=step.arc.value,
                     ),
                 ),
-                memory=memory,
+                memory=state_after.to_json(),
                 affinity=AffinityWrite(change.delta, change.reason),
                 ended=used.ending,
                 goal=goal_write,
@@ -516,8 +508,8 @@ class Dialogue:
         player = next((r.text for r in reversed(rows) if r.speaker == PLAYER), None)
         if npc is None:
             raise BadRequest("the NPC has not said anything yet")
-        rounds = int(conv.memory.get(K_OPTIONS_ROUND) or 0) + 1
-        shown = {option_rules.key(str(o.get("text", ""))) for o in conv.memory.get(K_OPTIONS) or []}
+        rounds = ctx.state.options_round + 1
+        shown = {option_rules.key(o.text) for o in ctx.state.options}
         fresh: list[Option] = []
         for k in range(rounds, rounds + 4):  # a few seeds until something new comes up
             round_ctx = replace(ctx, seed=ctx.seed + k * SEED_STEP)
@@ -532,15 +524,15 @@ class Dialogue:
                 player_text=said,
                 sentiment=analyze(said),
                 tuning=tune(persona, ctx.affinity),
-                composed=Composed(npc.text, conv.memory),
+                composed=Composed(npc.text, ctx.state.engine),
                 other_names=self._other_names(persona),
                 conversation=conversation_id,
             )
             line = Generated(npc.text, npc.provider or EMBEDDED, turn.composed, meta={"kind": "remote"})
             candidates = await self.source.options(turn, line, fresh)
             fresh = option_rules.finalize(candidates, last_player_line=player, fallback=fresh)
-        memory = {**conv.memory, K_OPTIONS: _options_memory(fresh), K_OPTIONS_ROUND: rounds}
-        await self.store.set_memory(conversation_id, memory)
+        state = replace(ctx.state, options=tuple(fresh), options_round=rounds)
+        await self.store.set_memory(conversation_id, state.to_json())
         return fresh
 
     # --- goals -----------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 """Plain data passed between the turn pipeline and the engine units.
 
-Frozen dataclasses, no I/O: the pipeline persists `memory` as JSON and the lines in SQLite.
+Frozen dataclasses, no I/O: the pipeline persists the `ConversationState` (sidecar/engine/state.py)
+and the lines in SQLite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from sidecar.engine.state import ConversationState, EngineMemory, Option
 from sidecar.personas.model import Persona
 
 PLAYER = "player"
@@ -19,13 +19,6 @@ class Line:
     speaker: str
     """Persona id for NPC lines, `PLAYER` for the player."""
     text: str
-
-
-@dataclass(frozen=True)
-class Option:
-    text: str
-    intent: str
-    """`ask`, `share`, `leave` at least; `topic`, `flirt`, `apologize`… allowed."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +37,16 @@ class TurnContext:
     seed: int
     turn: int
     history: tuple[Line, ...] = ()
-    memory: Mapping[str, Any] = field(default_factory=dict)
+    state: ConversationState = field(default_factory=ConversationState)
+    """What the conversation carried over from its previous turns."""
     others: tuple[Persona, ...] = ()
 
 
 @dataclass(frozen=True)
 class Composed:
     text: str
-    memory: Mapping[str, Any] = field(default_factory=dict)
+    memory: EngineMemory = field(default_factory=EngineMemory)
+    """The engine's memory after this line (the pipeline stores it in the state)."""
     ending: bool = False
     topic: str | None = None
     notes: tuple[str, ...] = ()

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine, normalize
 from sidecar.engine.personality import tune
 from sidecar.engine.sentiment import analyze
+from sidecar.engine.state import ConversationState, EngineMemory
 from sidecar.engine.types import PLAYER, Composed, Line, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 
@@ -68,10 +69,13 @@ def make_persona(preset: str | None = "outgoing", pid: str = "bram", **over: Any
 
 
 def ctx_for(persona: Persona, *, turn: int = 1, seed: int = 1, affinity: int = 50,
-            history: Sequence[Line] = (), memory: dict[str, Any] | None = None,
+            history: Sequence[Line] = (), memory: EngineMemory | dict[str, Any] | None = None,
             player: str = "Ana") -> TurnContext:
+    """`memory` is the engine's memory, or a stored bag (read as the store's rows are)."""
+    state = (ConversationState(engine=memory) if isinstance(memory, EngineMemory)
+             else ConversationState.from_json(memory or {}))
     return TurnContext(persona=persona, player=player, affinity=affinity, seed=seed, turn=turn,
-                       history=tuple(history), memory=memory or {})
+                       history=tuple(history), state=state)
 
 
 class Conversation:
@@ -83,17 +87,18 @@ class Conversation:
         self.keep_history, self.keep_memory = keep_history, keep_memory
         self.turn = 0
         self.history: list[Line] = []
-        self.memory: dict[str, Any] = {}
+        self.memory = EngineMemory()
         self.npc_lines: list[str] = []
 
     def _ctx(self) -> TurnContext:
         return ctx_for(self.persona, turn=self.turn, seed=self.seed, affinity=self.affinity,
                        history=self.history[-24:] if self.keep_history else (),
-                       memory=self.memory if self.keep_memory else {}, player=self.player)
+                       memory=self.memory if self.keep_memory else None, player=self.player)
 
     def _record(self, player_text: str | None, c: Composed) -> Composed:
-        json.dumps(c.memory)  # the pipeline stores memory as JSON
-        self.memory = dict(c.memory)
+        # The pipeline stores the state as JSON and reads it back next turn.
+        stored = json.loads(json.dumps(ConversationState(engine=c.memory).to_json()))
+        self.memory = ConversationState.from_json(stored).engine
         if player_text is not None:
             self.history.append(Line(PLAYER, player_text))
         self.history.append(Line(self.persona.id, c.text))
@@ -164,15 +169,16 @@ _HASHSEED_SCRIPT = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.state import ConversationState
 from sidecar.engine.types import Line, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 p = Persona.model_validate(json.loads(sys.argv[2]))
-eng, mem, hist, out = EmbeddedEngine(), {}, [], []
+eng, mem, hist, out = EmbeddedEngine(), ConversationState(), [], []
 for turn, text in enumerate(["", "hello", "tell me about the forge", "I'm Ana", "hmm", "bye"]):
     ctx = TurnContext(persona=p, player="Ana", affinity=50, seed=3, turn=turn,
-                      history=tuple(hist), memory=mem)
+                      history=tuple(hist), state=mem)
     c = eng.greet(ctx) if turn == 0 else eng.reply(ctx, text, Sentiment("neutral", 0.0))
-    mem = c.memory
+    mem = ConversationState(engine=c.memory)
     hist.append(Line(p.id, c.text))
     out.append(c.text)
     out += [o.text for o in eng.options(ctx, c.text, text or None)]
@@ -254,7 +260,7 @@ def test_replies_fit_the_presets_length_budget() -> None:
 def test_learns_the_players_name(line: str) -> None:
     conv = Conversation(make_persona(), player="p_1234")
     c = conv.say(line)
-    assert c.memory["player_name"] == "Ana"
+    assert c.memory.player_name == "Ana"
     assert "Ana" in c.text  # acknowledged
     later = conv.say("What's my name?")
     assert "Ana" in later.text
@@ -264,19 +270,19 @@ def test_learns_the_players_name(line: str) -> None:
                                   "I'm not sure.", "call me later", "I'm Sorry"])
 def test_does_not_mistake_other_words_for_a_name(line: str) -> None:
     c = Conversation(make_persona(), player="p_1").say(line)
-    assert c.memory["player_name"] is None
+    assert c.memory.player_name is None
 
 
 def test_unknown_name_is_admitted() -> None:
     c = Conversation(make_persona("shy"), player="p_1").say("Do you remember my name?")
     assert "name" in c.text.lower()
-    assert c.memory["player_name"] is None
+    assert c.memory.player_name is None
 
 
 def test_remembers_likes_and_brings_them_up_later_by_name() -> None:
     conv = Conversation(make_persona("outgoing"), player="p_1")
     first = conv.say("I'm Ana, and I love cheese rolling.")
-    assert [x["what"] for x in first.memory["likes"]] == ["cheese rolling"]
+    assert [x.what for x in first.memory.likes] == ["cheese rolling"]
     later = [conv.say(line, NEUTRAL).text for line in ("hmm", "ok", "I see.")]
     recall = [t for t in later if "cheese rolling" in t]
     assert recall, later
@@ -288,29 +294,29 @@ def test_remembers_likes_and_brings_them_up_later_by_name() -> None:
 def test_dislikes_are_remembered_and_recalled_when_asked() -> None:
     conv = Conversation(make_persona("sarcastic"))
     c = conv.say("I hate mornings.")
-    assert [x["what"] for x in c.memory["dislikes"]] == ["mornings"]
+    assert [x.what for x in c.memory.dislikes] == ["mornings"]
     assert "mornings" in conv.say("Do you remember what I like?").text
 
 
 def test_likes_statements_swap_to_second_person() -> None:
     conv = Conversation(make_persona())
     c = conv.say("I really enjoy walking my dog, but not in the rain.")
-    assert [x["what"] for x in c.memory["likes"]] == ["walking your dog"]
+    assert [x.what for x in c.memory.likes] == ["walking your dog"]
 
 
 def test_liking_the_npc_is_not_stored_as_a_hobby() -> None:
     c = Conversation(make_persona("flirty")).say("I like you.")
-    assert c.memory["likes"] == []
+    assert c.memory.likes == ()
 
 
-def test_memory_survives_garbage_and_keeps_foreign_keys() -> None:
+def test_memory_survives_garbage() -> None:
     p = make_persona()
     junk = {"player_name": 7, "likes": "x", "said": [1, None], "topics": [], "arc": ["pos"],
             "cores": None, "quirk_turn": "z"}
     c = ENGINE.reply(ctx_for(p, memory=junk), "Tell me about the forge", NEUTRAL)
-    assert c.memory["arc"] == ["pos"]
-    assert c.memory["player_name"] is None
-    json.dumps(c.memory)
+    assert c.memory.player_name is None
+    assert "forge" in c.memory.topics
+    json.dumps(ConversationState(engine=c.memory).to_json())
 
 
 # -- content -----------------------------------------------------------------------------------
@@ -560,7 +566,7 @@ def test_any_player_text_yields_a_clean_line(text: str, seed: int, preset: str,
     ctx = ctx_for(p, seed=seed, affinity=affinity, turn=3)
     c = ENGINE.reply(ctx, text, analyze(text))
     assert_clean(c.text)
-    json.dumps(c.memory)
+    json.dumps(ConversationState(engine=c.memory).to_json())
     _check_options(ENGINE.options(ctx, c.text, text), text)
 
 
