@@ -25,8 +25,6 @@ NPC changes the subject with one of more lines than the window holds, so a fresh
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +35,9 @@ from typing import TypeVar
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import Tone, tone
 from sidecar.engine.state import EngineMemory, Preference
+from sidecar.engine.text import chars_for_tokens, normalize, reseed
+from sidecar.engine.text import tokens as _tokens
+from sidecar.engine.text import words as text_words
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 
@@ -53,9 +54,6 @@ _ATTEMPTS = 6
 _HOOK_EVERY = 5
 _MIN_CHARS = 12
 """A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
-_CHARS_PER_TOKEN = 4
-"""Rule of thumb for English, as the quality gate counts it: the preset's max_tokens ≈ ×4
-characters. Replies are kept within 90% of that."""
 _VOICES = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
 
 # --------------------------------------------------------------------------------------------
@@ -400,7 +398,6 @@ _LEAVE = (
 # Hearing the player: regexes run on the lowercased line (curly apostrophes made straight).
 # --------------------------------------------------------------------------------------------
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _NAME_TOKEN = r"([^\W\d_][^\W\d_]*(?:['-][^\W\d_]+)?)"
 _NAME_EXPLICIT = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|name's|(?:you\s+can\s+|just\s+|they\s+)?call\s+me|"
@@ -520,28 +517,6 @@ _SAFE_TO_LOWER = frozenset(
 )
 _PLACEHOLDER = re.compile(r"\{(player|name)\}")
 _NAME_LIKE = re.compile(r"^[^\W\d_][^\W\d_'\- ]{1,23}$")
-
-
-def _stable_seed(*parts: object) -> int:
-    """A seed that is the same in every process (unlike `hash()` of a str)."""
-    data = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
-@functools.lru_cache(maxsize=8192)
-def normalize(text: str) -> str:
-    """The comparison key of a line: lowercase words joined by single spaces (punctuation,
-    case and spacing ignored). Two lines with the same key count as the same line."""
-    return " ".join(_WORD.findall(text.lower().replace("’", "'")))
-
-
-def _tokens(text: str) -> list[str]:
-    out = []
-    for tok in _WORD.findall(text.lower().replace("’", "'")):
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        out.append(tok)
-    return out
 
 
 def _forms(word: str) -> set[str]:
@@ -675,7 +650,7 @@ class _Heard:
 
 def _clean_object(raw: str) -> str | None:
     text = _OBJECT_STOP.sub("", raw.strip().lower())
-    words = [w for w in _WORD.findall(text)][:6]
+    words = text_words(text)[:6]
     if not words or words[0] in _OBJECT_BAD_START:
         return None
     words = [_SWAP.get(w, w) for w in words]
@@ -941,7 +916,8 @@ class _Turn:
         self.tuning: Tuning = tune(ctx.persona, ctx.affinity)
         self.voice = self.tuning.voice if self.tuning.voice in _VOICES else "outgoing"
         self.knobs = self.tuning.knobs
-        self.max_chars = int(self.tuning.max_tokens * _CHARS_PER_TOKEN * 0.9)
+        # Within 90% of the preset's budget, as the quality gate estimates it.
+        self.max_chars = int(chars_for_tokens(self.tuning.max_tokens) * 0.9)
         self.mem = _Memory.load(ctx.state.engine)
         own = [normalize(line.text) for line in ctx.history if line.speaker == ctx.persona.id]
         self.recent: set[str] = set(own[-NO_REPEAT_WINDOW:]) | set(self.mem.said[-NO_REPEAT_WINDOW:])
@@ -950,9 +926,7 @@ class _Turn:
     # -- helpers -----------------------------------------------------------------------------
 
     def rng(self, attempt: int) -> random.Random:
-        return random.Random(
-            _stable_seed(self.ctx.seed, self.ctx.turn, self.persona.id, self.purpose, attempt)
-        )
+        return reseed(self.ctx.seed, self.ctx.turn, self.persona.id, self.purpose, attempt)
 
     def name_for_addressing(self, mem: _Memory) -> str:
         if mem.name:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from sidecar.engine.text import fold, words
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import BadRequest, GoalNotFound
 from sidecar.personas.model import PERSONA_ID, Persona
@@ -267,10 +268,6 @@ def settle(
     return GoalCheck(progress, False, reason)
 
 
-def _flat(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u2018", "'").casefold()
-
-
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
 
@@ -335,29 +332,29 @@ FACT_OVERLAP = 0.6
 """Share of a persona fact's content words an NPC line must contain to count as sharing it."""
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9']+", _flat(text)) if w not in _STOP and len(w) > 2}
+def _content_words(text: str) -> set[str]:
+    return {w for w in words(text) if w not in _STOP and len(w) > 2}
 
 
 def _shares_fact(line: str, facts: Sequence[str]) -> str | None:
-    said = _words(line)
+    said = _content_words(line)
     for fact in facts:
-        wanted = _words(fact)
+        wanted = _content_words(fact)
         if wanted and len(wanted & said) / len(wanted) >= FACT_OVERLAP:
             return fact
     return None
 
 
 def _has_keyword(line: str, keywords: Sequence[str]) -> str | None:
-    flat = _flat(line)
+    flat = fold(line)
     for word in keywords:
-        if re.search(rf"(?<!\w){re.escape(_flat(word))}(?!\w)", flat):
+        if re.search(rf"(?<!\w){re.escape(fold(word))}(?!\w)", flat):
             return word
     return None
 
 
 def _refuses(line: str) -> bool:
-    return bool(_REFUSE.search(_NOT_A_REFUSAL.sub(" ", _flat(line))))
+    return bool(_REFUSE.search(_NOT_A_REFUSAL.sub(" ", fold(line))))
 
 
 @dataclass(frozen=True)
@@ -382,15 +379,15 @@ def _build_trust(
 ) -> GoalCheck:
     self_talk = 0
     for line in reversed(npc_lines):
-        if _CLAMMED.search(_flat(line)):
+        if _CLAMMED.search(fold(line)):
             continue
         if fact := _shares_fact(line, persona.facts):
             return GoalCheck(1.0, True, f"{persona.name} shared something personal: {fact[:80]}")
-        if m := _DISCLOSE.search(_flat(line)):
+        if m := _DISCLOSE.search(fold(line)):
             return GoalCheck(1.0, True, f"{persona.name} opened up ({m.group(0)!r})")
         if word := _has_keyword(line, goal.success_keywords):
             return GoalCheck(1.0, True, f"{persona.name} opened up ({word!r})")
-        if _SELF.search(_flat(line)):
+        if _SELF.search(fold(line)):
             self_talk += 1
     if self_talk:
         return GoalCheck(min(0.6, 0.2 * self_talk), False, f"{persona.name} talks about themself")
@@ -400,9 +397,9 @@ def _build_trust(
 def _ask_favor(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "ask for their help (please / could you / help)")
     for ex in reversed(exchanges):
-        if not _ASK.search(_flat(ex.player)):
+        if not _ASK.search(fold(ex.player)):
             continue
-        npc = _flat(ex.npc)
+        npc = fold(ex.npc)
         agreed = (_AGREE.search(npc) or _has_keyword(npc, goal.success_keywords)) and not _refuses(npc)
         if agreed:
             return GoalCheck(1.0, True, f"{persona.name} agreed to help")
@@ -420,9 +417,9 @@ def _p(check: GoalCheck) -> float:
 def _flirt(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "say something charming")
     for ex in reversed(exchanges):
-        if not _FLIRT.search(_flat(ex.player)):
+        if not _FLIRT.search(fold(ex.player)):
             continue
-        npc = _flat(ex.npc)
+        npc = fold(ex.npc)
         rebuffed = bool(_REBUFF.search(npc))
         if not rebuffed and (ex.sentiment >= POSITIVE or _has_keyword(npc, goal.success_keywords)):
             return GoalCheck(1.0, True, f"{persona.name} seems interested")
@@ -436,9 +433,9 @@ def _flirt(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> G
 def _apologize(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "apologise (sorry / forgive me)")
     for ex in reversed(exchanges):
-        if not _APOLOGY.search(_flat(ex.player)):
+        if not _APOLOGY.search(fold(ex.player)):
             continue
-        npc = _flat(ex.npc)
+        npc = fold(ex.npc)
         rejected = bool(_REJECT.search(npc))
         accepted = _ACCEPT.search(npc) or _has_keyword(npc, goal.success_keywords)
         if not rejected and (accepted or ex.sentiment >= POSITIVE):

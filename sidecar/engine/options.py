@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sidecar.engine.quality import breaks_character
+from sidecar.engine.text import normalize
 from sidecar.engine.types import Option
 
 INTENTS = ("ask", "share", "leave")
@@ -131,7 +132,6 @@ def infer_intent(text: str) -> str:
 # --- cleaning -------------------------------------------------------------------------------
 
 _SPACES = re.compile(r"\s+")
-_NON_WORD = re.compile(r"[^\w\s']+")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb", "`": "`"}
 _ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "mt.", "e.g.", "i.e.", "vs."})
 _DANGLING = frozenset(
@@ -141,9 +141,8 @@ _DANGLING = frozenset(
 
 
 def key(text: str) -> str:
-    """Comparison key: case-, punctuation- and spacing-insensitive."""
-    plain = text.replace("\u2019", "'").casefold()
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", plain)).strip()
+    """Comparison key of an option: the one line key of the sidecar (`text.normalize`)."""
+    return normalize(text)
 
 
 _APOSTROPHE_QUOTES = frozenset("'\u2018`")

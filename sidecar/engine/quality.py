@@ -25,13 +25,11 @@ Pure and deterministic: no I/O, no clock, no randomness.
 
 from __future__ import annotations
 
-import difflib
-import functools
-import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from sidecar.engine.text import estimate_tokens, normalize, similarity
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import ConfigError, ProviderError
 from sidecar.personas.model import Persona
@@ -46,8 +44,6 @@ REPEAT_WINDOW = 6
 """How many of the most recent NPC lines a new line is compared with."""
 NEAR_DUPLICATE = 0.85
 """`similarity()` at or above which a line is a near repeat of a recent one."""
-CHARS_PER_TOKEN = 4
-"""Rule-of-thumb size of an English token; used to compare a line with the preset's budget."""
 
 # Rule name -> points. Negative = penalty, positive = bonus.
 RULES: dict[str, int] = {
@@ -112,46 +108,11 @@ class Quality:
 _APOSTROPHES = str.maketrans(
     {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'}
 )
-_NON_WORD = re.compile(r"[^\w\s']+")
-_SPACES = re.compile(r"\s+")
 
 
 def _plain(text: str) -> str:
+    """Curly quotes made straight, case kept (the rules' regexes are case-insensitive)."""
     return text.translate(_APOSTROPHES)
-
-
-@functools.lru_cache(maxsize=2048)
-def normalize(text: str) -> str:
-    """Case-, punctuation- and spacing-insensitive form used to compare lines."""
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", _plain(text).casefold())).strip()
-
-
-def estimate_tokens(text: str) -> int:
-    """Approximate token count (~4 characters a token for English)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
-    """Greatest of difflib's ratio over words (catches small edits: one word changed in a
-    twenty-word line is 0.95) and token-set Jaccard (catches reordered words) over normalised
-    text, 0..1.
-
-    Words, not characters: a character-level SequenceMatcher cost ~1 ms per pair of lines and
-    dominated the whole turn (5 ms of a 9 ms turn with 6 recent lines); over words it is
-    ~20x cheaper and judges near-duplicates the same way on real lines."""
-    na, nb = normalize(a), normalize(b)
-    if not na or not nb:
-        return 1.0 if na == nb else 0.0
-    wa, wb = na.split(), nb.split()
-    ta, tb = set(wa), set(wb)
-    jaccard = len(ta & tb) / len(ta | tb)
-    matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
-    # real_quick_ratio() and quick_ratio() are cheap upper bounds of ratio(): skip the
-    # expensive part when it cannot beat Jaccard, or cannot reach what the caller asks.
-    floor = max(jaccard, at_least)
-    if matcher.real_quick_ratio() <= floor or matcher.quick_ratio() <= floor:
-        return jaccard
-    return max(matcher.ratio(), jaccard)
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -405,8 +366,5 @@ __all__ = [
     "QualityGate",
     "RuleHit",
     "breaks_character",
-    "estimate_tokens",
-    "normalize",
     "score",
-    "similarity",
 ]

@@ -30,7 +30,8 @@ from dataclasses import replace
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import options as option_rules
 from sidecar.engine.embedded import EmbeddedEngine
-from sidecar.engine.turn import EMBEDDED, SEED_STEP, DeltaSink, Emit, Generated, TurnInput
+from sidecar.engine.text import SEED_STEP
+from sidecar.engine.turn import EMBEDDED, DeltaSink, Emit, Generated, TurnInput
 from sidecar.engine.types import Composed, Line, Option
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
 from sidecar.llm.embedded import embedded_reply

@@ -31,6 +31,7 @@ from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.state import ConversationState
+from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import PLAYER, Composed, Line, Option, Sentiment, TurnContext
 from sidecar.errors import BadRequest, ConversationEnded, ConversationNotFound, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
@@ -52,8 +53,6 @@ HISTORY_WINDOW = 24
 ARC_WINDOW = 8
 """Recent player-line scores the arc is classified on."""
 EMBEDDED = "embedded"
-SEED_STEP = 1_000_003
-"""Seed offset per retry / options round, so the embedded engine composes something new."""
 
 Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]

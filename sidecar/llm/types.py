@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from sidecar.engine.text import estimate_tokens
+
 Role = Literal["user", "assistant"]
 ProviderKind = Literal["openai", "anthropic", "embedded"]
 
@@ -84,13 +86,8 @@ class Delta:
     text: str
 
 
-def estimate_tokens(text: str) -> int:
-    """Rough token count (about four characters per token for English); used only when a
-    provider reports no usage, and the resulting `Usage` is marked `estimated`."""
-    return max(1, (len(text) + 3) // 4) if text else 0
-
-
 def estimate_usage(req: ChatRequest, reply_text: str) -> Usage:
+    # Only when a provider reports no usage; the resulting `Usage` is marked `estimated`.
     prompt = req.system + "".join(m.content for m in req.messages)
     # A few tokens of per-message framing, as chat templates add role markers.
     framing = 4 * (len(req.messages) + 1)

@@ -14,11 +14,9 @@ from sidecar.engine.quality import (
     SEVERE,
     Quality,
     QualityGate,
-    estimate_tokens,
-    normalize,
     score,
-    similarity,
 )
+from sidecar.engine.text import estimate_tokens, similarity
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import ConfigError, ProviderTimeout
 from sidecar.personas.model import Persona
@@ -236,10 +234,6 @@ def test_as_dict_is_jsonable() -> None:
     d = q("Bram: Hot! Hot! Hot! Hot!").as_dict()
     assert isinstance(d["score"], int)
     assert {"name": "exclamation_spam", "points": -20, "detail": "4 '!'"} in d["rules"]  # type: ignore[operator]
-
-
-def test_normalize() -> None:
-    assert normalize("  Don\u2019t   STOP!! ") == "don't stop"
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,103 @@
+"""The shared text rules: one line key, one similarity, one token estimate, stable seeds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sidecar.engine.text import (
+    CHARS_PER_TOKEN,
+    chars_for_tokens,
+    estimate_tokens,
+    fold,
+    normalize,
+    reseed,
+    similarity,
+    stable_seed,
+    tokens,
+    words,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_normalize() -> None:
+    assert normalize("  Don\u2019t   STOP!! ") == "don't stop"
+    assert normalize("Oh\u2014 um\u2026 Th-thank you!") == "oh um th thank you"
+    assert normalize("snake_case 'tis") == "snake case tis"
+    assert normalize("!!! ...") == ""
+
+
+def test_fold_and_words() -> None:
+    assert fold("It\u2019s \u201cFINE\u201d") == 'it\'s "fine"'
+    assert words("Sorrel's herbs, don't!") == ["sorrel's", "herbs", "don't"]
+    assert tokens("Sorrel's herbs, don't!") == ["sorrel", "herbs", "don't"]
+
+
+@given(st.text(max_size=200))
+def test_normalize_is_idempotent_and_equal_for_equal_words(text: str) -> None:
+    key = normalize(text)
+    assert normalize(key) == key
+    assert key == " ".join(words(text))
+
+
+def test_similarity_catches_edits_and_reordering_but_not_different_lines() -> None:
+    line = "The steel must rest overnight before I can temper it for you."
+    assert similarity(line, line) == 1.0
+    assert similarity(line, line.replace("overnight", "a night")) >= 0.85  # one word changed
+    assert similarity("the steel must rest overnight", "overnight the steel must rest") >= 0.85
+    assert similarity(line, "Bread is two coppers, ale is three.") < 0.3
+    assert similarity("", "") == 1.0 and similarity("", "hello") == 0.0
+
+
+def test_similarity_with_a_floor_never_overstates() -> None:
+    a, b = "I like the old mill by the river.", "The river runs past the old mill."
+    plain = similarity(a, b)
+    assert similarity(a, b, at_least=0.99) <= plain
+    assert similarity(a, b, at_least=0.0) == plain
+
+
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_similarity_is_bounded_and_symmetric(a: str, b: str) -> None:
+    s = similarity(a, b)
+    assert 0.0 <= s <= 1.0
+    assert s == pytest.approx(similarity(b, a))
+
+
+def test_token_estimate_is_one_rule() -> None:
+    assert CHARS_PER_TOKEN == 4
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("abc") == 1 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
+    assert chars_for_tokens(40) == 160
+    assert estimate_tokens("x" * chars_for_tokens(40)) == 40
+
+
+def test_llm_usage_estimates_use_the_same_rule() -> None:
+    from sidecar.llm import types as llm_types
+
+    assert llm_types.estimate_tokens is estimate_tokens
+
+
+def test_reseed_is_private_and_stable() -> None:
+    a, b = reseed(1, 2, "ansel", "reply", 0), reseed(1, 2, "ansel", "reply", 0)
+    assert [a.random() for _ in range(3)] == [b.random() for _ in range(3)]
+    assert reseed(1, 2, "ansel", "reply", 1).random() != reseed(1, 2, "ansel", "reply", 0).random()
+    assert stable_seed("a", 1) != stable_seed("a1")
+
+
+def test_stable_seed_does_not_depend_on_the_hash_seed() -> None:
+    code = "from sidecar.engine.text import stable_seed; print(stable_seed(7, 'ansel', 'reply'))"
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert outs == {f"{stable_seed(7, 'ansel', 'reply')}\n"}
