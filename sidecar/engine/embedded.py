@@ -33,11 +33,11 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from sidecar.engine.personality import Tuning, tune
-from sidecar.engine.sentiment import Tone, tone
+from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
+from sidecar.engine.sentiment import Tone
 from sidecar.engine.state import EngineMemory, Preference
 from sidecar.engine.text import chars_for_tokens, normalize, reseed
 from sidecar.engine.text import tokens as _tokens
-from sidecar.engine.text import words as text_words
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 
@@ -45,8 +45,6 @@ _T = TypeVar("_T")
 
 NO_REPEAT_WINDOW = 8
 """How many of the NPC's most recent lines a new line may not repeat."""
-MAX_PARSED_CHARS = 2_000
-"""Only the start of a (huge) player line is parsed for names, likes and keywords."""
 _SAID_KEEP = 16
 _CORES_KEEP = 24
 _LIKES_KEEP = 8
@@ -394,122 +392,6 @@ _LEAVE = (
     "Goodbye for now, and thank you.", "I must be off. Until next time.",
 )
 
-# --------------------------------------------------------------------------------------------
-# Hearing the player: regexes run on the lowercased line (curly apostrophes made straight).
-# --------------------------------------------------------------------------------------------
-
-_NAME_TOKEN = r"([^\W\d_][^\W\d_]*(?:['-][^\W\d_]+)?)"
-_NAME_EXPLICIT = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name's|(?:you\s+can\s+|just\s+|they\s+)?call\s+me|"
-    r"i\s+am\s+called|i'm\s+called|i\s+go\s+by)\s+" + _NAME_TOKEN,
-    re.IGNORECASE,
-)
-_NAME_IMPLICIT = re.compile(r"\b(?:i'm|i\s+am|im)\s+" + _NAME_TOKEN, re.IGNORECASE)
-_NOT_NAMES = frozenset(
-    """a an the not so just only very really also still here there back home fine good great
-    ok okay well sure sorry glad happy sad tired hungry thirsty lost new from looking trying going
-    afraid busy bored curious interested excited scared confused alone ready late early done off
-    leaving free angry mad hero adventurer merchant knight traveller traveler stranger human elf
-    dwarf orc friend your yours you in on at with by for to of about into out up down over after
-    later tomorrow maybe sometime anytime when if please sir madam mister miss lady lord master
-    what who how why where nobody somebody someone anyone no yes thinking fond sick hurt cold hot
-    quite pretty rather always never sometimes literally totally kind sort called name this that
-    it its them him her his mine me i""".split()
-)
-_LIKE = re.compile(
-    r"(?<!do )(?<!did )(?<!if )(?<!what )(?<!would )\bi\s+"
-    r"(?:really\s+|truly\s+|just\s+|also\s+|absolutely\s+|do\s+|quite\s+|totally\s+|kind\s+of\s+"
-    r"|kinda\s+|still\s+|so\s+)*"
-    r"(like|love|enjoy|adore|hate|dislike|detest|loathe|despise|can't\s+stand|cannot\s+stand"
-    r"|don't\s+like|do\s+not\s+like|don't\s+enjoy)\s+([^.!?;:,\n]{1,80})",
-    re.IGNORECASE,
-)
-_LIKE_INTO = re.compile(
-    r"\b(?:i'm|i\s+am)\s+(?:really\s+|very\s+|quite\s+)?(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of"
-    r"|fond\s+of)\s+([^.!?;:,\n]{1,80})",
-    re.IGNORECASE,
-)
-_OBJECT_STOP = re.compile(
-    r"\s+\b(?:but|because|since|though|although|when|while|so|if|and\s+i|and\s+you|or\s+i)\b.*$"
-)
-_OBJECT_BAD_START = frozenset(
-    "you it that this them him her those these what how when if which there here".split()
-)
-_SWAP = {
-    "my": "your", "me": "you", "mine": "yours", "myself": "yourself", "i": "you", "our": "your",
-    "us": "you", "we": "you", "i'm": "you're", "ours": "yours",
-}
-_POSITIVE_VERBS = {"like": "like", "love": "love", "enjoy": "enjoy", "adore": "adore"}
-
-_GOODBYE = re.compile(
-    r"\b(?:good-?\s?bye|bye(?:-?bye)?|farewell|cya|so\s+long|good\s*night|until\s+next\s+time"
-    r"|(?<!to\s)see\s+(?:you|ya)(?!\s+(?:there|at|in|the|tomorrow\s+at))"
-    r"|take\s+care(?!\s+of)"
-    r"|(?:talk|catch|speak)\s+(?:to\s+|with\s+)?you\s+(?:later|soon)"
-    r"|gotta\s+(?:go|run|bounce|dash)"
-    r"|(?:i|we)(?:'ve|'d|'ll|'m)?\s+(?:really\s+)?(?:have\s+to|had\s+better|better|need\s+to|must"
-    r"|should|got\s+to|have\s+got\s+to|gotta|am\s+going\s+to|will)\s+"
-    r"(?:go|leave|be\s+going|get\s+going|be\s+off|head\s+off|head\s+out|run|be\s+on\s+my\s+way)"
-    r"(?=\s*(?:now|home|soon|then|already|for\s+now|too|again)?\s*(?:[.!,;…]|$|\s+(?:bye|goodbye"
-    r"|see|take|farewell|thanks|thank|until|sorry)))"
-    r"|(?:i'm|i\s+am)\s+(?:off|leaving|heading\s+(?:out|off|home)|going\s+now|out\s+of\s+here)"
-    r")\b",
-    re.IGNORECASE,
-)
-_NOT_GOODBYE = re.compile(
-    r"\b(?:don't|do\s+not|never|didn't|can't|won't)\s+(?:say\s+)?(?:good-?\s?bye|go|leave)\b",
-    re.IGNORECASE,
-)
-_ASKS_NAME = re.compile(
-    r"\b(?:what(?:'s|\s+is|\s+was)\s+my\s+name|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember"
-    r"|know|recall)\s+(?:my\s+name|who\s+i\s+am)|who\s+am\s+i|say\s+my\s+name"
-    r"|remember\s+my\s+name|what\s+do\s+you\s+call\s+me)\b",
-    re.IGNORECASE,
-)
-_ASKS_LIKES = re.compile(
-    r"\b(?:what\s+(?:do|did)\s+i\s+(?:say\s+i\s+)?(?:like|love|enjoy|hate)"
-    r"|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember|know|recall)\s+what\s+i\s+"
-    r"(?:like|love|enjoy|hate|said|told)|what\s+are\s+my\s+(?:hobbies|interests|likes))\b",
-    re.IGNORECASE,
-)
-_ASKS_NPC_NAME = re.compile(
-    r"\b(?:what(?:'s|\s+is)\s+your\s+name|who\s+are\s+you|your\s+name|who\s+might\s+you\s+be)\b",
-    re.IGNORECASE,
-)
-_ASKS_SELF = re.compile(
-    r"\b(?:about\s+(?:you|yourself)|tell\s+me\s+(?:something|a\s+bit|a\s+little)"
-    r"|what\s+do\s+you\s+do|your\s+(?:job|work|trade|life|story|past|family|home|day)"
-    r"|where\s+(?:are\s+you\s+from|do\s+you\s+live)|any\s+(?:news|gossip|rumou?rs)"
-    r"|what's\s+new|anything\s+(?:new|interesting))\b",
-    re.IGNORECASE,
-)
-_ASKS_OPINION = re.compile(
-    r"\b(?:what\s+do\s+you\s+(?:think|make)|your\s+(?:opinion|view|thoughts|take)"
-    r"|how\s+do\s+you\s+feel|thoughts\s+on|do\s+you\s+(?:like|love|hate)|opinion)\b",
-    re.IGNORECASE,
-)
-_GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
-    r"|well\s+met|yo)\b",
-    re.IGNORECASE,
-)
-_THANKS = re.compile(r"\b(?:thanks|thank\s+(?:you|ye)|cheers|much\s+obliged)\b", re.IGNORECASE)
-_HOW = re.compile(
-    r"\b(?:how\s+are\s+(?:you|things)|how\s+is\s+(?:it\s+going|business|work|life)"
-    r"|how's\s+(?:it\s+going|things|business|life|work)|how\s+do\s+you\s+do"
-    r"|how\s+have\s+you\s+been|you\s+(?:ok|okay|alright)\b)",
-    re.IGNORECASE,
-)
-_SORRY = re.compile(
-    r"\b(?:sorry|apologi[sz]e|my\s+apologies|forgive\s+me|my\s+bad)\b", re.IGNORECASE
-)
-_QUESTION_START = re.compile(
-    r"^\W*(?:what|who|why|where|when|how|which|do|does|did|is|are|can|could|would|will|have|has)\b",
-    re.IGNORECASE,
-)
-_ADDRESSED = re.compile(
-    r"\b(?:you|your|yours|you're|youre|ya|yourself|thanks|thank)\b", re.IGNORECASE
-)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
 _SAFE_TO_LOWER = frozenset(
     """the a an my our your his her its their this that these those it it's there there's
@@ -622,104 +504,6 @@ def _index(persona: Persona) -> _Index:
         _INDEX_CACHE.clear()
     _INDEX_CACHE[id(persona)] = (persona, index)
     return index
-
-
-@dataclass(frozen=True)
-class _Heard:
-    tokens: list[str]
-    name: str | None
-    likes: list[tuple[str, str]]
-    """(verb, object) in second person, e.g. ("love", "your dog")."""
-    dislikes: list[tuple[str, str]]
-    goodbye: bool
-    asks_name: bool
-    asks_likes: bool
-    asks_npc_name: bool
-    asks_self: bool
-    asks_opinion: bool
-    greeting: bool
-    thanks: bool
-    how: bool
-    sorry: bool
-    question: bool
-    affection: bool
-    """The player said they like/love the NPC ("I like you")."""
-    addressed: bool
-    """The line speaks to the NPC ("you", "your", or thanks)."""
-
-
-def _clean_object(raw: str) -> str | None:
-    text = _OBJECT_STOP.sub("", raw.strip().lower())
-    words = text_words(text)[:6]
-    if not words or words[0] in _OBJECT_BAD_START:
-        return None
-    words = [_SWAP.get(w, w) for w in words]
-    obj = " ".join(words)
-    return obj if 1 <= len(obj) <= 60 else None
-
-
-def _valid_name(raw: str, *, implicit: bool) -> str | None:
-    if not 2 <= len(raw) <= 24 or raw.lower() in _NOT_NAMES:
-        return None
-    if implicit and not raw[0].isupper():
-        return None
-    return raw[0].upper() + raw[1:]
-
-
-def _hear(text: str) -> _Heard:
-    text = text[:MAX_PARSED_CHARS].replace("’", "'")
-    name = None
-    for m in _NAME_EXPLICIT.finditer(text):
-        name = _valid_name(m.group(1), implicit=False) or name
-    if name is None:
-        for m in _NAME_IMPLICIT.finditer(text):
-            name = _valid_name(m.group(1), implicit=True) or name
-            if name:
-                break
-    likes: list[tuple[str, str]] = []
-    dislikes: list[tuple[str, str]] = []
-    affection = False
-    for m in _LIKE.finditer(text):
-        verb = re.sub(r"\s+", " ", m.group(1).lower())
-        raw = m.group(2)
-        if re.match(r"\s*you\b", raw, re.IGNORECASE) and verb in _POSITIVE_VERBS:
-            affection = True
-        obj = _clean_object(raw)
-        if obj is None:
-            continue
-        if verb in _POSITIVE_VERBS:
-            likes.append((verb, obj))
-        else:
-            dislikes.append(("hate" if verb in {"hate", "detest", "loathe", "despise"}
-                             else "don't like" if "like" in verb or "enjoy" in verb
-                             else "can't stand", obj))
-    for m in _LIKE_INTO.finditer(text):
-        obj = _clean_object(m.group(1))
-        if obj is not None:
-            likes.append(("like", obj))
-    goodbye = bool(_GOODBYE.search(text)) and not _NOT_GOODBYE.search(text)
-    stripped = text.strip()
-    # "I love fishing" is about fishing, not about love: the verb is no topic keyword.
-    topical = _LIKE.sub(lambda m: " " + m.group(2), text) if likes or dislikes else text
-    return _Heard(
-        tokens=_tokens(topical),
-        name=name,
-        likes=likes,
-        dislikes=dislikes,
-        goodbye=goodbye,
-        asks_name=bool(_ASKS_NAME.search(text)),
-        asks_likes=bool(_ASKS_LIKES.search(text)),
-        asks_npc_name=bool(_ASKS_NPC_NAME.search(text)),
-        asks_self=bool(_ASKS_SELF.search(text)),
-        asks_opinion=bool(_ASKS_OPINION.search(text)),
-        greeting=bool(_GREETING.search(text)),
-        thanks=bool(_THANKS.search(text)),
-        how=bool(_HOW.search(text)),
-        sorry=bool(_SORRY.search(text)),
-        question="?" in stripped or bool(_QUESTION_START.search(stripped)),
-        affection=affection,
-        addressed=bool(_ADDRESSED.search(text)),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1140,8 +924,8 @@ class EmbeddedEngine:
         """Answer one player line in character. Learns the player's name, likes and dislikes
         into memory; `ending=True` when the player said goodbye. Never raises."""
         turn = _Turn(ctx, "reply")
-        heard = _hear(player_text)
-        tone_ = tone(sentiment)
+        heard = read(player_text, sentiment)
+        tone_ = heard.tone
         notes = [f"voice:{turn.voice}", f"band:{turn.tuning.band}", f"tone:{tone_}"]
         new_name = heard.name if heard.name and heard.name != turn.mem.name else None
         if heard.name:
@@ -1193,7 +977,7 @@ class EmbeddedEngine:
                          verb=item.verb, like=item.what)
 
     def _draft_reply(
-        self, turn: _Turn, rng: random.Random, mem: _Memory, heard: _Heard, tone_: Tone,
+        self, turn: _Turn, rng: random.Random, mem: _Memory, heard: Reading, tone_: Tone,
         new_name: str | None,
     ) -> tuple[_Draft, str | None, list[str]]:
         persona, voice, knobs = turn.persona, turn.voice, turn.knobs
@@ -1428,7 +1212,7 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
 
     # The context is the one the reply was composed from, so what the player said in their
     # last line (their name, a like, a topic) is heard again here.
-    heard = _hear(last_player_line) if last_player_line else None
+    heard = read(last_player_line) if last_player_line else None
     name_known = bool(mem.name or (heard and heard.name))
     likes = [x.what for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
     asked = set(mem.topics) | set(index.topics.find(heard.tokens) if heard else ())

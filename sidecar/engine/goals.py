@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from sidecar.engine.reading import read
 from sidecar.engine.text import fold, words
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import BadRequest, GoalNotFound
@@ -283,10 +284,6 @@ _CLAMMED = _rx(
     r"rather not say", r"won't tell", r"not your concern", r"no secrets",
 )
 _SELF = _rx(r"my", r"i'm", r"i am", r"i was", r"i've", r"me")
-_ASK = _rx(
-    r"please", r"could you", r"can you", r"would you", r"will you", r"help", r"favou?r",
-    r"need you to", r"lend", r"do me a",
-)
 _AGREE = _rx(
     r"yes", r"yeah", r"aye", r"sure", r"of course", r"certainly", r"gladly", r"happy to",
     r"i'll", r"i will", r"i can do", r"no problem", r"consider it done", r"all right",
@@ -298,19 +295,9 @@ _REFUSE = _rx(
     r"we'll see", r"think about it", r"busy", r"not today",
 )
 _NOT_A_REFUSAL = _rx(r"no problem", r"no trouble", r"no worries", r"no doubt", r"no need")
-_FLIRT = _rx(
-    r"beautiful", r"pretty", r"handsome", r"cute", r"gorgeous", r"lovely", r"charming",
-    r"attractive", r"stunning", r"your eyes", r"your smile", r"you look", r"date", r"kiss",
-    r"darling", r"sweetheart", r"crush", r"fancy you", r"in love", r"love you", r"adore",
-    r"walk with me", r"drink with me", r"dinner with me", r"dance with me",
-)
 _REBUFF = _rx(
     r"stop", r"enough", r"not interested", r"back off", r"i'm married", r"how dare",
     r"inappropriate", r"leave me alone", r"no thanks", r"keep your hands", r"behave",
-)
-_APOLOGY = _rx(
-    r"sorry", r"apologi[sz]e", r"apology", r"apologies", r"forgive me", r"my fault", r"my bad",
-    r"i was wrong", r"i regret", r"pardon me", r"make (?:it )?up to you", r"make amends",
 )
 _ACCEPT = _rx(
     r"forgive you", r"forgiven", r"apology accepted", r"accept your apology", r"it's all right",
@@ -397,7 +384,7 @@ def _build_trust(
 def _ask_favor(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "ask for their help (please / could you / help)")
     for ex in reversed(exchanges):
-        if not _ASK.search(fold(ex.player)):
+        if not read(ex.player).requests:
             continue
         npc = fold(ex.npc)
         agreed = (_AGREE.search(npc) or _has_keyword(npc, goal.success_keywords)) and not _refuses(npc)
@@ -417,7 +404,7 @@ def _p(check: GoalCheck) -> float:
 def _flirt(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "say something charming")
     for ex in reversed(exchanges):
-        if not _FLIRT.search(fold(ex.player)):
+        if not read(ex.player).flirts:
             continue
         npc = fold(ex.npc)
         rebuffed = bool(_REBUFF.search(npc))
@@ -433,7 +420,7 @@ def _flirt(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> G
 def _apologize(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "apologise (sorry / forgive me)")
     for ex in reversed(exchanges):
-        if not _APOLOGY.search(fold(ex.player)):
+        if not read(ex.player).sorry:
             continue
         npc = fold(ex.npc)
         rejected = bool(_REJECT.search(npc))

@@ -27,6 +27,11 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 """A word: letters and digits, with inner apostrophes ("don't", "o'clock"); `_` separates."""
 
 
+def straight(text: str) -> str:
+    """Curly apostrophes and quotes made straight; case kept."""
+    return text.translate(_STRAIGHT)
+
+
 def fold(text: str) -> str:
     """Case-folded, with curly apostrophes and quotes made straight: the form regexes over
     player or NPC text are matched against."""
@@ -106,6 +111,7 @@ __all__ = [
     "reseed",
     "similarity",
     "stable_seed",
+    "straight",
     "tokens",
     "words",
 ]

@@ -1,0 +1,292 @@
+"""Reading the player's line: who they say they are, what they like, what they ask, how
+they take their leave — as one typed `Reading`.
+
+Used by the embedded engine (what to answer), the goal rules (did the player apologise, ask a
+favour, flirt) and, later, long-term memory (facts the player stated). Regexes, no model:
+cheap enough to run on every line, wrong in the ways regexes are (see the tests for what is
+and is not recognised). Pure and deterministic; `read` caches by text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, replace
+
+from sidecar.engine.sentiment import Tone, tone
+from sidecar.engine.text import straight, tokens
+from sidecar.engine.text import words as text_words
+from sidecar.engine.types import Sentiment
+
+MAX_PARSED_CHARS = 2_000
+"""Only the start of a (huge) player line is read for names, likes and keywords."""
+
+_NAME_TOKEN = r"([^\W\d_][^\W\d_]*(?:['-][^\W\d_]+)?)"
+_NAME_EXPLICIT = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|name's|(?:you\s+can\s+|just\s+|they\s+)?call\s+me|"
+    r"i\s+am\s+called|i'm\s+called|i\s+go\s+by)\s+" + _NAME_TOKEN,
+    re.IGNORECASE,
+)
+_NAME_IMPLICIT = re.compile(r"\b(?:i'm|i\s+am|im)\s+" + _NAME_TOKEN, re.IGNORECASE)
+_NOT_NAMES = frozenset(
+    """a an the not so just only very really also still here there back home fine good great
+    ok okay well sure sorry glad happy sad tired hungry thirsty lost new from looking trying going
+    afraid busy bored curious interested excited scared confused alone ready late early done off
+    leaving free angry mad hero adventurer merchant knight traveller traveler stranger human elf
+    dwarf orc friend your yours you in on at with by for to of about into out up down over after
+    later tomorrow maybe sometime anytime when if please sir madam mister miss lady lord master
+    what who how why where nobody somebody someone anyone no yes thinking fond sick hurt cold hot
+    quite pretty rather always never sometimes literally totally kind sort called name this that
+    it its them him her his mine me i""".split()
+)
+_LIKE = re.compile(
+    r"(?<!do )(?<!did )(?<!if )(?<!what )(?<!would )\bi\s+"
+    r"(?:really\s+|truly\s+|just\s+|also\s+|absolutely\s+|do\s+|quite\s+|totally\s+|kind\s+of\s+"
+    r"|kinda\s+|still\s+|so\s+)*"
+    r"(like|love|enjoy|adore|hate|dislike|detest|loathe|despise|can't\s+stand|cannot\s+stand"
+    r"|don't\s+like|do\s+not\s+like|don't\s+enjoy)\s+([^.!?;:,\n]{1,80})",
+    re.IGNORECASE,
+)
+_LIKE_INTO = re.compile(
+    r"\b(?:i'm|i\s+am)\s+(?:really\s+|very\s+|quite\s+)?(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of"
+    r"|fond\s+of)\s+([^.!?;:,\n]{1,80})",
+    re.IGNORECASE,
+)
+_OBJECT_STOP = re.compile(
+    r"\s+\b(?:but|because|since|though|although|when|while|so|if|and\s+i|and\s+you|or\s+i)\b.*$"
+)
+_OBJECT_BAD_START = frozenset(
+    "you it that this them him her those these what how when if which there here".split()
+)
+_SWAP = {
+    "my": "your", "me": "you", "mine": "yours", "myself": "yourself", "i": "you", "our": "your",
+    "us": "you", "we": "you", "i'm": "you're", "ours": "yours",
+}
+_POSITIVE_VERBS = {"like": "like", "love": "love", "enjoy": "enjoy", "adore": "adore"}
+
+_GOODBYE = re.compile(
+    r"\b(?:good-?\s?bye|bye(?:-?bye)?|farewell|cya|so\s+long|good\s*night|until\s+next\s+time"
+    r"|(?<!to\s)see\s+(?:you|ya)(?!\s+(?:there|at|in|the|tomorrow\s+at))"
+    r"|take\s+care(?!\s+of)"
+    r"|(?:talk|catch|speak)\s+(?:to\s+|with\s+)?you\s+(?:later|soon)"
+    r"|gotta\s+(?:go|run|bounce|dash)"
+    r"|(?:i|we)(?:'ve|'d|'ll|'m)?\s+(?:really\s+)?(?:have\s+to|had\s+better|better|need\s+to|must"
+    r"|should|got\s+to|have\s+got\s+to|gotta|am\s+going\s+to|will)\s+"
+    r"(?:go|leave|be\s+going|get\s+going|be\s+off|head\s+off|head\s+out|run|be\s+on\s+my\s+way)"
+    r"(?=\s*(?:now|home|soon|then|already|for\s+now|too|again)?\s*(?:[.!,;…]|$|\s+(?:bye|goodbye"
+    r"|see|take|farewell|thanks|thank|until|sorry)))"
+    r"|(?:i'm|i\s+am)\s+(?:off|leaving|heading\s+(?:out|off|home)|going\s+now|out\s+of\s+here)"
+    r")\b",
+    re.IGNORECASE,
+)
+_NOT_GOODBYE = re.compile(
+    r"\b(?:don't|do\s+not|never|didn't|can't|won't)\s+(?:say\s+)?(?:good-?\s?bye|go|leave)\b",
+    re.IGNORECASE,
+)
+_ASKS_NAME = re.compile(
+    r"\b(?:what(?:'s|\s+is|\s+was)\s+my\s+name|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember"
+    r"|know|recall)\s+(?:my\s+name|who\s+i\s+am)|who\s+am\s+i|say\s+my\s+name"
+    r"|remember\s+my\s+name|what\s+do\s+you\s+call\s+me)\b",
+    re.IGNORECASE,
+)
+_ASKS_LIKES = re.compile(
+    r"\b(?:what\s+(?:do|did)\s+i\s+(?:say\s+i\s+)?(?:like|love|enjoy|hate)"
+    r"|(?:do|did|can)\s+you\s+(?:still\s+)?(?:remember|know|recall)\s+what\s+i\s+"
+    r"(?:like|love|enjoy|hate|said|told)|what\s+are\s+my\s+(?:hobbies|interests|likes))\b",
+    re.IGNORECASE,
+)
+_ASKS_NPC_NAME = re.compile(
+    r"\b(?:what(?:'s|\s+is)\s+your\s+name|who\s+are\s+you|your\s+name|who\s+might\s+you\s+be)\b",
+    re.IGNORECASE,
+)
+_ASKS_SELF = re.compile(
+    r"\b(?:about\s+(?:you|yourself)|tell\s+me\s+(?:something|a\s+bit|a\s+little)"
+    r"|what\s+do\s+you\s+do|your\s+(?:job|work|trade|life|story|past|family|home|day)"
+    r"|where\s+(?:are\s+you\s+from|do\s+you\s+live)|any\s+(?:news|gossip|rumou?rs)"
+    r"|what's\s+new|anything\s+(?:new|interesting))\b",
+    re.IGNORECASE,
+)
+_ASKS_OPINION = re.compile(
+    r"\b(?:what\s+do\s+you\s+(?:think|make)|your\s+(?:opinion|view|thoughts|take)"
+    r"|how\s+do\s+you\s+feel|thoughts\s+on|do\s+you\s+(?:like|love|hate)|opinion)\b",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
+    r"|well\s+met|yo)\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"\b(?:thanks|thank\s+(?:you|ye)|cheers|much\s+obliged)\b", re.IGNORECASE)
+_HOW = re.compile(
+    r"\b(?:how\s+are\s+(?:you|things)|how\s+is\s+(?:it\s+going|business|work|life)"
+    r"|how's\s+(?:it\s+going|things|business|life|work)|how\s+do\s+you\s+do"
+    r"|how\s+have\s+you\s+been|you\s+(?:ok|okay|alright)\b)",
+    re.IGNORECASE,
+)
+_SORRY = re.compile(
+    r"\b(?:sorry|apologi[sz]e|apology|apologies|forgive\s+me|my\s+fault|my\s+bad|i\s+was\s+wrong"
+    r"|i\s+regret|make\s+(?:it\s+)?up\s+to\s+you|make\s+amends)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\b(?:please|could\s+you|can\s+you|would\s+you|will\s+you|help|favou?r|need\s+you\s+to|lend"
+    r"|do\s+me\s+a)\b",
+    re.IGNORECASE,
+)
+_FLIRT = re.compile(
+    r"\b(?:beautiful|pretty|handsome|cute|gorgeous|lovely|charming|attractive|stunning|your\s+eyes"
+    r"|your\s+smile|you\s+look|date|kiss|darling|sweetheart|crush|fancy\s+you|in\s+love|love\s+you"
+    r"|adore|walk\s+with\s+me|drink\s+with\s+me|dinner\s+with\s+me|dance\s+with\s+me)\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|who|why|where|when|how|which|do|does|did|is|are|can|could|would|will|have|has)\b",
+    re.IGNORECASE,
+)
+_ADDRESSED = re.compile(
+    r"\b(?:you|your|yours|you're|youre|ya|yourself|thanks|thank)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one player line says, as far as the rules can tell without a model."""
+
+    tokens: tuple[str, ...]
+    """The line's words for topic matching (`text.tokens`), with the verb of a like or dislike
+    left out: "I love fishing" is about fishing, not about love."""
+    name: str | None
+    """A name the player gave themself ("I'm Ana", "call me Wren"), capitalised."""
+    likes: tuple[tuple[str, str], ...]
+    """(verb, object) in second person, e.g. ("love", "your dog")."""
+    dislikes: tuple[tuple[str, str], ...]
+    """(verb, object): verb is `hate`, `don't like` or `can't stand`."""
+    goodbye: bool
+    asks_name: bool
+    """Asks the NPC for the player's own name ("What's my name?")."""
+    asks_likes: bool
+    """Asks what the player said they like ("What do I like?")."""
+    asks_npc_name: bool
+    asks_self: bool
+    """Asks about the NPC: their work, life, news ("Tell me about yourself")."""
+    asks_opinion: bool
+    greeting: bool
+    thanks: bool
+    how: bool
+    """Asks how the NPC is ("How are you?")."""
+    sorry: bool
+    """Apologises ("sorry", "forgive me", "my fault", "I was wrong")."""
+    question: bool
+    affection: bool
+    """The player said they like/love the NPC ("I like you")."""
+    addressed: bool
+    """The line speaks to the NPC ("you", "your", or thanks)."""
+    requests: bool = False
+    """Asks the NPC for something ("please", "could you", "help", "a favour")."""
+    flirts: bool = False
+    """Compliments the NPC's looks or asks them out."""
+    tone: Tone = "neutral"
+    """How the line treats the listener. Today VADER's friendly/rude/neutral (`sentiment.tone`),
+    filled when `read` is given the line's sentiment; the stance-vs-valence reading
+    (sidecar/engine/tone.py) takes this slot."""
+
+    @property
+    def intents(self) -> frozenset[str]:
+        """The names of the flags that are set (for notes and logs)."""
+        flags = {
+            "goodbye": self.goodbye, "asks_name": self.asks_name, "asks_likes": self.asks_likes,
+            "asks_npc_name": self.asks_npc_name, "asks_self": self.asks_self,
+            "asks_opinion": self.asks_opinion, "greeting": self.greeting, "thanks": self.thanks,
+            "how": self.how, "sorry": self.sorry, "question": self.question,
+            "affection": self.affection, "addressed": self.addressed, "requests": self.requests,
+            "flirts": self.flirts,
+        }
+        return frozenset(k for k, v in flags.items() if v)
+
+
+def _clean_object(raw: str) -> str | None:
+    text = _OBJECT_STOP.sub("", raw.strip().lower())
+    words = text_words(text)[:6]
+    if not words or words[0] in _OBJECT_BAD_START:
+        return None
+    words = [_SWAP.get(w, w) for w in words]
+    obj = " ".join(words)
+    return obj if 1 <= len(obj) <= 60 else None
+
+
+def _valid_name(raw: str, *, implicit: bool) -> str | None:
+    if not 2 <= len(raw) <= 24 or raw.lower() in _NOT_NAMES:
+        return None
+    if implicit and not raw[0].isupper():
+        return None
+    return raw[0].upper() + raw[1:]
+
+
+def read(text: str, sentiment: Sentiment | None = None) -> Reading:
+    """Read one player line. Never raises for any str; only the first `MAX_PARSED_CHARS`
+    characters are read. `sentiment` (VADER's, if the caller has it) fills `tone`."""
+    lexical = _read(text)
+    return replace(lexical, tone=tone(sentiment)) if sentiment is not None else lexical
+
+
+@functools.lru_cache(maxsize=2048)
+def _read(text: str) -> Reading:
+    # The same line is read by the reply, the options and the goal rules of one turn.
+    text = straight(text[:MAX_PARSED_CHARS])
+    name = None
+    for m in _NAME_EXPLICIT.finditer(text):
+        name = _valid_name(m.group(1), implicit=False) or name
+    if name is None:
+        for m in _NAME_IMPLICIT.finditer(text):
+            name = _valid_name(m.group(1), implicit=True) or name
+            if name:
+                break
+    likes: list[tuple[str, str]] = []
+    dislikes: list[tuple[str, str]] = []
+    affection = False
+    for m in _LIKE.finditer(text):
+        verb = re.sub(r"\s+", " ", m.group(1).lower())
+        raw = m.group(2)
+        if re.match(r"\s*you\b", raw, re.IGNORECASE) and verb in _POSITIVE_VERBS:
+            affection = True
+        obj = _clean_object(raw)
+        if obj is None:
+            continue
+        if verb in _POSITIVE_VERBS:
+            likes.append((verb, obj))
+        else:
+            dislikes.append(("hate" if verb in {"hate", "detest", "loathe", "despise"}
+                             else "don't like" if "like" in verb or "enjoy" in verb
+                             else "can't stand", obj))
+    for m in _LIKE_INTO.finditer(text):
+        obj = _clean_object(m.group(1))
+        if obj is not None:
+            likes.append(("like", obj))
+    goodbye = bool(_GOODBYE.search(text)) and not _NOT_GOODBYE.search(text)
+    stripped = text.strip()
+    # "I love fishing" is about fishing, not about love: the verb is no topic keyword.
+    topical = _LIKE.sub(lambda m: " " + m.group(2), text) if likes or dislikes else text
+    return Reading(
+        tokens=tuple(tokens(topical)),
+        name=name,
+        likes=tuple(likes),
+        dislikes=tuple(dislikes),
+        goodbye=goodbye,
+        asks_name=bool(_ASKS_NAME.search(text)),
+        asks_likes=bool(_ASKS_LIKES.search(text)),
+        asks_npc_name=bool(_ASKS_NPC_NAME.search(text)),
+        asks_self=bool(_ASKS_SELF.search(text)),
+        asks_opinion=bool(_ASKS_OPINION.search(text)),
+        greeting=bool(_GREETING.search(text)),
+        thanks=bool(_THANKS.search(text)),
+        how=bool(_HOW.search(text)),
+        sorry=bool(_SORRY.search(text)),
+        question="?" in stripped or bool(_QUESTION_START.search(stripped)),
+        affection=affection,
+        addressed=bool(_ADDRESSED.search(text)),
+        requests=bool(_REQUEST.search(text)),
+        flirts=bool(_FLIRT.search(text)),
+    )
+
+
+__all__ = ["MAX_PARSED_CHARS", "Reading", "read"]

@@ -1,0 +1,109 @@
+"""Reading the player's line: names, likes, asks, leave-taking, apologies, requests, tone slot."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
+from sidecar.engine.types import Sentiment
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I'm Ana, by the way.", "Ana"),
+        ("my name is wren", "Wren"),
+        ("Call me Ishmael.", "Ishmael"),
+        ("I\u2019m Mara-Lee.", "Mara-Lee"),
+        ("I'm tired.", None),  # not a name: a state
+        ("i'm bob", None),  # implicit names must be capitalised
+        ("I'm a traveller.", None),
+    ],
+)
+def test_names(text: str, name: str | None) -> None:
+    assert read(text).name == name
+
+
+def test_likes_and_dislikes_in_second_person() -> None:
+    r = read("I really love walking my dog, but I hate mornings.")
+    assert r.likes == (("love", "walking your dog"),)
+    assert r.dislikes == (("hate", "mornings"),)
+    assert "love" not in r.tokens and "dog" in r.tokens  # the like's verb is no topic word
+    assert read("I'm a big fan of cheese rolling.").likes == (("like", "cheese rolling"),)
+    assert read("I can't stand rain.").dislikes == (("can't stand", "rain"),)
+
+
+def test_liking_the_npc_is_affection_not_a_hobby() -> None:
+    r = read("I like you.")
+    assert r.affection and r.likes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "goodbye"),
+    [("Goodbye!", True), ("I have to go now.", True), ("See you tomorrow at noon", False),
+     ("Don't leave!", False), ("I'm off, take care.", True), ("Take care of the horse.", False)],
+)
+def test_goodbye(text: str, goodbye: bool) -> None:
+    assert read(text).goodbye is goodbye
+
+
+def test_questions_about_the_player_and_the_npc() -> None:
+    assert read("What's my name?").asks_name
+    assert read("Do you remember what I like?").asks_likes
+    assert read("Who are you?").asks_npc_name
+    assert read("Tell me about yourself.").asks_self
+    assert read("What do you think of the mayor?").asks_opinion
+    assert read("How are you?").how
+    r = read("Where is the mill?")
+    assert r.question and not (r.asks_name or r.asks_self or r.asks_npc_name)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Sorry!", "Please forgive me.", "My fault, truly.", "I was wrong.", "I apologise.",
+     "Let me make it up to you.", "My apologies."],
+)
+def test_apologies(text: str) -> None:
+    assert read(text).sorry
+
+
+def test_requests_flirts_greetings_thanks() -> None:
+    assert read("Could you help me with my sword?").requests
+    assert not read("The sword is chipped.").requests
+    assert read("You have lovely eyes.").flirts and not read("The weather is grim.").flirts
+    assert read("Hello there!").greeting and not read("Well, hello is a word.").greeting
+    assert read("Thanks a lot.").thanks and read("Thanks a lot.").addressed
+    assert not read("The river is cold.").addressed
+
+
+def test_intents_name_the_flags_that_are_set() -> None:
+    assert read("Hello! How are you?").intents == frozenset({"greeting", "how", "question", "addressed"})
+    assert read("Bread.").intents == frozenset()
+
+
+def test_the_tone_slot_is_filled_from_the_sentiment_when_given() -> None:
+    assert read("You idiot.").tone == "neutral"  # no sentiment given: no tone read
+    assert read("You idiot.", Sentiment("negative", -0.8)).tone == "rude"
+    assert read("Thank you!", Sentiment("positive", 0.6)).tone == "friendly"
+
+
+def test_only_the_start_of_a_huge_line_is_read() -> None:
+    late = "x " * MAX_PARSED_CHARS + "I'm Ana."
+    assert read(late).name is None
+    assert read("I'm Ana. " + late).name == "Ana"
+
+
+def test_readings_are_values() -> None:
+    a, b = read("I'm Ana."), read("I'm Ana.")
+    assert a == b and isinstance(a, Reading)
+    with pytest.raises(AttributeError):
+        a.name = "Bo"  # type: ignore[misc]
+
+
+@given(st.text(max_size=300))
+def test_any_text_reads_without_raising(text: str) -> None:
+    r = read(text)
+    assert all(isinstance(t, str) and t for t in r.tokens)
+    assert r.name is None or 2 <= len(r.name) <= 24
