@@ -41,6 +41,12 @@ class TurnContext:
     """What the conversation carried over from its previous turns."""
     others: tuple[Persona, ...] = ()
 
+    @property
+    def player_name(self) -> str | None:
+        """The player's name once known: told in the conversation, else the display name the
+        game gave at `conversation.start` (`ConversationState.known_name`)."""
+        return self.state.known_name
+
 
 @dataclass(frozen=True)
 class Composed:

@@ -129,3 +129,18 @@ def test_the_state_is_frozen() -> None:
         s.options_round = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
         s.engine.topics["forge"] = 1  # type: ignore[index]
+
+
+def test_the_turn_context_knows_the_players_name_from_the_state() -> None:
+    from sidecar.engine.types import TurnContext
+    from sidecar.personas.model import Persona
+
+    p = Persona.model_validate(
+        {"id": "bram", "name": "Bram", "role": "smith", "bio": "A smith.", "greetings": ["Hello."],
+         "farewells": ["Bye."]}
+    )
+    ctx = TurnContext(persona=p, player="p1", affinity=50, seed=1, turn=1)
+    assert ctx.player_name is None
+    given = TurnContext(persona=p, player="p1", affinity=50, seed=1, turn=1,
+                        state=ConversationState(player_name="Ana"))
+    assert given.player_name == "Ana"
