@@ -928,15 +928,7 @@ class EmbeddedEngine:
         tone_ = heard.tone
         notes = [f"voice:{turn.voice}", f"band:{turn.tuning.band}", f"tone:{tone_}"]
         new_name = heard.name if heard.name and heard.name != turn.mem.name else None
-        if heard.name:
-            turn.mem.name = heard.name
-            notes.append(f"learned:name:{heard.name}")
-        for verb, what in heard.likes:
-            turn.mem.learn_like(verb, what, ctx.turn, dislike=False)
-            notes.append(f"learned:likes:{what}")
-        for verb, what in heard.dislikes:
-            turn.mem.learn_like(verb, what, ctx.turn, dislike=True)
-            notes.append(f"learned:dislikes:{what}")
+        notes.extend(_learn(turn.mem, heard, ctx.turn))
 
         if heard.goodbye:
             notes.append("goodbye")
@@ -952,6 +944,24 @@ class EmbeddedEngine:
         text, mem, (topic, why) = turn.finish(draft, notes=notes)
         notes.extend(why)
         return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
+
+    def observe(self, ctx: TurnContext, player_text: str, npc_text: str) -> Composed:
+        """What the NPC remembers after a line it did not compose (a provider wrote
+        `npc_text`): the player's name, likes and dislikes, the persona topic the player
+        named (its count, and `topic`), and `npc_text` as said, for the no-repeat window.
+        `ending` when the player said goodbye, as `reply` would. No composition, no rng: the
+        cheap path for a turn whose line came from elsewhere. Never raises."""
+        heard = read(player_text)
+        mem = _Memory.load(ctx.state.engine)
+        notes = ["observed", *_learn(mem, heard, ctx.turn)]
+        topics = [] if heard.goodbye else _index(ctx.persona).topics.find(heard.tokens)
+        topic = topics[0] if topics else None
+        if topic is not None:
+            mem.topics[topic] = mem.topics.get(topic, 0) + 1
+            notes.append(f"topic:{topic}")
+        mem.note_said(npc_text)
+        return Composed(text=npc_text, memory=mem.freeze(), ending=heard.goodbye, topic=topic,
+                        notes=tuple(notes))
 
     def _reaction(self, turn: _Turn, rng: random.Random, mem: _Memory, tone_: Tone,
                   addr: str) -> str:
@@ -1168,6 +1178,21 @@ class EmbeddedEngine:
             if key not in mem.topics and key != besides:
                 return index.subject(key, said_by_player=False)
         return None
+
+
+def _learn(mem: _Memory, heard: Reading, turn: int) -> list[str]:
+    """Remember what the player said about themself; the notes say what was learned."""
+    notes = []
+    if heard.name:
+        mem.name = heard.name
+        notes.append(f"learned:name:{heard.name}")
+    for verb, what in heard.likes:
+        mem.learn_like(verb, what, turn, dislike=False)
+        notes.append(f"learned:likes:{what}")
+    for verb, what in heard.dislikes:
+        mem.learn_like(verb, what, turn, dislike=True)
+        notes.append(f"learned:dislikes:{what}")
+    return notes
 
 
 def _said_keyword(persona: Persona, subject: str, tokens: Sequence[str]) -> str:

@@ -618,3 +618,28 @@ def test_sample_personas_hold_a_thirty_turn_conversation() -> None:
         assert runs[1] != runs[2], f"{p.id}: different seeds gave the same transcript"
         assert "Ana" in " ".join(runs[1][11:13]), f"{p.id} forgot the name"
         assert "fishing" in runs[1][12], f"{p.id} forgot the likes: {runs[1][12]!r}"
+
+
+# -- observe: a line the engine did not compose --------------------------------------------------
+
+
+def test_observe_remembers_the_players_facts_and_the_line_said_without_composing() -> None:
+    p = make_persona()
+    ctx = ctx_for(p, turn=2)
+    line = "The forge? Thirty years of it, and my back knows every one."
+    seen = ENGINE.observe(ctx, "I'm Ana and I love fishing. Tell me about the forge.", line)
+    assert seen.text == line and not seen.ending
+    assert seen.memory.player_name == "Ana"
+    assert [x.what for x in seen.memory.likes] == ["fishing"]
+    assert seen.topic == "forge" and seen.memory.topics["forge"] == 1
+    assert seen.memory.said[-1] == normalize(line)
+    assert ENGINE.observe(ctx, "I'm Ana and I love fishing. Tell me about the forge.", line) == seen
+
+
+def test_observe_ends_on_goodbye_and_the_next_reply_knows_what_was_observed() -> None:
+    p = make_persona()
+    bye = ENGINE.observe(ctx_for(p), "Goodbye!", "Safe travels.")
+    assert bye.ending and bye.topic is None
+    seen = ENGINE.observe(ctx_for(p, turn=1), "Call me Wren.", "Well met, Wren.")
+    c = ENGINE.reply(ctx_for(p, turn=2, memory=seen.memory), "What's my name?", NEUTRAL)
+    assert "Wren" in c.text
