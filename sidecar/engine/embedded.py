@@ -32,14 +32,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
 
+from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.personality import Tuning, tune
+from sidecar.engine.phrases import OPTION_WORDS, VOICES
+from sidecar.engine.phrases import for_persona as phrases_for
 from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
 from sidecar.engine.sentiment import Tone
 from sidecar.engine.state import EngineMemory, Preference
 from sidecar.engine.text import chars_for_tokens, normalize, reseed
 from sidecar.engine.text import tokens as _tokens
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
-from sidecar.personas.model import Persona
+from sidecar.personas.model import PHRASE_TABLES, Persona
 
 _T = TypeVar("_T")
 
@@ -52,351 +55,15 @@ _ATTEMPTS = 6
 _HOOK_EVERY = 5
 _MIN_CHARS = 12
 """A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
-_VOICES = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
 
-# --------------------------------------------------------------------------------------------
-# Word banks. Placeholders: {addr} (how the NPC addresses the player; may be empty, and then the
-# ", {addr}" around it disappears), {pname} (the player's name), {like}, {verb}, {kw}, {npc},
-# {role}. Persona lines use {player} and {name} (the NPC) as the persona schema defines.
-# --------------------------------------------------------------------------------------------
-
-_V = dict[str, tuple[str, ...]]
-
-_HESITATIONS = ("Oh— um…", "Um…", "I… well…", "Oh…", "Er— um…", "Ah… um…", "W-well…", "Hm… um…")
-_DRY_OPENERS = (
-    "Oh, splendid.", "Ah, yes.", "Well, well.", "How delightful.", "Oh, wonderful.",
-    "Marvellous.", "Fascinating, I'm sure.", "Oh, good.",
-)
-_BRIGHT_OPENERS = ("Oh!", "Ha!", "Ooh!", "Well!", "Oh, wow!")
-
-_ASIDES: _V = {
-    "sarcastic": (
-        "Shocking, I know.", "Try to contain your excitement.", "Riveting stuff, truly.",
-        "Don't all clap at once.", "I'll wait while you take notes.",
-        "Yes, I'm as thrilled as you are.", "What a time to be alive.",
-        "Write that down, there may be a test.",
-    ),
-    "intellectual": (
-        "At least, that is how I read it.", "Though I grant it depends on how you look at it.",
-        "Broadly speaking, that is.", "I've given it some thought, you understand.",
-        "Or so the evidence suggests.", "Make of that what you will.",
-        "There is more nuance to it, of course.", "I may be wrong, but I doubt it.",
-    ),
-    "flirty": (
-        "You do ask the nicest questions.", "Careful, I might start to enjoy this.",
-        "I don't say that to just anyone.", "You're trouble, aren't you?",
-        "I like the way you listen.", "Is it warm in here, or is it just you?",
-        "Don't look at me like that, I'll lose my train of thought.",
-    ),
-    "outgoing": (
-        "Isn't that something!", "I could talk about it all day!", "Oh, I love this!",
-        "You'll like this, I promise!", "Best part of my day, this!",
-    ),
-    "shy": ("S-sorry, I talk too much…", "I hope that makes sense…", "That's… all, really."),
-}
-
-_QUESTIONS: _V = {
-    "shy": ("And… you?", "Do you… like it here?", "Is that… alright?", "What about… you?"),
-    "outgoing": (
-        "What about you, {addr}?", "And you? What brings you to the village?",
-        "Have you tried it yourself?", "What do you think?", "Isn't it grand?",
-    ),
-    "intellectual": (
-        "What is your view, {addr}?", "Have you considered it yourself?",
-        "Does that answer your question?", "Would you agree?",
-    ),
-    "flirty": (
-        "Stay a while, {addr}?", "Tell me something about you?",
-        "What else are you curious about, hm?", "Will you come by again?",
-    ),
-    "sarcastic": (
-        "Any other burning questions?", "Was that what you wanted to hear?", "Happy now?",
-        "Anything else, or can I get back to work?",
-    ),
-}
-
-_ASK_NAME: _V = {
-    "shy": ("I… I didn't catch your name?",),
-    "outgoing": ("I didn't catch your name, by the way! What is it?",),
-    "intellectual": ("Forgive me, I don't believe I caught your name?",),
-    "flirty": ("And what do I call you, hm?",),
-    "sarcastic": ("And you are…? Besides nosy.",),
-}
-
-_REACT: dict[tuple[str, str], tuple[str, ...]] = {
-    ("shy", "friendly"): (
-        "Oh… that's kind of you.", "Th-thank you…", "You're… very nice.", "That's… sweet of you.",
-    ),
-    ("shy", "rude"): (
-        "O-oh… there's no need for that…", "I… I didn't mean to upset you.",
-        "Please don't… be like that.", "That… that wasn't very nice.",
-    ),
-    ("outgoing", "friendly"): (
-        "Oh, you're a delight, {addr}!", "Ha, I like you already!", "Aw, that's lovely to hear!",
-        "Well, aren't you a ray of sunshine!",
-    ),
-    ("outgoing", "rude"): (
-        "Whoa, easy there!", "Hey now, no need to be nasty.", "Ouch! Somebody woke up grumpy.",
-        "Well, that was rude!",
-    ),
-    ("intellectual", "friendly"): (
-        "How gracious of you.", "I appreciate that, {addr}.", "Kindly said; thank you.",
-        "A generous remark.",
-    ),
-    ("intellectual", "rude"): (
-        "Rudeness is rarely an argument.", "There's no call for that tone.",
-        "Insults say more about the speaker, you know.", "Let us keep this civil, shall we?",
-    ),
-    ("flirty", "friendly"): (
-        "Flattery will get you everywhere, {addr}.", "Oh, you charmer.",
-        "Keep talking like that and I'll blush.", "Sweet talker, aren't you?",
-    ),
-    ("flirty", "rude"): (
-        "Ooh, feisty. Not my favourite look on you.", "Well, that's no way to win me over.",
-        "Careful, {addr}. Sweet words work better.", "That stung, and not in the fun way.",
-    ),
-    ("sarcastic", "friendly"): (
-        "Oh, compliments. How novel.", "Flattery. Bold strategy.",
-        "Well, aren't you sweet. Suspiciously so.", "Careful, I might almost believe you.",
-    ),
-    ("sarcastic", "rude"): (
-        "Charming. Truly.", "Wow. Did you practise that one?", "Ooh, harsh. I'll cry later.",
-        "Lovely manners. Raised by goats?",
-    ),
-}
-_GUARDED_REACT: _V = {
-    "friendly": ("Hm. Nice words.", "Words are cheap.", "If you say so.", "We'll see."),
-    "rude": (
-        "Watch it.", "Keep that up and we're done.", "Mind your tongue.",
-        "I don't have to listen to this.",
-    ),
-}
-_CLOSE_WARM = (
-    "It's always good to talk with you, {addr}.", "You always brighten my day.",
-    "I'm glad you came by.", "I was hoping you'd stop by.",
-)
-_GUARDED_TAILS = ("What do you want?", "Make it quick.", "What is it now?", "Yes?")
-_CLOSE_TAILS = (
-    "Good to see you again, {addr}!", "I was hoping you'd come by.", "There you are, {addr}!",
-)
-
-_SMALLTALK: dict[tuple[str, str], tuple[str, ...]] = {
-    ("shy", "how"): ("I'm… fine, thank you. Mostly.", "Oh, um… well enough, I think."),
-    ("outgoing", "how"): (
-        "Never better! The sun's out and I've got company!", "Wonderful, thanks for asking!",
-    ),
-    ("intellectual", "how"): ("Well enough, all things considered.", "Tolerably well; thank you for asking."),
-    ("flirty", "how"): ("Better now that you're here.", "Oh, I'm doing just fine, thanks to you."),
-    ("sarcastic", "how"): ("Living the dream, obviously.", "Oh, fantastic. Can't you tell?"),
-    ("shy", "hello"): ("H-hello… hi.", "Oh, hi… hello."),
-    ("outgoing", "hello"): ("Hello, hello!", "Hey there, {addr}!"),
-    ("intellectual", "hello"): ("Good day to you.", "Greetings, {addr}."),
-    ("flirty", "hello"): ("Well, hello there.", "Hi yourself, {addr}."),
-    ("sarcastic", "hello"): ("Yes, hello. We've met.", "Hello. Again."),
-    ("shy", "thanks"): ("Oh… y-you're welcome.", "It was nothing, really…"),
-    ("outgoing", "thanks"): ("Anytime at all, {addr}!", "My pleasure, truly!"),
-    ("intellectual", "thanks"): ("You're most welcome.", "Glad to be of use."),
-    ("flirty", "thanks"): ("Anything for you.", "You can thank me later, {addr}."),
-    ("sarcastic", "thanks"): ("Don't mention it. Really, don't.", "Yes, yes. I'm a saint."),
-    ("shy", "sorry"): ("Oh… it's alright. Really.", "It's… it's fine. I forgive you."),
-    ("outgoing", "sorry"): ("Water under the bridge!", "Apology accepted, friend!"),
-    ("intellectual", "sorry"): ("Apology accepted; let us move on.", "Thank you. That is gracious."),
-    ("flirty", "sorry"): ("Forgiven. This time.", "Mm, I suppose I can forgive you."),
-    ("sarcastic", "sorry"): ("Noted. I'll have it framed.", "Fine. Apology grudgingly accepted."),
-}
-
-_NAME_ACK: _V = {
-    "shy": ("N-nice to meet you, {pname}…", "{pname}… that's a nice name."),
-    "outgoing": ("{pname}! What a great name. Pleased to meet you!", "Nice to meet you, {pname}!"),
-    "intellectual": ("{pname}. A pleasure to make your acquaintance.", "Well met, {pname}."),
-    "flirty": ("{pname}… I like the sound of that.", "{pname}, is it? Pretty name."),
-    "sarcastic": ("{pname}. I'll try to remember that.", "{pname}, is it? Noted, filed, cherished."),
-}
-_LIKE_ACK: _V = {
-    "shy": ("Oh… you {verb} {like}? That's nice.", "You {verb} {like}? I… I'll remember that."),
-    "outgoing": ("You {verb} {like}? How wonderful!", "Oh, {like}! Great choice!"),
-    "intellectual": ("You {verb} {like}? A fine pursuit.", "{like}, then. I'll keep that in mind."),
-    "flirty": ("You {verb} {like}? I'll remember that.", "{like}, hm? Tell me more sometime."),
-    "sarcastic": ("You {verb} {like}. How thrilling for you.", "{like}. Of course you do."),
-}
-_DISLIKE_ACK: _V = {
-    "shy": ("Oh… no {like}, then. I'll… remember.",),
-    "outgoing": ("Not a fan of {like}? Noted!", "No {like} for you, then! Got it!"),
-    "intellectual": ("No love for {like}, then. Understood.",),
-    "flirty": ("No {like}, then. Noted, {addr}.",),
-    "sarcastic": ("You hate {like}. Groundbreaking.", "No {like}. I'll alert the town crier."),
-}
-_NAME_KNOWN: _V = {
-    "shy": ("You're… {pname}. I remember.", "It's {pname}… isn't it?"),
-    "outgoing": ("You're {pname}, of course! How could I forget?", "{pname}! I never forget a name!"),
-    "intellectual": ("Your name is {pname}. I have a good memory for names.", "You are {pname}, as you told me."),
-    "flirty": ("{pname}. As if I could forget.", "You're {pname}. I've been saying it in my head."),
-    "sarcastic": ("{pname}. It's been, what, five minutes?", "{pname}. My memory isn't that bad."),
-}
-_NAME_UNKNOWN: _V = {
-    "shy": ("I… don't think you told me your name.",),
-    "outgoing": ("You haven't told me yet! What is it?",),
-    "intellectual": ("You have not told me your name, actually.",),
-    "flirty": ("You haven't told me yet. Mysterious.",),
-    "sarcastic": ("No idea. You never said, and I'm not a mind reader.",),
-}
-_LIKES_UNKNOWN: _V = {
-    "shy": ("I… don't know yet. You haven't said.",),
-    "outgoing": ("You haven't told me yet! What do you like?",),
-    "intellectual": ("You have not told me what you like, as it happens.",),
-    "flirty": ("You haven't told me yet. Go on, tell me.",),
-    "sarcastic": ("You haven't said. I'm not a fortune teller.",),
-}
-_RECALL: _V = {
-    "shy": ("You… you said you {verb} {like}, {addr}… didn't you?", "Um… you said you {verb} {like}, {addr}."),
-    "outgoing": (
-        "You said you {verb} {like}, {addr}! We should talk about that!",
-        "Hey, you said you {verb} {like}, {addr}! Tell me everything!",
-    ),
-    "intellectual": (
-        "You said you {verb} {like}, {addr}. I've been meaning to ask what draws you to it.",
-        "You said you {verb} {like}, {addr}. I find that telling.",
-    ),
-    "flirty": (
-        "You said you {verb} {like}, {addr}. I've been thinking about that.",
-        "You said you {verb} {like}, {addr}. Show me sometime?",
-    ),
-    "sarcastic": (
-        "You said you {verb} {like}, {addr}. I've been dying to hear more. Truly.",
-        "You said you {verb} {like}, {addr}. I remembered. Be amazed.",
-    ),
-}
-_RECALL_DISLIKE: _V = {
-    v: (
-        "You said you {verb} {like}, {addr}. I'll try not to bring it up.",
-        "You said you {verb} {like}, {addr}. I haven't forgotten.",
-    )
-    for v in _VOICES
-}
-_SELF_NAME: _V = {
-    "shy": ("I'm {npc}…",),
-    "outgoing": ("I'm {npc}!",),
-    "intellectual": ("My name is {npc}.",),
-    "flirty": ("I'm {npc}. Remember it.",),
-    "sarcastic": ("The name's {npc}.",),
-}
-_SELF_ROLE: _V = {
-    "shy": ("{role}… that's me.",),
-    "outgoing": ("{role}, at your service!",),
-    "intellectual": ("{role}, by trade.",),
-    "flirty": ("{role}, at your service.",),
-    "sarcastic": ("{role}. It's practically on the sign.",),
-}
-_SELF_NO_ROLE: _V = {
-    "shy": ("That's… that's me.",),
-    "outgoing": ("Pleased to meet you properly!",),
-    "intellectual": ("At your service.",),
-    "flirty": ("Say it nicely next time.",),
-    "sarcastic": ("It's practically on the sign.",),
-}
-_GENERIC: _V = {
-    "shy": (
-        "I… I'm not sure what to say to that.", "Oh… um, I see.", "That's… interesting.",
-        "I… hadn't thought of that.", "Oh. Um… really?",
-    ),
-    "outgoing": (
-        "Ha! Tell me more!", "Oh, is that so? Go on!", "Now that's something!",
-        "You don't say! Keep going!", "Ooh, I want to hear all about it!",
-    ),
-    "intellectual": (
-        "An interesting thought.", "Hm. I'll have to consider that.", "Curious. Go on.",
-        "That raises a question or two.", "Intriguing, if a little vague.",
-    ),
-    "flirty": (
-        "Oh? Do go on.", "You're full of surprises, aren't you?", "Mm, keep talking.",
-        "I could listen to you all day.", "Is that so, hm?",
-    ),
-    "sarcastic": (
-        "Fascinating. Truly.", "Mm-hm. Riveting.", "I'm hanging on your every word.",
-        "Wow. Stop, I can only take so much excitement.", "Sure. Absolutely. Whatever you say.",
-    ),
-}
-_HOOKS: _V = {
-    "shy": ("You could… ask me about {kw}, if you want.",),
-    "outgoing": ("Ask me about {kw}! I know all about it!", "Oh, you should ask me about {kw}!"),
-    "intellectual": ("If you're curious, ask me about {kw}.",),
-    "flirty": ("Ask me about {kw} sometime.",),
-    "sarcastic": ("Ask me about {kw}. Go on, make my day.",),
-}
-_NO_FACTS = (
-    "There's not much to tell, really.", "I keep to my work, mostly.",
-    "Ask me something else, perhaps.",
-)
-_FAREWELL_TAILS: _V = {
-    "close": ("Come back soon, {addr}!", "Take care of yourself, {addr}.", "Don't be a stranger."),
-    "guarded": ("Finally.", "Good.", "Don't hurry back."),
-}
-_CHANGE_SUBJECT = (
-    "Let's talk about something else.", "I've nothing new to add to that.",
-    "Ask me something else, perhaps.", "My mind's wandered off somewhere.",
-    "We keep going round in circles, don't we?", "Tell me something about yourself instead.",
-    "I think we've worn that subject out.", "Shall we change the subject?",
-    "I'd rather hear about you for a while.", "Give me a moment to think of something new.",
-    "That's about all I can say on it.", "Perhaps another topic?",
-)
-_AGAIN: _V = {
-    "shy": ("I… I already told you. Sorry.", "Oh… um, I said that just now, I think."),
-    "outgoing": ("I just told you that, silly!", "Ha, we just went over that!"),
-    "intellectual": ("I believe I answered that a moment ago.",
-                     "As I said a moment ago; nothing has changed since."),
-    "flirty": ("Asking again, just to hear my voice?",
-               "I told you already. Were you not listening, or just looking?"),
-    "sarcastic": ("I literally just told you.", "Again? Do try to keep up."),
-}
-_EXHAUSTED: _V = {
-    "shy": ("I… I think I've told you all I know about {kw}.",
-            "Um… I don't know any more about {kw}. Sorry."),
-    "outgoing": ("That's all I know about {kw}, I'm afraid! Ask me something else!",
-                 "Ha, I've told you everything about {kw} already!"),
-    "intellectual": ("I've told you what I know of {kw}; I'd only be repeating myself.",
-                     "On {kw}, I have nothing to add to what I said."),
-    "flirty": ("I've told you all my secrets about {kw}. Well, almost.",
-               "More about {kw}? I'm flattered, but that's all I have."),
-    "sarcastic": ("We've covered {kw}. Riveting as it was.", "{kw}, again? I've said my piece."),
-}
-
-_ASK_SUBJECT = (
-    "Tell me more about {s}, please.", "What else should I know about {s}?",
-    "Is there a story behind {s}?", "What do you like most about {s}?",
-    "Why does {s} matter so much to you?",
-)
-_ASK_OPINION = ("What do you think about {s}?", "What is your honest opinion of {s}?")
-_ASK_GENERIC = (
-    "What do you do around here all day?", "How long have you lived in this village?",
-    "What is the best part of your work?", "Could you tell me a bit more about that?",
-    "Who else should I meet around here?", "What keeps you busy these days?",
-)
-_ASK_GUARDED = (
-    "Why are you so cold with me?", "Have I done something to upset you?",
-    "Can we start over, do you think?",
-)
-_SHARE_LIKE = ("I could talk about {s} all day long.", "Honestly, nothing beats {s} on a good day.")
-_SHARE_SUBJECT = (
-    "I've heard a few stories about {s} myself.", "I've always been curious about {s}, honestly.",
-)
-_SHARE_NAME = ("I'm {s}, by the way. Nice to meet you.",)
-_SHARE_SORRY = ("I'm sorry if I upset you earlier.", "I didn't mean to be rude before, sorry.")
-_SHARE_GENERIC = (
-    "I've been on the road for weeks now.", "That reminds me of my own home village.",
-    "I know exactly how that feels, honestly.", "I'm new here, still finding my way around.",
-    "I had a long day myself, to be honest.", "My family used to tell stories like that.",
-)
-_LEAVE = (
-    "I should be going now. Goodbye!", "Thanks for the chat. See you later.",
-    "I have to go now. Take care.", "Farewell for now, I'll be back soon.",
-    "Goodbye for now, and thank you.", "I must be off. Until next time.",
-)
+_WORDS = read_toml("words.toml")
+_FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
+"""Affinity bands whose farewells get a tail."""
 
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
-_SAFE_TO_LOWER = frozenset(
-    """the a an my our your his her its their this that these those it it's there there's
-    we they he she you some most every everyone nobody no yes well so then now""".split()
-)
+_SAFE_TO_LOWER = frozenset(word_list(_WORDS, "words.toml", "safe_to_lower"))
+"""A sentence's first word that may be lowercased when a lead-in quirk is put before it."""
+
 _PLACEHOLDER = re.compile(r"\{(player|name)\}")
 _NAME_LIKE = re.compile(r"^[^\W\d_][^\W\d_'\- ]{1,23}$")
 
@@ -645,7 +312,6 @@ def _name_like(player: str) -> bool:
     return bool(_NAME_LIKE.match(p)) and p[0].isupper() and p.lower() not in {"player", "you"}
 
 
-_MEASURED_OPENERS = ("Hm.", "Let me think.", "Well, now.", "Interesting.", "A fair point.")
 
 
 @dataclass
@@ -698,11 +364,12 @@ class _Turn:
         self.persona = ctx.persona
         self.purpose = purpose
         self.tuning: Tuning = tune(ctx.persona, ctx.affinity)
-        self.voice = self.tuning.voice if self.tuning.voice in _VOICES else "outgoing"
+        self.voice = self.tuning.voice if self.tuning.voice in VOICES else "outgoing"
         self.knobs = self.tuning.knobs
         # Within 90% of the preset's budget, as the quality gate estimates it.
         self.max_chars = int(chars_for_tokens(self.tuning.max_tokens) * 0.9)
         self.mem = _Memory.load(ctx.state.engine)
+        self.ph = phrases_for(ctx.persona)
         own = [normalize(line.text) for line in ctx.history if line.speaker == ctx.persona.id]
         self.recent: set[str] = set(own[-NO_REPEAT_WINDOW:]) | set(self.mem.said[-NO_REPEAT_WINDOW:])
         self.recent.discard("")
@@ -786,7 +453,7 @@ class _Turn:
             assert last is not None
             text, mem, extra = last
             rng = self.rng(_ATTEMPTS)
-            for candidate in rng.sample(_CHANGE_SUBJECT, len(_CHANGE_SUBJECT)):
+            for candidate in rng.sample(self.ph("change_subject"), len(self.ph("change_subject"))):
                 if normalize(candidate) not in self.recent:
                     text = candidate
                     notes.append("changed_subject")
@@ -846,20 +513,20 @@ class _Turn:
             already = "…" in draft.reaction + draft.ack + draft.core
             chance = k.hesitation * (0.3 if already else 1.0)
             if rng.random() < chance or not (already or draft.core.endswith(".")):
-                draft.opener = rng.choice(_HESITATIONS)
+                draft.opener = rng.choice(self.ph("hesitations"))
             elif not already:
                 draft.core = _end_with(draft.core, "…")
         elif self.voice == "sarcastic":
             if not draft.aside and not draft.reaction:
-                draft.opener = self.pick(rng, _DRY_OPENERS)
+                draft.opener = self.pick(rng, self.ph("dry_openers"))
         elif self.voice == "outgoing":
             if rng.random() < k.exclamation:
                 draft.core = _end_with(draft.core, "!")
             if rng.random() < k.exclamation * 0.4 and not draft.reaction:
-                draft.opener = rng.choice(_BRIGHT_OPENERS)
+                draft.opener = rng.choice(self.ph("bright_openers"))
         elif self.voice == "intellectual":
             if not draft.aside and rng.random() < 0.4:
-                draft.opener = self.pick(rng, _MEASURED_OPENERS)
+                draft.opener = self.pick(rng, self.ph("measured_openers"))
 
 
 def _words(parts: Sequence[str]) -> int:
@@ -889,9 +556,9 @@ class EmbeddedEngine:
             band = turn.tuning.band
             addr = turn.name_for_addressing(mem)
             if band == "guarded" and rng.random() < 0.8:
-                d.tail = turn.pick(rng, _GUARDED_TAILS)
+                d.tail = turn.pick(rng, turn.ph("guarded_tails"))
             elif band == "close" and rng.random() < 0.8:
-                d.tail = turn.pick(rng, _CLOSE_TAILS, mem, addr)
+                d.tail = turn.pick(rng, turn.ph("close_tails"), mem, addr)
             else:
                 turn.sprinkle(rng, d, mem)
             return d.text(), None
@@ -914,8 +581,8 @@ class EmbeddedEngine:
         addr = turn.name_for_addressing(mem)
         if tone_ != "neutral" and band != "close":
             d.reaction = self._reaction(turn, rng, mem, tone_, addr)
-        if band in _FAREWELL_TAILS and rng.random() < 0.6:
-            d.tail = turn.pick(rng, _FAREWELL_TAILS[band], mem, addr)
+        if band in _FAREWELL_BANDS and rng.random() < 0.6:
+            d.tail = turn.pick(rng, turn.ph("farewell_tails", band), mem, addr)
         return d
 
     # -- reply -------------------------------------------------------------------------------
@@ -968,8 +635,8 @@ class EmbeddedEngine:
         if tone_ == "neutral":
             return ""
         if turn.tuning.band == "guarded":
-            return turn.pick(rng, _GUARDED_REACT[tone_])
-        return turn.pick(rng, _REACT[(turn.voice, tone_)], mem, addr)
+            return turn.pick(rng, turn.ph("guarded_react", tone_))
+        return turn.pick(rng, turn.ph("react", turn.voice, tone_), mem, addr)
 
     def _pending_recall(self, turn: _Turn, mem: _Memory) -> tuple[Preference, bool] | None:
         """The oldest like/dislike learned on an earlier turn and not yet brought up."""
@@ -981,9 +648,9 @@ class EmbeddedEngine:
     def _recall_text(self, turn: _Turn, rng: random.Random, mem: _Memory,
                      item: Preference, dislike: bool) -> str:
         mem.recalled.append(item.what)
-        bank = _RECALL_DISLIKE if dislike else _RECALL
+        bank = "recall_dislike" if dislike else "recall"
         addr = turn.name_for_addressing(mem)
-        return turn.pick(rng, bank[turn.voice], mem, addr,
+        return turn.pick(rng, turn.ph(bank, turn.voice), mem, addr,
                          verb=item.verb, like=item.what)
 
     def _draft_reply(
@@ -1000,13 +667,13 @@ class EmbeddedEngine:
 
         # What the player said about themself, acknowledged.
         if new_name:
-            d.ack = turn.pick(rng, _NAME_ACK[voice], mem, addr)
+            d.ack = turn.pick(rng, turn.ph("name_ack", voice), mem, addr)
         elif heard.likes:
             verb, what = heard.likes[-1]
-            d.ack = turn.pick(rng, _LIKE_ACK[voice], mem, addr, verb=verb, like=what)
+            d.ack = turn.pick(rng, turn.ph("like_ack", voice), mem, addr, verb=verb, like=what)
         elif heard.dislikes:
             verb, what = heard.dislikes[-1]
-            d.ack = turn.pick(rng, _DISLIKE_ACK[voice], mem, addr, verb=verb, like=what)
+            d.ack = turn.pick(rng, turn.ph("dislike_ack", voice), mem, addr, verb=verb, like=what)
 
         topics = index.topics.find(heard.tokens)
         opinions = index.opinions.find(heard.tokens)
@@ -1021,21 +688,21 @@ class EmbeddedEngine:
 
         def again(text: str) -> str:
             """A bank answer said moments ago is not said again word for word."""
-            return turn.pick(rng, _AGAIN[voice], mem, addr) if turn.said_recently(text) else text
+            return turn.pick(rng, turn.ph("again", voice), mem, addr) if turn.said_recently(text) else text
 
         def exhausted(subject: str) -> str:
             kw = index.subject(_said_keyword(persona, subject, heard.tokens),
                                said_by_player=False)
             hook = self._hook_keyword(turn, mem, index, besides=subject)
             if hook:
-                extras.append(turn.pick(rng, _HOOKS[voice], mem, addr, kw=hook))
-            return turn.pick(rng, _EXHAUSTED[voice], mem, addr, kw=kw)
+                extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
+            return turn.pick(rng, turn.ph("exhausted", voice), mem, addr, kw=kw)
 
         # The core: the one thing this reply is about.
         opinion = persona.opinions[opinions[0]] if opinions else None
         if heard.asks_name:
-            bank = _NAME_KNOWN if mem.name else _NAME_UNKNOWN
-            d.core = again(turn.pick(rng, bank[voice], mem, addr))
+            bank = "name_known" if mem.name else "name_unknown"
+            d.core = again(turn.pick(rng, turn.ph(bank, voice), mem, addr))
             why.append("core:memory:name")
         elif heard.asks_likes:
             d.core = again(self._likes_answer(turn, rng, mem, addr))
@@ -1060,18 +727,18 @@ class EmbeddedEngine:
             role = persona.role.lower()
             third = any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", role)
                         for n in persona.names)
-            intro = turn.pick(rng, _SELF_NAME[voice], mem, addr) + " " + turn.pick(
-                rng, (_SELF_NO_ROLE if third else _SELF_ROLE)[voice], mem, addr)
+            intro = turn.pick(rng, turn.ph("self_name", voice), mem, addr) + " " + turn.pick(
+                rng, turn.ph("self_no_role" if third else "self_role", voice), mem, addr)
             d.core = again(intro)
             why.append("core:self:name")
         elif heard.asks_self:
             personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
             picked = (turn.pick_fresh_line(rng, personal, mem)
                       or turn.pick_fresh_line(rng, persona.facts, mem))
-            d.core = picked if picked is not None else turn.pick(rng, _NO_FACTS)
+            d.core = picked if picked is not None else turn.pick(rng, turn.ph("no_facts"))
             why.append("core:fact" if picked is not None else "core:self:none")
         elif smalltalk:
-            d.core = again(turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr))
+            d.core = again(turn.pick(rng, turn.ph("smalltalk", voice, smalltalk), mem, addr))
             small_core, smalltalk = smalltalk, None
             why.append("core:smalltalk")
         elif pending is not None and not d.ack:
@@ -1083,18 +750,18 @@ class EmbeddedEngine:
             why.append("core:ack")
         else:
             picked = turn.pick_fresh_line(rng, persona.fallbacks, mem)
-            d.core = picked if picked is not None else turn.pick(rng, _GENERIC[voice])
+            d.core = picked if picked is not None else turn.pick(rng, turn.ph("generic", voice))
             why.append("core:fallback")
             hook = self._hook_keyword(turn, mem, index)
             if hook and turn.ctx.turn - mem.hook_turn >= _HOOK_EVERY and rng.random() < 0.6:
-                extras.append(turn.pick(rng, _HOOKS[voice], mem, addr, kw=hook))
+                extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
                 mem.hook_turn = turn.ctx.turn
 
         # Reaction: small talk beside another core, else the player's tone (always shown).
         if smalltalk:
-            d.reaction = turn.pick(rng, _SMALLTALK[(voice, smalltalk)], mem, addr)
+            d.reaction = turn.pick(rng, turn.ph("smalltalk", voice, smalltalk), mem, addr)
         elif heard.affection and turn.tuning.band != "guarded" and voice == "flirty":
-            d.reaction = turn.pick(rng, ("Oh? You like me, do you?", "Careful, I might believe you."))
+            d.reaction = turn.pick(rng, turn.ph("affection_flirty"))
         elif small_core in {"thanks", "sorry"}:
             pass  # the small talk already answers the thanks or the apology
         elif (tone_ == "rude" and not heard.sorry
@@ -1110,7 +777,7 @@ class EmbeddedEngine:
             extras.insert(0, self._recall_text(turn, rng, mem, *pending))
             why.append("recall")
         if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
-            extras.append(turn.pick(rng, _CLOSE_WARM, mem, addr))
+            extras.append(turn.pick(rng, turn.ph("close_warm"), mem, addr))
         if topic and persona.facts and rng.random() < (0.35 if voice == "outgoing" else 0.1):
             fact = turn.pick_fresh_line(rng, persona.facts, mem)
             if fact is not None:
@@ -1130,33 +797,31 @@ class EmbeddedEngine:
         substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
                                         "core:recall", "core:self")) for w in why)
         if budget > 0 and substantive and rng.random() < signature:
-            d.aside = turn.pick(rng, _ASIDES[voice], mem, addr)
+            d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
             budget -= 1
         if budget > 0 and not heard.asks_name and not heard.asks_likes:
             if (not mem.name and not mem.asked_name and turn.ctx.turn >= 2
                     and turn.tuning.band != "guarded" and rng.random() < 0.5):
-                d.question = turn.pick(rng, _ASK_NAME[voice])
+                d.question = turn.pick(rng, turn.ph("ask_name", voice))
                 mem.asked_name = True
             elif rng.random() < knobs.asks_back:
-                d.question = turn.pick(rng, _QUESTIONS[voice], mem, addr)
+                d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
 
         if len(d.text()) < _MIN_CHARS and not d.question:
-            d.question = turn.pick(rng, _QUESTIONS[voice], mem, addr)
+            d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
         turn.shape(rng, d)
         turn.sprinkle(rng, d, mem)
         return d, topic, why
 
     def _likes_answer(self, turn: _Turn, rng: random.Random, mem: _Memory, addr: str) -> str:
         if not mem.likes and not mem.dislikes:
-            return turn.pick(rng, _LIKES_UNKNOWN[turn.voice])
+            return turn.pick(rng, turn.ph("likes_unknown", turn.voice))
         said = []
         if mem.likes:
             said.append(_join([f"{x.verb} {x.what}" for x in mem.likes[-3:]]))
         if mem.dislikes:
             said.append(_join([f"{x.verb} {x.what}" for x in mem.dislikes[-2:]]))
-        lead = {"shy": "Um… you said you", "outgoing": "You told me you",
-                "intellectual": "As I recall, you", "flirty": "I remember: you",
-                "sarcastic": "Let's see. You"}[turn.voice]
+        lead = turn.ph("likes_lead", turn.voice)[0]
         for x in mem.likes + mem.dislikes:
             if x.what not in mem.recalled:
                 mem.recalled.append(x.what)
@@ -1214,8 +879,6 @@ def _join(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-OPTION_WORDS = (5, 10)
-"""Every option has between 5 and 10 words (seed §2)."""
 
 
 def _option_ok(text: str) -> bool:
@@ -1264,29 +927,29 @@ def _options(engine_turn: _Turn, npc_line: str, last_player_line: str | None) ->
 
     ask_candidates: list[str] = []
     for s in subjects[:2]:
-        ask_candidates.append(rng.choice(_ASK_SUBJECT).replace("{s}", s))
+        ask_candidates.append(rng.choice(turn.ph("ask_subject")).replace("{s}", s))
     if opinion_subjects and rng.random() < 0.5:
         about = index.subject(rng.choice(opinion_subjects), said_by_player=True)
         ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
-                              rng.choice(_ASK_OPINION).replace("{s}", about))
+                              rng.choice(turn.ph("ask_opinion")).replace("{s}", about))
     if turn.tuning.band == "guarded" and rng.random() < 0.6:
-        ask_candidates.insert(0, rng.choice(_ASK_GUARDED))
+        ask_candidates.insert(0, rng.choice(turn.ph("ask_guarded")))
 
     share_candidates: list[str] = []
     if turn.tuning.band == "guarded":
-        share_candidates.append(rng.choice(_SHARE_SORRY))
+        share_candidates.append(rng.choice(turn.ph("share_sorry")))
     if not name_known and _name_like(turn.ctx.player):
-        share_candidates.append(_SHARE_NAME[0].replace("{s}", turn.ctx.player.strip()))
+        share_candidates.append(turn.ph("share_name")[0].replace("{s}", turn.ctx.player.strip()))
     if likes and rng.random() < 0.5:
-        share_candidates.append(rng.choice(_SHARE_LIKE).replace("{s}", likes[-1]))
+        share_candidates.append(rng.choice(turn.ph("share_like")).replace("{s}", likes[-1]))
     if subjects and rng.random() < 0.6:
-        share_candidates.append(rng.choice(_SHARE_SUBJECT).replace("{s}", subjects[0]))
+        share_candidates.append(rng.choice(turn.ph("share_subject")).replace("{s}", subjects[0]))
 
-    leave_bank = list(_LEAVE)
+    leave_bank = list(turn.ph("leave"))
     rng.shuffle(leave_bank)
     return [
-        Option(choose(ask_candidates, _ASK_GENERIC), "ask"),
-        Option(choose(share_candidates, _SHARE_GENERIC), "share"),
+        Option(choose(ask_candidates, turn.ph("ask_generic")), "ask"),
+        Option(choose(share_candidates, turn.ph("share_generic")), "share"),
         Option(choose([], leave_bank), "leave"),
     ]
 

@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
+from sidecar.engine.data import read_toml, word_list, word_map
 from sidecar.engine.sentiment import Tone, tone
 from sidecar.engine.text import straight, tokens
 from sidecar.engine.text import words as text_words
@@ -28,17 +29,9 @@ _NAME_EXPLICIT = re.compile(
     re.IGNORECASE,
 )
 _NAME_IMPLICIT = re.compile(r"\b(?:i'm|i\s+am|im)\s+" + _NAME_TOKEN, re.IGNORECASE)
-_NOT_NAMES = frozenset(
-    """a an the not so just only very really also still here there back home fine good great
-    ok okay well sure sorry glad happy sad tired hungry thirsty lost new from looking trying going
-    afraid busy bored curious interested excited scared confused alone ready late early done off
-    leaving free angry mad hero adventurer merchant knight traveller traveler stranger human elf
-    dwarf orc friend your yours you in on at with by for to of about into out up down over after
-    later tomorrow maybe sometime anytime when if please sir madam mister miss lady lord master
-    what who how why where nobody somebody someone anyone no yes thinking fond sick hurt cold hot
-    quite pretty rather always never sometimes literally totally kind sort called name this that
-    it its them him her his mine me i""".split()
-)
+_WORDS = read_toml("words.toml")
+_NOT_NAMES = frozenset(word_list(_WORDS, "words.toml", "not_names"))
+"""After "I'm" / "I am": not a name ("I'm tired")."""
 _LIKE = re.compile(
     r"(?<!do )(?<!did )(?<!if )(?<!what )(?<!would )\bi\s+"
     r"(?:really\s+|truly\s+|just\s+|also\s+|absolutely\s+|do\s+|quite\s+|totally\s+|kind\s+of\s+"
@@ -55,14 +48,10 @@ _LIKE_INTO = re.compile(
 _OBJECT_STOP = re.compile(
     r"\s+\b(?:but|because|since|though|although|when|while|so|if|and\s+i|and\s+you|or\s+i)\b.*$"
 )
-_OBJECT_BAD_START = frozenset(
-    "you it that this them him her those these what how when if which there here".split()
-)
-_SWAP = {
-    "my": "your", "me": "you", "mine": "yours", "myself": "yourself", "i": "you", "our": "your",
-    "us": "you", "we": "you", "i'm": "you're", "ours": "yours",
-}
-_POSITIVE_VERBS = {"like": "like", "love": "love", "enjoy": "enjoy", "adore": "adore"}
+_OBJECT_BAD_START = frozenset(word_list(_WORDS, "words.toml", "object_bad_start"))
+_SWAP = word_map(_WORDS, "words.toml", "swap")
+"""First person to second ("my dog" → "your dog")."""
+_POSITIVE_VERBS = frozenset(word_list(_WORDS, "words.toml", "positive_verbs"))
 
 _GOODBYE = re.compile(
     r"\b(?:good-?\s?bye|bye(?:-?bye)?|farewell|cya|so\s+long|good\s*night|until\s+next\s+time"

@@ -8,7 +8,10 @@ topics, opinions, facts, quirks, farewells) and LLM providers (`system_prompt`).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -153,6 +157,136 @@ class Goal(_Strict):
     affinity_bonus: int = Field(default=0, ge=0, le=50)
 
 
+# --- phrase tables -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhraseTable:
+    """One of the embedded engine's phrase tables (sidecar/data/*.toml): its shape, the
+    placeholders its lines may use, and whether a persona's `[phrases]` may add lines to it.
+
+    Shapes: a plain list; `voiced` (one list per voice: shy, outgoing, intellectual, flirty,
+    sarcastic); `keys` (one list per key); or both (`[react.shy] friendly = [...]`)."""
+
+    doc: str
+    placeholders: frozenset[str] = frozenset()
+    voiced: bool = False
+    keys: tuple[str, ...] = ()
+    extensible: bool = True
+    file: str = "phrases.toml"
+    min_lines: int = 1
+    max_lines: int = 100
+
+
+_FILL = frozenset({"addr", "npc", "role", "pname"})
+"""{addr} how the NPC addresses the player (may be empty: ", {addr}" then disappears), {npc}
+the NPC's name, {role} its role, {pname} the name the player gave."""
+_LIKE = _FILL | {"verb", "like"}
+_OPTION = frozenset({"s"})
+_TONES = ("friendly", "rude")
+
+PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
+    "hesitations": PhraseTable("Shy openers (the shy voice's signature)."),
+    "dry_openers": PhraseTable("Sarcastic openers."),
+    "bright_openers": PhraseTable("Outgoing openers."),
+    "measured_openers": PhraseTable("Intellectual openers."),
+    "close_warm": PhraseTable("Extra warmth at high affinity.", _FILL),
+    "guarded_tails": PhraseTable("Greeting tails at low affinity."),
+    "close_tails": PhraseTable("Greeting tails at high affinity.", _FILL),
+    "no_facts": PhraseTable("Asked about itself, the persona has no fact left."),
+    "change_subject": PhraseTable(
+        "Every wording collided with the no-repeat window: change the subject.", min_lines=9
+    ),
+    "affection_flirty": PhraseTable('A flirty NPC told "I like you".'),
+    "asides": PhraseTable("An aside after a substantive answer.", _FILL, voiced=True),
+    "questions": PhraseTable("A question back to the player.", _FILL, voiced=True),
+    "ask_name": PhraseTable("Asking the player's name (once).", voiced=True),
+    "name_ack": PhraseTable("The player told their name.", _FILL, voiced=True),
+    "like_ack": PhraseTable("The player said they like {like} ({verb}: love, enjoy…).", _LIKE, voiced=True),
+    "dislike_ack": PhraseTable("The player said they dislike {like}.", _LIKE, voiced=True),
+    "name_known": PhraseTable('"What\'s my name?", when the NPC knows it.', _FILL, voiced=True),
+    "name_unknown": PhraseTable('"What\'s my name?", never told.', _FILL, voiced=True),
+    "likes_unknown": PhraseTable('"What do I like?", never told.', voiced=True),
+    "likes_lead": PhraseTable(
+        'Start of the answer to "What do I like?".', voiced=True, extensible=False, max_lines=1
+    ),
+    "recall": PhraseTable("Bringing up a like from an earlier turn.", _LIKE, voiced=True),
+    "recall_dislike": PhraseTable("Bringing up a dislike from an earlier turn.", _LIKE, voiced=True),
+    "self_name": PhraseTable('"Who are you?": the name.', _FILL, voiced=True),
+    "self_role": PhraseTable('"Who are you?": the role.', _FILL, voiced=True),
+    "self_no_role": PhraseTable('"Who are you?": when the role holds the NPC\'s name.', _FILL, voiced=True),
+    "generic": PhraseTable("Fallback when the persona has no fallback line left.", voiced=True),
+    "hooks": PhraseTable("Suggesting a topic {kw} the player has not asked about.", _FILL | {"kw"}, voiced=True),
+    "again": PhraseTable("A bank answer said moments ago.", _FILL, voiced=True),
+    "exhausted": PhraseTable("Every line of topic {kw} was said recently.", _FILL | {"kw"}, voiced=True),
+    "react": PhraseTable("Reaction to the player's tone.", _FILL, voiced=True, keys=_TONES),
+    "guarded_react": PhraseTable("Reaction to the player's tone at low affinity.", keys=_TONES),
+    "smalltalk": PhraseTable(
+        "Small talk: how are you, hello, thanks, sorry.", _FILL, voiced=True,
+        keys=("how", "hello", "thanks", "sorry"),
+    ),
+    "farewell_tails": PhraseTable("Farewell tails by affinity band.", _FILL, keys=("close", "guarded")),
+    "ask_subject": PhraseTable("Option: ask about subject {s}.", _OPTION, file="options.toml", extensible=False),
+    "ask_opinion": PhraseTable("Option: ask the NPC's opinion of {s}.", _OPTION, file="options.toml", extensible=False),
+    "ask_generic": PhraseTable("Option: ask, when nothing better fits.", file="options.toml", extensible=False),
+    "ask_guarded": PhraseTable("Option: ask, at low affinity.", file="options.toml", extensible=False),
+    "share_like": PhraseTable("Option: share a like {s}.", _OPTION, file="options.toml", extensible=False),
+    "share_subject": PhraseTable("Option: share about subject {s}.", _OPTION, file="options.toml", extensible=False),
+    "share_name": PhraseTable("Option: introduce oneself as {s}.", _OPTION, file="options.toml", extensible=False),
+    "share_sorry": PhraseTable("Option: apologise, at low affinity.", file="options.toml", extensible=False),
+    "share_generic": PhraseTable("Option: share, when nothing better fits.", file="options.toml", extensible=False),
+    "leave": PhraseTable("Option: take one's leave (must read as a goodbye).", file="options.toml", extensible=False),
+})
+"""Every phrase table the embedded engine has, by name: the one spec the bundled data files
+and a persona's `[phrases]` are both checked against."""
+PHRASE_LINES_MAX = 30
+"""Lines a persona may add to one table (per key)."""
+
+
+def phrase_problem(table: PhraseTable, text: str) -> str | None:
+    """Why `text` cannot be a line of `table` (an unknown placeholder, a stray brace), else None."""
+    for inner in _BRACED.findall(text):
+        if inner not in table.placeholders:
+            allowed = ", ".join(f"{{{p}}}" for p in sorted(table.placeholders)) or "no placeholders"
+            return f"unknown placeholder {{{inner}}}; this table may use {allowed}"
+    if "{" in _BRACED.sub("", text) or "}" in _BRACED.sub("", text):
+        return "stray brace"
+    return None
+
+
+def _phrases_schema() -> dict[str, Any]:
+    lines = {
+        "type": "array",
+        "maxItems": PHRASE_LINES_MAX,
+        "items": {"type": "string", "minLength": 1, "maxLength": 300},
+    }
+    props: dict[str, Any] = {}
+    for name, t in PHRASE_TABLES.items():
+        if not t.extensible:
+            continue
+        where = "every voice's list" if t.voiced else "the list"
+        if t.keys:
+            props[name] = {
+                "type": "object",
+                "additionalProperties": False,
+                "description": f"{t.doc} Lines added to {where}, by key.",
+                "properties": {k: lines for k in t.keys},
+            }
+        else:
+            props[name] = {**lines, "description": f"{t.doc} Lines added to {where}."}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Lines this persona adds to the embedded engine's phrase tables "
+        "(see sidecar/data/README.md for each table's placeholders).",
+        "properties": props,
+    }
+
+
+PhraseLines = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=PHRASE_LINES_MAX)]
+PersonaPhrases = Annotated[dict[str, PhraseLines | dict[str, PhraseLines]], WithJsonSchema(_phrases_schema())]
+
+
 class Persona(_Strict):
     """One NPC: who they are, how they talk, and what they know (one TOML file each)."""
 
@@ -185,6 +319,8 @@ class Persona(_Strict):
     """Other persona id → how this NPC feels about them."""
     goals: dict[Key, Goal] = Field(default_factory=dict)
     """Goal id → a custom goal the player may pursue with this NPC."""
+    phrases: PersonaPhrases = Field(default_factory=dict)
+    """Lines added to the embedded engine's phrase tables, by table name."""
     reveal_goals: bool = False
     """Whether the NPC's LLM prompt may know what the player is trying to achieve."""
     system_prompt: Annotated[str, Field(min_length=1, max_length=8000)] = (
@@ -227,6 +363,30 @@ class Persona(_Strict):
             raise ValueError("a persona cannot have a relationship with itself")
         return v
 
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_known(
+        cls, v: dict[str, list[str] | dict[str, list[str]]]
+    ) -> dict[str, list[str] | dict[str, list[str]]]:
+        for name, value in v.items():
+            table = PHRASE_TABLES.get(name)
+            if table is None or not table.extensible:
+                known = ", ".join(k for k, t in PHRASE_TABLES.items() if t.extensible)
+                raise ValueError(f"no phrase table {name!r} to extend; tables: {known}")
+            if table.keys and not isinstance(value, dict):
+                raise ValueError(f"{name}: a table of {', '.join(table.keys)} ({name}.{table.keys[0]} = [...])")
+            if not table.keys and isinstance(value, dict):
+                raise ValueError(f"{name}: a list of lines ({name} = [...])")
+            groups = value.items() if isinstance(value, dict) else [("", value)]
+            for key, lines in groups:
+                where = f"{name}.{key}" if key else name
+                if key and key not in table.keys:
+                    raise ValueError(f"{where}: unknown key; {name} has {', '.join(table.keys)}")
+                for i, text in enumerate(lines):
+                    if (why := phrase_problem(table, text)) is not None:
+                        raise ValueError(f"{where}[{i}]: {why}")
+        return v
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every name the persona answers to, name first."""
@@ -240,15 +400,19 @@ PROMPT_PLACEHOLDERS = frozenset(
 __all__ = [
     "LINE_PLACEHOLDERS",
     "PERSONA_ID",
+    "PHRASE_LINES_MAX",
+    "PHRASE_TABLES",
     "PRESETS",
     "PROMPT_PLACEHOLDERS",
     "CustomPreset",
     "Goal",
     "Persona",
     "Personality",
+    "PhraseTable",
     "Relationship",
     "Speech",
     "Topic",
     "Traits",
+    "phrase_problem",
     "render_line",
 ]

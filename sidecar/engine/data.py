@@ -1,0 +1,53 @@
+"""The engine's bundled data files (sidecar/data/*.toml): read once, checked where read.
+
+A bundled file that does not parse, or a table that breaks its rules, is a `ConfigError`
+naming the file and the key: raised when the module that owns the table is first imported,
+so a broken build fails at startup, never in the middle of a conversation.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from sidecar.errors import ConfigError
+
+
+def read_toml(name: str, text: str | None = None) -> Mapping[str, Any]:
+    """sidecar/data/`name` parsed (or `text`, as if it were that file: for tests)."""
+    if text is None:
+        try:
+            text = resources.files("sidecar").joinpath("data", name).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"sidecar/data/{name}: cannot read: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"sidecar/data/{name}: not valid TOML: {exc}") from exc
+
+
+def word_list(data: Mapping[str, Any], file: str, key: str) -> tuple[str, ...]:
+    """`key` as a non-empty list of lowercase one-word strings."""
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"sidecar/data/{file}: {key}: must be a non-empty list of words")
+    for i, word in enumerate(value):
+        if not isinstance(word, str) or not word or word != word.strip().lower() or " " in word:
+            raise ConfigError(f"sidecar/data/{file}: {key}[{i}]: must be one lowercase word, got {word!r}")
+    return tuple(value)
+
+
+def word_map(data: Mapping[str, Any], file: str, key: str) -> Mapping[str, str]:
+    """`key` as a non-empty table of lowercase word → lowercase word."""
+    value = data.get(key)
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"sidecar/data/{file}: {key}: must be a non-empty table of words")
+    for k, v in value.items():
+        if not isinstance(v, str) or not v or k != k.lower() or v != v.lower():
+            raise ConfigError(f"sidecar/data/{file}: {key}.{k}: must map a lowercase word to one, got {v!r}")
+    return dict(value)
+
+
+__all__ = ["read_toml", "word_list", "word_map"]
