@@ -8,7 +8,11 @@ anything: JSON (an `{"options": [...]}` object or a bare list, fenced or inside 
 numbered (`1.` `1)` `(1)`), bulleted (`-` `*` `•`), quoted, labelled (`Question:`,
 `Share:`), one-line lists, too many, too few, duplicated, empty and over-long entries.
 `finalize()` then always returns three distinct options, topped up from the embedded engine's
-own composition (`fallback`) and, as a last resort, from generic in-voice lines.
+own composition (`fallback`, made by `embedded()` here) and, as a last resort, from generic
+in-voice lines.
+
+This module is the one home of answer options: the embedded engine's (`embedded`, which
+`EmbeddedEngine.options` returns), the parsing of a provider's, and the final three.
 
 The seed's parser (`opt.strip('123.-) ')`) ate digits and dashes from both ends of every
 option ("Give me 10" became "Give me ") and kept preamble lines as options.
@@ -23,9 +27,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sidecar.engine.compose.call import Call
+from sidecar.engine.compose.index import forms, index_for
+from sidecar.engine.compose.sentence import clean, name_like
+from sidecar.engine.phrases import OPTION_WORDS
 from sidecar.engine.quality import breaks_character
-from sidecar.engine.text import normalize
-from sidecar.engine.types import Option
+from sidecar.engine.reading import read
+from sidecar.engine.text import normalize, tokens
+from sidecar.engine.types import Option, TurnContext
 
 INTENTS = ("ask", "share", "leave")
 MAX_WORDS = 10
@@ -460,6 +469,87 @@ def finalize(
     return result
 
 
+# --- the embedded engine's own options ----------------------------------------------------
+
+
+def option_ok(text: str) -> bool:
+    return OPTION_WORDS[0] <= len(text.split()) <= OPTION_WORDS[1]
+
+
+def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> list[Option]:
+    """The embedded engine's three options, intents `ask`, `share`, `leave` in that order:
+    5–10 words each, distinct from each other and from `last_player_line`, built from the
+    persona's topics and opinions, the NPC's line and what the player shared (the option
+    banks in sidecar/data/options.toml). Every `leave` option is one the player's reading
+    (`reading.read`) takes as a goodbye. Deterministic per context; never raises."""
+    turn = Call(ctx, "options")
+    persona, mem = turn.persona, turn.mem
+    rng = turn.rng(0)
+    index = index_for(persona)
+    line_tokens = tokens(npc_line)
+
+    def phrase(topic_key: str) -> str:
+        words = set(line_tokens)
+        topic = persona.topics[topic_key]
+        kw = next((k for k in topic.keywords if k in index.phrases and forms(k) & words), None)
+        return index.subject(kw or topic_key, said_by_player=True)
+
+    # The context is the one the reply was composed from, so what the player said in their
+    # last line (their name, a like, a topic) is heard again here.
+    heard = read(last_player_line) if last_player_line else None
+    name_known = bool(mem.name or (heard and heard.name))
+    likes = [x.what for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
+    asked = set(mem.topics) | set(index.topics.find(heard.tokens) if heard else ())
+    mentioned = index.topics.find(line_tokens)
+    fresh = [k for k in persona.topics if k not in asked and k not in mentioned]
+    subjects = [phrase(k) for k in mentioned[:1]] + [phrase(k) for k in fresh[:2]]
+    voiced = {k for k in persona.opinions if normalize(persona.opinions[k]) in mem.cores}
+    opinion_subjects = [s for s in persona.opinions if s not in voiced]
+
+    taken: set[str] = set()
+    if last_player_line:
+        taken.add(normalize(last_player_line))
+
+    def choose(candidates: list[str], fallback: Sequence[str]) -> str:
+        shuffled_fallback = list(fallback)
+        rng.shuffle(shuffled_fallback)
+        for text in [*candidates, *shuffled_fallback]:
+            text = clean(text)
+            key = normalize(text)
+            if option_ok(text) and key not in taken:
+                taken.add(key)
+                return text
+        raise AssertionError("option banks exhausted")  # banks are larger than `taken` can be
+
+    ask_candidates: list[str] = []
+    for s in subjects[:2]:
+        ask_candidates.append(rng.choice(turn.ph("ask_subject")).replace("{s}", s))
+    if opinion_subjects and rng.random() < 0.5:
+        about = index.subject(rng.choice(opinion_subjects), said_by_player=True)
+        ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
+                              rng.choice(turn.ph("ask_opinion")).replace("{s}", about))
+    if turn.tuning.band == "guarded" and rng.random() < 0.6:
+        ask_candidates.insert(0, rng.choice(turn.ph("ask_guarded")))
+
+    share_candidates: list[str] = []
+    if turn.tuning.band == "guarded":
+        share_candidates.append(rng.choice(turn.ph("share_sorry")))
+    if not name_known and name_like(turn.ctx.player):
+        share_candidates.append(turn.ph("share_name")[0].replace("{s}", turn.ctx.player.strip()))
+    if likes and rng.random() < 0.5:
+        share_candidates.append(rng.choice(turn.ph("share_like")).replace("{s}", likes[-1]))
+    if subjects and rng.random() < 0.6:
+        share_candidates.append(rng.choice(turn.ph("share_subject")).replace("{s}", subjects[0]))
+
+    leave_bank = list(turn.ph("leave"))
+    rng.shuffle(leave_bank)
+    return [
+        Option(choose(ask_candidates, turn.ph("ask_generic")), "ask"),
+        Option(choose(share_candidates, turn.ph("share_generic")), "share"),
+        Option(choose([], leave_bank), "leave"),
+    ]
+
+
 # --- prompt ---------------------------------------------------------------------------------
 
 
@@ -501,6 +591,7 @@ __all__ = [
     "RESERVE",
     "clean_text",
     "dedupe",
+    "embedded",
     "finalize",
     "infer_intent",
     "key",

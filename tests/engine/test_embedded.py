@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine, normalize
+from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine
 from sidecar.engine.personality import tune
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.state import ConversationState, EngineMemory
+from sidecar.engine.text import normalize
 from sidecar.engine.types import PLAYER, Composed, Line, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 

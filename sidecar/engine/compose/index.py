@@ -1,0 +1,137 @@
+"""Which persona topics and opinion subjects a line names, and how to name them back.
+
+Built once per persona (cached by identity: personas are immutable once loaded) from the
+persona's keywords and its own lines, so "my forge" in the NPC's mouth is "your forge" in the
+player's. Matching is whole-word with simple plurals (forge/forges, berry/berries).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sidecar.engine.text import tokens
+from sidecar.personas.model import Persona
+
+
+def forms(word: str) -> set[str]:
+    """Whole-word matching with simple plurals: forge/forges, berry/berries, box/boxes."""
+    forms = {word, word + "s", word + "es"}
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        forms.add(word[:-1] + "ies")
+    if len(word) > 4 and word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    if len(word) > 3 and word.endswith("es"):
+        forms.add(word[:-2])
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        forms.add(word[:-1])
+    return forms
+
+
+class Matcher:
+    """Finds which targets (topic keys, opinion subjects) a tokenised line names."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.single: dict[str, list[str]] = {}
+        self.multi: list[tuple[str, str]] = []
+        self.order: dict[str, int] = {}
+        for keyword, target in pairs:
+            self.order.setdefault(target, len(self.order))
+            words = tokens(keyword)
+            if not words:
+                continue
+            if len(words) == 1:
+                for form in forms(words[0]):
+                    self.single.setdefault(form, [])
+                    if target not in self.single[form]:
+                        self.single[form].append(target)
+            else:
+                head = " ".join(words[:-1])
+                for form in forms(words[-1]):
+                    self.multi.append((f" {head} {form} ", target))
+
+    def find(self, tokens: Sequence[str]) -> list[str]:
+        counts: dict[str, int] = {}
+        for tok in tokens:
+            for target in self.single.get(tok, ()):
+                counts[target] = counts.get(target, 0) + 1
+        if self.multi:
+            padded = " " + " ".join(tokens) + " "
+            for phrase, target in self.multi:
+                if phrase in padded:
+                    counts[target] = counts.get(target, 0) + 2
+        return sorted(counts, key=lambda t: (-counts[t], self.order[t]))
+
+
+@dataclass(frozen=True)
+class PersonaIndex:
+    topics: Matcher
+    opinions: Matcher
+    phrases: Mapping[str, tuple[str, str]]
+    """keyword → (determiner, word) as the persona's own lines say it ("my", "forge")."""
+
+    def subject(self, keyword: str, *, said_by_player: bool) -> str:
+        """How to name a keyword in a sentence: with the determiner the persona's lines use
+        ("my forge" in the NPC's mouth is "your forge" in the player's), else the bare word."""
+        kw = keyword.replace("_", " ").lower()
+        if kw not in self.phrases:
+            return kw
+        det, word = self.phrases[kw]
+        if said_by_player:
+            det = {"my": "your", "our": "your", "your": "my"}.get(det, det)
+        return f"{det} {word}" if det else word
+
+
+_CACHE: dict[int, tuple[Persona, PersonaIndex]] = {}
+_CACHE_MAX = 256
+
+
+def index_for(persona: Persona) -> PersonaIndex:
+    """Per-persona matchers, cached by identity (personas are immutable once loaded)."""
+    hit = _CACHE.get(id(persona))
+    if hit is not None and hit[0] is persona:
+        return hit[1]
+    topic_pairs = [(k, key) for key, topic in persona.topics.items() for k in (key, *topic.keywords)]
+    topic_pairs = [(k.replace("_", " "), key) for k, key in topic_pairs]
+    opinion_pairs = [(subject, subject) for subject in persona.opinions]
+    texts = " ".join(
+        [line for t in persona.topics.values() for line in t.lines]
+        + list(persona.facts) + list(persona.opinions.values())
+    )
+    phrases: dict[str, tuple[str, str]] = {}
+    words = {kw for kw, _ in topic_pairs} | set(persona.opinions)
+    everything = " ".join([texts, *persona.fallbacks, *persona.greetings, *persona.farewells,
+                           persona.bio])
+    for kw in words:
+        m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
+        if m:
+            phrases[kw.lower()] = (m.group(1).lower(), m.group(2) if kw.islower() and
+                                   m.group(2)[0].isupper() else m.group(2).lower())
+            continue
+        # A capitalised word mid-sentence is a name ("ask Sorrel"): say it that way, bare.
+        proper = re.search(r"(?<=[\w,;] )(" + re.escape(kw.capitalize()) + r")\b", everything)
+        if proper and kw.islower():
+            phrases[kw.lower()] = ("", proper.group(1))
+    index = PersonaIndex(Matcher(topic_pairs), Matcher(opinion_pairs), phrases)
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[id(persona)] = (persona, index)
+    return index
+
+
+def said_keyword(persona: Persona, subject: str, heard: Sequence[str]) -> str:
+    """The keyword of topic (or opinion subject) `subject` that the player actually used
+    (`heard`: the tokens of their line)."""
+    topic = persona.topics.get(subject)
+    if topic is None:
+        return subject
+    padded = " " + " ".join(heard) + " "
+    for kw in sorted(topic.keywords, key=len, reverse=True):
+        words = tokens(kw)
+        if words and any(f" {' '.join([*words[:-1], form])} " in padded for form in forms(words[-1])):
+            return kw
+    return subject
+
+
+__all__ = ["Matcher", "PersonaIndex", "forms", "index_for", "said_keyword"]

@@ -1,0 +1,259 @@
+"""Composing a reply: the core (what the line is about), the reaction to the player's tone, the
+acknowledgement of what they said about themself, extras, an aside and a question back; and
+the goodbye.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from sidecar.engine.compose.call import Call
+from sidecar.engine.compose.index import PersonaIndex, index_for, said_keyword
+from sidecar.engine.compose.memory import WorkingMemory
+from sidecar.engine.compose.sentence import Draft, join_items, word_count
+from sidecar.engine.reading import Reading
+from sidecar.engine.sentiment import Tone
+from sidecar.engine.state import Preference
+from sidecar.engine.text import normalize
+from sidecar.personas.model import PHRASE_TABLES
+
+_HOOK_EVERY = 5
+_MIN_CHARS = 12
+"""A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
+_FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
+"""Affinity bands whose farewells get a tail."""
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
+
+
+def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: Tone) -> Draft:
+    d = Draft(core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
+    band = turn.tuning.band
+    addr = turn.name_for_addressing(mem)
+    if tone_ != "neutral" and band != "close":
+        d.reaction = reaction(turn, rng, mem, tone_, addr)
+    if band in _FAREWELL_BANDS and rng.random() < 0.6:
+        d.tail = turn.pick(rng, turn.ph("farewell_tails", band), mem, addr)
+    return d
+
+
+def reaction(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: Tone,
+             addr: str) -> str:
+    if tone_ == "neutral":
+        return ""
+    if turn.tuning.band == "guarded":
+        return turn.pick(rng, turn.ph("guarded_react", tone_))
+    return turn.pick(rng, turn.ph("react", turn.voice, tone_), mem, addr)
+
+
+def pending_recall(turn: Call, mem: WorkingMemory) -> tuple[Preference, bool] | None:
+    """The oldest like/dislike learned on an earlier turn and not yet brought up."""
+    for item, dislike in [(x, False) for x in mem.likes] + [(x, True) for x in mem.dislikes]:
+        if item.what not in mem.recalled and item.turn < turn.ctx.turn:
+            return item, dislike
+    return None
+
+
+def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
+                item: Preference, dislike: bool) -> str:
+    mem.recalled.append(item.what)
+    bank = "recall_dislike" if dislike else "recall"
+    addr = turn.name_for_addressing(mem)
+    return turn.pick(rng, turn.ph(bank, turn.voice), mem, addr,
+                     verb=item.verb, like=item.what)
+
+
+def draft_reply(
+    turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
+    new_name: str | None,
+) -> tuple[Draft, str | None, list[str]]:
+    persona, voice, knobs = turn.persona, turn.voice, turn.knobs
+    index = index_for(persona)
+    why: list[str] = []
+    addr_full = turn.name_for_addressing(mem)
+    addr = addr_full if rng.random() < 0.6 else ""
+    d = Draft(max_chars=turn.max_chars)
+    topic: str | None = None
+
+    # What the player said about themself, acknowledged.
+    if new_name:
+        d.ack = turn.pick(rng, turn.ph("name_ack", voice), mem, addr)
+    elif heard.likes:
+        verb, what = heard.likes[-1]
+        d.ack = turn.pick(rng, turn.ph("like_ack", voice), mem, addr, verb=verb, like=what)
+    elif heard.dislikes:
+        verb, what = heard.dislikes[-1]
+        d.ack = turn.pick(rng, turn.ph("dislike_ack", voice), mem, addr, verb=verb, like=what)
+
+    topics = index.topics.find(heard.tokens)
+    opinions = index.opinions.find(heard.tokens)
+    smalltalk = next(
+        (kind for kind, hit in (("how", heard.how), ("sorry", heard.sorry),
+                                ("thanks", heard.thanks), ("hello", heard.greeting)) if hit),
+        None,
+    )
+    pending = pending_recall(turn, mem)
+    extras: list[str] = []
+    small_core: str | None = None
+
+    def again(text: str) -> str:
+        """A bank answer said moments ago is not said again word for word."""
+        return turn.pick(rng, turn.ph("again", voice), mem, addr) if turn.said_recently(text) else text
+
+    def exhausted(subject: str) -> str:
+        kw = index.subject(said_keyword(persona, subject, heard.tokens),
+                           said_by_player=False)
+        hook = hook_keyword(turn, mem, index, besides=subject)
+        if hook:
+            extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
+        return turn.pick(rng, turn.ph("exhausted", voice), mem, addr, kw=kw)
+
+    # The core: the one thing this reply is about.
+    opinion = persona.opinions[opinions[0]] if opinions else None
+    if heard.asks_name:
+        bank = "name_known" if mem.name else "name_unknown"
+        d.core = again(turn.pick(rng, turn.ph(bank, voice), mem, addr))
+        why.append("core:memory:name")
+    elif heard.asks_likes:
+        d.core = again(likes_answer(turn, rng, mem, addr))
+        why.append("core:memory:likes")
+    elif opinion is not None and (heard.asks_opinion or not topics):
+        opinion_line = turn.render(opinion, mem)
+        d.core = exhausted(opinions[0]) if turn.said_recently(opinion_line) else opinion_line
+        mem.note_core(normalize(opinion_line))
+        why.append(f"core:opinion:{opinions[0]}")
+    elif topics:
+        topic = topics[0]
+        picked = turn.pick_fresh_line(rng, persona.topics[topic].lines, mem)
+        d.core = picked if picked is not None else exhausted(topic)
+        mem.topics[topic] = mem.topics.get(topic, 0) + 1
+        why.append(f"core:topic:{topic}")
+        if opinion is not None and not turn.said_recently(turn.render(opinion, mem)):
+            extras.append(turn.render(opinion, mem))
+            why.append(f"opinion:{opinions[0]}")
+    elif heard.asks_npc_name:
+        # The role is said only when it holds none of the NPC's names ("the Captain"), or
+        # the line would have the NPC speak of itself in the third person.
+        role = persona.role.lower()
+        third = any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", role)
+                    for n in persona.names)
+        intro = turn.pick(rng, turn.ph("self_name", voice), mem, addr) + " " + turn.pick(
+            rng, turn.ph("self_no_role" if third else "self_role", voice), mem, addr)
+        d.core = again(intro)
+        why.append("core:self:name")
+    elif heard.asks_self:
+        personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
+        picked = (turn.pick_fresh_line(rng, personal, mem)
+                  or turn.pick_fresh_line(rng, persona.facts, mem))
+        d.core = picked if picked is not None else turn.pick(rng, turn.ph("no_facts"))
+        why.append("core:fact" if picked is not None else "core:self:none")
+    elif smalltalk:
+        d.core = again(turn.pick(rng, turn.ph("smalltalk", voice, smalltalk), mem, addr))
+        small_core, smalltalk = smalltalk, None
+        why.append("core:smalltalk")
+    elif pending is not None and not d.ack:
+        d.core = recall_text(turn, rng, mem, *pending)
+        pending = None
+        why.append("core:recall")
+    elif d.ack:
+        d.core, d.ack = d.ack, ""
+        why.append("core:ack")
+    else:
+        picked = turn.pick_fresh_line(rng, persona.fallbacks, mem)
+        d.core = picked if picked is not None else turn.pick(rng, turn.ph("generic", voice))
+        why.append("core:fallback")
+        hook = hook_keyword(turn, mem, index)
+        if hook and turn.ctx.turn - mem.hook_turn >= _HOOK_EVERY and rng.random() < 0.6:
+            extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
+            mem.hook_turn = turn.ctx.turn
+
+    # Reaction: small talk beside another core, else the player's tone (always shown).
+    if smalltalk:
+        d.reaction = turn.pick(rng, turn.ph("smalltalk", voice, smalltalk), mem, addr)
+    elif heard.affection and turn.tuning.band != "guarded" and voice == "flirty":
+        d.reaction = turn.pick(rng, turn.ph("affection_flirty"))
+    elif small_core in {"thanks", "sorry"}:
+        pass  # the small talk already answers the thanks or the apology
+    elif (tone_ == "rude" and not heard.sorry
+          and (heard.addressed or not (heard.likes or heard.dislikes))) or (
+            tone_ == "friendly" and heard.addressed and not d.ack):
+        # Kind words about fishing are no compliment to the NPC, and hating rain is no
+        # insult: a reaction needs the line to be aimed at the NPC (rudeness may also be
+        # about the place), and an apology is not answered as rudeness.
+        d.reaction = reaction(turn, rng, mem, tone_, addr)
+
+    # Extras, within the voice's budget of parts and words.
+    if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
+        extras.insert(0, recall_text(turn, rng, mem, *pending))
+        why.append("recall")
+    if tone_ == "friendly" and turn.tuning.band == "close" and rng.random() < 0.5:
+        extras.append(turn.pick(rng, turn.ph("close_warm"), mem, addr))
+    if topic and persona.facts and rng.random() < (0.35 if voice == "outgoing" else 0.1):
+        fact = turn.pick_fresh_line(rng, persona.facts, mem)
+        if fact is not None:
+            extras.append(fact)
+    budget = knobs.max_parts
+    kept: list[str] = []
+    for extra in extras:
+        if budget <= 0 or word_count([d.reaction, d.ack, d.core, *kept]) >= knobs.target_words:
+            break
+        kept.append(extra)
+        budget -= 1
+    d.extras = kept
+
+    signature = {"sarcastic": knobs.sarcasm, "intellectual": knobs.qualifying,
+                 "flirty": knobs.playfulness, "outgoing": knobs.exclamation * 0.4,
+                 "shy": 0.15}[voice]
+    substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
+                                    "core:recall", "core:self")) for w in why)
+    if budget > 0 and substantive and rng.random() < signature:
+        d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
+        budget -= 1
+    if budget > 0 and not heard.asks_name and not heard.asks_likes:
+        if (not mem.name and not mem.asked_name and turn.ctx.turn >= 2
+                and turn.tuning.band != "guarded" and rng.random() < 0.5):
+            d.question = turn.pick(rng, turn.ph("ask_name", voice))
+            mem.asked_name = True
+        elif rng.random() < knobs.asks_back:
+            d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
+
+    if len(d.text()) < _MIN_CHARS and not d.question:
+        d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
+    turn.shape(rng, d)
+    turn.sprinkle(rng, d, mem)
+    return d, topic, why
+
+
+def likes_answer(turn: Call, rng: random.Random, mem: WorkingMemory, addr: str) -> str:
+    if not mem.likes and not mem.dislikes:
+        return turn.pick(rng, turn.ph("likes_unknown", turn.voice))
+    said = []
+    if mem.likes:
+        said.append(join_items([f"{x.verb} {x.what}" for x in mem.likes[-3:]]))
+    if mem.dislikes:
+        said.append(join_items([f"{x.verb} {x.what}" for x in mem.dislikes[-2:]]))
+    lead = turn.ph("likes_lead", turn.voice)[0]
+    for x in mem.likes + mem.dislikes:
+        if x.what not in mem.recalled:
+            mem.recalled.append(x.what)
+    return turn.fill(f"{lead} {', and you '.join(said)}, {{addr}}.", mem, addr)
+
+
+def hook_keyword(turn: Call, mem: WorkingMemory, index: PersonaIndex,
+                 besides: str | None = None) -> str | None:
+    """A topic the player has not asked about yet, to steer the talk somewhere new."""
+    for key in turn.persona.topics:
+        if key not in mem.topics and key != besides:
+            return index.subject(key, said_by_player=False)
+    return None
+
+
+__all__ = [
+    "draft_reply",
+    "goodbye",
+    "hook_keyword",
+    "likes_answer",
+    "pending_recall",
+    "reaction",
+    "recall_text",
+]
