@@ -4,6 +4,7 @@ reply (`Draft`) joined in speaking order within the preset's length budget.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,34 +17,48 @@ _PLACEHOLDER = re.compile(r"\{(player|name)\}")
 _NAME_LIKE = re.compile(r"^[^\W\d_][^\W\d_'\- ]{1,23}$")
 
 
+_ADDR = re.compile(r",?\s*\{addr\}")
+_SPACES = re.compile(r"\s+")
+_SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:!?…])")
+_COMMA_BEFORE_STOP = re.compile(r",+([.!?…])")
+_STOP_AFTER_MARK = re.compile(r"([!?])\.+")
+_STOP_AFTER_ELLIPSIS = re.compile(r"…\.+")
+_DOTS = re.compile(r"\.{2,}")
+_LEADING_MARKS = re.compile(r"^[,;:\s]+")
+_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+_ENDS_WELL = re.compile(r"(?:[.!?…][\"'”’)\]»]*|\*)$")
+
+
 def fill_template(template: str, addr: str = "", **values: str) -> str:
     if addr:
         values["addr"] = addr
     else:
-        template = re.sub(r",?\s*\{addr\}", "", template)
+        template = _ADDR.sub("", template)
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
     return template
 
 
+@functools.lru_cache(maxsize=4096)
 def clean(text: str) -> str:
     """One tidy line: single spaces, no space before punctuation, capitalised, ends with
-    punctuation. Never returns an empty string for non-blank input."""
+    punctuation. Never returns an empty string for non-blank input. Cached: the option banks
+    and the persona's lines are cleaned over and over."""
     t = text.replace("...", "…")
-    t = re.sub(r"\s+", " ", t).strip()
-    t = re.sub(r"\s+([,.;:!?…])", r"\1", t)
-    t = re.sub(r",+([.!?…])", r"\1", t)
-    t = re.sub(r"([!?])\.+", r"\1", t)
-    t = re.sub(r"…\.+", "…", t)
-    t = re.sub(r"\.{2,}", "…", t)
-    t = re.sub(r"^[,;:\s]+", "", t)
-    t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
+    t = _SPACES.sub(" ", t).strip()
+    t = _SPACE_BEFORE_MARK.sub(r"\1", t)
+    t = _COMMA_BEFORE_STOP.sub(r"\1", t)
+    t = _STOP_AFTER_MARK.sub(r"\1", t)
+    t = _STOP_AFTER_ELLIPSIS.sub("…", t)
+    t = _DOTS.sub("…", t)
+    t = _LEADING_MARKS.sub("", t)
+    t = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), t)
     for i, ch in enumerate(t):
         if ch.isalpha():
             if ch.islower() and (i == 0 or not t[:i].strip("\"'“‘(—-¡¿ ")):
                 t = t[:i] + ch.upper() + t[i + 1:]
             break
-    if t and not re.search(r"(?:[.!?…][\"'”’)\]»]*|\*)$", t):
+    if t and not _ENDS_WELL.search(t):
         t = t.rstrip(",;:—- ") + "."
     return t
 
