@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.reading import read
 from sidecar.engine.text import fold, words
 from sidecar.engine.types import PLAYER, Line
-from sidecar.errors import BadRequest, GoalNotFound
+from sidecar.errors import BadRequest, ConfigError, GoalNotFound
 from sidecar.personas.model import PERSONA_ID, Persona
 from sidecar.personas.model import Goal as PersonaGoal
 
@@ -273,48 +274,35 @@ def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
 
 
-_DISCLOSE = _rx(
-    r"i feel", r"i felt", r"secret", r"between you and me", r"never told", r"don't tell",
-    r"truth is", r"confess", r"i fear", r"i miss", r"i worry", r"personal",
-    r"my (?:late |dear |poor |own )?(?:wife|husband|mother|father|mum|mom|dad|son"
-    r"|daughter|brother|sister|family|child|children|parents|past|heart|dream|dreams)",
-)
-_CLAMMED = _rx(
-    r"that's personal", r"none of your business", r"not telling", r"keep it to myself",
-    r"rather not say", r"won't tell", r"not your concern", r"no secrets",
-)
-_SELF = _rx(r"my", r"i'm", r"i am", r"i was", r"i've", r"me")
-_AGREE = _rx(
-    r"yes", r"yeah", r"aye", r"sure", r"of course", r"certainly", r"gladly", r"happy to",
-    r"i'll", r"i will", r"i can do", r"no problem", r"consider it done", r"all right",
-    r"alright", r"okay", r"ok", r"deal", r"very well", r"fine", r"count on me",
-)
-_REFUSE = _rx(
-    r"no", r"nope", r"never", r"won't", r"will not", r"can't", r"cannot", r"refuse",
-    r"not a chance", r"of course not", r"not likely", r"not now", r"maybe", r"perhaps",
-    r"we'll see", r"think about it", r"busy", r"not today",
-)
-_NOT_A_REFUSAL = _rx(r"no problem", r"no trouble", r"no worries", r"no doubt", r"no need")
-_REBUFF = _rx(
-    r"stop", r"enough", r"not interested", r"back off", r"i'm married", r"how dare",
-    r"inappropriate", r"leave me alone", r"no thanks", r"keep your hands", r"behave",
-)
-_ACCEPT = _rx(
-    r"forgive you", r"forgiven", r"apology accepted", r"accept your apology", r"it's all right",
-    r"it's alright", r"it's okay", r"it's ok", r"it's fine", r"no harm", r"water under the bridge",
-    r"don't worry", r"let's forget", r"think nothing of it", r"no hard feelings", r"all is well",
-    r"i understand",
-)
-_REJECT = _rx(
-    r"not forgiven", r"don't forgive", r"won't forgive", r"can't forgive", r"never forgive",
-    r"too late", r"not good enough", r"not enough", r"save it", r"words are cheap",
-    r"don't accept", r"won't accept",
-)
-_STOP = frozenset(
-    "the a an and or but of to in on at for with from by is are was were be been it its this "
-    "that these those i me my you your he she his her we our they their as so if not no yes "
-    "have has had do does did will would can could there here than then".split()
-)
+_DATA = read_toml("goals.toml")
+
+
+def cue_pattern(data: Mapping[str, Any], key: str) -> re.Pattern[str]:
+    """The cue phrases `cues.<key>` of sidecar/data/goals.toml (parsed: `data`) as one
+    whole-word pattern. ConfigError (at import) when the list is missing, empty, or holds a
+    broken fragment."""
+    table = data.get("cues")
+    value = table.get(key) if isinstance(table, dict) else None
+    if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"sidecar/data/goals.toml: cues.{key}: must be a non-empty list of phrases")
+    for i, fragment in enumerate(value):
+        try:
+            re.compile(fragment)
+        except re.error as exc:
+            raise ConfigError(f"sidecar/data/goals.toml: cues.{key}[{i}]: not a valid pattern: {exc}") from exc
+    return _rx(*value)
+
+
+_DISCLOSE = cue_pattern(_DATA, "disclose")
+_CLAMMED = cue_pattern(_DATA, "clammed")
+_SELF = cue_pattern(_DATA, "self")
+_AGREE = cue_pattern(_DATA, "agree")
+_REFUSE = cue_pattern(_DATA, "refuse")
+_NOT_A_REFUSAL = cue_pattern(_DATA, "not_a_refusal")
+_REBUFF = cue_pattern(_DATA, "rebuff")
+_ACCEPT = cue_pattern(_DATA, "accept")
+_REJECT = cue_pattern(_DATA, "reject")
+_STOP = frozenset(word_list(_DATA, "goals.toml", "stop_words"))
 FACT_OVERLAP = 0.6
 """Share of a persona fact's content words an NPC line must contain to count as sharing it."""
 

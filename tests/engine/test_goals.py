@@ -444,3 +444,22 @@ def test_check_is_total_and_monotone(
     result = run(goal_id, exchanges, affinity=affinity, previous=previous)
     assert previous <= result.progress <= 1.0
     assert result.completed == (result.progress == 1.0)
+
+
+# --- cue phrases as data ------------------------------------------------------------------------
+
+
+def test_the_cue_phrases_come_from_the_data_file_and_broken_ones_are_config_errors() -> None:
+    from sidecar.engine.data import read_toml
+    from sidecar.engine.goals import cue_pattern
+    from sidecar.errors import ConfigError
+
+    data = read_toml("goals.toml")
+    assert cue_pattern(data, "accept").search("Apology accepted, friend.")
+    assert not cue_pattern(data, "accept").search("Get out of my shop.")
+    with pytest.raises(ConfigError, match=r"goals.toml: cues.agree: must be a non-empty list"):
+        cue_pattern({"cues": {"agree": []}}, "agree")
+    with pytest.raises(ConfigError, match=r"goals.toml: cues.agree\[1\]: not a valid pattern"):
+        cue_pattern({"cues": {"agree": ["yes", "(unclosed"]}}, "agree")
+    with pytest.raises(ConfigError, match="goals.toml: cues.nope: must be"):
+        cue_pattern(data, "nope")
