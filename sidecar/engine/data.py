@@ -50,4 +50,27 @@ def word_map(data: Mapping[str, Any], file: str, key: str) -> Mapping[str, str]:
     return dict(value)
 
 
-__all__ = ["read_toml", "word_list", "word_map"]
+def phrase_lists(
+    data: Mapping[str, Any], file: str, key: str, keys: tuple[str, ...], *, min_lines: int = 1
+) -> dict[str, tuple[str, ...]]:
+    """`key` as a table with exactly `keys`, each a list of at least `min_lines` non-empty
+    strings (in file order)."""
+    table = data.get(key)
+    if not isinstance(table, dict):
+        raise ConfigError(f"sidecar/data/{file}: {key}: must be a table of {', '.join(keys)}")
+    for extra in sorted(set(table) - set(keys)):
+        raise ConfigError(f"sidecar/data/{file}: {key}.{extra}: unknown key; expected {', '.join(keys)}")
+    out: dict[str, tuple[str, ...]] = {}
+    for k in keys:
+        lines = table.get(k)
+        if not isinstance(lines, list) or len(lines) < min_lines or not all(
+            isinstance(x, str) and x.strip() for x in lines
+        ):
+            raise ConfigError(
+                f"sidecar/data/{file}: {key}.{k}: must be a list of at least {min_lines} non-empty strings"
+            )
+        out[k] = tuple(lines)
+    return out
+
+
+__all__ = ["phrase_lists", "read_toml", "word_list", "word_map"]

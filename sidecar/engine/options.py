@@ -22,6 +22,7 @@ Pure and deterministic: no I/O.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,11 +31,13 @@ from typing import Any
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.sentence import clean, name_like
+from sidecar.engine.data import phrase_lists, read_toml, word_list
 from sidecar.engine.phrases import OPTION_WORDS
 from sidecar.engine.quality import breaks_character
 from sidecar.engine.reading import read
 from sidecar.engine.text import normalize, tokens
 from sidecar.engine.types import Option, TurnContext
+from sidecar.errors import ConfigError
 
 INTENTS = ("ask", "share", "leave")
 MAX_WORDS = 10
@@ -79,24 +82,12 @@ def _syn_key(word: str) -> str:
     return re.sub(r"[\s_\-]+", " ", word.casefold()).strip()
 
 
-_SYNONYMS: dict[str, str] = {}
-for _intent, _words in {
-    "ask": (
-        "ask", "question", "follow up", "follow-up", "followup", "follow_up", "curious",
-        "inquire", "enquire", "query", "curiosity", "follow up question",
-    ),
-    "share": (
-        "share", "personal", "personal share", "personal_share", "connect", "connection",
-        "relate", "statement", "empathy", "empathize", "empathise", "related personal share",
-    ),
-    "leave": (
-        "leave", "exit", "goodbye", "farewell", "bye", "end", "topic change", "change topic",
-        "change_topic", "topic_change", "change subject", "change the subject", "new topic",
-        "move on", "topic change or exit", "exit or topic change",
-    ),
-}.items():
-    for _w in _words:
-        _SYNONYMS[_syn_key(_w)] = _intent
+_WORDS = read_toml("option_words.toml")
+_SYNONYMS: dict[str, str] = {
+    _syn_key(w): intent
+    for intent, words in phrase_lists(_WORDS, "option_words.toml", "intents", INTENTS).items()
+    for w in words
+}
 _IDENT = re.compile(r"^[a-z][a-z_]{1,19}$")
 
 
@@ -142,11 +133,8 @@ def infer_intent(text: str) -> str:
 
 _SPACES = re.compile(r"\s+")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb", "`": "`"}
-_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "mt.", "e.g.", "i.e.", "vs."})
-_DANGLING = frozenset(
-    "a an the and or but so to of in on at for with from by my your our their his her its "
-    "i i'm we you that this which who if as than then because about into".split()
-)
+_ABBREVIATIONS = frozenset(word_list(_WORDS, "option_words.toml", "abbreviations"))
+_DANGLING = frozenset(word_list(_WORDS, "option_words.toml", "dangling"))
 
 
 def key(text: str) -> str:
@@ -401,17 +389,17 @@ def dedupe(options: Iterable[Option]) -> list[Option]:
 
 # --- the final three ------------------------------------------------------------------------
 
-RESERVE: tuple[Option, ...] = (
-    Option("What do you mean by that?", "ask"),
-    Option("I see what you mean.", "share"),
-    Option("I should get going. Goodbye.", "leave"),
-    Option("Tell me more about that.", "ask"),
-    Option("I know that feeling well.", "share"),
-    Option("Let's talk about something else.", "leave"),
-    Option("How did that come about?", "ask"),
-    Option("That makes sense to me.", "share"),
-    Option("Farewell for now.", "leave"),
-)
+def _reserve(data: Mapping[str, Any]) -> tuple[Option, ...]:
+    """The reserve, one of each intent in turn (ask, share, leave, ask, …)."""
+    lists = phrase_lists(data, "option_words.toml", "reserve", INTENTS, min_lines=3)
+    rounds = itertools.zip_longest(*(lists[i] for i in INTENTS))
+    out = tuple(Option(text, intent) for row in rounds for text, intent in zip(row, INTENTS, strict=True) if text)
+    if len({key(o.text) for o in out}) != len(out):
+        raise ConfigError("sidecar/data/option_words.toml: reserve: two lines are the same line")
+    return out
+
+
+RESERVE: tuple[Option, ...] = _reserve(_WORDS)
 """Generic last-resort options, used only when the candidates and fallback run out."""
 
 

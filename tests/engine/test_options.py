@@ -403,3 +403,26 @@ def test_finalize_always_three_distinct(
     if last is not None:
         assert key(last) not in keys
     assert all(len(o.text.split()) <= MAX_WORDS and o.intent for o in result)
+
+
+# --- the parsing vocabulary as data ---------------------------------------------------------------
+
+
+def test_the_reserve_and_intent_words_come_from_the_data_file_and_are_checked() -> None:
+    from sidecar.engine.data import phrase_lists, read_toml
+    from sidecar.engine.options import _reserve
+    from sidecar.errors import ConfigError
+
+    data = read_toml("option_words.toml")
+    assert [o.intent for o in RESERVE] == ["ask", "share", "leave"] * 3
+    assert _reserve(data) == RESERVE
+    assert normalize_intent("Follow_Up") == "ask" and "follow up" in phrase_lists(data, "f", "intents", INTENTS)["ask"]
+    twice = {"reserve": {"ask": ["A?", "B?", "C?"], "share": ["D.", "E.", "F."], "leave": ["Bye.", "G.", "a?"]}}
+    with pytest.raises(ConfigError, match="reserve: two lines are the same line"):
+        _reserve(twice)
+    short = {"reserve": {"ask": ["A?"], "share": ["D.", "E.", "F."], "leave": ["Bye.", "G.", "H."]}}
+    with pytest.raises(ConfigError, match=r"reserve.ask: must be a list of at least 3"):
+        _reserve(short)
+    with pytest.raises(ConfigError, match=r"intents.chat: unknown key"):
+        phrase_lists({"intents": {"ask": ["a"], "share": ["s"], "leave": ["l"], "chat": ["c"]}}, "option_words.toml",
+                     "intents", INTENTS)
