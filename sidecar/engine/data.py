@@ -54,13 +54,12 @@ def phrase_lists(
     data: Mapping[str, Any], file: str, key: str, keys: tuple[str, ...], *, min_lines: int = 1
 ) -> dict[str, tuple[str, ...]]:
     """`key` as a table with exactly `keys`, each a list of at least `min_lines` non-empty
-    strings (in file order)."""
+    strings; keys and lines in file order (where the order means something, the file says so)."""
     table = data.get(key)
     if not isinstance(table, dict):
         raise ConfigError(f"sidecar/data/{file}: {key}: must be a table of {', '.join(keys)}")
     for extra in sorted(set(table) - set(keys)):
         raise ConfigError(f"sidecar/data/{file}: {key}.{extra}: unknown key; expected {', '.join(keys)}")
-    out: dict[str, tuple[str, ...]] = {}
     for k in keys:
         lines = table.get(k)
         if not isinstance(lines, list) or len(lines) < min_lines or not all(
@@ -69,8 +68,7 @@ def phrase_lists(
             raise ConfigError(
                 f"sidecar/data/{file}: {key}.{k}: must be a list of at least {min_lines} non-empty strings"
             )
-        out[k] = tuple(lines)
-    return out
+    return {k: tuple(v) for k, v in table.items()}
 
 
 __all__ = ["phrase_lists", "read_toml", "word_list", "word_map"]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from sidecar.engine.data import phrase_lists, read_toml
+from sidecar.personas.model import PRESETS as VOICES
 from sidecar.personas.model import Persona
 
 Band = Literal["guarded", "neutral", "close"]
@@ -106,13 +108,10 @@ _BASE_KNOBS: MappingProxyType[str, StyleKnobs] = MappingProxyType(
     }
 )
 
-_STYLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("sarcastic", ("sarcas", "mock", "dry", "wry", "snark", "cynic", "sardonic")),
-    ("shy", ("shy", "hesita", "timid", "nervous", "quiet", "meek", "brief")),
-    ("flirty", ("flirt", "playful", "coy", "teas", "charm", "innuendo")),
-    ("intellectual", ("thought", "schol", "articulate", "learned", "precise", "intellect")),
-    ("outgoing", ("enthusias", "cheer", "outgoing", "loud", "boister", "chatty", "warm")),
+_STYLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    phrase_lists(read_toml("words.toml"), "words.toml", "style_stems", VOICES).items()
 )
+"""Voice → word starts of a custom style that pick it; the first voice that matches wins."""
 
 
 def _clamp(value: float, lo: float, hi: float) -> float:
