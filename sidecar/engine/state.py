@@ -130,6 +130,8 @@ class ConversationState:
     player_name: str | None = None
     """The player's display name as the game gave it at `conversation.start`, if it did."""
     version: int = STATE_VERSION
+    """The shape of this object: always `STATE_VERSION` once read (older rows are upgraded
+    by `from_json`); written as "v"."""
 
     @property
     def known_name(self) -> str | None:
