@@ -10,7 +10,10 @@ answers every request at once. Measured in the same run:
   subprocess over ZeroMQ, with `--config` pointing at that server: the line (streamed) and
   the answer options (a second, structured call) — so two provider calls per turn;
 - `embedded turn`: the same turn through a sidecar without `--config`;
-- first SSE text byte written by the server → first `line.delta` frame read by the game.
+- first SSE text byte written by the server → first `line.delta` frame read by the game;
+- the sidecar's own CPU per turn (every thread of the sidecar process, read from
+  /proc/<pid>/task/*/schedstat around each `conversation.say`; the fake provider runs in
+  another process, so its time is not counted).
 
 Router overhead per turn ≈ llm turn − embedded turn − 2 × bare.
 """
@@ -64,6 +67,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time so far of every thread of process `pid` (Linux: schedstat is in ns)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended between the listing and the read
+    return total / 1e9
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
@@ -114,13 +128,17 @@ async def bare_calls(base_url: str, n: int) -> list[float]:
 
 async def turns(
     data_dir: Path, extra_args: list[str], n: int, before_turn: Callable[[int], None]
-) -> tuple[list[float], list[float], int]:
-    """(turn seconds, first-delta perf_counter times, quality retries) for `n` streamed turns."""
+) -> tuple[list[float], list[float], int, float]:
+    """(turn seconds, first-delta perf_counter times, quality retries, sidecar CPU seconds spent
+    in the turns) for `n` streamed turns."""
     env = {**os.environ, "BENCH_KEY": KEY}
     sidecar = Sidecar(data_dir, REPO / "personas", extra_args=extra_args, env=env).start()
     took: list[float] = []
     first_delta: list[float] = []
     retries = 0
+    cpu = 0.0
+    assert sidecar.proc is not None
+    pid = sidecar.proc.pid
     try:
         async with Client(sidecar.endpoint, sidecar.token, timeout=60) as client:
             for c in range(0, n, len(PLAYER_LINES)):
@@ -135,16 +153,18 @@ async def turns(
                         if ev.event == "line.delta" and not seen:
                             seen.append(time.perf_counter())
 
+                    c0 = cpu_seconds(pid)
                     t0 = time.perf_counter()
                     said = await client.call(
                         "conversation.say", {"conversation": cid, "text": text, "stream": True}, on_event=on_event
                     )
                     took.append(time.perf_counter() - t0)
+                    cpu += cpu_seconds(pid) - c0
                     first_delta.extend(seen[:1])
                     retries += said["quality"]["retries"]
     finally:
         sidecar.stop()
-    return took, first_delta, retries
+    return took, first_delta, retries, cpu
 
 
 async def main() -> None:
@@ -174,10 +194,10 @@ async def main() -> None:
                 'model = "fake"\napi_key_env = "BENCH_KEY"\nkeyring = false\njson = "json_schema"\n',
                 encoding="utf-8",
             )
-            llm, first_delta, llm_retries = await turns(
+            llm, first_delta, llm_retries, llm_cpu = await turns(
                 Path(tmp) / "llm", ["--config", str(config)], args.turns, lambda i: None
             )
-            emb, _, emb_retries = await turns(Path(tmp) / "emb", [], args.turns, lambda i: None)
+            emb, _, emb_retries, emb_cpu = await turns(Path(tmp) / "emb", [], args.turns, lambda i: None)
     finally:
         server.stdin.close()
         first_bytes: list[float] = json.loads(await server.stdout.readline())
@@ -193,6 +213,10 @@ async def main() -> None:
         "router_overhead_per_turn_ms": round(
             (statistics.median(llm) - statistics.median(emb) - 2 * statistics.median(bare)) * 1000, 3
         ),
+        "sidecar_cpu_ms_per_turn": {
+            "llm": round(llm_cpu / len(llm) * 1000, 3),
+            "embedded": round(emb_cpu / len(emb) * 1000, 3),
+        },
         "quality_retries": {"llm": llm_retries, "embedded": emb_retries},
         "provider_calls_per_llm_turn": 2,
         "cpus": os.cpu_count(),
