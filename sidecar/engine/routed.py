@@ -30,8 +30,7 @@ from dataclasses import replace
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import options as option_rules
 from sidecar.engine.embedded import EmbeddedEngine
-from sidecar.engine.text import SEED_STEP
-from sidecar.engine.turn import EMBEDDED, DeltaSink, Emit, Generated, TurnInput
+from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, compose
 from sidecar.engine.types import Composed, Line, Option
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
 from sidecar.llm.embedded import embedded_reply
@@ -55,7 +54,7 @@ def retry_note(name: str) -> str:
 
 
 class RoutedSource:
-    """`LineSource` over a `Router` (turn.py's seam), plus the goal judge hook `judge`.
+    """`LineSource` (sidecar/engine/source.py) over a `Router`.
 
     The router is shared by every conversation; this object holds no per-conversation state
     beyond the providers of the current turn's lines (dropped with the turn)."""
@@ -63,7 +62,6 @@ class RoutedSource:
     def __init__(self, router: Router, engine: EmbeddedEngine) -> None:
         self.router = router
         self.engine = engine
-        """id(TurnInput) → {line text: provider} for the lines generated in that turn."""
 
     # --- lines -----------------------------------------------------------------------------
 
@@ -92,20 +90,16 @@ class RoutedSource:
             req = replace(req, temperature=round(max(req.temperature, warmer), 3))
         return req
 
-    def _compose(self, turn: TurnInput, attempt: int) -> Composed:
-        if not attempt:
-            return turn.composed
-        ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP)
-        return self.engine.reply(ctx, turn.player_text, turn.sentiment)
-
     async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated:
         """One line through the chain. Raises only `CancelledError` (the turn was cancelled) or
         `ProviderUnavailable` (the embedded engine itself failed)."""
         persona = turn.ctx.persona
         composed: list[Composed] = []
 
-        async def compose(req: ChatRequest) -> ChatReply:
-            made = self._compose(turn, attempt)
+        async def fallback(req: ChatRequest) -> ChatReply:
+            # Called by the router only when every provider failed: the embedded line is
+            # composed here and nowhere else, so a provider's turn never composes one.
+            made = compose(self.engine, turn, attempt)
             composed.append(made)
             return embedded_reply(made.text)
 
@@ -114,17 +108,14 @@ class RoutedSource:
 
         req = self.request(turn, attempt)
         if on_delta is not None:
-            routed = await self.router.stream(
-                req, embedded=compose, on_delta=on_delta, on_event=emit, cleaner=cleaner
-            )
+            routed = await self.router.stream(req, embedded=fallback, on_delta=on_delta, on_event=emit, cleaner=cleaner)
         else:
-            routed = await self.router.complete(req, embedded=compose, on_event=emit, cleaner=cleaner)
+            routed = await self.router.complete(req, embedded=fallback, on_event=emit, cleaner=cleaner)
         text = routed.reply.text
         return Generated(
             text=text,
             provider=routed.provider,
-            # A provider's line keeps the embedded composition of attempt 0 for memory, topic
-            # and ending (the embedded engine read the same player line).
+            # A provider's line has no composition of its own (None unless the caller made one).
             composed=composed[-1] if routed.embedded and composed else turn.composed,
             meta={
                 "kind": routed.provider_kind,

@@ -1,0 +1,189 @@
+"""The draft of one turn: one typed record that the pipeline's steps read and fill.
+
+    read → recall → generate → act → settle → offer → persist → announce
+
+`read.read_line` makes the draft (the player's line read for one *speaker*); each later
+step returns its own frozen section, which the sequencer (`Dialogue`, sidecar/engine/turn.py)
+puts into the draft before the next step runs. A section is read through its property
+(`draft.generation`, ...), which raises `StepOrderError` when the step that fills it has not
+run: a step that reads ahead of the sequence is a bug, and it fails loudly instead of reading
+None.
+
+The speaker is a field, not an assumption: a scene turn (several NPCs) runs the same steps
+with one draft per speaker over the same stored conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sidecar.engine import goals as goal_rules
+from sidecar.engine.affinity import AffinityChange
+from sidecar.engine.arc import ArcStep
+from sidecar.engine.personality import Tuning
+from sidecar.engine.quality import Quality
+from sidecar.engine.source import Generated, TurnInput
+from sidecar.engine.state import EngineMemory
+from sidecar.engine.types import Option, Sentiment, TurnContext
+from sidecar.personas.model import Persona
+from sidecar.store.db import AffinityResult, ConversationRow, GoalRow, GoalWrite, MessageRow
+
+T = TypeVar("T")
+
+
+class StepOrderError(RuntimeError):
+    """A step read a section of the draft that no earlier step has filled (a pipeline bug)."""
+
+
+@dataclass(frozen=True)
+class GoalState:
+    """The player's goal as a turn result reports it."""
+
+    id: str
+    progress: float
+    completed: bool
+    reason: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What memory brings to this turn (filled by `recall.Recall`). Empty for now: long-term
+    memory joins the pipeline here, and what it recalls reaches the line source as hints."""
+
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the NPC does besides speaking (filled by `actions.Act`). No step produces
+    one yet: NPC actions join the pipeline here."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The line the gate kept (filled by `generate.Generate`) and what it leaves behind."""
+
+    line: Generated
+    quality: Quality
+    retries: int
+    memory: EngineMemory
+    """The engine's memory after this line: what the player saw."""
+    topic: str | None
+    """The persona topic the exchange was about, if any (the affinity's liked-topic bonus)."""
+    ending: bool
+    """The player said goodbye: the conversation ends with this line."""
+
+    @property
+    def text(self) -> str:
+        return self.line.text
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the line changes in the relationship (filled by `settle.Settle`)."""
+
+    npc_sentiment: Sentiment
+    arc: ArcStep
+    change: AffinityChange
+    """Every affinity change of the turn, combined (delta and reasons)."""
+    goal: GoalState | None = None
+    goal_write: GoalWrite | None = None
+    goal_events: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """`goal_progressed` / `goal_completed` events, sent after the commit."""
+
+
+@dataclass
+class Draft:
+    """One speaker's turn in the making."""
+
+    conversation: ConversationRow
+    lines: Sequence[MessageRow]
+    """The recent stored lines, oldest first (before this turn)."""
+    goal_row: GoalRow | None
+    speaker: Persona
+    """The NPC who answers this draft's player line."""
+    player_text: str
+    ctx: TurnContext
+    sentiment: Sentiment
+    """The player's line, read."""
+    tuning: Tuning
+    goal: goal_rules.GoalDef | None
+    turn: TurnInput
+    """What the line source is given (the goal hint and the other NPCs' names included)."""
+    _recalled: Recalled | None = None
+    _generation: Generation | None = None
+    _actions: tuple[Action, ...] | None = None
+    _settled: Settled | None = None
+    _options: tuple[Option, ...] | None = None
+    _stored: AffinityResult | None = None
+
+    @property
+    def recalled(self) -> Recalled:
+        return _need(self._recalled, "recall")
+
+    @recalled.setter
+    def recalled(self, value: Recalled) -> None:
+        self._recalled = value
+
+    @property
+    def generation(self) -> Generation:
+        return _need(self._generation, "generate")
+
+    @generation.setter
+    def generation(self, value: Generation) -> None:
+        self._generation = value
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return _need(self._actions, "act")
+
+    @actions.setter
+    def actions(self, value: tuple[Action, ...]) -> None:
+        self._actions = value
+
+    @property
+    def settled(self) -> Settled:
+        return _need(self._settled, "settle")
+
+    @settled.setter
+    def settled(self, value: Settled) -> None:
+        self._settled = value
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return _need(self._options, "offer")
+
+    @options.setter
+    def options(self, value: Sequence[Option]) -> None:
+        self._options = tuple(value)
+
+    @property
+    def stored(self) -> AffinityResult:
+        return _need(self._stored, "persist")
+
+    @stored.setter
+    def stored(self, value: AffinityResult) -> None:
+        self._stored = value
+
+
+def _need(value: T | None, step: str) -> T:
+    if value is None:
+        raise StepOrderError(f"the {step!r} step has not run on this draft")
+    return value
+
+
+__all__ = [
+    "Action",
+    "Draft",
+    "Generation",
+    "GoalState",
+    "Recalled",
+    "Settled",
+    "StepOrderError",
+]

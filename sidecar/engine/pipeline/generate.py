@@ -1,0 +1,89 @@
+"""Step 3, generate: the NPC's line through the quality gate, streamed as it is produced.
+
+Each attempt asks the line source (attempt 0, then retries that must differ); each line is
+scored (sidecar/engine/quality.py) and the gate keeps the best. With streaming on, the
+game sees `line.delta` events as text arrives; text of an attempt the gate rejects is
+withdrawn with `line.reset` before the next attempt streams, and if the kept line is not the
+one streamed last it is reset and streamed again, so the deltas since the last reset are
+always the stored line. Only this step runs under the game's cancel token: a cancelled turn
+stores nothing.
+
+What the kept line leaves behind (the engine's memory, the topic, whether the talk ends)
+comes from the embedded composition when the embedded engine wrote the line, and from
+`observe` when a provider did: the composition is never made just to be thrown away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sidecar.engine import quality as quality_rules
+from sidecar.engine.cancel import until_cancelled
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.pipeline.draft import Draft, Generation
+from sidecar.engine.source import Emit, Generated, LineSource, chunks, compose
+from sidecar.engine.state import EngineMemory
+from sidecar.engine.types import PLAYER, Line
+
+
+class Generate:
+    def __init__(self, source: LineSource, gate: quality_rules.QualityGate, engine: EmbeddedEngine) -> None:
+        self.source = source
+        self.gate = gate
+        self.engine = engine
+
+    def scorer(self, draft: Draft) -> Callable[[str], quality_rules.Quality]:
+        history = draft.ctx.history + (Line(PLAYER, draft.player_text),)
+
+        def score(line: str) -> quality_rules.Quality:
+            return quality_rules.score(
+                line,
+                persona=draft.speaker,
+                history=history,
+                preset_max_tokens=draft.tuning.max_tokens,
+                player_name=draft.conversation.player_id,
+                other_names=draft.turn.other_names,
+            )
+
+        return score
+
+    async def __call__(self, draft: Draft, *, stream: bool, emit: Emit) -> Generation:
+        """Raises `Cancelled` (the game cancelled the turn) and the source's `ProviderError`
+        when attempt 0 fails (a retry's failure only ends the retries)."""
+        generated: dict[int, Generated] = {}
+        streamed = False
+
+        async def on_delta(chunk: str) -> None:
+            nonlocal streamed
+            streamed = True
+            await emit("line.delta", {"text": chunk})
+
+        async def attempt(n: int) -> str:
+            nonlocal streamed
+            if n and streamed:
+                await emit("line.reset", {"reason": "quality", "attempt": n})
+                streamed = False
+            g = await self.source.generate(draft.turn, n, on_delta=on_delta if stream else None, emit=emit)
+            generated[n] = g
+            return g.text
+
+        gate = await until_cancelled(self.gate.run(attempt, self.scorer(draft)))
+        best = next(g for g in generated.values() if g.text == gate.best_text)
+        if stream and gate.best_text != generated[max(generated)].text:
+            # The kept line is not the one streamed last: show the kept one.
+            await emit("line.reset", {"reason": "quality", "attempt": max(generated)})
+            for chunk in chunks(best.text):
+                await emit("line.delta", {"text": chunk})
+        memory, topic, ending = self.observe(draft, best)
+        return Generation(best, gate.best_quality, gate.retries, memory, topic, ending)
+
+    def observe(self, draft: Draft, line: Generated) -> tuple[EngineMemory, str | None, bool]:
+        """(memory, topic, ending) after `line`: the composition's own when the embedded
+        engine wrote it."""
+        made = line.composition
+        if made is None:
+            made = compose(self.engine, draft.turn, 0)
+        return made.memory, made.topic, made.ending
+
+
+__all__ = ["Generate"]

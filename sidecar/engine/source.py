@@ -1,0 +1,132 @@
+"""The generation seam: what the turn pipeline asks of whoever writes the NPC's lines.
+
+`LineSource` is everything the pipeline calls on a source: the line for one attempt of the
+quality gate, candidates for the player's answer options, and a verdict on the player's goal.
+Two implementations: `EmbeddedSource` here (offline, deterministic) and `RoutedSource`
+(sidecar/engine/routed.py, the LLM router with the embedded engine as its last link).
+
+The embedded composition of a turn is made only when the embedded engine is the one that
+answers (`compose`): an LLM turn that a provider answered never composes an unused line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from sidecar.engine import goals as goal_rules
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.personality import Tuning
+from sidecar.engine.text import SEED_STEP
+from sidecar.engine.types import Composed, Line, Option, Sentiment, TurnContext
+
+EMBEDDED = "embedded"
+
+Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+DeltaSink = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TurnInput:
+    """What a line source needs to produce the NPC's next line."""
+
+    ctx: TurnContext
+    player_text: str
+    sentiment: Sentiment
+    tuning: Tuning
+    composed: Composed | None = None
+    """Attempt 0's embedded composition when the caller already made one; otherwise the
+    source composes it (`compose`) only if the embedded engine is the one answering."""
+    goal_hint: str | None = None
+    other_names: tuple[str, ...] = ()
+    conversation: str | None = None
+    """For cost rows and per-conversation budgets of an LLM source."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    provider: str
+    composed: Composed | None
+    """The embedded composition this line came from (memory, ending, topic), or the caller's
+    `TurnInput.composed`; None when a provider wrote the line and nothing was composed."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def composition(self) -> Composed | None:
+        """The composition only if it is the line the player sees (not an unused one)."""
+        return self.composed if self.composed is not None and self.composed.text == self.text else None
+
+
+class LineSource(Protocol):
+    """Produces the NPC's line for one attempt. `attempt` 0 is the first try; a higher one is
+    a quality-gate retry and should produce something different. `on_delta` (if given)
+    receives the line's text as it is produced."""
+
+    async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated: ...
+
+    async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]:
+        """Candidates for the player's answer options; `fallback` (the embedded engine's) when
+        the source has nothing better. Never raises except `CancelledError`."""
+        ...
+
+    async def judge(
+        self, turn: TurnInput, line: Generated, goal: goal_rules.GoalDef, lines: Sequence[Line]
+    ) -> goal_rules.GoalCheck | None:
+        """A verdict on the player's goal over `lines` (oldest first, this turn included),
+        unsettled; None when the source has none, so the pipeline's heuristics decide."""
+        ...
+
+
+def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
+    """The embedded engine's line for one attempt (another seed per retry)."""
+    if not attempt and turn.composed is not None:
+        return turn.composed
+    ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
+    return engine.reply(ctx, turn.player_text, turn.sentiment)
+
+
+def chunks(text: str, words: int = 3) -> list[str]:
+    """Split a finished line into word groups, so the embedded engine streams like an LLM."""
+    parts = text.split(" ")
+    return [
+        " ".join(parts[i : i + words]) + (" " if i + words < len(parts) else "") for i in range(0, len(parts), words)
+    ]
+
+
+class EmbeddedSource:
+    """The offline engine: no network, no key, deterministic per seed."""
+
+    def __init__(self, engine: EmbeddedEngine) -> None:
+        self.engine = engine
+
+    async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated:
+        composed = compose(self.engine, turn, attempt)
+        if on_delta is not None:
+            for chunk in chunks(composed.text):
+                await on_delta(chunk)
+        return Generated(composed.text, EMBEDDED, composed)
+
+    async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]:
+        return list(fallback)
+
+    async def judge(
+        self, turn: TurnInput, line: Generated, goal: goal_rules.GoalDef, lines: Sequence[Line]
+    ) -> goal_rules.GoalCheck | None:
+        """The embedded engine has no verdict of its own: the goal heuristics decide."""
+        return None
+
+
+__all__ = [
+    "EMBEDDED",
+    "SEED_STEP",
+    "DeltaSink",
+    "EmbeddedSource",
+    "Emit",
+    "Generated",
+    "LineSource",
+    "TurnInput",
+    "chunks",
+    "compose",
+]
