@@ -21,7 +21,7 @@ from sidecar.engine import quality as quality_rules
 from sidecar.engine.cancel import until_cancelled
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.pipeline.draft import Draft, Generation
-from sidecar.engine.source import Emit, Generated, LineSource, chunks, compose
+from sidecar.engine.source import Emit, Generated, LineSource, chunks
 from sidecar.engine.state import EngineMemory
 from sidecar.engine.types import PLAYER, Line
 
@@ -79,10 +79,8 @@ class Generate:
 
     def observe(self, draft: Draft, line: Generated) -> tuple[EngineMemory, str | None, bool]:
         """(memory, topic, ending) after `line`: the composition's own when the embedded
-        engine wrote it."""
-        made = line.composition
-        if made is None:
-            made = compose(self.engine, draft.turn, 0)
+        engine wrote it, else the engine's observation of the line a provider wrote."""
+        made = line.composition or self.engine.observe(draft.ctx, draft.player_text, line.text)
         return made.memory, made.topic, made.ending
 
 

@@ -1,0 +1,56 @@
+"""Fixtures for the pipeline step tests: a real SQLite store, the shipped personas, and drafts
+made the way `Dialogue` makes them (a started conversation, loaded and read)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from sidecar.engine.pipeline.draft import Draft
+from sidecar.engine.pipeline.load import load_turn
+from sidecar.engine.pipeline.read import other_names, read_line
+from sidecar.engine.turn import Dialogue, PersonaRegistry
+from sidecar.personas.loader import load_personas
+from sidecar.store.db import Store
+
+PERSONAS = Path(__file__).resolve().parents[2] / "personas"
+
+MakeDraft = Callable[..., Awaitable[Draft]]
+
+
+@pytest.fixture(scope="session")
+def registry() -> PersonaRegistry:
+    return PersonaRegistry(load_personas(PERSONAS).personas)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+def dialogue(store: Store, registry: PersonaRegistry) -> Dialogue:
+    return Dialogue(store, registry)
+
+
+@pytest.fixture
+def make_draft(dialogue: Dialogue, store: Store, registry: PersonaRegistry) -> MakeDraft:
+    """`await make_draft(text, persona=..., seed=..., conversation=...)`: a read draft of a
+    new conversation (or of `conversation`, as stored now)."""
+
+    async def make(
+        text: str, *, persona: str = "ansel", seed: int = 3, conversation: str | None = None, speaker: str | None = None
+    ) -> Draft:
+        if conversation is None:
+            conversation = (await dialogue.start(persona, "p1", seed=seed)).conversation
+        state = await load_turn(store, conversation)
+        who = registry.get(speaker or state.conversation.persona_id)
+        return read_line(state, who, text, others=other_names(who, registry.all()))
+
+    return make
