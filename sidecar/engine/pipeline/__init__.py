@@ -1,0 +1,17 @@
+"""The turn as named steps over one typed draft; `Dialogue` (sidecar/engine/turn.py) runs them.
+
+    load      load.py      the conversation, its recent lines, affinity and goal, in one read;
+                           refuses a missing or ended conversation
+    read      read.py      the player's line read for one speaker → the `Draft` (draft.py)
+    recall    recall.py    what memory brings to the turn (join point: empty today)
+    generate  generate.py  the line through the quality gate, streamed, reset on a rejected
+                           attempt; what the kept line leaves in memory (composed or observed)
+    act       actions.py   what the NPC does besides speaking (join point: empty today)
+    settle    settle.py    NPC sentiment, arc, affinity, goal (heuristics, the source's judge)
+    offer     offer.py     the player's answer options (a turn, a greeting, a re-roll)
+    persist   persist.py   one store transaction with the state the player saw
+    announce  announce.py  affinity and goal events, after the commit
+
+A scene (several NPCs answering one line) runs read → … → settle per speaker: the speaker is
+a parameter of `read.read_line`, and every later step reads it from the draft.
+"""
