@@ -33,7 +33,7 @@ from sidecar.engine.pipeline.draft import Draft, GoalState
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import HISTORY_WINDOW, load_conversation, load_turn
 from sidecar.engine.pipeline.offer import Offer
-from sidecar.engine.pipeline.persist import persist_options, persist_turn
+from sidecar.engine.pipeline.persist import persist_farewell, persist_greeting, persist_options, persist_turn
 from sidecar.engine.pipeline.read import context, other_names, read_line
 from sidecar.engine.pipeline.recall import Recall
 from sidecar.engine.pipeline.settle import Settle
@@ -53,7 +53,7 @@ from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import PLAYER, Line, Option, Sentiment, TurnContext
 from sidecar.errors import BadRequest, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
-from sidecar.store.db import ConversationRow, GoalRow, MessageRow, NewMessage, Store, TurnState, TurnWrite
+from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
 
 
 async def _no_emit(event: str, data: Mapping[str, Any]) -> None:
@@ -207,17 +207,8 @@ class Dialogue:
         ctx = TurnContext(persona=persona, player=player, affinity=affinity, seed=seed, turn=0)
         greeting = self.engine.greet(ctx)
         options = self.offer.embedded(ctx, greeting.text, None)
-        tone = analyze(greeting.text)
-        value = await self.store.start_conversation(
-            conversation_id=conversation,
-            player_id=player,
-            persona_id=persona.id,
-            seed=seed,
-            greeting=NewMessage(
-                persona.id, persona.name, greeting.text, sentiment=tone.label, compound=tone.compound, provider=EMBEDDED
-            ),
-            memory=ConversationState(engine=greeting.memory, options=tuple(options)).to_json(),
-            initial_affinity=affinity,
+        value = await persist_greeting(
+            self.store, conversation, ctx, greeting, ConversationState(engine=greeting.memory, options=tuple(options))
         )
         return Started(
             conversation, Line(persona.id, greeting.text), persona.name, options, Affinity(value, 0, "greeting")
@@ -228,13 +219,8 @@ class Dialogue:
         persona = self.personas.get(state.conversation.persona_id)
         ctx = context(state, persona)
         farewell = self.engine.farewell(ctx)
-        await self.store.commit_turn(
-            TurnWrite(
-                conversation_id=conversation_id,
-                messages=(NewMessage(persona.id, persona.name, farewell.text, provider=EMBEDDED),),
-                memory=replace(ctx.state, engine=farewell.memory).to_json(),
-                ended=True,
-            )
+        await persist_farewell(
+            self.store, conversation_id, persona, farewell, replace(ctx.state, engine=farewell.memory)
         )
         return Line(persona.id, farewell.text), persona.name
 

@@ -16,6 +16,7 @@ from sidecar.engine.pipeline.settle import Settle
 from sidecar.engine.quality import QualityGate
 from sidecar.engine.source import EmbeddedSource
 from sidecar.engine.state import STATE_VERSION, ConversationState, Option
+from sidecar.engine.text import normalize
 from sidecar.engine.turn import Dialogue
 from sidecar.engine.types import PLAYER
 from sidecar.store.db import Store
@@ -100,3 +101,21 @@ async def test_no_affinity_event_when_the_stored_affinity_did_not_move(make_draf
     await announce(draft, events)
     assert draft.settled.change.delta == draft.stored.delta == 0
     assert "affinity_changed" not in [n for n, _ in events.items]
+
+
+async def test_a_greeting_and_a_farewell_are_stored_as_one_write_each(dialogue: Dialogue, store: Store) -> None:
+    started = await dialogue.start("ansel", "p1", seed=4)
+    rows = await store.lines(started.conversation)
+    assert [(r.speaker, r.text, r.provider) for r in rows] == [("ansel", started.line.text, "embedded")]
+    assert rows[0].sentiment in {"positive", "negative", "neutral"}
+    conv = await store.conversation(started.conversation)
+    assert conv is not None and ConversationState.from_json(conv.memory).options == tuple(started.options)
+
+    line, name = await dialogue.end(started.conversation)
+    rows = await store.lines(started.conversation)
+    assert name == "Ansel" and rows[-1].text == line.text and len(rows) == 2
+    conv = await store.conversation(started.conversation)
+    assert conv is not None and conv.ended_at is not None
+    state = ConversationState.from_json(conv.memory)
+    assert state.options == tuple(started.options), "the pipeline's part of the state is kept"
+    assert state.engine.said[-1] == normalize(line.text)

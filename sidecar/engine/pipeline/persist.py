@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sidecar.engine.pipeline.draft import Draft
+from sidecar.engine.sentiment import analyze
+from sidecar.engine.source import EMBEDDED
 from sidecar.engine.state import ConversationState
-from sidecar.engine.types import PLAYER, Option
+from sidecar.engine.types import PLAYER, Composed, Option, TurnContext
+from sidecar.personas.model import Persona
 from sidecar.store.db import AffinityResult, AffinityWrite, NewMessage, Store, TurnWrite
 
 
@@ -66,6 +69,39 @@ async def persist_turn(store: Store, draft: Draft) -> AffinityResult:
     return await store.commit_turn(turn_write(draft))
 
 
+async def persist_greeting(
+    store: Store, conversation_id: str, ctx: TurnContext, greeting: Composed, state: ConversationState
+) -> int:
+    """A new conversation and its greeting (`conversation.start`); returns the affinity."""
+    tone = analyze(greeting.text)
+    persona = ctx.persona
+    return await store.start_conversation(
+        conversation_id=conversation_id,
+        player_id=ctx.player,
+        persona_id=persona.id,
+        seed=ctx.seed,
+        greeting=NewMessage(
+            persona.id, persona.name, greeting.text, sentiment=tone.label, compound=tone.compound, provider=EMBEDDED
+        ),
+        memory=state.to_json(),
+        initial_affinity=ctx.affinity,
+    )
+
+
+async def persist_farewell(
+    store: Store, conversation_id: str, speaker: Persona, farewell: Composed, state: ConversationState
+) -> None:
+    """The NPC's farewell and the end of the conversation (`conversation.end`)."""
+    await store.commit_turn(
+        TurnWrite(
+            conversation_id=conversation_id,
+            messages=(NewMessage(speaker.id, speaker.name, farewell.text, provider=EMBEDDED),),
+            memory=state.to_json(),
+            ended=True,
+        )
+    )
+
+
 async def persist_options(
     store: Store, conversation_id: str, state: ConversationState, options: Sequence[Option], round_: int
 ) -> None:
@@ -73,4 +109,4 @@ async def persist_options(
     await store.set_memory(conversation_id, replace(state, options=tuple(options), options_round=round_).to_json())
 
 
-__all__ = ["persist_options", "persist_turn", "state_after", "turn_write"]
+__all__ = ["persist_farewell", "persist_greeting", "persist_options", "persist_turn", "state_after", "turn_write"]
