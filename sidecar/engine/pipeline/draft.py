@@ -51,7 +51,7 @@ class GoalState:
 @dataclass(frozen=True)
 class Recalled:
     """What memory brings to this turn (filled by `recall.Recall`). Empty for now: long-term
-    memory joins the pipeline here, and what it recalls reaches the line source as hints."""
+    memory joins the pipeline here (see recall.py for where its hints will go)."""
 
     hints: tuple[str, ...] = ()
 

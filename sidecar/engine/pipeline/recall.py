@@ -2,8 +2,9 @@
 
 The join point for long-term memory. Today it recalls nothing (the embedded engine's
 short-term memory travels in the conversation's state and is read by the engine itself);
-memory will return what it found about this player and speaker as `Recalled.hints`, which
-the generate step passes to the line source with the goal hint.
+memory will return what it found about this player and speaker as `Recalled.hints`. Nothing
+reads them yet: when memory lands, `Generate` passes them to the line source beside the
+goal hint (`TurnInput`), so the LLM prompt and the embedded engine both see them.
 """
 
 from __future__ import annotations
