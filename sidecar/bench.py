@@ -1,6 +1,8 @@
 """`parley bench`: turn latency and throughput through the real socket, against a bare
-pyzmq + msgpack echo measured in the same run. Numbers depend on the machine: compare
-ratios, not absolutes, across machines."""
+pyzmq + msgpack echo measured in the same run, and the sidecar's own CPU time per turn on the
+embedded path and on the LLM path (against a loopback OpenAI-format provider in its own
+process, `sidecar.bench_provider`, so the provider's time is not counted). Numbers depend on
+the machine: compare ratios, not absolutes, across machines."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+import psutil
 import zmq
 import zmq.asyncio
 
@@ -133,6 +136,72 @@ def _startup(runs: int, personas: Path) -> dict[str, float]:
     return {"runs": runs, "median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (its threads included)."""
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
+
+
+def _pid(side: Sidecar) -> int:
+    assert side.proc is not None
+    return side.proc.pid
+
+
+LLM_KEY_ENV = "PARLEY_BENCH_PROVIDER_KEY"
+
+
+def _llm_config(path: Path, port: int) -> Path:
+    """One OpenAI-format provider on loopback; no quality retries, so every turn costs the
+    same work (one line call and one answer-options call) before and after a change."""
+    path.write_text(
+        '[router]\nchain = ["bench"]\n\n'
+        "[providers.bench]\n"
+        'kind = "openai"\n'
+        f'base_url = "http://127.0.0.1:{port}/v1"\n'
+        'model = "bench"\n'
+        f'api_key_env = "{LLM_KEY_ENV}"\n'
+        "keyring = false\n"
+        'json = "json_schema"\n\n'
+        "[quality]\nmax_retries = 0\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _llm_cpu(personas_dir: Path, n: int) -> dict[str, Any]:
+    """The sidecar's CPU per LLM turn: its process CPU time across `n` sequential turns,
+    divided by `n`. The provider is another process; its CPU is not in the figure."""
+    proc = subprocess.Popen(  # noqa: ASYNC220 - one start-up line, then it serves on its own
+        [sys.executable, "-m", "sidecar.bench_provider"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        with tempfile.TemporaryDirectory() as tmp:
+            config = _llm_config(Path(tmp) / "bench.toml", port)
+            env = {**os.environ, LLM_KEY_ENV: "sk-bench-loopback-0000000000"}
+            data = Path(tmp) / "data"
+            data.mkdir()
+            with Sidecar(data, personas_dir, extra_args=["--config", str(config)], env=env) as side:
+                async with Client(side.endpoint, side.token, timeout=60) as client:
+                    persona = (await client.call("persona.list"))["personas"][0]["id"]
+                    await _turns(client, persona, 50)  # warm up (imports, connection pool)
+                    cpu0, t0 = _cpu_s(_pid(side)), time.perf_counter()
+                    samples = await _turns(client, persona, n)
+                    cpu1, wall = _cpu_s(_pid(side)), time.perf_counter() - t0
+                    info = await client.call("server.info")
+        return {
+            "turns": n,
+            "cpu_ms_per_turn": round((cpu1 - cpu0) * 1000 / n, 4),
+            "median_ms": _summary(samples)["median_ms"],
+            "wall_ms_per_turn": round(wall * 1000 / n, 4),
+            "providers": [p["name"] for p in info["providers"]],
+        }
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 async def run_bench(args: argparse.Namespace) -> int:
     from sidecar.cli import default_personas_dir
 
@@ -145,22 +214,42 @@ async def run_bench(args: argparse.Namespace) -> int:
             async with Client(side.endpoint, side.token, timeout=60) as client:
                 personas = [p["id"] for p in (await client.call("persona.list"))["personas"]]
                 await _turns(client, personas[0], 200)  # warm up
+                cpu0 = _cpu_s(_pid(side))
                 report["turn"] = _summary(await _turns(client, personas[0], args.turns))
+                report["turn"]["cpu_ms_per_turn"] = round((_cpu_s(_pid(side)) - cpu0) * 1000 / args.turns, 4)
                 report["throughput"] = await _throughput(client, personas, args.conversations, args.turns)
-    report["ratio_turn_to_echo_median"] = round(report["turn"]["median_ms"] / report["echo"]["median_ms"], 2)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        t, e = report["turn"], report["echo"]
-        print(f"machine: {report['machine']['cpus']} cpus, python {report['machine']['python']}")
-        s = report["startup"]
-        print(f"start-to-ready: median {s['median_s']} s (max {s['max_s']} s, {s['runs']} runs)")
-        print(f"echo  (bare pyzmq+msgpack): median {e['median_ms']} ms  p99 {e['p99_ms']} ms  p99.9 {e['p999_ms']} ms")
-        print(
-            f"turn  (conversation.say):   median {t['median_ms']} ms  p99 {t['p99_ms']} ms"
-            f"  p99.9 {t['p999_ms']} ms  max {t['max_ms']} ms"
-        )
-        print(f"turn/echo median ratio: {report['ratio_turn_to_echo_median']}")
-        tp = report["throughput"]
-        print(f"throughput: {tp['turns_per_s']} turns/s with {tp['conversations']} conversations in flight")
+    report["llm"] = await _llm_cpu(personas_dir, args.llm_turns)
+    t, e = report["turn"], report["echo"]
+    report["ratios"] = {
+        "turn_median_to_echo_median": round(t["median_ms"] / e["median_ms"], 2),
+        "turn_p99_to_echo_median": round(t["p99_ms"] / e["median_ms"], 2),
+        "turn_p999_to_echo_median": round(t["p999_ms"] / e["median_ms"], 2),
+    }
+    print(json.dumps(report, indent=2))
+    if not args.json:
+        _table(report)
     return 0
+
+
+def _table(report: dict[str, Any]) -> None:
+    t, e, r, tp, llm = report["turn"], report["echo"], report["ratios"], report["throughput"], report["llm"]
+    s = report["startup"]
+    rows = [
+        ("machine", f"{report['machine']['cpus']} cpus, python {report['machine']['python']}", ""),
+        ("start-to-ready", f"median {s['median_s']} s, max {s['max_s']} s", f"{s['runs']} runs"),
+        ("echo median (bare pyzmq+msgpack)", f"{e['median_ms']} ms", "1.00x"),
+        ("turn median (conversation.say)", f"{t['median_ms']} ms", f"{r['turn_median_to_echo_median']}x"),
+        ("turn p99", f"{t['p99_ms']} ms", f"{r['turn_p99_to_echo_median']}x"),
+        ("turn p99.9", f"{t['p999_ms']} ms", f"{r['turn_p999_to_echo_median']}x"),
+        ("turn max", f"{t['max_ms']} ms", ""),
+        ("sidecar CPU per embedded turn", f"{t['cpu_ms_per_turn']} ms", ""),
+        ("throughput", f"{tp['turns_per_s']} turns/s", f"{tp['conversations']} conversations in flight"),
+        ("sidecar CPU per LLM turn (loopback)", f"{llm['cpu_ms_per_turn']} ms", f"{llm['turns']} turns"),
+        ("LLM turn median (loopback)", f"{llm['median_ms']} ms", ""),
+    ]
+    width = max(len(row[0]) for row in rows)
+    value_width = max(len(row[1]) for row in rows)
+    print()
+    print(f"{'measure':<{width}}  {'value':<{value_width}}  vs echo median / note")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<{value_width}}  {note}")

@@ -88,10 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="write the JSON Schemas (protocol and persona)")
     sc.add_argument("--check", action="store_true", help="fail if the checked-in schemas are stale")
 
-    b = sub.add_parser("bench", help="measure turn latency and throughput through the real socket")
+    b = sub.add_parser("bench", help="measure turn latency, throughput and CPU per turn through the real socket")
     b.add_argument("--turns", type=int, default=2000)
     b.add_argument("--conversations", type=int, default=32)
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--llm-turns", type=int, default=500, help="turns against the loopback LLM provider")
+    b.add_argument("--json", action="store_true", help="print only the JSON (default: the JSON, then a table)")
     return ap
 
 
