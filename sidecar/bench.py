@@ -24,6 +24,7 @@ import zmq
 import zmq.asyncio
 
 from parley_client import Client, Sidecar
+from sidecar.paths import default_personas_dir
 
 ECHO_SERVER = """
 import sys, zmq
@@ -203,8 +204,6 @@ async def _llm_cpu(personas_dir: Path, n: int) -> dict[str, Any]:
 
 
 async def run_bench(args: argparse.Namespace) -> int:
-    from sidecar.cli import default_personas_dir
-
     personas_dir = default_personas_dir()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     report["startup"] = _startup(5, personas_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sidecar import PROTOCOL_VERSION, __version__
+from sidecar.paths import REPO_ROOT, SCHEMA_DIR, default_data_dir, default_personas_dir
 
 if TYPE_CHECKING:
     from sidecar.llm.costs import CostReport
@@ -16,19 +17,6 @@ if TYPE_CHECKING:
 
 # Imports are lazy (inside the handlers): `--version` and `validate` stay quick, and `serve`
 # pays only for what serving needs.
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_DIR = REPO_ROOT / "engine_bindings" / "schema"
-
-
-def default_data_dir() -> Path:
-    import platformdirs
-
-    return platformdirs.user_data_path("parley", appauthor=False)
-
-
-def default_personas_dir() -> Path:
-    return REPO_ROOT / "personas"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from parley_client import Client, Event, RemoteError, Sidecar
+from sidecar.paths import default_personas_dir
 
 DEMO_SCRIPT = (
     "Hello there! I'm Ana, a traveller.",
@@ -39,8 +40,6 @@ def _data_dir(given: Path | None) -> Iterator[Path]:
 
 
 def _personas_dir(given: Path | None) -> Path:
-    from sidecar.cli import default_personas_dir
-
     return given or default_personas_dir()
 
 

@@ -24,40 +24,17 @@
     ├── StoreError                   store_error
     └── Internal                     internal
 
-Codes are a wire contract: a code is never renamed or reused. Only `server/` turns these
+Codes are a wire contract (`ErrorCode`, in sidecar/protocol/codes.py with the rest of the
+protocol): a code is never renamed or reused. Only `server/` turns these
 into error frames; anything that is not a ParleyError becomes `internal` there, with the
 traceback kept in the log and never sent to the game.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, ClassVar
 
-
-class ErrorCode(StrEnum):
-    BAD_REQUEST = "bad_request"
-    UNKNOWN_OP = "unknown_op"
-    TOO_LARGE = "too_large"
-    PERSONA_NOT_FOUND = "persona_not_found"
-    PERSONA_INVALID = "persona_invalid"
-    CONVERSATION_NOT_FOUND = "conversation_not_found"
-    CONVERSATION_ENDED = "conversation_ended"
-    GOAL_NOT_FOUND = "goal_not_found"
-    BUSY = "busy"
-    CANCELLED = "cancelled"
-    PROVIDER_ERROR = "provider_error"
-    PROVIDER_UNAVAILABLE = "provider_unavailable"
-    PROVIDER_AUTH = "provider_auth"
-    PROVIDER_RATE_LIMITED = "provider_rate_limited"
-    PROVIDER_TIMEOUT = "provider_timeout"
-    PROVIDER_OVERLOADED = "provider_overloaded"
-    PROVIDER_REFUSED = "provider_refused"
-    PROVIDER_BAD_REPLY = "provider_bad_reply"
-    BUDGET_EXCEEDED = "budget_exceeded"
-    CONFIG_ERROR = "config_error"
-    STORE_ERROR = "store_error"
-    INTERNAL = "internal"
+from sidecar.protocol.codes import ErrorCode as ErrorCode  # re-exported: the tree and its codes in one import
 
 
 class ParleyError(Exception):

@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sidecar import PROTOCOL_VERSION
-from sidecar.errors import ErrorCode
+from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
 from sidecar.protocol.ops import OPS, Envelope
 
 
