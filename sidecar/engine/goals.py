@@ -3,7 +3,7 @@
 A goal is something the player tries to achieve with an NPC: the seed's four built-ins
 (`build_trust`, `ask_favor`, `flirt`, `apologize`), custom goals from the persona file
 (`[goals.<id>]`, which may also override a built-in's numbers or add keywords), or a goal the
-game sends (`from_dict`, validated).
+game sends (validated at the wire by sidecar/protocol/ops.py's `CustomGoal`).
 
 Progress is 0..1 and `completed` is equivalent to progress 1. Two ways to judge it, both
 ending in `settle()` (requirement floor, monotone within a conversation):
@@ -35,9 +35,9 @@ from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.reading import read
 from sidecar.engine.text import fold, words
 from sidecar.engine.types import PLAYER, Line
-from sidecar.errors import BadRequest, ConfigError, GoalNotFound
-from sidecar.personas.model import PERSONA_ID, Persona
+from sidecar.errors import ConfigError, GoalNotFound
 from sidecar.personas.model import Goal as PersonaGoal
+from sidecar.personas.model import Persona
 
 OPEN_CAP = 0.95
 """The most progress a goal that is not completed can show."""
@@ -125,94 +125,35 @@ def goals_for(persona: Persona) -> dict[str, GoalDef]:
     return out
 
 
-_FIELDS = {
-    "id",
-    "description",
-    "success_criteria",
-    "success_keywords",
-    "affinity_requirement",
-    "affinity_bonus",
-}
-
-
-def _str(data: Mapping[str, Any], name: str, *, required: bool, limit: int) -> str | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"goal.{name} must be a non-empty string", details={"field": name})
-    if len(value) > limit:
-        raise BadRequest(f"goal.{name} is longer than {limit} characters", details={"field": name})
-    return value.strip()
-
-
-def _int(data: Mapping[str, Any], name: str, *, high: int) -> int:
-    value = data.get(name, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-        raise BadRequest(f"goal.{name} must be an integer 0..{high}", details={"field": name})
-    return int(value)
-
-
 def from_dict(data: Mapping[str, Any]) -> GoalDef:
-    """A custom goal sent by the game, e.g. `{"id": "get_sword", "description": "...",
-    "success_keywords": ["sword"], "affinity_requirement": 40, "affinity_bonus": 10}`.
-
-    Limits match the persona file's goals. Raises BadRequest naming the field on any problem
-    (unknown keys included); nothing is stored by this function.
-    """
-    if not isinstance(data, Mapping):
-        raise BadRequest("goal must be a string id or a map")
-    unknown = sorted(str(k) for k in data if k not in _FIELDS)
-    if unknown:
-        raise BadRequest(f"goal has unknown fields: {', '.join(unknown)}", details={"fields": unknown})
-    goal_id = _str(data, "id", required=True, limit=32)
-    assert goal_id is not None
-    if not re.fullmatch(PERSONA_ID, goal_id):
-        raise BadRequest(
-            "goal.id must be lower-case letters, digits and _ (starting with a letter, ≤ 32)",
-            details={"field": "id"},
-        )
-    description = _str(data, "description", required=True, limit=400)
-    assert description is not None
-    criteria = _str(data, "success_criteria", required=False, limit=400) or description
-    raw_keywords = data.get("success_keywords", [])
-    if not isinstance(raw_keywords, list) or len(raw_keywords) > 30:
-        raise BadRequest(
-            "goal.success_keywords must be a list of at most 30 strings",
-            details={"field": "success_keywords"},
-        )
-    keywords: list[str] = []
-    for word in raw_keywords:
-        if not isinstance(word, str) or not word.strip() or len(word) > 40:
-            raise BadRequest(
-                "goal.success_keywords holds a non-string, empty or over-long (> 40) entry",
-                details={"field": "success_keywords"},
-            )
-        keywords.append(word.strip().lower())
+    """A stored definition: what `GoalDef.as_dict()` wrote to the goals table. Not a
+    validator: the game's goals are validated once, at the wire (`CustomGoal` in
+    sidecar/protocol/ops.py, made a `GoalDef` by the dispatcher), before they are stored."""
     return GoalDef(
-        id=goal_id,
-        description=description,
-        success_criteria=criteria,
-        affinity_requirement=_int(data, "affinity_requirement", high=100),
-        affinity_bonus=_int(data, "affinity_bonus", high=50),
-        success_keywords=tuple(keywords),
+        id=str(data["id"]),
+        description=str(data["description"]),
+        success_criteria=str(data.get("success_criteria", "")),
+        affinity_requirement=int(data.get("affinity_requirement", 0)),
+        affinity_bonus=int(data.get("affinity_bonus", 0)),
+        success_keywords=tuple(str(k) for k in data.get("success_keywords", ())),
     )
 
 
-def resolve(spec: str | Mapping[str, Any], persona: Persona) -> GoalDef:
-    """The goal named by `goal.set`: an id (persona goals first, then built-ins) or a map.
+def resolve(spec: str | GoalDef, persona: Persona) -> GoalDef:
+    """The goal named by `goal.set`: an id (persona goals first, then built-ins) or the
+    game's own definition (already validated at the wire).
 
-    Raises GoalNotFound for an unknown id, BadRequest for a malformed map.
+    Raises GoalNotFound for an unknown id.
     """
-    if isinstance(spec, str):
-        known = goals_for(persona)
-        if spec not in known:
-            raise GoalNotFound(
-                f"no goal {spec!r} for {persona.id}; known: {', '.join(sorted(known))}",
-                details={"goal": spec[:64], "persona": persona.id},
-            )
-        return known[spec]
-    return from_dict(spec)
+    if isinstance(spec, GoalDef):
+        return spec
+    known = goals_for(persona)
+    if spec not in known:
+        raise GoalNotFound(
+            f"no goal {spec!r} for {persona.id}; known: {', '.join(sorted(known))}",
+            details={"goal": spec[:64], "persona": persona.id},
+        )
+    return known[spec]
 
 
 def requirement_met(goal: GoalDef, affinity: int) -> tuple[bool, str]:

@@ -260,7 +260,7 @@ class Dialogue:
         conv = await load_conversation(self.store, conversation_id, allow_ended=allow_ended)
         return conv, self.personas.get(conv.persona_id)
 
-    async def set_goal(self, conversation_id: str, spec: str | Mapping[str, Any]) -> GoalSet:
+    async def set_goal(self, conversation_id: str, spec: str | goal_rules.GoalDef) -> GoalSet:
         conv, persona = await self._open(conversation_id)
         goal = goal_rules.resolve(spec, persona)
         affinity = await self.store.affinity(conv.player_id, persona.id)

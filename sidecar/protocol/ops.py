@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 MAX_TEXT = 2_000
 """Longest player line, in characters. Longer gets `too_large`."""
@@ -162,24 +162,45 @@ class OptionsResult(OutModel):
 GoalSpec = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 
 
+def _not_blank(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+def _keyword(text: str) -> str:
+    return _not_blank(text).lower()
+
+
 class CustomGoal(WireModel):
-    """A goal the game defines on the spot."""
+    """A goal the game defines on the spot, validated here once: the dispatcher makes it the
+    engine's `GoalDef` without checking it again. Text is stripped (blank is refused) and
+    keywords are lower-cased, as the engine matches them."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-    description: Annotated[str, Field(min_length=1, max_length=400)]
-    success_criteria: Annotated[str, Field(max_length=400)] = ""
-    success_keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    description: Annotated[str, Field(min_length=1, max_length=400), AfterValidator(_not_blank)]
+    success_criteria: Annotated[str, Field(max_length=400), AfterValidator(str.strip)] = ""
+    """Default (empty): the description."""
+    success_keywords: list[Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_keyword)]] = Field(
         default_factory=list, max_length=30
     )
     affinity_requirement: int = Field(0, ge=0, le=100)
     affinity_bonus: int = Field(0, ge=0, le=50)
 
 
+def _goal_kind(value: Any) -> str:
+    return "id" if isinstance(value, str) else "custom"
+
+
 class GoalSetArgs(WireModel):
     conversation: Id
-    goal: GoalSpec | CustomGoal
+    goal: Annotated[
+        Annotated[GoalSpec, Tag("id")] | Annotated[CustomGoal, Tag("custom")],
+        Discriminator(_goal_kind),
+    ]
     """A goal id (the persona's own goals, then `build_trust`, `ask_favor`, `flirt`,
-    `apologize`) or a custom goal map."""
+    `apologize`) or a custom goal map. A map's errors name its field (`goal.custom.NAME`)."""
 
 
 class GoalStatusArgs(WireModel):

@@ -1,7 +1,8 @@
 """The sidecar process: a ZeroMQ ROUTER that turns msgpack requests into turns.
 
 Lifecycle: load the provider config if one is given (a bad one is a `ConfigError`: exit 2
-before the ready line), open the store, load personas, build the provider chain, bind
+before the ready line), build the services (sidecar/wiring.py: store, personas, provider
+chain, conversation service), bind
 (loopback only unless `allow_remote`), print the ready line, serve until SIGTERM/SIGINT or
 until the parent process dies, then drain in-flight requests, close the providers' HTTP
 client and the store.
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,15 +27,13 @@ from urllib.parse import urlsplit
 import zmq
 import zmq.asyncio
 
-from sidecar import PROTOCOL_VERSION
+from sidecar import wiring
 from sidecar.errors import ConfigError
 from sidecar.protocol.codec import MAX_FRAME_BYTES
-from sidecar.server.dispatch import Dispatcher
-from sidecar.store.db import DB_FILENAME, Store
+from sidecar.protocol.codes import PROTOCOL_VERSION
+from sidecar.server.dispatch import Dispatcher, Send
 
 if TYPE_CHECKING:
-    from sidecar.engine.quality import QualityGate
-    from sidecar.llm.router import Router
     from sidecar.llm.spec import LlmSettings
 
 log = logging.getLogger(__name__)
@@ -111,56 +111,57 @@ async def serve(opts: ServeOptions) -> int:
     started = time.monotonic()
     llm = await load_llm(opts.config) if opts.config is not None else None
 
-    store = await Store.open(opts.data_dir / DB_FILENAME)
-    ctx = zmq.asyncio.Context()
-    auth = None
-    router: Router | None = None
-    try:
-        if llm is not None:
-            router, gate = _llm_parts(llm, store)
-            dispatcher = Dispatcher.build(store, opts, router=router, gate=gate)
-        else:
-            log.info("no provider config: every line comes from the embedded engine")
-            dispatcher = Dispatcher.build(store, opts)
-        sock = ctx.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        if opts.no_auth:
-            log.warning("AUTHENTICATION IS OFF (--no-auth): any local process can talk to this sidecar")
-        else:
-            from zmq.auth.asyncio import AsyncioAuthenticator
+    async with wiring.services(opts.data_dir, opts.personas_dir, llm) as services:
+        ctx = zmq.asyncio.Context()
+        auth = None
+        try:
+            sock = ctx.socket(zmq.ROUTER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+            sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+            if opts.no_auth:
+                log.warning("AUTHENTICATION IS OFF (--no-auth): any local process can talk to this sidecar")
+            else:
+                from zmq.auth.asyncio import AsyncioAuthenticator
 
-            auth = AsyncioAuthenticator(ctx)
-            auth.start()
-            auth.configure_plain(domain=ZAP_DOMAIN, passwords={PLAIN_USER: token or ""})
-            sock.plain_server = True
-            sock.zap_domain = ZAP_DOMAIN.encode()
-        sock.bind(opts.endpoint)
-        dispatcher.sock = sock
-        endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+                auth = AsyncioAuthenticator(ctx)
+                auth.start()
+                auth.configure_plain(domain=ZAP_DOMAIN, passwords={PLAIN_USER: token or ""})
+                sock.plain_server = True
+                sock.zap_domain = ZAP_DOMAIN.encode()
+            sock.bind(opts.endpoint)
+            dispatcher = wiring.dispatcher(services, socket_sender(sock), started=started)
+            endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
-        stop = asyncio.Event()
-        _install_signals(stop)
-        ready = {"event": "ready", "endpoint": endpoint, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
-        sys.stdout.write(json.dumps(ready) + "\n")
-        sys.stdout.flush()
-        log.info(
-            "ready",
-            extra={"endpoint": endpoint, "startup_ms": round((time.monotonic() - started) * 1000, 1)},
-        )
-        dispatcher.started = started
-        await _run(sock, dispatcher, stop, watch)
-        sock.close(linger=0)
-    finally:
-        if router is not None:
-            await router.aclose()
-        if auth is not None:
-            auth.stop()
-        ctx.term()
-        await store.close()
+            stop = asyncio.Event()
+            _install_signals(stop)
+            ready = {"event": "ready", "endpoint": endpoint, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
+            sys.stdout.write(json.dumps(ready) + "\n")
+            sys.stdout.flush()
+            log.info(
+                "ready",
+                extra={"endpoint": endpoint, "startup_ms": round((time.monotonic() - started) * 1000, 1)},
+            )
+            await _run(sock, dispatcher, stop, watch)
+            sock.close(linger=0)
+        finally:
+            if auth is not None:
+                auth.stop()
+            ctx.term()
     log.info("stopped")
     return 0
+
+
+def socket_sender(sock: zmq.asyncio.Socket) -> Send:
+    """The dispatcher's `send`: one frame to the peer named by the identity frames."""
+
+    async def send(prefix: Sequence[bytes], frame: bytes) -> None:
+        try:
+            await sock.send_multipart([*prefix, frame])
+        except zmq.ZMQError as exc:  # peer gone (ROUTER_MANDATORY off: silently dropped)
+            log.info("reply not sent", extra={"why": str(exc)})
+
+    return send
 
 
 async def load_llm(path: Path) -> LlmSettings:
@@ -182,19 +183,6 @@ async def load_llm(path: Path) -> LlmSettings:
             },
         )
     return settings
-
-
-def _llm_parts(settings: LlmSettings, store: Store) -> tuple[Router, QualityGate]:
-    from sidecar.engine.quality import DEFAULT_MAX_RETRIES, DEFAULT_THRESHOLD, QualityGate
-    from sidecar.llm.router import Router
-    from sidecar.store.costs import SqliteCostLedger
-
-    q = settings.quality
-    gate = QualityGate(
-        DEFAULT_THRESHOLD if q.threshold is None else q.threshold,
-        DEFAULT_MAX_RETRIES if q.max_retries is None else q.max_retries,
-    )
-    return Router.from_settings(settings, SqliteCostLedger(store)), gate
 
 
 def _install_signals(stop: asyncio.Event) -> None:

@@ -3,6 +3,9 @@
 This is the only place that builds error frames. A ParleyError becomes its own code; a
 validation error becomes `bad_request` (or `too_large` for an over-long field); anything
 else becomes `internal`, with the traceback in the log and never on the wire.
+
+The dispatcher builds nothing: sidecar/wiring.py hands it the services (the conversation
+service and what `server.info` / `stats.costs` read) and the function that sends a frame.
 """
 
 from __future__ import annotations
@@ -11,29 +14,26 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
-import zmq
-import zmq.asyncio
 from pydantic import ValidationError
 
-from sidecar import PROTOCOL_VERSION, __version__
+from sidecar import __version__
 from sidecar.engine.cancel import CANCEL
-from sidecar.engine.embedded import EmbeddedEngine
-from sidecar.engine.quality import QualityGate
-from sidecar.engine.turn import Dialogue, GoalState, LineSource, PersonaRegistry, Said
-from sidecar.errors import BadRequest, Busy, Cancelled, ErrorCode, ParleyError, TooLarge, UnknownOp
-from sidecar.personas.loader import load_personas
+from sidecar.engine.goals import GoalDef
+from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
+from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, UnknownOp
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, pack, unpack
+from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 
 if TYPE_CHECKING:
     from sidecar.llm.costs import CostBucket
     from sidecar.llm.router import Router
-    from sidecar.server.app import ServeOptions
     from sidecar.store.costs import SqliteCostLedger
 
 log = logging.getLogger(__name__)
@@ -44,41 +44,47 @@ DRAIN_S = 5.0
 
 Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 Handler = Callable[[Any, Emit], Awaitable[P.OutModel]]
+Send = Callable[[Sequence[bytes], bytes], Awaitable[None]]
+"""Sends one reply or event frame (already packed) to the peer named by the identity frames."""
+Key = tuple[bytes | int, ...]
+"""A request in flight: the peer's identity frames, then the request id."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the ops answer from, built once by sidecar/wiring.py."""
+
+    dialogue: Dialogue
+    """The conversation service: every conversation, goal and options op."""
+    store: Store
+    personas: PersonaRegistry
+    persona_problems: int
+    router: Router | None
+    """The LLM provider chain (None: the embedded engine alone answers)."""
+    ledger: Callable[[], SqliteCostLedger]
+    """The cost ledger over the store (made on first use: a sidecar without a provider
+    config does not load the LLM package at start-up)."""
+
+
+@dataclass
+class InFlight:
+    """One request between its arrival and its reply: its cancel token and where it is."""
+
+    token: asyncio.Event = field(default_factory=asyncio.Event)
+    state: Literal["queued", "running"] = "queued"
 
 
 class Dispatcher:
-    def __init__(
-        self,
-        store: Store,
-        personas: PersonaRegistry,
-        persona_problems: int,
-        *,
-        router: Router | None = None,
-        gate: QualityGate | None = None,
-    ) -> None:
-        """`router`: the LLM provider chain (None: the embedded engine alone answers);
-        `gate`: the quality gate's settings (default thresholds when None)."""
-        self.store = store
-        self.personas = personas
-        self.persona_problems = persona_problems
-        self.router = router
-        self._ledger: SqliteCostLedger | None = None
-        engine = EmbeddedEngine()
-        source: LineSource | None = None
-        if router is not None:
-            from sidecar.engine.routed import RoutedSource
-
-            source = RoutedSource(router, engine)
-        self.dialogue = Dialogue(store, personas, engine, source=source, gate=gate)
-        self.started = time.monotonic()
+    def __init__(self, services: Services, send: Send, *, started: float) -> None:
+        """`started`: the monotonic time the process started (`server.info`'s uptime)."""
+        self.services = services
+        self._send_frame = send
+        self.started = started
         self.requests = 0
         self.errors = 0
-        self.sock: zmq.asyncio.Socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._order = KeyedSerializer(self._tasks)
-        self._tokens: dict[tuple[bytes | int, ...], asyncio.Event] = {}
-        """Cancel tokens of queued and running requests, by (identity frames..., request id)."""
-        self._started: set[tuple[bytes | int, ...]] = set()
+        self._flight: dict[Key, InFlight] = {}
         self._handlers: dict[str, Handler] = {
             "server.info": self._server_info,
             "persona.list": self._persona_list,
@@ -98,23 +104,8 @@ class Dispatcher:
         assert not missing, f"ops without handler or spec: {missing}"
 
     @property
-    def ledger(self) -> SqliteCostLedger:
-        """The cost ledger over this store (imported on first use: a sidecar without a
-        provider config does not load the LLM package at start-up)."""
-        if self._ledger is None:
-            from sidecar.store.costs import SqliteCostLedger
-
-            self._ledger = SqliteCostLedger(self.store)
-        return self._ledger
-
-    @classmethod
-    def build(
-        cls, store: Store, opts: ServeOptions, *, router: Router | None = None, gate: QualityGate | None = None
-    ) -> Dispatcher:
-        loaded = load_personas(opts.personas_dir)
-        for problem in loaded.problems:
-            log.warning("persona problem: %s", problem)
-        return cls(store, PersonaRegistry(loaded.personas), len(loaded.problems), router=router, gate=gate)
+    def dialogue(self) -> Dialogue:
+        return self.services.dialogue
 
     # --- frames ------------------------------------------------------------------------------
 
@@ -163,36 +154,33 @@ class Dispatcher:
         if isinstance(args, P.CancelArgs):
             self._cancel(prefix, req_id, args.id)
             return
-        token = asyncio.Event()
-        self._tokens[(*prefix, req_id)] = token
+        record = InFlight()
+        self._flight[(*prefix, req_id)] = record
         key = getattr(args, "conversation", None)
-        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args, token))
+        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args, record))
 
     def _cancel(self, prefix: list[bytes], req_id: int, target: int) -> None:
         """`request.cancel`: answered at once, outside any conversation's queue."""
-        token = self._tokens.get((*prefix, target))
-        if token is None:
+        record = self._flight.get((*prefix, target))
+        if record is None:
             result = P.CancelResult(cancelled=False, state="unknown")
         else:
-            token.set()
-            result = P.CancelResult(cancelled=True, state="queued" if target in self._queued_ids(prefix) else "running")
+            record.token.set()
+            result = P.CancelResult(cancelled=True, state=record.state)
         task = asyncio.ensure_future(
             self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _queued_ids(self, prefix: list[bytes]) -> set[int]:
-        return {int(k[-1]) for k in self._tokens if list(k[:-1]) == prefix and k not in self._started}
-
     async def _execute(
-        self, prefix: list[bytes], req_id: int, op: str, handler: Handler, args: Any, token: asyncio.Event
+        self, prefix: list[bytes], req_id: int, op: str, handler: Handler, args: Any, record: InFlight
     ) -> None:
         async def emit(event: str, data: Mapping[str, Any]) -> None:
             await self._send(prefix, {"id": req_id, "event": event, "data": dict(data)})
 
-        key: tuple[bytes | int, ...] = (*prefix, req_id)
-        self._started.add(key)
+        record.state = "running"
+        token = record.token
         reset = CANCEL.set(token)
         try:
             if token.is_set():
@@ -217,8 +205,7 @@ class Dispatcher:
             return
         finally:
             CANCEL.reset(reset)
-            self._tokens.pop(key, None)
-            self._started.discard(key)
+            self._flight.pop((*prefix, req_id), None)
         await self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
 
     def _reply_error(self, prefix: list[bytes], req_id: int, exc: ParleyError) -> None:
@@ -235,11 +222,7 @@ class Dispatcher:
         await self._send(prefix, {"id": req_id, "ok": False, "error": error})
 
     async def _send(self, prefix: list[bytes], obj: dict[str, Any]) -> None:
-        assert self.sock is not None
-        try:
-            await self.sock.send_multipart([*prefix, pack(obj)])
-        except zmq.ZMQError as exc:  # peer gone (ROUTER_MANDATORY off: silently dropped)
-            log.info("reply not sent", extra={"why": str(exc)})
+        await self._send_frame(prefix, pack(obj))
 
     async def drain(self) -> None:
         """Let in-flight requests finish (bounded), so an acknowledged turn is complete."""
@@ -251,15 +234,15 @@ class Dispatcher:
     # --- ops ---------------------------------------------------------------------------------
 
     async def _server_info(self, args: P.Empty, emit: Emit) -> P.ServerInfoResult:
-        counts = await self.store.counts()
+        counts = await self.services.store.counts()
         return P.ServerInfoResult(
             version=__version__,
             protocol=PROTOCOL_VERSION,
             uptime=round(time.monotonic() - self.started, 3),
             pid=os.getpid(),
             counts=P.ServerCounts(
-                personas=len(self.personas),
-                persona_problems=self.persona_problems,
+                personas=len(self.services.personas),
+                persona_problems=self.services.persona_problems,
                 players=counts["players"],
                 conversations=counts["conversations"],
                 messages=counts["messages"],
@@ -274,15 +257,16 @@ class Dispatcher:
         )
 
     def _providers(self) -> list[P.ProviderOut]:
-        if self.router is None:
+        router = self.services.router
+        if router is None:
             return [P.ProviderOut(name="embedded", kind="embedded", model="embedded", state="embedded")]
         return [
             P.ProviderOut(name=s.name, kind=s.kind, model=s.model, state=s.state, reason=s.reason)
-            for s in self.router.states()
+            for s in router.states()
         ]
 
     async def _stats_costs(self, args: P.StatsCostsArgs, emit: Emit) -> P.StatsCostsResult:
-        report = await self.ledger.report(since=args.since)
+        report = await self.services.ledger().report(since=args.since)
 
         def out(buckets: Mapping[str, CostBucket]) -> dict[str, P.CostBucketOut]:
             return {k: P.CostBucketOut(**v.to_wire()) for k, v in sorted(buckets.items())}
@@ -309,7 +293,7 @@ class Dispatcher:
                     role=p.role,
                     preset=infer_preset(p),
                 )
-                for p in self.personas.all()
+                for p in self.services.personas.all()
             ]
         )
 
@@ -336,7 +320,7 @@ class Dispatcher:
         return P.OptionsResult(options=[P.OptionOut(text=o.text, intent=o.intent) for o in options])
 
     async def _goal_set(self, args: P.GoalSetArgs, emit: Emit) -> P.GoalSetResult:
-        spec = args.goal if isinstance(args.goal, str) else args.goal.model_dump(exclude_defaults=True)
+        spec = args.goal if isinstance(args.goal, str) else custom_goal(args.goal)
         result = await self.dialogue.set_goal(args.conversation, spec)
         return P.GoalSetResult(
             goal=_goal(result.goal), requirement_met=result.requirement_met, requirement=result.requirement
@@ -359,6 +343,18 @@ class Dispatcher:
         return P.HistoryResult(
             lines=[P.HistoryLine(speaker=r.speaker, name=r.name, text=r.text, at=r.at) for r in rows]
         )
+
+
+def custom_goal(goal: P.CustomGoal) -> GoalDef:
+    """The game's goal, already validated by its wire model, as the engine's type."""
+    return GoalDef(
+        id=goal.id,
+        description=goal.description,
+        success_criteria=goal.success_criteria or goal.description,
+        affinity_requirement=goal.affinity_requirement,
+        affinity_bonus=goal.affinity_bonus,
+        success_keywords=tuple(goal.success_keywords),
+    )
 
 
 def _goal(state: GoalState) -> P.GoalDetail:
@@ -412,4 +408,4 @@ def _validation_error(op: str, exc: ValidationError) -> ParleyError:
     return BadRequest(f"{op}: invalid args", details={"errors": _errors(exc)})
 
 
-__all__ = ["MAX_IN_FLIGHT", "Dispatcher"]
+__all__ = ["MAX_IN_FLIGHT", "Dispatcher", "InFlight", "Send", "Services", "custom_goal"]
