@@ -1,10 +1,15 @@
-"""Where a turn's time goes inside the sidecar: runs a real sidecar under cProfile, drives
-`conversation.say` turns through the reference client (embedded engine, or a loopback
-OpenAI-format provider with `--llm`), stops it with SIGTERM (cProfile writes on exit) and
-prints the costliest functions and the per-stage totals (dispatch, validation, engine, store,
-zmq, msgpack, logging), in ms per turn.
+"""Where a turn's CPU goes inside the sidecar: runs a real sidecar under cProfile with the
+event loop thread's CPU clock (`time.thread_time`: time spent waiting, for the client, the
+provider or the kernel, is not counted), drives `conversation.say` turns through the
+reference client (embedded engine, or a loopback OpenAI-format provider with `--llm`), stops
+it with SIGTERM (the profile is written on exit) and prints the per-stage totals (dispatch,
+validation, engine, store, zmq, msgpack, logging, LLM client) in ms per turn, then the
+costliest functions. cProfile's own overhead inflates code made of many small calls.
 
 Usage: .venv/bin/python benchmarks/profile_turn.py [--turns 2000] [--llm] [--out FILE.prof]
+
+For wall-clock samples without cProfile's overhead (what a turn waits on, too), attach the
+dev extra's py-spy to a running sidecar: `.venv/bin/py-spy record --pid PID -f raw -o FILE`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,17 @@ from pathlib import Path
 from parley_client import Client, Sidecar
 from sidecar.bench import LLM_KEY_ENV, _llm_config, _turns
 from sidecar.paths import default_personas_dir
+
+PROFILED_MAIN = """
+import cProfile, sys, time
+from sidecar.cli import main
+sys.argv = ["parley", *sys.argv[2:]]
+profile = cProfile.Profile(time.thread_time)
+try:
+    profile.runcall(main)
+finally:
+    profile.dump_stats({out!r})
+"""
 
 STAGES = {
     "dispatch (server/)": ("sidecar/server/",),
@@ -76,7 +92,7 @@ def main() -> int:
             env[LLM_KEY_ENV] = "sk-bench-loopback-0000000000"
         data = Path(tmp) / "data"
         data.mkdir()
-        command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "sidecar"]
+        command = [sys.executable, "-c", PROFILED_MAIN.format(out=str(out)), "--"]
         try:
             side = Sidecar(data, default_personas_dir(), command=command, extra_args=extra, env=env).start()
             try:

@@ -1,11 +1,20 @@
-"""The SQLite store: one apsw connection on one thread, one transaction per call.
+"""The SQLite store: one apsw connection, one transaction per call.
 
 Durability: WAL with `synchronous=NORMAL`. A committed turn survives a crash of the
 sidecar process (the WAL is in the OS page cache, written before commit returns). A power
 cut or OS crash can lose the last transactions committed since the most recent WAL sync to
-disk (at most since the last checkpoint) — never corrupt the file. Every async method runs
-one sync function on the store's own thread, so no transaction spans an `await` and the
-event loop never blocks on disk.
+disk (at most since the last checkpoint) — never corrupt the file.
+
+Every async method runs one sync function to completion on the event loop's own thread, so
+no transaction spans an `await`. That is cheap because nothing on this path waits for the
+disk: with WAL and `synchronous=NORMAL` a commit appends to the WAL in the page cache and
+never fsyncs; a turn's two calls take ~0.2–0.4 ms together. Handing each call to a store
+thread instead cost two thread wake-ups per call, which measured 1.5–4 ms per call on the
+2 shared cores of the development machine (benchmarks/server_stages.py), more than the SQL.
+What does wait for the disk — checkpoints, which copy the WAL into the database and fsync —
+runs on its own connection and thread. What can still stall the loop: a RESTART checkpoint
+(only past `WAL_RESET_FRAMES` of sustained writes) makes the next write wait until it ends,
+and a kernel under heavy dirty-page pressure can make a WAL append slow.
 """
 
 from __future__ import annotations
@@ -34,7 +43,10 @@ CHECKPOINT_INTERVAL_S = 2.0
 """How often the background checkpointer folds the WAL into the database."""
 WAL_RESET_FRAMES = 16_384
 """A WAL this long (64 MiB of 4 KiB pages) that passive checkpoints cannot reset (writes
-never pause) gets one blocking RESTART checkpoint on the writer's own thread."""
+never pause) gets one RESTART checkpoint on the checkpoint thread (writes wait while it runs)."""
+RESTART_WAIT_MS = 2_000
+"""How long a RESTART checkpoint waits for a gap between writes before it gives up (logged;
+tried again at the next interval)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,6 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-store")
         self._conn: apsw.Connection | None = None
         # Checkpoints run on their own connection and thread: SQLite's automatic checkpoint
         # runs inside the commit that crosses the threshold, which put 2–15 ms spikes on the
@@ -172,15 +183,15 @@ class Store:
             self._ckpt_task = None
         if self._conn is not None:
             await self._run(self._close_sync)
-        self._executor.shutdown(wait=True)
         self._ckpt_executor.submit(self._close_checkpointer).result()
         self._ckpt_executor.shutdown(wait=True)
 
     # --- plumbing ------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, fn, args)
+        """`fn(*args)` on this thread, to completion (see the module doc for why it does not
+        go to a thread); async so callers stay free of how the store runs its calls."""
+        return self._guarded(fn, args)
 
     @staticmethod
     def _guarded(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -537,6 +548,23 @@ class Store:
         result: tuple[int, int] = self._ckpt_conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
         return result
 
+    async def restart_wal(self) -> tuple[int, int]:
+        """A RESTART checkpoint on the checkpoint thread: waits (up to `RESTART_WAIT_MS`) for
+        a moment between two writes, copies the whole WAL into the database, and makes the
+        next write start the WAL from its beginning; writes wait while it runs."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._ckpt_executor, self._guarded, self._restart_sync, ())
+
+    def _restart_sync(self) -> tuple[int, int]:
+        self._checkpoint_sync()  # opens the checkpoint connection on first use
+        assert self._ckpt_conn is not None
+        self._ckpt_conn.set_busy_timeout(RESTART_WAIT_MS)
+        try:
+            result: tuple[int, int] = self._ckpt_conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_RESTART)
+        finally:
+            self._ckpt_conn.set_busy_timeout(0)
+        return result
+
     async def run_checkpointer(self, interval: float = CHECKPOINT_INTERVAL_S) -> None:
         """Checkpoint every `interval` seconds until cancelled (the server owns this task)."""
         while True:
@@ -544,7 +572,7 @@ class Store:
             try:
                 frames, _ = await self.checkpoint()
                 if frames >= WAL_RESET_FRAMES:
-                    await self._run(lambda: self.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_RESTART))
+                    await self.restart_wal()
                     log.info("WAL restarted under sustained writes", extra={"frames": frames})
             except StoreError as exc:
                 log.warning("checkpoint failed", extra={"why": str(exc)})

@@ -117,3 +117,28 @@ async def test_background_checkpoint_folds_the_wal(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert not (tmp_path / "parley.sqlite3-wal").exists() or (tmp_path / "parley.sqlite3-wal").stat().st_size == 0
+
+
+async def test_a_restart_checkpoint_starts_the_wal_over_and_writes_go_on(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    wal = tmp_path / "parley.sqlite3-wal"
+    try:
+        await store.start_conversation(
+            conversation_id="c1",
+            player_id="p",
+            persona_id="n",
+            seed=1,
+            greeting=NewMessage("n", "N", "g"),
+            memory={},
+        )
+        for i in range(50):
+            await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", f"line {i}" * 20),), {}))
+        frames, done = await store.restart_wal()
+        assert frames > 0 and done == frames
+        grown = wal.stat().st_size
+        # The next write starts the WAL from its beginning: the file does not grow.
+        await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", "after the restart"),), {}))
+        assert wal.stat().st_size == grown
+        assert (await store.lines("c1"))[-1].text == "after the restart"
+    finally:
+        await store.close()
