@@ -75,8 +75,7 @@ async def _echo(n: int) -> dict[str, float]:
         ctx.term()
         return _summary(samples)
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
 
 
 LINES = (
@@ -137,6 +136,13 @@ def _startup(runs: int, personas: Path) -> dict[str, float]:
     return {"runs": runs, "median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (its threads included)."""
     t = psutil.Process(pid).cpu_times()
@@ -191,16 +197,21 @@ async def _llm_cpu(personas_dir: Path, n: int) -> dict[str, Any]:
                     samples = await _turns(client, persona, n)
                     cpu1, wall = _cpu_s(_pid(side)), time.perf_counter() - t0
                     info = await client.call("server.info")
+                    cid = (await client.call("conversation.start", {"persona": persona, "player": "bench-check"}))[
+                        "conversation"
+                    ]
+                    check = await client.call("conversation.say", {"conversation": cid, "text": LINES[0]})
         return {
             "turns": n,
             "cpu_ms_per_turn": round((cpu1 - cpu0) * 1000 / n, 4),
             "median_ms": _summary(samples)["median_ms"],
             "wall_ms_per_turn": round(wall * 1000 / n, 4),
             "providers": [p["name"] for p in info["providers"]],
+            "answered_by": check["provider"],
+            "quality_retries": info["counts"]["quality_retries"],
         }
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
 
 
 async def run_bench(args: argparse.Namespace) -> int:
