@@ -23,6 +23,11 @@ class WireModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    def conversation_key(self) -> str | None:
+        """The conversation this request acts on: requests of one conversation run one at a
+        time, in arrival order; requests without one (None) run at once."""
+        return None
+
 
 class OutModel(BaseModel):
     """Results: the sidecar writes them, clients must ignore fields they don't know."""
@@ -33,6 +38,15 @@ class OutModel(BaseModel):
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 PersonaId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 PlayerText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class ConversationArgs(WireModel):
+    """Args of an op on one conversation."""
+
+    conversation: Id
+
+    def conversation_key(self) -> str | None:
+        return self.conversation
 
 
 class Envelope(BaseModel):
@@ -121,8 +135,7 @@ class StartResult(OutModel):
     affinity: AffinityOut
 
 
-class SayArgs(WireModel):
-    conversation: Id
+class SayArgs(ConversationArgs):
     text: PlayerText
     stream: bool = False
     """Emit `line.delta` events as the line is generated, then the reply."""
@@ -144,15 +157,14 @@ class SayResult(OutModel):
     """The player's line as stored (for `conversation.choose`: the chosen option's text)."""
 
 
-class ChooseArgs(WireModel):
-    conversation: Id
+class ChooseArgs(ConversationArgs):
     option: int = Field(ge=0, le=31)
     """0-based index into the options of the NPC's last line."""
     stream: bool = False
 
 
-class OptionsArgs(WireModel):
-    conversation: Id
+class OptionsArgs(ConversationArgs):
+    pass
 
 
 class OptionsResult(OutModel):
@@ -193,8 +205,7 @@ def _goal_kind(value: Any) -> str:
     return "id" if isinstance(value, str) else "custom"
 
 
-class GoalSetArgs(WireModel):
-    conversation: Id
+class GoalSetArgs(ConversationArgs):
     goal: Annotated[
         Annotated[GoalSpec, Tag("id")] | Annotated[CustomGoal, Tag("custom")],
         Discriminator(_goal_kind),
@@ -203,8 +214,8 @@ class GoalSetArgs(WireModel):
     `apologize`) or a custom goal map. A map's errors name its field (`goal.custom.NAME`)."""
 
 
-class GoalStatusArgs(WireModel):
-    conversation: Id
+class GoalStatusArgs(ConversationArgs):
+    pass
 
 
 class GoalDetail(OutModel):
@@ -243,16 +254,15 @@ class CancelResult(OutModel):
     """`queued`, `running` or `unknown`."""
 
 
-class EndArgs(WireModel):
-    conversation: Id
+class EndArgs(ConversationArgs):
+    pass
 
 
 class EndResult(OutModel):
     line: NpcLine
 
 
-class HistoryArgs(WireModel):
-    conversation: Id
+class HistoryArgs(ConversationArgs):
     limit: int | None = Field(None, ge=1, le=1000)
     """The newest `limit` lines (still oldest first). Default: all."""
 
@@ -359,6 +369,7 @@ __all__ = [
     "CancelArgs",
     "CancelResult",
     "ChooseArgs",
+    "ConversationArgs",
     "CustomGoal",
     "GoalClearResult",
     "GoalDetail",

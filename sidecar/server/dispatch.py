@@ -11,6 +11,7 @@ service and what `server.info` / `stats.costs` read) and the function that sends
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -156,8 +157,9 @@ class Dispatcher:
             return
         record = InFlight()
         self._flight[(*prefix, req_id)] = record
-        key = getattr(args, "conversation", None)
-        self._order.submit(key, lambda: self._execute(prefix, req_id, env.op, handler, args, record))
+        self._order.submit(
+            args.conversation_key(), functools.partial(self._execute, prefix, req_id, env.op, handler, args, record)
+        )
 
     def _cancel(self, prefix: list[bytes], req_id: int, target: int) -> None:
         """`request.cancel`: answered at once, outside any conversation's queue."""
