@@ -34,6 +34,8 @@ from sidecar.protocol.codes import PROTOCOL_VERSION
 from sidecar.server.dispatch import Dispatcher, Send
 
 if TYPE_CHECKING:
+    from zmq.auth.asyncio import AsyncioAuthenticator
+
     from sidecar.llm.spec import LlmSettings
 
 log = logging.getLogger(__name__)
@@ -115,33 +117,11 @@ async def serve(opts: ServeOptions) -> int:
         ctx = zmq.asyncio.Context()
         auth = None
         try:
-            sock = ctx.socket(zmq.ROUTER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-            sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-            if opts.no_auth:
-                log.warning("AUTHENTICATION IS OFF (--no-auth): any local process can talk to this sidecar")
-            else:
-                from zmq.auth.asyncio import AsyncioAuthenticator
-
-                auth = AsyncioAuthenticator(ctx)
-                auth.start()
-                auth.configure_plain(domain=ZAP_DOMAIN, passwords={PLAIN_USER: token or ""})
-                sock.plain_server = True
-                sock.zap_domain = ZAP_DOMAIN.encode()
-            sock.bind(opts.endpoint)
+            sock, auth = _bind(ctx, opts, token)
             dispatcher = wiring.dispatcher(services, socket_sender(sock), started=started)
-            endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
-
             stop = asyncio.Event()
             _install_signals(stop)
-            ready = {"event": "ready", "endpoint": endpoint, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
-            sys.stdout.write(json.dumps(ready) + "\n")
-            sys.stdout.flush()
-            log.info(
-                "ready",
-                extra={"endpoint": endpoint, "startup_ms": round((time.monotonic() - started) * 1000, 1)},
-            )
+            _announce(sock.getsockopt_string(zmq.LAST_ENDPOINT), started)
             await _run(sock, dispatcher, stop, watch)
             sock.close(linger=0)
         finally:
@@ -150,6 +130,44 @@ async def serve(opts: ServeOptions) -> int:
             ctx.term()
     log.info("stopped")
     return 0
+
+
+def _bind(
+    ctx: zmq.asyncio.Context, opts: ServeOptions, token: str | None
+) -> tuple[zmq.asyncio.Socket, AsyncioAuthenticator | None]:
+    """The ROUTER socket, bound, with PLAIN auth through ZAP unless `no_auth` (then the
+    authenticator is None). Raises ConfigError if the endpoint cannot be bound (in use)."""
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    auth = None
+    if opts.no_auth:
+        log.warning("AUTHENTICATION IS OFF (--no-auth): any local process can talk to this sidecar")
+    else:
+        from zmq.auth.asyncio import AsyncioAuthenticator
+
+        auth = AsyncioAuthenticator(ctx)
+        auth.start()
+        auth.configure_plain(domain=ZAP_DOMAIN, passwords={PLAIN_USER: token or ""})
+        sock.plain_server = True
+        sock.zap_domain = ZAP_DOMAIN.encode()
+    try:
+        sock.bind(opts.endpoint)
+    except zmq.ZMQError as exc:
+        sock.close(linger=0)  # else ctx.term() would wait for it
+        if auth is not None:
+            auth.stop()
+        raise ConfigError(f"cannot listen on {opts.endpoint!r}: {exc.strerror}") from exc
+    return sock, auth
+
+
+def _announce(endpoint: str, started: float) -> None:
+    """The ready line on stdout (what the game waits for), then the same in the log."""
+    ready = {"event": "ready", "endpoint": endpoint, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
+    sys.stdout.write(json.dumps(ready) + "\n")
+    sys.stdout.flush()
+    log.info("ready", extra={"endpoint": endpoint, "startup_ms": round((time.monotonic() - started) * 1000, 1)})
 
 
 def socket_sender(sock: zmq.asyncio.Socket) -> Send:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,35 @@ def test_non_loopback_endpoint_refused(data_dir: Path) -> None:
     )
     assert out.returncode == 2
     assert "--allow-remote" in out.stderr
+    assert out.stdout == ""
+
+
+def test_endpoint_in_use_refused_before_the_ready_line(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        endpoint = f"tcp://127.0.0.1:{taken.getsockname()[1]}"
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sidecar",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--personas",
+                str(PERSONAS),
+                "--endpoint",
+                endpoint,
+            ],
+            env=dict(os.environ, PARLEY_TOKEN="t"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 2
+    assert endpoint in out.stderr and "in use" in out.stderr
+    assert "Traceback" not in out.stderr
     assert out.stdout == ""
 
 
