@@ -103,21 +103,79 @@ def index_for(persona: Persona) -> PersonaIndex:
     words = {kw for kw, _ in topic_pairs} | set(persona.opinions)
     everything = " ".join([texts, *persona.fallbacks, *persona.greetings, *persona.farewells,
                            persona.bio])
+    lowered = texts.lower()
     for kw in words:
-        m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
-        if m:
-            phrases[kw.lower()] = (m.group(1).lower(), m.group(2) if kw.islower() and
-                                   m.group(2)[0].isupper() else m.group(2).lower())
+        found = determined(texts, lowered, kw)
+        if found:
+            det, said = found
+            phrases[kw.lower()] = (det, said if kw.islower() and said[0].isupper() else said.lower())
             continue
         # A capitalised word mid-sentence is a name ("ask Sorrel"): say it that way, bare.
-        proper = re.search(r"(?<=[\w,;] )(" + re.escape(kw.capitalize()) + r")\b", everything)
-        if proper and kw.islower():
-            phrases[kw.lower()] = ("", proper.group(1))
+        proper = proper_name(everything, kw.capitalize()) if kw.islower() else None
+        if proper:
+            phrases[kw.lower()] = ("", proper)
     index = PersonaIndex(Matcher(topic_pairs), Matcher(opinion_pairs), phrases)
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[id(persona)] = (persona, index)
     return index
+
+
+# The persona's own wording of a keyword, found with str.find rather than one regex per keyword:
+# a search for r"\b(the|my|our|your)\s+(kw)\b" (IGNORECASE) scanned the persona's text once per
+# keyword and compiled a pattern each time, ~1 ms a keyword and 0.1–0.2 s on a persona's first
+# turn. These match what those regexes matched (tests/engine/test_compose.py holds them as the
+# oracle).
+
+_DETERMINERS = ("the", "my", "our", "your")
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _boundary(text: str, i: int) -> bool:
+    r"""`\b` at position `i` of `text`."""
+    before = i > 0 and _word_char(text[i - 1])
+    after = i < len(text) and _word_char(text[i])
+    return before != after
+
+
+def determined(texts: str, lowered: str, kw: str) -> tuple[str, str] | None:
+    """(determiner, keyword as written) of the first "the/my/our/your <kw>" in `texts`
+    (`lowered` is `texts.lower()`), case-insensitive; None when there is none."""
+    key = kw.lower()
+    if not key or len(lowered) != len(texts) or len(key) != len(kw):
+        # Case mapping changed a length (a rare letter such as "İ"): the regex knows best.
+        m = re.search(r"\b(the|my|our|your)\s+(" + re.escape(kw) + r")\b", texts, re.IGNORECASE)
+        return (m.group(1).lower(), m.group(2)) if m else None
+    i = lowered.find(key)
+    while i != -1:
+        end = i + len(key)
+        j = i
+        while j > 0 and texts[j - 1].isspace():
+            j -= 1
+        if j < i and _boundary(texts, end):
+            for det in _DETERMINERS:
+                start = j - len(det)
+                if start >= 0 and lowered[start:j] == det and _boundary(texts, start):
+                    return det, texts[i:end]
+        i = lowered.find(key, i + 1)
+    return None
+
+
+def proper_name(everything: str, name: str) -> str | None:
+    r"""`name` where it stands mid-sentence after a word, comma or semicolon and a space, as
+    r"(?<=[\w,;] )(name)\b" finds it (case-sensitive); None when it does not."""
+    if not name:
+        return None
+    i = everything.find(name)
+    while i != -1:
+        if (i >= 2 and everything[i - 1] == " " and (_word_char(everything[i - 2]) or everything[i - 2] in ",;")
+                and _boundary(everything, i + len(name))):
+            return name
+        i = everything.find(name, i + 1)
+    return None
 
 
 def said_keyword(persona: Persona, subject: str, heard: Sequence[str]) -> str:
