@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("chat", help="talk to an NPC in the terminal (starts its own sidecar)")
     c.add_argument("--persona", default=None)
     c.add_argument("--player", default="player")
+    c.add_argument("--player-name", default=None, help="the player's display name (the NPC knows it)")
     c.add_argument("--data-dir", type=Path, default=None)
     c.add_argument("--personas", type=Path, default=None)
     c.add_argument("--seed", type=int, default=None)

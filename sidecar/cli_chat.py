@@ -120,9 +120,10 @@ async def chat(args: argparse.Namespace) -> int:
                 if persona not in ids:
                     print(f"chat: unknown persona {persona!r}; known: {', '.join(ids)}", file=sys.stderr)
                     return 1
-                start = await client.call(
-                    "conversation.start", {"persona": persona, "player": args.player, "seed": args.seed}
-                )
+                begin: dict[str, Any] = {"persona": persona, "player": args.player, "seed": args.seed}
+                if args.player_name:
+                    begin["player_name"] = args.player_name
+                start = await client.call("conversation.start", begin)
                 cid = start["conversation"]
                 print(f"{start['line']['name']}: {start['line']['text']}")
                 options = start["options"]
@@ -141,7 +142,7 @@ async def chat(args: argparse.Namespace) -> int:
                         break
                     if text.isdigit() and 1 <= int(text) <= len(options):
                         text = options[int(text) - 1]["text"]
-                        print(f"{args.player}: {text}")
+                        print(f"{args.player_name or args.player}: {text}")
                     try:
                         result = await client.call("conversation.say", {"conversation": cid, "text": text})
                     except RemoteError as exc:

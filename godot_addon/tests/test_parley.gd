@@ -110,6 +110,15 @@ func test_a_whole_conversation() -> void:
 		check_eq(texts[0], hello.text(), "greeting first")
 		check_eq(texts[1], "Good morning! My name is Ada. Any news?", "then the player")
 
+	# The player's display name: the NPC knows it without being told.
+	var named: Reply = await parley.start_conversation("goldie", "ada", "Wren")
+	check(named.ok, "conversation.start with a display name (%s)" % named)
+	var who: Reply = await parley.say("goldie", "What's my name?")
+	check(who.ok and "Wren" in who.text(), "the NPC knows the display name: %s" % who.text())
+	var bad: Reply = await parley.start_conversation("sorrel", "ada", "Wr\nen")
+	check_eq(bad.error_code(), &"bad_request", "a display name with a control character")
+	await parley.end_conversation("goldie")
+
 	var missing: Reply = await parley.start_conversation("nobody_here")
 	check_eq(missing.error_code(), &"persona_not_found", "unknown persona: the protocol's code")
 

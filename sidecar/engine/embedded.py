@@ -31,12 +31,13 @@ from __future__ import annotations
 import random
 
 from sidecar.engine import options as option_rules
+from sidecar.engine import requests
 from sidecar.engine.compose.call import NO_REPEAT_WINDOW, Call
-from sidecar.engine.compose.index import index_for
+from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.memory import WorkingMemory, learn
 from sidecar.engine.compose.reply import draft_reply, goodbye
 from sidecar.engine.compose.sentence import Draft
-from sidecar.engine.reading import read
+from sidecar.engine.reading import MAX_PARSED_CHARS, read
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 
 
@@ -97,8 +98,15 @@ class EmbeddedEngine:
             )
             return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
+        asked = requests.hear(player_text[:MAX_PARSED_CHARS], heard.tokens, ctx.persona,
+                              ctx.neighbours, forms)
+        if asked is not None and asked.kind == "nobody":
+            index = index_for(ctx.persona)
+            if index.topics.find(heard.tokens) or index.opinions.find(heard.tokens):
+                asked = None  # "Do you make blades?" to a smith who only has a topic on them
+
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
-            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name)
+            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

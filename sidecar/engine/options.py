@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sidecar.engine.compose.call import Call
-from sidecar.engine.compose.index import forms, index_for
+from sidecar.engine.compose.index import as_player_says, forms, index_for
 from sidecar.engine.compose.sentence import clean, name_like
 from sidecar.engine.data import phrase_lists, read_toml, word_list
 from sidecar.engine.phrases import OPTION_WORDS
@@ -403,13 +403,24 @@ RESERVE: tuple[Option, ...] = _reserve(_WORDS)
 """Generic last-resort options, used only when the candidates and fallback run out."""
 
 
+def introduces(text: str) -> bool:
+    """Whether an option has the player say their name ("I'm Ana, by the way")."""
+    return read(text).name is not None
+
+
 def finalize(
     candidates: Sequence[Option],
     *,
     last_player_line: str | None,
     fallback: Sequence[Option],
+    avoid: Iterable[str] = (),
+    introduce: bool = True,
 ) -> list[Option]:
     """Exactly three options, pairwise distinct by `key()`, none equal to the last player line.
+
+    None repeats a text in `avoid` (the options of the last turns) either, while anything
+    else is left; with `introduce=False` (the name is known, or such an option was offered
+    already) none has the player introduce themself.
 
     Slots are filled in the order ask, share, leave: each slot takes the first candidate of its
     intent, else the first `fallback` option of its intent (the embedded engine's composition);
@@ -418,23 +429,26 @@ def finalize(
     source may be passed in raw. Never raises.
     """
     banned = {key(last_player_line)} if last_player_line else set()
+    stale = {key(text) for text in avoid}
     used: set[str] = set()
 
     def usable(pool: Iterable[Option]) -> list[Option]:
         out: list[Option] = []
         for option in pool:
             text = clean_text(option.text)
-            if text is not None and not breaks_character(text):
+            if text is not None and not breaks_character(text) and (introduce or not introduces(text)):
                 intent = normalize_intent(option.intent) or infer_intent(text)
                 out.append(Option(text, intent))
         return out
 
     cands, backup = usable(candidates), usable(fallback)
 
-    def take(pool: list[Option], intent: str | None) -> Option | None:
+    def take(pool: list[Option], intent: str | None, *, fresh: bool = True) -> Option | None:
         for i, option in enumerate(pool):
             k = key(option.text)
-            if k in used or k in banned or (intent is not None and option.intent != intent):
+            if k in used or k in banned or (fresh and k in stale):
+                continue
+            if intent is not None and option.intent != intent:
                 continue
             used.add(k)
             return pool.pop(i)
@@ -451,6 +465,10 @@ def finalize(
                 or take(backup, None)
                 or take(reserve, intent)
                 or take(reserve, None)
+                # Everything left was offered lately: an old option beats no option.
+                or take(cands, intent, fresh=False)
+                or take(backup, intent, fresh=False)
+                or take(reserve, None, fresh=False)
             )
     result = [option for option in slots if option is not None]
     assert len(result) == 3  # RESERVE holds 9 distinct lines; at most 2 used + 1 banned
@@ -471,25 +489,33 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     banks in sidecar/data/options.toml). Every `leave` option is one the player's reading
     (`reading.read`) takes as a goodbye. Deterministic per context; never raises."""
     turn = Call(ctx, "options")
-    persona, mem = turn.persona, turn.mem
+    persona, mem, state = turn.persona, turn.mem, ctx.state
     rng = turn.rng(0)
     index = index_for(persona)
     line_tokens = tokens(npc_line)
+
+    def naming(word: str) -> str:
+        return as_player_says(word, persona, ctx.neighbours)
 
     def phrase(topic_key: str) -> str:
         words = set(line_tokens)
         topic = persona.topics[topic_key]
         kw = next((k for k in topic.keywords if k in index.phrases and forms(k) & words), None)
-        return index.subject(kw or topic_key, said_by_player=True)
+        return naming(kw or topic_key)
 
     # The context is the one the reply was composed from, so what the player said in their
     # last line (their name, a like, a topic) is heard again here.
     heard = read(last_player_line) if last_player_line else None
-    name_known = bool(mem.name or (heard and heard.name))
+    name_known = bool(turn.known_name(mem) or (heard and heard.name))
     likes = [x.what for x in mem.likes] + ([w for _, w in heard.likes] if heard else [])
     asked = set(mem.topics) | set(index.topics.find(heard.tokens) if heard else ())
     mentioned = index.topics.find(line_tokens)
     fresh = [k for k in persona.topics if k not in asked and k not in mentioned]
+    # A subject offered on the last turns goes to the back: "your work" three turns running
+    # reads like a stuck record even in different words.
+    if state.offered:
+        lately = f" {' '.join(normalize(text) for text in state.recently_offered)} "
+        fresh.sort(key=lambda k: f" {normalize(phrase(k))} " in lately)
     subjects = [phrase(k) for k in mentioned[:1]] + [phrase(k) for k in fresh[:2]]
     voiced = {k for k in persona.opinions if normalize(persona.opinions[k]) in mem.cores}
     opinion_subjects = [s for s in persona.opinions if s not in voiced]
@@ -497,23 +523,26 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     taken: set[str] = set()
     if last_player_line:
         taken.add(normalize(last_player_line))
+    # Offered on this turn or one of the last ones: not again while anything else is left.
+    stale = {normalize(text) for text in state.recently_offered}
 
     def choose(candidates: list[str], fallback: Sequence[str]) -> str:
         shuffled_fallback = list(fallback)
         rng.shuffle(shuffled_fallback)
-        for text in [*candidates, *shuffled_fallback]:
-            text = clean(text)
-            key = normalize(text)
-            if option_ok(text) and key not in taken:
-                taken.add(key)
-                return text
+        for strict in (True, False):
+            for text in [*candidates, *shuffled_fallback]:
+                text = clean(text)
+                key = normalize(text)
+                if option_ok(text) and key not in taken and not (strict and key in stale):
+                    taken.add(key)
+                    return text
         raise AssertionError("option banks exhausted")  # banks are larger than `taken` can be
 
     ask_candidates: list[str] = []
     for s in subjects[:2]:
         ask_candidates.append(rng.choice(turn.ph("ask_subject")).replace("{s}", s))
     if opinion_subjects and rng.random() < 0.5:
-        about = index.subject(rng.choice(opinion_subjects), said_by_player=True)
+        about = naming(rng.choice(opinion_subjects))
         ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
                               rng.choice(turn.ph("ask_opinion")).replace("{s}", about))
     if turn.tuning.band == "guarded" and rng.random() < 0.6:
@@ -522,7 +551,8 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     share_candidates: list[str] = []
     if turn.tuning.band == "guarded":
         share_candidates.append(rng.choice(turn.ph("share_sorry")))
-    if not name_known and name_like(turn.ctx.player):
+    # "I'm Ana, by the way" once per conversation at most, and never once the name is known.
+    if not name_known and not state.introduced and name_like(turn.ctx.player):
         share_candidates.append(turn.ph("share_name")[0].replace("{s}", turn.ctx.player.strip()))
     if likes and rng.random() < 0.5:
         share_candidates.append(rng.choice(turn.ph("share_like")).replace("{s}", likes[-1]))
@@ -582,6 +612,7 @@ __all__ = [
     "embedded",
     "finalize",
     "infer_intent",
+    "introduces",
     "key",
     "normalize_intent",
     "options_prompt",

@@ -174,6 +174,9 @@ class Reading:
     """Asks the NPC for something ("please", "could you", "help", "a favour")."""
     flirts: bool = False
     """Compliments the NPC's looks or asks them out."""
+    asks_only: bool = False
+    """Every sentence is a question ("Could you tell me about your lovely garden?"): kind
+    words in it are politeness, not a compliment to answer."""
     tone: Tone = "neutral"
     """How the line treats the listener. Today VADER's friendly/rude/neutral (`sentiment.tone`),
     filled when `read` is given the line's sentiment; the stance-vs-valence reading
@@ -188,7 +191,7 @@ class Reading:
             "asks_opinion": self.asks_opinion, "greeting": self.greeting, "thanks": self.thanks,
             "how": self.how, "sorry": self.sorry, "question": self.question,
             "affection": self.affection, "addressed": self.addressed, "requests": self.requests,
-            "flirts": self.flirts,
+            "flirts": self.flirts, "asks_only": self.asks_only,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -275,6 +278,20 @@ def _read(text: str) -> Reading:
         addressed=bool(_ADDRESSED.search(text)),
         requests=bool(_REQUEST.search(text)),
         flirts=bool(_FLIRT.search(text)),
+        asks_only=_asks_only(stripped),
+    )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+")
+_ASKING_START = re.compile(r"^\W*(?:tell|show|explain|describe|talk|go\s+on)\b", re.IGNORECASE)
+"""An imperative that asks to be told ("Tell me more about your work, please.")."""
+
+
+def _asks_only(text: str) -> bool:
+    sentences = [s for s in _SENTENCE_END.split(text) if any(ch.isalnum() for ch in s)]
+    return bool(sentences) and all(
+        s.rstrip().endswith("?") or bool(_QUESTION_START.search(s) or _ASKING_START.search(s))
+        for s in sentences
     )
 
 

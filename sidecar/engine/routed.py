@@ -77,6 +77,7 @@ class RoutedSource:
         req = build_request(
             persona,
             player=ctx.player,
+            player_name=ctx.player_name,
             affinity=ctx.affinity,
             tuning=turn.tuning,
             history=ctx.history,
@@ -104,7 +105,7 @@ class RoutedSource:
             return embedded_reply(made.text)
 
         def cleaner() -> StreamCleaner:
-            return StreamCleaner(persona.names, turn.ctx.player, turn.other_names)
+            return StreamCleaner(persona.names, turn.ctx.player_name or turn.ctx.player, turn.other_names)
 
         req = self.request(turn, attempt)
         if on_delta is not None:

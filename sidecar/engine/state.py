@@ -8,7 +8,9 @@ reads it back and `to_json` writes it. Both ends are in this module so the shape
      "engine": {"player_name": ..., "likes": [{"what", "verb", "turn"}], ...},
      "arc_episode": "bonding" | null,
      "options": [{"text", "intent"}],        # the options the game was last shown
-     "options_round": 0}
+     "options_round": 0,
+     "offered": [["text", ...], ...],        # options of this turn and the 3 before, oldest first
+     "introduced": false}                    # an "I'm Ana, by the way" option was offered
 
 Version 1 (databases written before this module) was one flat bag: the embedded engine's keys
 (`player_name` then meant the name the player told the NPC) beside the pipeline's
@@ -24,8 +26,8 @@ sidecar's fields would lose them on the next write.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +36,8 @@ from sidecar.errors import StoreError
 
 STATE_VERSION = 2
 """The version `to_json` writes. Bump it (and teach `from_json` the old shape) on any change."""
+OFFERED_TURNS = 3
+"""Answer options offered on any of this many recent turns are not offered again."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,30 @@ class ConversationState:
     """How many times `options.generate` re-rolled them since the last turn."""
     player_name: str | None = None
     """The player's display name as the game gave it at `conversation.start`, if it did."""
+    offered: tuple[tuple[str, ...], ...] = ()
+    """The option texts offered on the current turn and each of the `OFFERED_TURNS` before it,
+    oldest first (a re-roll's options count with their turn's): none is offered again meanwhile."""
+    introduced: bool = False
+    """Whether an option that introduces the player ("I'm Ana, by the way") was offered: it
+    is offered at most once per conversation."""
     version: int = STATE_VERSION
     """The shape of this object: always `STATE_VERSION` once read (older rows are upgraded
     by `from_json`); written as "v"."""
+
+    def offer(self, options: Sequence[Option], *, introduces: bool, reroll: bool = False) -> ConversationState:
+        """The state once `options` are shown: the game's current options, and the recent ones
+        (a new turn's round, or added to the current round for a re-roll)."""
+        texts = tuple(o.text for o in options)
+        if reroll and self.offered:
+            rounds = (*self.offered[:-1], self.offered[-1] + texts)
+        else:
+            rounds = (*self.offered, texts)[-(OFFERED_TURNS + 1) :]
+        return replace(self, options=tuple(options), offered=rounds, introduced=self.introduced or introduces)
+
+    @property
+    def recently_offered(self) -> frozenset[str]:
+        """Every option text offered on this turn and the `OFFERED_TURNS` before it."""
+        return frozenset(text for round_ in self.offered for text in round_)
 
     @property
     def known_name(self) -> str | None:
@@ -147,6 +172,8 @@ class ConversationState:
             "arc_episode": self.arc_episode.value if self.arc_episode else None,
             "options": [{"text": o.text, "intent": o.intent} for o in self.options],
             "options_round": self.options_round,
+            "offered": [list(r) for r in self.offered],
+            "introduced": self.introduced,
         }
 
     @classmethod
@@ -177,6 +204,8 @@ class ConversationState:
                 options=_options(raw.get("options")),
                 options_round=max(0, _int(raw.get("options_round"), 0)),
                 player_name=name if isinstance(name, str) and name else None,
+                offered=_rounds(raw.get("offered")),
+                introduced=raw.get("introduced") is True,
             )
         return cls._from_v1(raw)
 
@@ -216,6 +245,12 @@ def _pref_json(p: Preference) -> dict[str, Any]:
     return {"what": p.what, "verb": p.verb, "turn": p.turn}
 
 
+def _rounds(value: object) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(_strs(r) for r in value if isinstance(r, list))[-(OFFERED_TURNS + 1) :]
+
+
 def _options(value: object) -> tuple[Option, ...]:
     if not isinstance(value, list):
         return ()
@@ -226,4 +261,4 @@ def _options(value: object) -> tuple[Option, ...]:
     )
 
 
-__all__ = ["STATE_VERSION", "ConversationState", "EngineMemory", "Option", "Preference"]
+__all__ = ["OFFERED_TURNS", "STATE_VERSION", "ConversationState", "EngineMemory", "Option", "Preference"]

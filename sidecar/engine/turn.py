@@ -33,7 +33,7 @@ from sidecar.engine.pipeline.draft import Draft, GoalState
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import HISTORY_WINDOW, load_conversation, load_turn
 from sidecar.engine.pipeline.offer import Offer
-from sidecar.engine.pipeline.persist import persist_farewell, persist_greeting, persist_options, persist_turn
+from sidecar.engine.pipeline.persist import offered, persist_farewell, persist_greeting, persist_options, persist_turn
 from sidecar.engine.pipeline.read import context, other_names, read_line
 from sidecar.engine.pipeline.recall import Recall
 from sidecar.engine.pipeline.settle import Settle
@@ -187,7 +187,8 @@ class Dialogue:
 
     async def _turn(self, state: TurnState, text: str, *, stream: bool, emit: Emit) -> Said:
         speaker = self.personas.get(state.conversation.persona_id)
-        draft = read_line(state, speaker, text, others=other_names(speaker, self.personas.all()))
+        everyone = self.personas.all()
+        draft = read_line(state, speaker, text, others=other_names(speaker, everyone), neighbours=everyone)
         draft.recalled = await self.recall(draft)
         draft.generation = await self.generate(draft, stream=stream, emit=emit)
         draft.actions = await self.act(draft)
@@ -199,16 +200,23 @@ class Dialogue:
 
     # --- start / end ---------------------------------------------------------------------
 
-    async def start(self, persona_id: str, player: str, seed: int | None = None) -> Started:
+    async def start(
+        self, persona_id: str, player: str, seed: int | None = None, *, player_name: str | None = None
+    ) -> Started:
+        """A new conversation; `player_name` is the player's display name, if the game gave one."""
         persona = self.personas.get(persona_id)
         seed = secrets.randbits(31) if seed is None else seed
         affinity = await self.store.affinity(player, persona.id)
         conversation = "c_" + secrets.token_hex(8)
-        ctx = TurnContext(persona=persona, player=player, affinity=affinity, seed=seed, turn=0)
+        given = ConversationState(player_name=player_name)
+        neighbours = tuple(p for p in self.personas.all() if p.id != persona.id)
+        ctx = TurnContext(
+            persona=persona, player=player, affinity=affinity, seed=seed, turn=0, state=given, neighbours=neighbours
+        )
         greeting = self.engine.greet(ctx)
         options = self.offer.embedded(ctx, greeting.text, None)
         value = await persist_greeting(
-            self.store, conversation, ctx, greeting, ConversationState(engine=greeting.memory, options=tuple(options))
+            self.store, conversation, ctx, greeting, offered(replace(given, engine=greeting.memory), options)
         )
         return Started(
             conversation, Line(persona.id, greeting.text), persona.name, options, Affinity(value, 0, "greeting")
@@ -217,7 +225,7 @@ class Dialogue:
     async def end(self, conversation_id: str) -> tuple[Line, str]:
         state = await load_turn(self.store, conversation_id)
         persona = self.personas.get(state.conversation.persona_id)
-        ctx = context(state, persona)
+        ctx = context(state, persona, self.personas.all())
         farewell = self.engine.farewell(ctx)
         await persist_farewell(
             self.store, conversation_id, persona, farewell, replace(ctx.state, engine=farewell.memory)
@@ -238,7 +246,7 @@ class Dialogue:
         npc, player = _last(state.lines, npc=True), _last(state.lines, npc=False)
         if npc is None:
             raise BadRequest("the NPC has not said anything yet")
-        ctx = context(state, persona)
+        ctx = context(state, persona, self.personas.all())
         said_ = player.text if player is not None else ""
         turn = TurnInput(
             ctx=ctx,

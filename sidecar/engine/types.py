@@ -40,6 +40,10 @@ class TurnContext:
     state: ConversationState = field(default_factory=ConversationState)
     """What the conversation carried over from its previous turns."""
     others: tuple[Persona, ...] = ()
+    """NPCs present in the scene (they hear and may speak)."""
+    neighbours: tuple[Persona, ...] = ()
+    """The other NPCs of the world, not present: whom the NPC may send the player to for a
+    request that is not its trade ("Sorrel makes remedies…")."""
 
     @property
     def player_name(self) -> str | None:

@@ -78,6 +78,7 @@ def build_request(
     persona: Persona,
     *,
     player: str,
+    player_name: str | None = None,
     affinity: int,
     tuning: TuningLike,
     history: Sequence[LineLike],
@@ -97,9 +98,13 @@ def build_request(
     end with a user turn (a short stage note when the NPC speaks first or again), as every
     chat API expects. `relationship` overrides the affinity-derived feeling. `hints` are extra
     sentences for the system prompt (e.g. what the player is trying to do, where the persona
-    allows the NPC to know it), placed before the reply rules.
+    allows the NPC to know it), placed before the reply rules. `player_name` is the player's
+    display name when known (from the game or the conversation): the prompt calls the player
+    by it instead of the id `player`, and tells the NPC it knows the name.
     """
     feeling = relationship or relationship_text(affinity)
+    if player_name:
+        player = player_name
     values = {
         "name": persona.name,
         "role": persona.role,
@@ -115,6 +120,8 @@ def build_request(
     parts = [render_system(persona, values).strip()]
     if "{player}" not in template or "{relationship}" not in template:
         parts.append(f"You are talking with {player}; {feeling} (affinity {affinity}/100).")
+    if player_name:
+        parts.append(f"You know their name is {player_name}: never ask for it.")
     if others:
         present = ", ".join(f"{o.name} ({o.role})" for o in others)
         parts.append(f"Also present: {present}.")

@@ -58,6 +58,29 @@ def render_line(text: str, *, player: str, name: str) -> str:
     )
 
 
+REQUEST_PLACEHOLDERS = frozenset({*LINE_PLACEHOLDERS, "item"})
+"""What a request's answer lines may contain besides the line placeholders: `{item}`, the
+thing the player named ("sword" in "Can you fix my sword?")."""
+_REQUEST_LINE_PATTERN = r"^(?:[^{}]|\{player\}|\{name\}|\{item\})*$"
+
+
+def _check_request_line(text: str) -> str:
+    """Like `_check_line`, with `{item}` allowed too."""
+    for inner in _BRACED.findall(text):
+        if inner not in REQUEST_PLACEHOLDERS:
+            raise ValueError(
+                f"unknown placeholder {{{inner}}}; request lines may use only {{player}}, {{name}} and {{item}}"
+            )
+    if "{" in _BRACED.sub("", text) or "}" in _BRACED.sub("", text):
+        raise ValueError("stray brace; write {player}, {name} or {item}, or leave braces out")
+    return text
+
+
+def uses_item(line: str) -> bool:
+    """Whether a request line needs the item the player named."""
+    return "{item}" in line
+
+
 ShortText = Annotated[str, Field(min_length=1, max_length=400)]
 Line = Annotated[
     str,
@@ -65,6 +88,12 @@ Line = Annotated[
     AfterValidator(_check_line),
 ]
 """A line the NPC says; may contain `{player}` and `{name}`."""
+RequestLine = Annotated[
+    str,
+    Field(min_length=1, max_length=600, json_schema_extra={"pattern": _REQUEST_LINE_PATTERN}),
+    AfterValidator(_check_request_line),
+]
+"""An answer to a request; may contain `{player}`, `{name}` and `{item}`."""
 Keyword = Annotated[str, Field(min_length=1, max_length=40)]
 Alias = Annotated[str, Field(min_length=1, max_length=60)]
 Subject = Annotated[str, Field(min_length=1, max_length=40)]
@@ -139,6 +168,57 @@ class Topic(_Strict):
     @classmethod
     def _lower(cls, v: list[str]) -> list[str]:
         return [k.lower() for k in v]
+
+
+def _lowered(words: list[str]) -> list[str]:
+    return [w.lower() for w in words]
+
+
+class Request(_Strict):
+    """Something the player may ask this NPC to do, sell or give: the NPC's trade.
+
+    A player's line asks for it when it names one of the `keywords`, or one of the `items` (or
+    `refuse`d items) in a request ("can you…", "I need…", "do you sell…"). The NPC then answers
+    with one of `answers` (or `refusals`, for a refused item) instead of a topic line, and other
+    NPCs point the player here when asked for it ("Try Ansel: he mends blades…").
+    """
+
+    offer: ShortText
+    """What the NPC does, as a phrase that follows its name: "mends blades, tools and
+    anything iron". Other NPCs say it when they send the player here."""
+    keywords: list[Keyword] = Field(min_length=1, max_length=60)
+    """Words that ask for it ("fix", "mend", "repair", "chipped"; matched as whole words, any
+    case, plurals included; list other verb forms, "fixing", yourself)."""
+    items: list[Keyword] = Field(default_factory=list, max_length=40)
+    """Things the request is about ("sword", "plough"). The one the player named fills
+    `{item}` in the answer; an item in a request line is enough to trigger it."""
+    answers: list[RequestLine] = Field(min_length=1, max_length=30)
+    """What the NPC says yes with. Lines with `{item}` are used only when the player named an
+    item, so at least one line must do without it."""
+    refuse: list[Keyword] = Field(default_factory=list, max_length=40)
+    """Items the NPC says no to ("a new sword" to a smith who only mends them)."""
+    refusals: list[RequestLine] = Field(default_factory=list, max_length=30)
+    """What the NPC says no with, for an item in `refuse`; may use `{item}`."""
+
+    @field_validator("keywords", "items", "refuse")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return _lowered(v)
+
+    @field_validator("answers")
+    @classmethod
+    def _one_without_item(cls, v: list[str]) -> list[str]:
+        if all(uses_item(line) for line in v):
+            raise ValueError("at least one answer must do without {item} (the player may name none)")
+        return v
+
+    @model_validator(mode="after")
+    def _refusals_present(self) -> Request:
+        if self.refuse and not self.refusals:
+            raise ValueError("`refuse` needs `refusals`: the lines the NPC says no with")
+        if self.refusals and not self.refuse:
+            raise ValueError("`refusals` need `refuse`: the items the NPC says no to")
+        return self
 
 
 class Relationship(_Strict):
@@ -311,6 +391,9 @@ class Persona(_Strict):
     topics: dict[Key, Topic] = Field(default_factory=dict)
     opinions: dict[Subject, Line] = Field(default_factory=dict)
     """Subject (a word the player may use) → what the NPC thinks of it."""
+    requests: dict[Key, Request] = Field(default_factory=dict)
+    """Request id → something the player may ask this NPC to do (its trade: mending, a room,
+    a remedy, a song, a report to the Watch)."""
     facts: list[Line] = Field(default_factory=list, max_length=50)
     """Things the NPC knows and may share about themself or the village."""
     interests: list[Keyword] = Field(default_factory=list, max_length=30)
@@ -409,10 +492,13 @@ __all__ = [
     "Persona",
     "Personality",
     "PhraseTable",
+    "REQUEST_PLACEHOLDERS",
     "Relationship",
+    "Request",
     "Speech",
     "Topic",
     "Traits",
     "phrase_problem",
     "render_line",
+    "uses_item",
 ]

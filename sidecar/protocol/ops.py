@@ -8,6 +8,7 @@ add fields freely, rename none. `engine_bindings/schema/` is generated from thes
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,6 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 MAX_TEXT = 2_000
 """Longest player line, in characters. Longer gets `too_large`."""
 MAX_ID = 64
+MAX_PLAYER_NAME = 40
+"""Longest player display name, in characters (after trimming surrounding spaces)."""
+_JOINERS = frozenset("\u200c\u200d")
+"""Zero-width (non-)joiners: format characters that some scripts need inside a name."""
 
 
 class WireModel(BaseModel):
@@ -47,6 +52,27 @@ class ConversationArgs(WireModel):
 
     def conversation_key(self) -> str | None:
         return self.conversation
+
+
+def _player_name(value: str) -> str:
+    """A display name is shown in NPC lines and LLM prompts, so it must be printable text:
+    control, format (bidi overrides), surrogate and unassigned characters are refused, and
+    surrounding spaces are trimmed."""
+    name = value.strip()
+    if not name:
+        raise ValueError("player_name is blank")
+    for ch in name:
+        if unicodedata.category(ch).startswith("C") and ch not in _JOINERS:
+            raise ValueError(f"player_name holds a control character (U+{ord(ch):04X})")
+    return name
+
+
+PlayerName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_PLAYER_NAME, json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]+$"}),
+    AfterValidator(_player_name),
+]
+"""The player's display name: 1–40 printable characters, surrounding spaces trimmed."""
 
 
 class Envelope(BaseModel):
@@ -126,6 +152,9 @@ class StartArgs(WireModel):
     player: Id
     seed: int | None = Field(None, ge=0, le=2**53)
     """Fixes the embedded engine's choices for this conversation (tests, demos)."""
+    player_name: PlayerName | None = None
+    """The player's display name ("Ana"), if the game knows it: the NPC addresses the player
+    by it and never asks for it. Omitted, the NPC learns a name only when the player says it."""
 
 
 class StartResult(OutModel):

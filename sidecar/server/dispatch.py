@@ -300,7 +300,7 @@ class Dispatcher:
         )
 
     async def _start(self, args: P.StartArgs, emit: Emit) -> P.StartResult:
-        s = await self.dialogue.start(args.persona, args.player, args.seed)
+        s = await self.dialogue.start(args.persona, args.player, args.seed, player_name=args.player_name)
         return P.StartResult(
             conversation=s.conversation,
             line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),

@@ -16,6 +16,7 @@ from sidecar.engine.options import (
     clean_text,
     finalize,
     infer_intent,
+    introduces,
     key,
     normalize_intent,
     options_prompt,
@@ -403,6 +404,25 @@ def test_finalize_always_three_distinct(
     if last is not None:
         assert key(last) not in keys
     assert all(len(o.text.split()) <= MAX_WORDS and o.intent for o in result)
+
+
+def test_finalize_avoids_recently_offered_options_while_others_are_left() -> None:
+    cands = [Option("Why?", "ask"), Option("How so?", "ask"), Option("Me too.", "share"), Option("Bye.", "leave")]
+    result = finalize(cands, last_player_line=None, fallback=FALLBACK, avoid=["why", "Bye!"])
+    assert [o.text for o in result][0] == "How so?"
+    assert "Bye." not in [o.text for o in result]
+    # Everything offered lately: an old option beats none, and there are still three.
+    every = [o.text for o in (*cands, *FALLBACK, *RESERVE)]
+    again = finalize(cands, last_player_line=None, fallback=FALLBACK, avoid=every)
+    assert len({o.text for o in again}) == 3
+
+
+def test_finalize_drops_introductions_when_told_to() -> None:
+    cands = [Option("Why?", "ask"), Option("I'm Wren, by the way.", "share"), Option("Bye.", "leave")]
+    assert finalize(cands, last_player_line=None, fallback=FALLBACK)[1].text == "I'm Wren, by the way."
+    result = finalize(cands, last_player_line=None, fallback=FALLBACK, introduce=False)
+    assert not any("Wren" in o.text for o in result)
+    assert introduces("Call me Wren, please.") and not introduces("I'm new here, still finding my way.")
 
 
 # --- the parsing vocabulary as data ---------------------------------------------------------------

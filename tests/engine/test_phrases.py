@@ -75,7 +75,7 @@ def test_the_bundled_files_are_the_ones_loaded() -> None:
         ("phrases.toml", "shy.friendly = [", "shy.kind = [\"x\"]\nshy.friendly = [",
          "phrases.toml: react.shy.kind: unknown key; expected friendly, rude"),
         ("phrases.toml", "close = [", "close = 3\nx = [", "phrases.toml: farewell_tails.close: must be a list"),
-        ("options.toml", '"Is there a story behind {s}?"', '"A story?"',
+        ("options.toml", '"Could you tell me about {s}?"', '"A story?"',
          "options.toml: ask_subject[2]: an option has 5–10 words, this has 2"),
         ("options.toml", '"I have to go now. Take care."', '"I have a dog named Sam here."',
          "options.toml: leave[2]: a leave option must read as a goodbye"),

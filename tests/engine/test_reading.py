@@ -107,3 +107,19 @@ def test_any_text_reads_without_raising(text: str) -> None:
     r = read(text)
     assert all(isinstance(t, str) and t for t in r.tokens)
     assert r.name is None or 2 <= len(r.name) <= 24
+
+
+@pytest.mark.parametrize(
+    ("text", "asks_only"),
+    [
+        ("What is your honest opinion of Sorrel?", True),
+        ("Could you kindly tell me about your lovely village?", True),
+        ("Tell me more about your work, please.", True),
+        ("Hello. How are you?", False),
+        ("You're lovely. What's your name?", False),
+        ("You're very kind.", False),
+        ("", False),
+    ],
+)
+def test_asks_only(text: str, asks_only: bool) -> None:
+    assert read(text).asks_only is asks_only

@@ -108,7 +108,9 @@ def test_garbage_fields_fall_back_to_their_defaults(version: int) -> None:
 def test_unknown_v1_keys_are_dropped_on_the_next_write() -> None:
     s = ConversationState.from_json({**V1_BAG, "arc": ["pos"], "mood": "sunny"})
     out = s.to_json()
-    assert set(out) == {"v", "player_name", "engine", "arc_episode", "options", "options_round"}
+    assert set(out) == {
+        "v", "player_name", "engine", "arc_episode", "options", "options_round", "offered", "introduced"
+    }
     assert "arc" not in out["engine"] and "mood" not in out["engine"]
 
 
@@ -144,3 +146,19 @@ def test_the_turn_context_knows_the_players_name_from_the_state() -> None:
     given = TurnContext(persona=p, player="p1", affinity=50, seed=1, turn=1,
                         state=ConversationState(player_name="Ana"))
     assert given.player_name == "Ana"
+
+
+def test_offered_options_are_kept_for_this_turn_and_the_three_before() -> None:
+    from sidecar.engine.state import OFFERED_TURNS
+
+    s = ConversationState()
+    for turn in range(6):
+        s = s.offer([Option(f"Ask {turn}?", "ask"), Option(f"Share {turn}.", "share")], introduces=False)
+    assert len(s.offered) == OFFERED_TURNS + 1 == 4
+    assert s.recently_offered == {f"{k} {t}{p}" for t in range(2, 6) for k, p in (("Ask", "?"), ("Share", "."))}
+    rerolled = s.offer([Option("Again?", "ask")], introduces=True, reroll=True)
+    assert rerolled.offered[-1][-1] == "Again?" and len(rerolled.offered) == 4
+    assert rerolled.introduced and rerolled.options == (Option("Again?", "ask"),)
+    back = ConversationState.from_json(json.loads(json.dumps(rerolled.to_json())))
+    assert (back.offered, back.introduced) == (rerolled.offered, True)
+    assert ConversationState.from_json({"v": 2, "offered": "junk", "introduced": 1}).offered == ()

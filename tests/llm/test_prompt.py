@@ -185,3 +185,21 @@ def test_the_current_player_line_is_appended_after_the_stored_history() -> None:
         persona(), player="Ana", affinity=50, tuning=T(), history=[L("bjorn", "Hm.")], player_line="Nice sword!"
     )
     assert [(m.role, m.content) for m in req.messages] == [("assistant", "Hm."), ("user", "Nice sword!")]
+
+
+def test_a_known_player_name_replaces_the_id_and_is_not_to_be_asked() -> None:
+    template = "You are {name}. You talk with {player}."
+    req = build_request(
+        persona(system_prompt=template),
+        player="p_7",
+        player_name="Wren",
+        affinity=50,
+        tuning=T(),
+        history=[],
+    )
+    assert "You talk with Wren." in req.system
+    assert "p_7" not in req.system
+    assert "their name is Wren" in req.system and "never ask for it" in req.system
+    assert "\nWren:" in req.stop
+    nameless = build_request(persona(system_prompt=template), player="p_7", affinity=50, tuning=T(), history=[])
+    assert "You talk with p_7." in nameless.system and "never ask" not in nameless.system

@@ -64,6 +64,10 @@ const SETTINGS: Dictionary = {
 
 var client: ClientScript = ClientScript.new()
 var process: ProcessScript = ProcessScript.new()
+## The player's display name ("Wren"), if the game knows it: sent with every new
+## conversation, so NPCs address the player by it and never ask for it. Empty: unknown (an
+## NPC learns it only if the player says it). 1-40 printable characters.
+var player_name: String = ""
 
 var _conversations: Dictionary = {}  # persona id -> conversation id
 var _turns: Dictionary = {}  # persona id -> id of the turn request in flight
@@ -157,14 +161,20 @@ func personas() -> ReplyScript:
 
 
 ## Opens a conversation with [param npc]; the reply carries the greeting line and options.
-func start_conversation(npc: Variant, player: String = "") -> ReplyScript:
+## [param display_name] is the player's name as the NPC should know it (default:
+## [member player_name]; empty: not sent).
+func start_conversation(
+	npc: Variant, player: String = "", display_name: String = ""
+) -> ReplyScript:
 	var persona: String = persona_of(npc)
 	if persona.is_empty():
 		return _invalid("start_conversation needs a ParleyNPC or a persona id")
 	var who: String = player if not player.is_empty() else str(setting("parley/player/id"))
-	var reply: ReplyScript = await request(
-		"conversation.start", {"persona": persona, "player": who}
-	)
+	var args: Dictionary = {"persona": persona, "player": who}
+	var shown: String = display_name if not display_name.is_empty() else player_name
+	if not shown.strip_edges().is_empty():
+		args["player_name"] = shown
+	var reply: ReplyScript = await request("conversation.start", args)
 	if reply.ok:
 		var conversation: String = str(reply.result.get("conversation", ""))
 		_conversations[persona] = conversation

@@ -55,9 +55,15 @@ class Call:
     def rng(self, attempt: int) -> random.Random:
         return reseed(self.ctx.seed, self.ctx.turn, self.persona.id, self.purpose, attempt)
 
+    def known_name(self, mem: WorkingMemory) -> str | None:
+        """The player's name as the NPC knows it: told in the talk, else the display name the
+        game gave at `conversation.start`."""
+        return mem.name or self.ctx.state.player_name
+
     def name_for_addressing(self, mem: WorkingMemory) -> str:
-        if mem.name:
-            return mem.name
+        known = self.known_name(mem)
+        if known:
+            return known
         return self.ctx.player.strip() if name_like(self.ctx.player) else ""
 
     def player_word(self, mem: WorkingMemory) -> str:
@@ -65,7 +71,7 @@ class Call:
 
     def fill(self, template: str, mem: WorkingMemory, addr: str = "", **values: str) -> str:
         return fill_template(template, addr, npc=self.persona.name, role=self.persona.role,
-                     pname=mem.name or "", **values)
+                     pname=self.known_name(mem) or "", **values)
 
     def render(self, line: str, mem: WorkingMemory) -> str:
         return render_persona_line(line, self.persona.name, self.player_word(mem))

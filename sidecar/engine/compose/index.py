@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sidecar.engine.data import read_toml, word_map
 from sidecar.engine.text import tokens
 from sidecar.personas.model import Persona
 
@@ -110,9 +111,10 @@ def index_for(persona: Persona) -> PersonaIndex:
             det, said = found
             phrases[kw.lower()] = (det, said if kw.islower() and said[0].isupper() else said.lower())
             continue
-        # A capitalised word mid-sentence is a name ("ask Sorrel"): say it that way, bare.
+        # A capitalised word mid-sentence is a name ("ask Sorrel"): say it that way, bare. A
+        # word the persona also writes in lowercase is no name ("the Blushing Smith", "a smith").
         proper = proper_name(everything, kw.capitalize()) if kw.islower() else None
-        if proper:
+        if proper and not has_word(everything, kw):
             phrases[kw.lower()] = ("", proper)
     index = PersonaIndex(Matcher(topic_pairs), Matcher(opinion_pairs), phrases)
     if len(_CACHE) >= _CACHE_MAX:
@@ -178,6 +180,43 @@ def proper_name(everything: str, name: str) -> str | None:
     return None
 
 
+def has_word(text: str, word: str) -> bool:
+    """Whether `word` stands in `text` as a whole word, case-sensitive (r"\bword\b")."""
+    i = text.find(word) if word else -1
+    while i != -1:
+        if _boundary(text, i) and _boundary(text, i + len(word)):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+SUBJECT_WORDS: Mapping[str, str] = word_map(read_toml("subjects.toml"), "subjects.toml", "subjects")
+"""How the player names a bare topic word ("work" → "your work"): sidecar/data/subjects.toml."""
+
+
+def person(word: str, persona: Persona, neighbours: Sequence[Persona]) -> str | None:
+    """The display name of the villager `word` names (their id, name or an alias), if any:
+    the player says "Rook" and "Captain Vane", never the persona id "rook" or "hesper"."""
+    folded = word.replace("_", " ").casefold()
+    for other in neighbours:
+        if folded == other.id.replace("_", " ") or folded in (n.casefold() for n in other.names):
+            return other.name
+    if word in persona.relationships:
+        return word.replace("_", " ").title()
+    return None
+
+
+def as_player_says(word: str, persona: Persona, neighbours: Sequence[Persona]) -> str:
+    """A topic keyword or opinion subject as the player would name it in an answer option:
+    a villager by their display name, else with the determiner the persona's lines use
+    ("your forge"), else as `SUBJECT_WORDS` says ("your work"), else the bare word."""
+    name = person(word, persona, neighbours)
+    if name is not None:
+        return name
+    said = index_for(persona).subject(word, said_by_player=True)
+    return SUBJECT_WORDS.get(said, said)
+
+
 def said_keyword(persona: Persona, subject: str, heard: Sequence[str]) -> str:
     """The keyword of topic (or opinion subject) `subject` that the player actually used
     (`heard`: the tokens of their line)."""
@@ -192,4 +231,13 @@ def said_keyword(persona: Persona, subject: str, heard: Sequence[str]) -> str:
     return subject
 
 
-__all__ = ["Matcher", "PersonaIndex", "forms", "index_for", "said_keyword"]
+__all__ = [
+    "SUBJECT_WORDS",
+    "Matcher",
+    "PersonaIndex",
+    "as_player_says",
+    "forms",
+    "index_for",
+    "person",
+    "said_keyword",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import re
 
+from sidecar.engine import requests
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import PersonaIndex, index_for, said_keyword
 from sidecar.engine.compose.memory import WorkingMemory
@@ -65,7 +66,7 @@ def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
 
 def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
-    new_name: str | None,
+    new_name: str | None, asked: requests.Asked | None = None,
 ) -> tuple[Draft, str | None, list[str]]:
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
@@ -111,12 +112,17 @@ def draft_reply(
     # The core: the one thing this reply is about.
     opinion = persona.opinions[opinions[0]] if opinions else None
     if heard.asks_name:
-        bank = "name_known" if mem.name else "name_unknown"
+        bank = "name_known" if turn.known_name(mem) else "name_unknown"
         d.core = again(turn.pick(rng, turn.ph(bank, voice), mem, addr))
         why.append("core:memory:name")
     elif heard.asks_likes:
         d.core = again(likes_answer(turn, rng, mem, addr))
         why.append("core:memory:likes")
+    elif asked is not None:
+        # A request in (or outside) the NPC's trade is answered, not met with a topic line
+        # that happens to share a word ("sword" is also Ansel's `danger` topic).
+        d.core = turn.pick_line(rng, requests.lines(asked, voice), mem)
+        why.append(asked.note)
     elif opinion is not None and (heard.asks_opinion or not topics):
         opinion_line = turn.render(opinion, mem)
         d.core = exhausted(opinions[0]) if turn.said_recently(opinion_line) else opinion_line
@@ -174,12 +180,16 @@ def draft_reply(
         d.reaction = turn.pick(rng, turn.ph("affection_flirty"))
     elif small_core in {"thanks", "sorry"}:
         pass  # the small talk already answers the thanks or the apology
+    elif asked is not None:
+        pass  # a chipped blade or a headache is no insult, and "please" no compliment
     elif (tone_ == "rude" and not heard.sorry
           and (heard.addressed or not (heard.likes or heard.dislikes))) or (
-            tone_ == "friendly" and heard.addressed and not d.ack):
+            tone_ == "friendly" and heard.addressed and not d.ack and not heard.asks_only):
         # Kind words about fishing are no compliment to the NPC, and hating rain is no
         # insult: a reaction needs the line to be aimed at the NPC (rudeness may also be
-        # about the place), and an apology is not answered as rudeness.
+        # about the place), and an apology is not answered as rudeness. A question is
+        # answered, not thanked: "How gracious of you." to "What's your honest opinion?"
+        # reads as if the NPC heard a compliment.
         d.reaction = reaction(turn, rng, mem, tone_, addr)
 
     # Extras, within the voice's budget of parts and words.
@@ -210,7 +220,7 @@ def draft_reply(
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
         budget -= 1
     if budget > 0 and not heard.asks_name and not heard.asks_likes:
-        if (not mem.name and not mem.asked_name and turn.ctx.turn >= 2
+        if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
             mem.asked_name = True

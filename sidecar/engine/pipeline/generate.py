@@ -41,7 +41,7 @@ class Generate:
                 persona=draft.speaker,
                 history=history,
                 preset_max_tokens=draft.tuning.max_tokens,
-                player_name=draft.conversation.player_id,
+                player_name=draft.ctx.player_name or draft.conversation.player_id,
                 other_names=draft.turn.other_names,
             )
 

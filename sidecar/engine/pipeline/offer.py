@@ -43,11 +43,26 @@ class Offer:
         return fresh
 
     async def settle(
-        self, turn: TurnInput, line: Generated, fallback: Sequence[Option], *, player_line: str | None
+        self,
+        turn: TurnInput,
+        line: Generated,
+        fallback: Sequence[Option],
+        *,
+        player_line: str | None,
+        name_known: bool = False,
     ) -> list[Option]:
-        """The source's candidates for `line`, settled against `fallback` (the embedded ones)."""
+        """The source's candidates for `line`, settled against `fallback` (the embedded ones):
+        none offered on this turn or the last ones while others are left, and no "I'm Ana, by
+        the way" once the name is known or one was offered."""
         candidates = await self.source.options(turn, line, fallback)
-        return option_rules.finalize(candidates, last_player_line=player_line, fallback=fallback)
+        state = turn.ctx.state
+        return option_rules.finalize(
+            candidates,
+            last_player_line=player_line,
+            fallback=fallback,
+            avoid=state.recently_offered,
+            introduce=not (name_known or turn.ctx.player_name or state.introduced),
+        )
 
     async def __call__(self, draft: Draft) -> list[Option]:
         """A turn's options: none when the conversation ends with this line."""
@@ -55,7 +70,9 @@ class Offer:
         if gen.ending:
             return []
         fallback = self.embedded(draft.ctx, gen.text, draft.player_text)
-        return await self.settle(draft.turn, gen.line, fallback, player_line=draft.player_text)
+        return await self.settle(
+            draft.turn, gen.line, fallback, player_line=draft.player_text, name_known=bool(gen.memory.player_name)
+        )
 
     async def reroll(
         self, turn: TurnInput, npc_line: str, provider: str, *, round_: int, shown: Collection[str]

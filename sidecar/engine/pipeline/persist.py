@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 
+from sidecar.engine import options as option_rules
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.source import EMBEDDED
@@ -21,13 +22,18 @@ from sidecar.personas.model import Persona
 from sidecar.store.db import AffinityResult, AffinityWrite, NewMessage, Store, TurnWrite
 
 
+def offered(state: ConversationState, options: Sequence[Option], *, reroll: bool = False) -> ConversationState:
+    """`state` once `options` are shown: remembered so they are not offered again soon, and
+    whether one of them introduced the player ("I'm Ana, by the way": once per conversation)."""
+    return state.offer(options, introduces=any(option_rules.introduces(o.text) for o in options), reroll=reroll)
+
+
 def state_after(draft: Draft) -> ConversationState:
-    return replace(
-        draft.ctx.state,
-        engine=draft.generation.memory,
-        arc_episode=draft.settled.arc.episode,
-        options=draft.options,
-        options_round=0,
+    return offered(
+        replace(
+            draft.ctx.state, engine=draft.generation.memory, arc_episode=draft.settled.arc.episode, options_round=0
+        ),
+        draft.options,
     )
 
 
@@ -106,7 +112,17 @@ async def persist_options(
     store: Store, conversation_id: str, state: ConversationState, options: Sequence[Option], round_: int
 ) -> None:
     """Re-rolled options replace the shown ones (no line is added)."""
-    await store.set_memory(conversation_id, replace(state, options=tuple(options), options_round=round_).to_json())
+    await store.set_memory(
+        conversation_id, offered(replace(state, options_round=round_), options, reroll=True).to_json()
+    )
 
 
-__all__ = ["persist_farewell", "persist_greeting", "persist_options", "persist_turn", "state_after", "turn_write"]
+__all__ = [
+    "offered",
+    "persist_farewell",
+    "persist_greeting",
+    "persist_options",
+    "persist_turn",
+    "state_after",
+    "turn_write",
+]

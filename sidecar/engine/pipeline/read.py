@@ -24,8 +24,9 @@ def history(rows: Sequence[MessageRow]) -> tuple[Line, ...]:
     return tuple(Line(r.speaker, r.text) for r in rows)
 
 
-def context(state: TurnState, speaker: Persona) -> TurnContext:
-    """The engine's view of the conversation before this turn, for `speaker`."""
+def context(state: TurnState, speaker: Persona, neighbours: Sequence[Persona] = ()) -> TurnContext:
+    """The engine's view of the conversation before this turn, for `speaker`; `neighbours` are
+    the other NPCs it may send the player to or name in an option."""
     conv = state.conversation
     return TurnContext(
         persona=speaker,
@@ -35,6 +36,7 @@ def context(state: TurnState, speaker: Persona) -> TurnContext:
         turn=conv.turns + 1,
         history=history(state.lines),
         state=ConversationState.from_json(conv.memory),
+        neighbours=tuple(p for p in neighbours if p.id != speaker.id),
     )
 
 
@@ -43,8 +45,10 @@ def other_names(speaker: Persona, everyone: Sequence[Persona]) -> tuple[str, ...
     return tuple(n for p in everyone if p.id != speaker.id for n in p.names)
 
 
-def read_line(state: TurnState, speaker: Persona, text: str, *, others: tuple[str, ...]) -> Draft:
-    ctx = context(state, speaker)
+def read_line(
+    state: TurnState, speaker: Persona, text: str, *, others: tuple[str, ...], neighbours: Sequence[Persona] = ()
+) -> Draft:
+    ctx = context(state, speaker, neighbours)
     sentiment = analyze(text)
     tuning = tune(speaker, ctx.affinity)
     goal = goal_rules.from_dict(state.goal.definition) if state.goal is not None else None
