@@ -89,6 +89,20 @@ async def test_the_request_carries_tuning_goal_hint_and_the_players_line(router:
     assert retry.temperature > req.temperature and "previous answer was rejected" in retry.system
 
 
+async def test_the_request_calls_the_player_by_the_display_name_the_game_gave(router: Router) -> None:
+    from dataclasses import replace
+
+    from sidecar.engine.state import ConversationState
+
+    source = RoutedSource(router, EmbeddedEngine())
+    turn = turn_input()
+    named = replace(turn, ctx=replace(turn.ctx, player="p_7", state=ConversationState(player_name="Wren")))
+    req = source.request(named)
+    assert "Wren" in req.system and "never ask for it" in req.system and "p_7" not in req.system
+    assert "\nWren:" in req.stop
+    assert "never ask for it" not in source.request(turn).system
+
+
 async def test_a_provider_line_is_cleaned_and_keeps_the_embedded_composition(
     openai_fake: FakeProvider, router: Router
 ) -> None:
