@@ -113,6 +113,7 @@ class Case:
     canonical: bool = True
     error: str | None = None
     int64_overflow: bool = False
+    reply_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +125,12 @@ class Case:
         if self.error is not None:
             out["expect"] = "error"
             out["error"] = self.error
+            # What the sidecar does with these bytes as a request (PROTOCOL.md §3).
+            if self.reply_id is None:
+                out["as_request"] = "dropped"
+            else:
+                out["as_request"] = "bad_request"
+                out["reply_id"] = self.reply_id
         else:
             out["expect"] = "value"
             out["value"] = self.value
@@ -141,7 +148,14 @@ def ok(name: str, fmt: str, data: bytes, value: dict[str, Any], why: str, *,
 
 
 def bad(name: str, fmt: str, data: bytes, error: str, why: str) -> Case:
+    """Bytes that are not one complete msgpack value: refused, and dropped as a request."""
     return Case(name, fmt, data, why, error=error)
+
+
+def readable(name: str, fmt: str, data: bytes, error: str, why: str, *, reply_id: int = 0) -> Case:
+    """One complete msgpack value holding what the protocol never uses: a decoder refuses
+    it; the sidecar answers it as a request with one `bad_request` carrying `reply_id`."""
+    return Case(name, fmt, data, why, error=error, reply_id=reply_id)
 
 
 ASCII_31 = "abcdefghijklmnopqrstuvwxyz01234"
@@ -430,34 +444,45 @@ def error_cases() -> list[Case]:
         bad("err_trunc_envelope", "fixmap",
             enc_fixmap(3) + enc_str("id") + b"\x01" + enc_str("op") + b"\xb0conversation",
             t, "a request cut in the middle of the op string"),
-        bad("err_utf8_bad_continuation", "fixstr", b"\xa2\xc3\x28", "bad_utf8",
-            "0xc3 followed by a non-continuation byte"),
-        bad("err_utf8_overlong", "fixstr", b"\xa2\xc0\xaf", "bad_utf8",
-            "overlong encoding of '/'"),
-        bad("err_utf8_overlong3", "fixstr", b"\xa3\xe0\x80\xaf", "bad_utf8",
-            "3-byte overlong encoding"),
-        bad("err_utf8_surrogate", "fixstr", b"\xa3\xed\xa0\x80", "bad_utf8",
-            "a UTF-16 surrogate (U+D800) encoded in UTF-8"),
-        bad("err_utf8_above_max", "fixstr", b"\xa4\xf4\x90\x80\x80", "bad_utf8",
-            "a code point above U+10FFFF"),
-        bad("err_utf8_ff", "fixstr", b"\xa1\xff", "bad_utf8", "0xff never appears in UTF-8"),
-        bad("err_utf8_cut", "fixstr", b"\xa2\xe6\x97", "bad_utf8",
-            "a 3-byte sequence cut after 2 bytes by the string's own length"),
-        bad("err_utf8_lone_continuation", "fixstr", b"\xa1\x80", "bad_utf8",
-            "a continuation byte with no lead byte"),
-        bad("err_ext_fixext1", "fixext 1", b"\xd4\x01\x02", "unsupported",
-            "ext types are not part of the protocol"),
-        bad("err_ext8", "ext 8", b"\xc7\x01\x05\xaa", "unsupported",
-            "ext types are not part of the protocol"),
+        readable("err_utf8_bad_continuation", "fixstr", b"\xa2\xc3\x28", "bad_utf8",
+                 "0xc3 followed by a non-continuation byte"),
+        readable("err_utf8_overlong", "fixstr", b"\xa2\xc0\xaf", "bad_utf8",
+                 "overlong encoding of '/'"),
+        readable("err_utf8_overlong3", "fixstr", b"\xa3\xe0\x80\xaf", "bad_utf8",
+                 "3-byte overlong encoding"),
+        readable("err_utf8_surrogate", "fixstr", b"\xa3\xed\xa0\x80", "bad_utf8",
+                 "a UTF-16 surrogate (U+D800) encoded in UTF-8"),
+        readable("err_utf8_above_max", "fixstr", b"\xa4\xf4\x90\x80\x80", "bad_utf8",
+                 "a code point above U+10FFFF"),
+        readable("err_utf8_ff", "fixstr", b"\xa1\xff", "bad_utf8", "0xff never appears in UTF-8"),
+        readable("err_utf8_cut", "fixstr", b"\xa2\xe6\x97", "bad_utf8",
+                 "a 3-byte sequence cut after 2 bytes by the string's own length"),
+        readable("err_utf8_lone_continuation", "fixstr", b"\xa1\x80", "bad_utf8",
+                 "a continuation byte with no lead byte"),
+        readable("err_ext_fixext1", "fixext 1", b"\xd4\x01\x02", "unsupported",
+                 "ext types are not part of the protocol"),
+        readable("err_ext8", "ext 8", b"\xc7\x01\x05\xaa", "unsupported",
+                 "ext types are not part of the protocol"),
+        readable("err_ext_in_request", "request envelope",
+                 enc_fixmap(3) + enc_str("id") + b"\x07" + enc_str("op") + enc_str("server.info")
+                 + enc_str("args") + enc_fixmap(1) + enc_str("x") + b"\xd5\x05ab", "unsupported",
+                 "a request whose args hold an ext value (fixext 2, type 5): answered with "
+                 "bad_request and its id", reply_id=7),
+        readable("err_utf8_in_request", "request envelope",
+                 enc_fixmap(3) + enc_str("id") + b"\x07" + enc_str("op") + enc_str("conversation.say")
+                 + enc_str("args") + enc_fixmap(2) + enc_str("conversation") + enc_str("c_1")
+                 + enc_str("text") + b"\xa2\xc3\x28", "bad_utf8",
+                 "a request whose text is not UTF-8: answered with bad_request and its id",
+                 reply_id=7),
         bad("err_trailing", "nil", b"\xc0\xc0", "trailing_bytes",
             "one frame holds exactly one value"),
         bad("err_trailing_map", "fixmap", b"\x80\x00", "trailing_bytes",
             "a map followed by a stray byte"),
         bad("err_too_deep", "fixarray", b"\x91" * 2000 + b"\xc0", "too_deep",
             "2000 nested arrays: every binding must refuse without exhausting its stack"),
-        bad("err_map_key_array", "fixmap", b"\x81\x90\x01", "unsupported",
-            "an array as a map key"),
-        bad("err_map_key_map", "fixmap", b"\x81\x80\x01", "unsupported", "a map as a map key"),
+        readable("err_map_key_array", "fixmap", b"\x81\x90\x01", "unsupported",
+                 "an array as a map key"),
+        readable("err_map_key_map", "fixmap", b"\x81\x80\x01", "unsupported", "a map as a map key"),
     ]
 
 

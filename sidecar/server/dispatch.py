@@ -27,7 +27,7 @@ from sidecar.engine.goals import GoalDef
 from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
 from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, UnknownOp
 from sidecar.protocol import ops as P
-from sidecar.protocol.codec import FrameError, pack, unpack
+from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
@@ -121,10 +121,12 @@ class Dispatcher:
         except FrameError as exc:
             log.warning("dropped an unreadable frame", extra={"bytes": len(payload), "why": str(exc)})
             return
+        except UnsupportedValue as exc:  # readable, so it is answered (PROTOCOL.md §3)
+            self.requests += 1
+            self._reply_error(prefix, exc.request_id, BadRequest(exc.message, details=exc.details))
+            return
         self.requests += 1
-        req_id = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(req_id, int) or isinstance(req_id, bool) or not 0 <= req_id <= 2**53:
-            req_id = 0
+        req_id = request_id(raw)
         try:
             env = P.Envelope.model_validate(raw)
         except ValidationError as exc:

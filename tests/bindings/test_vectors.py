@@ -39,7 +39,9 @@ def _reject_ext(code: int, data: bytes) -> Any:
 
 
 def unpack(data: bytes) -> Any:
-    """Decode as the sidecar does (str as str, bin as bytes), refusing ext types."""
+    """Decode strictly, as every binding's decoder must (str as str, bin as bytes), refusing
+    ext types. (The sidecar reads a refused but readable frame far enough to answer it:
+    `as_request`, tests/protocol/test_codec.py.)"""
     return msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=_reject_ext)
 
 
@@ -158,6 +160,23 @@ def test_invalid_vector_is_refused(name: str) -> None:
     data, doc = _case(name)
     with pytest.raises(EXPECTED_EXCEPTION[doc["error"]]):
         unpack(data)
+
+
+READABLE_ERRORS = {"unsupported", "bad_utf8"}
+"""Error classes whose bytes are one complete msgpack value (PROTOCOL.md §3: answered)."""
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_as_request_follows_the_error_class(name: str) -> None:
+    """Readable frames are answered with `bad_request` (and say with which id); the rest
+    are not msgpack values at all and are dropped."""
+    _, doc = _case(name)
+    if doc["error"] in READABLE_ERRORS:
+        assert doc["as_request"] == "bad_request"
+        assert isinstance(doc["reply_id"], int)
+    else:
+        assert doc["as_request"] == "dropped"
+        assert "reply_id" not in doc
 
 
 def test_int64_overflow_vectors_are_above_int64() -> None:

@@ -114,3 +114,81 @@ async def test_many_bad_frames_do_not_kill_the_server(client: Client, conversati
         await client.send_raw(msgpack.packb({"id": 10_000 + i, "op": "conversation.say", "args": {"text": i}}))
     info = await client.call("server.info")
     assert info["counts"]["errors"] >= 200
+
+
+def _request_frame(args: bytes, *, op: str = "server.info", req_id: int = 7) -> bytes:
+    """A request envelope whose `args` value is the given raw msgpack bytes."""
+    head = b"\x83" + msgpack.packb("id") + msgpack.packb(req_id) + msgpack.packb("op") + msgpack.packb(op)
+    return head + msgpack.packb("args") + args
+
+
+# (frame, the id the reply must carry, the field its problem names, a word of the problem)
+READABLE_NOT_PROTOCOL: dict[str, tuple[bytes, int, str, str]] = {
+    "ext-in-args": (
+        msgpack.packb({"id": 7, "op": "server.info", "args": {"x": msgpack.ExtType(5, b"ab")}}),
+        7,
+        "args.x",
+        "ext type 5",
+    ),
+    "timestamp-in-args": (
+        msgpack.packb({"id": 7, "op": "server.info", "args": {"x": msgpack.Timestamp(1, 0)}}),
+        7,
+        "args.x",
+        "timestamp",
+    ),
+    "timestamp-of-bad-length": (_request_frame(b"\x81\xa1x\xd4\xff\x00"), 7, "(frame)", "cannot decode"),
+    "ext-before-the-id": (
+        b"\x83"
+        + msgpack.packb("args")
+        + b"\x81\xa1x\xd4\x01\x02"
+        + msgpack.packb("id")
+        + b"\x09"
+        + msgpack.packb("op")
+        + msgpack.packb("server.info"),
+        9,
+        "args.x",
+        "ext type 1",
+    ),
+    "ext-as-the-id": (msgpack.packb({"id": msgpack.ExtType(1, b"x"), "op": "server.info"}), 0, "id", "ext type 1"),
+    "ext-alone": (b"\xd4\x01\x02", 0, "(root)", "ext type 1"),
+    "ext-in-a-list": (
+        msgpack.packb({"id": 7, "op": "server.info", "args": {"x": [1, msgpack.ExtType(2, b"")]}}),
+        7,
+        "args.x.1",
+        "ext type 2",
+    ),
+    "bad-utf8-value": (
+        _request_frame(b"\x82\xacconversation\xa3c_1\xa4text\xa2\xc3\x28", op="conversation.say"),
+        7,
+        "args.text",
+        "UTF-8",
+    ),
+    "bad-utf8-op": (b"\x82\xa2id\x07\xa2op\xa2\xff\xfe", 7, "op", "UTF-8"),
+    "bad-utf8-key": (_request_frame(b"\x81\xa2\xff\xfe\x01"), 7, "args", "UTF-8"),
+    "array-as-key": (_request_frame(b"\x81\x90\x01"), 7, "args", "an array as a map key"),
+    "map-as-key": (_request_frame(b"\x81\x80\x01"), 7, "args", "a map as a map key"),
+    "int-key": (_request_frame(b"\x81\x01\x01"), 7, "args", "map keys are str"),
+}
+
+
+@pytest.mark.parametrize(
+    ("frame", "want_id", "field", "word"), READABLE_NOT_PROTOCOL.values(), ids=list(READABLE_NOT_PROTOCOL)
+)
+async def test_readable_frame_with_a_value_outside_the_protocol_gets_one_bad_request(
+    client: Client, conversation: str, frame: bytes, want_id: int, field: str, word: str
+) -> None:
+    """PROTOCOL.md §3: a readable frame is answered exactly once, with its id if usable."""
+    before = await _snapshot(client, conversation)
+    await client.send_raw(frame)
+    async with asyncio.timeout(10):
+        reply = await client.unmatched.get()
+    assert reply["id"] == want_id, reply
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "bad_request", reply
+    assert reply["error"]["details"]["errors"][0]["field"] == field, reply
+    assert word in reply["error"]["message"], reply
+    assert field in reply["error"]["message"], reply
+    # Exactly one reply: a request sent after it is answered, and nothing else came.
+    assert (await client.call("server.info"))["protocol"] == 1
+    assert client.unmatched.empty(), client.unmatched.get_nowait()
+    assert await _snapshot(client, conversation) == before
