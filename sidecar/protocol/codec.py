@@ -57,6 +57,9 @@ class UnsupportedValue(ValueError):
         self.details: dict[str, Any] = {"errors": [{"field": field, "problem": problem}]}
 
 
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None), bytes})
+
+
 class _ContainerKey:
     """Stands in for an array or map used as a map key (Python cannot hash those), so the
     frame can still be read and the key reported as the problem."""
@@ -82,7 +85,35 @@ def unpack(frame: bytes) -> Any:
     """Decode one frame.
 
     Raises FrameError for bytes that are not one complete msgpack value (dropped), and
-    UnsupportedValue for a readable value the protocol does not use (answered)."""
+    UnsupportedValue for a readable value the protocol does not use (answered).
+
+    Plain frames (every well-behaved client's) take one strict pass in msgpack's C code;
+    only a frame that pass refuses is read again, carefully, to tell which kind it is."""
+    try:
+        raw = msgpack.unpackb(frame, raw=False, strict_map_key=True, ext_hook=_refuse_ext)
+    except Exception:  # not plain: the careful reading says whether it is dropped or answered
+        return _read_carefully(frame)
+    # What the strict pass lets through: timestamps (ext type -1 bypasses ext_hook; every
+    # encoding of one holds the byte 0xff, which UTF-8 never does) and bin map keys (a bin
+    # header is 0xc4-0xc6). Only a frame with such a byte needs the walk.
+    if b"\xff" in frame or b"\xc4" in frame or b"\xc5" in frame or b"\xc6" in frame:
+        problem = _first_problem(raw, check_strs=False)
+        if problem is not None:
+            raise UnsupportedValue(request_id(raw), *problem)
+    return raw
+
+
+class _NotPlain(Exception):
+    """Raised inside the strict pass: the frame needs the careful reading."""
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise _NotPlain
+
+
+def _read_carefully(frame: bytes) -> Any:
+    """A frame the strict pass refused: FrameError if it is not one complete value, else
+    UnsupportedValue naming the first value the protocol does not use."""
     _check_structure(frame)
     try:
         raw = msgpack.unpackb(
@@ -135,25 +166,33 @@ def _map_from_pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     return out
 
 
-def _first_problem(raw: Any) -> tuple[str, str] | None:
-    """(field, problem) of the first value the protocol never uses, depth first; iterative,
-    so a frame nested MAX_DEPTH deep cannot exhaust Python's stack."""
-    stack: list[tuple[tuple[str, ...], Any]] = [((), raw)]
+def _first_problem(raw: Any, *, check_strs: bool = True) -> tuple[str, str] | None:
+    """(field, problem) of a value the protocol never uses (scalars of a container before
+    its nested containers). Iterative, so a frame nested MAX_DEPTH deep cannot exhaust
+    Python's stack; a path is built only for containers, so long arrays stay cheap.
+    `check_strs=False`: the strs were decoded strictly, so they are UTF-8 already."""
+    skip = _PLAIN_SCALARS if check_strs else _PLAIN_SCALARS | {str}
+    problem = _value_problem(raw)
+    if problem is not None:
+        return "(root)", problem
+    stack: list[tuple[tuple[str, ...], Any]] = [((), raw)] if type(raw) in (dict, list) else []
     while stack:
-        path, value = stack.pop()
-        problem = _value_problem(value)
-        if problem is not None:
-            return _field(path), problem
-        if isinstance(value, dict):
-            children: list[tuple[tuple[str, ...], Any]] = []
-            for key, item in value.items():
+        path, node = stack.pop()
+        is_map = type(node) is dict
+        for key, item in node.items() if is_map else enumerate(node):
+            if is_map:
                 key_problem = _key_problem(key)
                 if key_problem is not None:
                     return _field(path), key_problem
-                children.append(((*path, _path_part(key)), item))
-            stack.extend(reversed(children))
-        elif isinstance(value, list):
-            stack.extend(((*path, str(i)), item) for i, item in reversed(list(enumerate(value))))
+            kind = type(item)
+            if kind in skip:
+                continue
+            if kind is dict or kind is list:
+                stack.append(((*path, _path_part(key)), item))
+            else:
+                problem = _value_problem(item)
+                if problem is not None:
+                    return _field((*path, _path_part(key))), problem
     return None
 
 
@@ -184,8 +223,10 @@ def _wire_type(value: Any) -> str:
     return {bool: "bool", int: "int", float: "float", bytes: "bin"}.get(type(value), type(value).__name__)
 
 
-def _path_part(key: str) -> str:
-    return key if len(key) <= _PATH_PART_CHARS else key[:_PATH_PART_CHARS] + "…"
+def _path_part(key: Any) -> str:
+    """A map key (a str, checked) or an array index, as one part of a field's name."""
+    part = str(key)
+    return part if len(part) <= _PATH_PART_CHARS else part[:_PATH_PART_CHARS] + "…"
 
 
 def _field(path: tuple[str, ...]) -> str:

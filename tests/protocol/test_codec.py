@@ -105,3 +105,27 @@ def test_a_problem_deep_down_is_found_without_recursion() -> None:
     with pytest.raises(UnsupportedValue) as caught:
         unpack(deep)
     assert caught.value.details["errors"][0]["field"] == ".".join(["0"] * (MAX_DEPTH - 1))
+
+
+@pytest.mark.parametrize(
+    ("frame", "field", "word"),
+    [
+        (msgpack.packb({"id": 3, "args": {b"k": 1}}), "args", "bin"),
+        (msgpack.packb({"id": 3, "args": {"at": msgpack.Timestamp(2**40, 5)}}), "args.at", "timestamp"),  # ext 8
+        (msgpack.packb({"id": 3, "args": [1, msgpack.Timestamp(1, 0)]}), "args.1", "timestamp"),  # fixext 4
+        (b"\x82\xa2id\x03\xa4args\xc7\x04\xff\x00\x00\x00\x01", "args", "timestamp"),  # ext 8 holding 4 bytes
+    ],
+)
+def test_what_the_strict_pass_lets_through_is_still_found(frame: bytes, field: str, word: str) -> None:
+    with pytest.raises(UnsupportedValue) as caught:
+        unpack(frame)
+    assert caught.value.request_id == 3
+    assert caught.value.details["errors"][0]["field"] == field
+    assert word in caught.value.message
+
+
+def test_plain_frames_with_the_marker_bytes_decode_unchanged() -> None:
+    """0xff, 0xc4-0xc6 in ints, floats and UTF-8 text only make the codec look closer."""
+    env = {"id": 255, "op": "conversation.say", "args": {"text": "Ąę ŀ Ɔ", "n": -1, "f": float("nan")}}
+    got = unpack(pack(env))
+    assert got["args"]["text"] == "Ąę ŀ Ɔ" and got["id"] == 255 and got["args"]["n"] == -1
