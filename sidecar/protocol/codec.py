@@ -1,6 +1,6 @@
 """msgpack framing: one ZeroMQ frame = one msgpack map (engine_bindings/PROTOCOL.md §3).
 
-The one rule for what a frame is worth (§3 "Readable frames"):
+The one rule for what a frame is worth (§3 "Dropped or answered"):
 
 - **unreadable** (`FrameError`, dropped and logged): the bytes are not exactly one complete
   msgpack value: empty, truncated, bytes left after the value, the never-used byte 0xc1,
@@ -239,24 +239,37 @@ def _usable_id(value: Any) -> int:
     return 0
 
 
+_ID_KEYS = frozenset({b"\xa2id", b"\xd9\x02id", b"\xda\x00\x02id", b"\xdb\x00\x00\x00\x02id"})
+"""The key "id" in each str format: what `_id_by_stream` compares bytes with."""
+
+
 def _id_by_stream(frame: bytes) -> int:
-    """The usable id of a readable frame some value of which msgpack-python cannot decode:
-    reads the top-level map entry by entry, decoding only the keys and the id, skipping the
-    other values. Stops at the first entry that cannot be decoded (0 if no id came before)."""
-    unpacker = msgpack.Unpacker(
-        raw=False, strict_map_key=False, unicode_errors="surrogateescape", object_pairs_hook=_map_from_pairs
-    )
+    """The usable id of a readable frame some value of which msgpack-python cannot decode.
+
+    Walks the top-level map with `skip` (nothing decoded), compares each key's bytes with
+    the key "id", and decodes only the last id's value: the same last-one-wins as a dict."""
+    unpacker = msgpack.Unpacker(max_buffer_size=MAX_FRAME_BYTES + 1)
     unpacker.feed(frame)
-    found: Any = None
     try:
-        for _ in range(unpacker.read_map_header()):
-            if unpacker.unpack() == "id":
-                found = unpacker.unpack()
-            else:
-                unpacker.skip()
-    except Exception:  # the undecodable value itself: keep what came before it
-        pass
-    return _usable_id(found)
+        entries = unpacker.read_map_header()
+    except Exception:  # not a map: no id
+        return 0
+    found: bytes | None = None
+    for _ in range(entries):  # the structure was checked: skip cannot fail
+        start = unpacker.tell()
+        unpacker.skip()
+        key = frame[start : unpacker.tell()]
+        start = unpacker.tell()
+        unpacker.skip()
+        if key in _ID_KEYS:
+            found = frame[start : unpacker.tell()]
+    if found is None:
+        return 0
+    try:
+        value = msgpack.unpackb(found)
+    except Exception:  # the id itself is the value that cannot be decoded
+        return 0
+    return _usable_id(value)
 
 
 __all__ = ["MAX_DEPTH", "MAX_FRAME_BYTES", "MAX_ID", "FrameError", "UnsupportedValue", "pack", "request_id", "unpack"]

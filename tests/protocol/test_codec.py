@@ -129,3 +129,16 @@ def test_plain_frames_with_the_marker_bytes_decode_unchanged() -> None:
     env = {"id": 255, "op": "conversation.say", "args": {"text": "Ąę ŀ Ɔ", "n": -1, "f": float("nan")}}
     got = unpack(pack(env))
     assert got["args"]["text"] == "Ąę ŀ Ɔ" and got["id"] == 255 and got["args"]["n"] == -1
+
+
+def test_a_value_msgpack_cannot_decode_still_leaves_the_id_readable() -> None:
+    """A timestamp of a length no timestamp has (ext -1, 1 byte) before and as a key."""
+    bad_ts = b"\xd4\xff\x00"
+    frame = b"\x84" + bad_ts + b"\x01" + b"\xa2id\x05" + b"\xa4args" + bad_ts + b"\xd9\x02id\x09"
+    with pytest.raises(UnsupportedValue) as caught:
+        unpack(frame)
+    assert caught.value.request_id == 9  # the last "id", as in a dict, whatever its str format
+    frame = b"\x82\xa2id" + bad_ts + b"\xa2op\xa1x"
+    with pytest.raises(UnsupportedValue) as caught:
+        unpack(frame)
+    assert caught.value.request_id == 0
