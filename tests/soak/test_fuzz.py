@@ -476,8 +476,9 @@ def schema_strategy(schema: dict[str, Any], defs: dict[str, Any], name: str, ids
         return ids[name]
     if "$ref" in schema:
         return schema_strategy(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, name, ids)
-    if "anyOf" in schema:
-        return st.one_of([schema_strategy(s, defs, name, ids) for s in schema["anyOf"]])
+    arms = schema.get("anyOf", schema.get("oneOf"))  # oneOf: arms of different kinds here
+    if arms is not None:
+        return st.one_of([schema_strategy(s, defs, name, ids) for s in arms])
     known = {"type", "title", "description", "default", "minLength", "maxLength", "pattern", "minimum", "maximum",
              "properties", "required", "additionalProperties", "items", "maxItems", "minItems", "$defs"}  # fmt: skip
     unknown = set(schema) - known
@@ -524,8 +525,9 @@ def _object_strategy(schema: dict[str, Any], defs: dict[str, Any], ids: dict[str
 def _json_kinds(schema: dict[str, Any], defs: dict[str, Any]) -> set[str]:
     if "$ref" in schema:
         return _json_kinds(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
-    if "anyOf" in schema:
-        return set().union(*(_json_kinds(s, defs) for s in schema["anyOf"]))
+    arms = schema.get("anyOf", schema.get("oneOf"))
+    if arms is not None:
+        return set().union(*(_json_kinds(s, defs) for s in arms))
     return {schema.get("type", "any")}
 
 
@@ -555,7 +557,7 @@ def wrong_type(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrateg
 def out_of_range(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrategy[Any]:
     """A value of the right kind that breaks a bound of the field (too long, too small…)."""
     options: list[st.SearchStrategy[Any]] = []
-    for s in [schema, *schema.get("anyOf", [])]:
+    for s in [schema, *schema.get("anyOf", schema.get("oneOf", []))]:
         s = defs.get(s.get("$ref", "").rsplit("/", 1)[-1], s)
         if s.get("type") == "string":
             if "maxLength" in s:
