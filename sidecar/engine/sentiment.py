@@ -29,6 +29,9 @@ class _Analyzer(Protocol):
 
     def polarity_scores(self, text: str) -> dict[str, float]: ...
 
+    lexicon: dict[str, float]
+    """VADER's word → valence table (-4..4), as loaded."""
+
 
 _lock = threading.Lock()
 _analyzer: _Analyzer | None = None
@@ -67,6 +70,11 @@ def analyze(text: str) -> Sentiment:
     return Sentiment(label=label, compound=compound)
 
 
+def word_valence(word: str) -> float:
+    """VADER's own valence of one lowercased word (-4..4), 0.0 when VADER does not know it."""
+    return float(_get().lexicon.get(word, 0.0))
+
+
 def tone(sentiment: Sentiment) -> Tone:
     """How the player came across: `friendly`, `rude` or `neutral` (from the label)."""
     if sentiment.label == "positive":
@@ -76,4 +84,4 @@ def tone(sentiment: Sentiment) -> Tone:
     return "neutral"
 
 
-__all__ = ["MAX_SCORED_CHARS", "NEGATIVE", "POSITIVE", "Tone", "analyze", "tone"]
+__all__ = ["MAX_SCORED_CHARS", "NEGATIVE", "POSITIVE", "Tone", "analyze", "tone", "word_valence"]
