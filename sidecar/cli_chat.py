@@ -149,7 +149,8 @@ async def chat(args: argparse.Namespace) -> int:
                         print(f"   ! {exc.code}: {exc.message}")
                         continue
                     print(f"{result['line']['name']}: {result['line']['text']}")
-                    print(f"   [{_affinity(result)}]")
+                    face = result["line"]
+                    print(f"   [{_affinity(result)}; arc {result['arc']}; {face['emotion']} {face['intensity']:.2f}]")
                     if result.get("ended"):
                         break
                     options = result["options"]

@@ -1,6 +1,9 @@
 """The per-turn affinity delta: small, explained, pure.
 
-`turn_delta` looks at one player line only. The emotional-arc adjustments (issue 7, seed §6)
+`turn_delta` looks at one player line only, through its tone reading (engine/tone.py): the
+player's *stance toward the NPC* moves affinity, not the mood of the topic. "My mother died
+last week." is sad news told in trust (no drop, +1 for confiding); "You are a useless oaf."
+is hostility (-5). The emotional-arc adjustments (issue 7, seed §6)
 are a separate unit that adds its own `AffinityChange` on top; `combine` sums them and joins
 their reasons, and `apply` clamps the result to 0..100.
 """
@@ -11,15 +14,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sidecar.engine.types import Sentiment
+from sidecar.engine.tone import ToneReading
 from sidecar.personas.model import Persona
 
 MIN_AFFINITY = 0
 MAX_AFFINITY = 100
 VERY = 0.6
-"""|compound| at or above which a friendly / rude line counts as *very* friendly / rude."""
+"""|stance| at or above which a warm / hostile line counts as *very* friendly / rude."""
 
 FRIENDLY, VERY_FRIENDLY, RUDE, VERY_RUDE = 2, 3, -3, -5
+CONFIDED = 1
+"""A neutral line that shares something personal (grief, a fear, a confession) is trust."""
 TOPIC_LIKED = 1
 """Bonus when the player talks about something the NPC enjoys."""
 
@@ -32,14 +37,18 @@ class AffinityChange:
     reason: str
 
 
-def turn_delta(sentiment: Sentiment, *, topic_liked: bool = False) -> AffinityChange:
-    """The delta for one player line: friendly +2, very friendly +3, rude −3, very rude −5,
-    neutral 0, plus +1 when the line touched a subject the NPC enjoys. Never fails."""
-    c = sentiment.compound
-    if sentiment.label == "positive":
+def turn_delta(reading: ToneReading, *, topic_liked: bool = False) -> AffinityChange:
+    """The delta for one player line, by its stance: warm +2, very warm +3, hostile −3, very
+    hostile −5, neutral 0 (+1 when the player confided something), plus +1 when the line
+    touched a subject the NPC enjoys. Never fails."""
+    c = reading.stance
+    label = reading.stance_label
+    if label == "warm":
         delta, reason = (VERY_FRIENDLY, "very friendly") if c >= VERY else (FRIENDLY, "friendly")
-    elif sentiment.label == "negative":
+    elif label == "hostile":
         delta, reason = (VERY_RUDE, "very rude") if c <= -VERY else (RUDE, "rude")
+    elif reading.confiding:
+        delta, reason = CONFIDED, "confided in them"
     else:
         delta, reason = 0, "neutral"
     if topic_liked:

@@ -1,7 +1,10 @@
-"""Emotional arc of a conversation (seed §6), from per-line sentiment scores.
+"""Emotional arc of a conversation (seed §6), from per-line scores.
 
-Input: the VADER compound score (-1..1) of each recent line, player and NPC, oldest first.
-A score is *positive* at >= 0.05, *negative* at <= -0.05, else *neutral* (VADER's own cut-offs).
+Input: a score (-1..1) per recent line, oldest first. The turn pipeline passes the *stance*
+of each of the player's recent lines toward the NPC (engine/tone.py: hostile < 0 < warm),
+not VADER's compound: sad news, fears and confessions are no conflict, insults are.
+A score is *positive* at >= 0.05, *negative* at <= -0.05, else *neutral* (VADER's own
+cut-offs, which tone.py's stance labels share).
 
 `classify()` first applies the seed's label patterns to the last three lines, in the seed's
 order, so the seed's cases classify exactly as the seed says:

@@ -29,13 +29,15 @@ NPC changes the subject with one of more lines than the window holds, so a fresh
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from sidecar.engine import options as option_rules
 from sidecar.engine import requests
+from sidecar.engine import tone as tones
 from sidecar.engine.compose.call import NO_REPEAT_WINDOW, Call
 from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.memory import WorkingMemory, learn
-from sidecar.engine.compose.reply import draft_reply, goodbye
+from sidecar.engine.compose.reply import care, draft_reply, goodbye
 from sidecar.engine.compose.sentence import Draft
 from sidecar.engine.reading import MAX_PARSED_CHARS, read
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
@@ -81,20 +83,31 @@ class EmbeddedEngine:
         )
         return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
-    def reply(self, ctx: TurnContext, player_text: str, sentiment: Sentiment) -> Composed:
+    def reply(
+        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: tones.ToneReading | None = None
+    ) -> Composed:
         """Answer one player line in character. Learns the player's name, likes and dislikes
-        into memory; `ending=True` when the player said goodbye. Never raises."""
+        into memory; `ending=True` when the player said goodbye. Never raises.
+
+        The reaction follows `tone`, the player's stance toward the NPC (engine/tone.py; the
+        pipeline passes the reading it computed, else it is read here from the line and
+        `sentiment`): warm is answered as friendly, hostile as rude, and sad news or a fear
+        told without hostility with sympathy or comfort, never as rudeness."""
         turn = Call(ctx, "reply")
-        heard = read(player_text, sentiment)
+        reading = tone if tone is not None else tones.read(player_text, ctx.persona.names, sentiment=sentiment)
+        heard = replace(read(player_text), tone=reading.tone)
         tone_ = heard.tone
+        kind = care(reading)
         notes = [f"voice:{turn.voice}", f"band:{turn.tuning.band}", f"tone:{tone_}"]
+        if kind:
+            notes.append(f"care:{kind}")
         new_name = heard.name if heard.name and heard.name != turn.mem.name else None
         notes.extend(learn(turn.mem, heard, ctx.turn))
 
         if heard.goodbye:
             notes.append("goodbye")
             text, mem, _ = turn.finish(
-                lambda rng, mem: (goodbye(turn, rng, mem, tone_).text(), None), notes=notes
+                lambda rng, mem: (goodbye(turn, rng, mem, kind or tone_).text(), None), notes=notes
             )
             return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
@@ -106,7 +119,7 @@ class EmbeddedEngine:
                 asked = None  # "Do you make blades?" to a smith who only has a topic on them
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
-            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked)
+            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sidecar.engine import goals as goal_rules
+from sidecar.engine import tone as tones
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
 from sidecar.engine.text import SEED_STEP
@@ -42,6 +43,8 @@ class TurnInput:
     other_names: tuple[str, ...] = ()
     conversation: str | None = None
     """For cost rows and per-conversation budgets of an LLM source."""
+    tone: tones.ToneReading | None = None
+    """The player's line's tone reading (stance, valence): the embedded engine reacts to it."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Generated:
     """The embedded composition this line came from (memory, ending, topic), or the caller's
     `TurnInput.composed`; None when a provider wrote the line and nothing was composed."""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    emotion: str | None = None
+    """An emotion the source proposes for its line; used only if it is one of the eight
+    (engine/emotion.py `settle`), else the pipeline derives one."""
 
     @property
     def composition(self) -> Composed | None:
@@ -84,7 +90,7 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     if not attempt and turn.composed is not None:
         return turn.composed
     ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
-    return engine.reply(ctx, turn.player_text, turn.sentiment)
+    return engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone)
 
 
 def chunks(text: str, words: int = 3) -> list[str]:

@@ -26,6 +26,7 @@ from sidecar.engine import goals as goal_rules
 from sidecar.engine import options as option_rules
 from sidecar.engine import quality as quality_rules
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.emotion import NEUTRAL, Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.announce import announce
@@ -99,6 +100,7 @@ class Started:
     name: str
     options: list[Option]
     affinity: Affinity
+    feeling: Feeling = NEUTRAL
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ class Said:
     quality_retries: int = 0
     goal: GoalState | None = None
     player_text: str = ""
+    feeling: Feeling = NEUTRAL
+    stance: float = 0.0
+    """The player's stance toward the NPC (engine/tone.py), -1..1."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,8 @@ def said(draft: Draft) -> Said:
         quality_retries=gen.retries,
         goal=settled.goal,
         player_text=draft.player_text,
+        feeling=settled.feeling,
+        stance=draft.tone.stance,
     )
 
 
@@ -215,22 +222,22 @@ class Dialogue:
         )
         greeting = self.engine.greet(ctx)
         options = self.offer.embedded(ctx, greeting.text, None)
-        value = await persist_greeting(
+        value, feel = await persist_greeting(
             self.store, conversation, ctx, greeting, offered(replace(given, engine=greeting.memory), options)
         )
         return Started(
-            conversation, Line(persona.id, greeting.text), persona.name, options, Affinity(value, 0, "greeting")
+            conversation, Line(persona.id, greeting.text), persona.name, options, Affinity(value, 0, "greeting"), feel
         )
 
-    async def end(self, conversation_id: str) -> tuple[Line, str]:
+    async def end(self, conversation_id: str) -> tuple[Line, str, Feeling]:
         state = await load_turn(self.store, conversation_id)
         persona = self.personas.get(state.conversation.persona_id)
         ctx = context(state, persona, self.personas.all())
         farewell = self.engine.farewell(ctx)
-        await persist_farewell(
-            self.store, conversation_id, persona, farewell, replace(ctx.state, engine=farewell.memory)
+        feel = await persist_farewell(
+            self.store, conversation_id, ctx, farewell, replace(ctx.state, engine=farewell.memory)
         )
-        return Line(persona.id, farewell.text), persona.name
+        return Line(persona.id, farewell.text), persona.name, feel
 
     async def history(self, conversation_id: str, limit: int | None) -> list[MessageRow]:
         await load_conversation(self.store, conversation_id, allow_ended=True)

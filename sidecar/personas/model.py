@@ -263,7 +263,9 @@ _FILL = frozenset({"addr", "npc", "role", "pname"})
 the NPC's name, {role} its role, {pname} the name the player gave."""
 _LIKE = _FILL | {"verb", "like"}
 _OPTION = frozenset({"s"})
-_TONES = ("friendly", "rude")
+_TONES = ("friendly", "rude", "sympathy", "comfort")
+"""Reaction keys: the player's stance toward the NPC (engine/tone.py) is warm (friendly) or
+hostile (rude); sad news told without hostility gets sympathy, a fear gets comfort."""
 
 PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "hesitations": PhraseTable("Shy openers (the shy voice's signature)."),
@@ -299,8 +301,11 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "hooks": PhraseTable("Suggesting a topic {kw} the player has not asked about.", _FILL | {"kw"}, voiced=True),
     "again": PhraseTable("A bank answer said moments ago.", _FILL, voiced=True),
     "exhausted": PhraseTable("Every line of topic {kw} was said recently.", _FILL | {"kw"}, voiced=True),
-    "react": PhraseTable("Reaction to the player's tone.", _FILL, voiced=True, keys=_TONES),
-    "guarded_react": PhraseTable("Reaction to the player's tone at low affinity.", keys=_TONES),
+    "react": PhraseTable(
+        "Reaction to the player's tone: friendly, rude; sympathy for sad news, comfort for a fear.",
+        _FILL, voiced=True, keys=_TONES,
+    ),
+    "guarded_react": PhraseTable("Reaction to the player's tone at low affinity (same keys as react).", keys=_TONES),
     "smalltalk": PhraseTable(
         "Small talk: how are you, hello, thanks, sorry.", _FILL, voiced=True,
         keys=("how", "hello", "thanks", "sorry"),

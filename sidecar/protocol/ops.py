@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -88,12 +88,22 @@ class Envelope(BaseModel):
 # --- shared result pieces ----------------------------------------------------------------
 
 
+Emotion = Literal["neutral", "joy", "sadness", "anger", "fear", "surprise", "disgust", "affection"]
+"""The face an NPC line is said with (sidecar/engine/emotion.py derives it)."""
+Intensity = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class NpcLine(OutModel):
     speaker: str
     """Persona id of the NPC, or "player"."""
     name: str
     """Display name of the speaker."""
     text: str
+    emotion: Emotion
+    """How the NPC says it, for a portrait or an animation: one of `neutral`, `joy`,
+    `sadness`, `anger`, `fear`, `surprise`, `disgust`, `affection`."""
+    intensity: Intensity
+    """How strongly, 0 (barely) to 1 (overwhelming)."""
 
 
 class HistoryLine(OutModel):
@@ -102,6 +112,10 @@ class HistoryLine(OutModel):
     text: str
     at: float
     """Unix time (seconds, UTC) the line was stored."""
+    emotion: Emotion | None = None
+    """An NPC line's emotion as it was sent; None for the player's lines and for lines
+    stored before protocol 1 carried emotions."""
+    intensity: Intensity | None = None
 
 
 class OptionOut(OutModel):
@@ -410,11 +424,13 @@ __all__ = [
     "OptionsResult",
     "EndArgs",
     "EndResult",
+    "Emotion",
     "Envelope",
     "GoalOut",
     "HistoryArgs",
     "HistoryLine",
     "HistoryResult",
+    "Intensity",
     "NpcLine",
     "OpSpec",
     "OptionOut",

@@ -23,8 +23,10 @@ from pydantic import ValidationError
 
 from sidecar import __version__
 from sidecar.engine.cancel import CANCEL
+from sidecar.engine.emotion import Feeling, accept
 from sidecar.engine.goals import GoalDef
 from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
+from sidecar.engine.types import Line
 from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, UnknownOp
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
@@ -305,7 +307,7 @@ class Dispatcher:
         s = await self.dialogue.start(args.persona, args.player, args.seed, player_name=args.player_name)
         return P.StartResult(
             conversation=s.conversation,
-            line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
+            line=_npc_line(s.line, s.name, s.feeling),
             options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
             affinity=P.AffinityOut(value=s.affinity.value, delta=s.affinity.delta, reason=s.affinity.reason),
         )
@@ -339,14 +341,28 @@ class Dispatcher:
         return P.GoalClearResult(cleared=True)
 
     async def _end(self, args: P.EndArgs, emit: Emit) -> P.EndResult:
-        line, name = await self.dialogue.end(args.conversation)
-        return P.EndResult(line=P.NpcLine(speaker=line.speaker, name=name, text=line.text))
+        line, name, feel = await self.dialogue.end(args.conversation)
+        return P.EndResult(line=_npc_line(line, name, feel))
 
     async def _history(self, args: P.HistoryArgs, emit: Emit) -> P.HistoryResult:
         rows = await self.dialogue.history(args.conversation, args.limit)
         return P.HistoryResult(
-            lines=[P.HistoryLine(speaker=r.speaker, name=r.name, text=r.text, at=r.at) for r in rows]
+            lines=[
+                P.HistoryLine(
+                    speaker=r.speaker,
+                    name=r.name,
+                    text=r.text,
+                    at=r.at,
+                    emotion=accept(r.emotion),
+                    intensity=r.intensity,
+                )
+                for r in rows
+            ]
         )
+
+
+def _npc_line(line: Line, name: str, feel: Feeling) -> P.NpcLine:
+    return P.NpcLine(speaker=line.speaker, name=name, text=line.text, emotion=feel.emotion, intensity=feel.intensity)
 
 
 def custom_goal(goal: P.CustomGoal) -> GoalDef:
@@ -373,7 +389,7 @@ def _goal(state: GoalState) -> P.GoalDetail:
 
 def _said(s: Said) -> P.SayResult:
     return P.SayResult(
-        line=P.NpcLine(speaker=s.line.speaker, name=s.name, text=s.line.text),
+        line=_npc_line(s.line, s.name, s.feeling),
         options=[P.OptionOut(text=o.text, intent=o.intent) for o in s.options],
         sentiment=s.sentiment.label,
         arc=s.arc,

@@ -75,6 +75,11 @@ class MessageRow:
     provider: str | None = None
     quality: int | None = None
     retries: int = 0
+    stance: float | None = None
+    """A player line's stance toward the NPC (-1..1); None for NPC lines and old rows."""
+    emotion: str | None = None
+    """An NPC line's emotion (engine/emotion.py); None for player lines and old rows."""
+    intensity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class NewMessage:
     quality_rules: str | None = None
     """JSON list of the quality rules that fired (name, points)."""
     arc: str | None = None
+    stance: float | None = None
+    emotion: str | None = None
+    intensity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,8 +323,8 @@ class Store:
     def _insert_messages(self, cid: str, first_seq: int, messages: Iterable[NewMessage], now: float) -> None:
         self.conn.executemany(
             "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, sentiment,"
-            " compound, provider, quality, retries, quality_rules, arc)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " compound, provider, quality, retries, quality_rules, arc, stance, emotion, intensity)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     cid,
@@ -332,6 +340,9 @@ class Store:
                     m.retries,
                     m.quality_rules,
                     m.arc,
+                    m.stance,
+                    m.emotion,
+                    m.intensity,
                 )
                 for i, m in enumerate(messages)
             ],
@@ -399,7 +410,8 @@ class Store:
     def _lines_sync(self, cid: str, limit: int | None) -> list[MessageRow]:
         rows = self.conn.execute(
             "SELECT seq, speaker, name, text, at, sentiment, compound, provider, quality,"
-            " retries FROM messages WHERE conversation_id=? ORDER BY seq DESC LIMIT ?",
+            " retries, stance, emotion, intensity FROM messages WHERE conversation_id=?"
+            " ORDER BY seq DESC LIMIT ?",
             (cid, -1 if limit is None else limit),
         ).fetchall()
         return [MessageRow(*r) for r in reversed(rows)]
@@ -464,7 +476,8 @@ class Store:
         def q() -> list[MessageRow]:
             rows = self.conn.execute(
                 "SELECT seq, speaker, name, text, at, sentiment, compound, provider, quality,"
-                " retries FROM messages WHERE conversation_id=? AND seq>=? ORDER BY seq DESC LIMIT ?",
+                " retries, stance, emotion, intensity FROM messages WHERE conversation_id=? AND seq>=?"
+                " ORDER BY seq DESC LIMIT ?",
                 (conversation_id, seq, limit),
             ).fetchall()
             return [MessageRow(*r) for r in reversed(rows)]

@@ -98,6 +98,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX llm_calls_at ON llm_calls(at);
     CREATE INDEX llm_calls_conversation ON llm_calls(conversation_id, at);
     """,
+    # 3 -> 4: the tone of a line. A player line's stance toward the NPC (-1..1, what the arc
+    # reads; engine/tone.py), an NPC line's emotion and intensity (what the game animates).
+    # Lines stored before have NULLs: the arc leaves them out, history returns no emotion.
+    """
+    ALTER TABLE messages ADD COLUMN stance REAL;
+    ALTER TABLE messages ADD COLUMN emotion TEXT;
+    ALTER TABLE messages ADD COLUMN intensity REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,38 +16,56 @@ from sidecar.engine.affinity import (
     likes_topic,
     turn_delta,
 )
-from sidecar.engine.sentiment import analyze
+from sidecar.engine.tone import ToneReading, read
 from sidecar.engine.types import Sentiment
 from sidecar.personas.model import Persona
 
 
+def stance(value: float, *, confiding: bool = False) -> ToneReading:
+    """A reading with this stance (the valence and VADER's score do not move affinity)."""
+    return ToneReading(Sentiment("neutral", 0.0), value, 0.0, confiding=confiding)
+
+
 @pytest.mark.parametrize(
-    ("sentiment", "delta", "reason"),
+    ("reading", "delta", "reason"),
     [
-        (Sentiment("positive", 0.3), 2, "friendly"),
-        (Sentiment("positive", 0.6), 3, "very friendly"),
-        (Sentiment("positive", 0.95), 3, "very friendly"),
-        (Sentiment("negative", -0.3), -3, "rude"),
-        (Sentiment("negative", -0.6), -5, "very rude"),
-        (Sentiment("neutral", 0.0), 0, "neutral"),
-        (Sentiment("neutral", 0.04), 0, "neutral"),
+        (stance(0.3), 2, "friendly"),
+        (stance(0.6), 3, "very friendly"),
+        (stance(0.95), 3, "very friendly"),
+        (stance(-0.3), -3, "rude"),
+        (stance(-0.6), -5, "very rude"),
+        (stance(0.0), 0, "neutral"),
+        (stance(0.04), 0, "neutral"),
     ],
 )
-def test_delta_by_tone(sentiment: Sentiment, delta: int, reason: str) -> None:
-    assert turn_delta(sentiment) == AffinityChange(delta, reason)
+def test_delta_by_tone(reading: ToneReading, delta: int, reason: str) -> None:
+    assert turn_delta(reading) == AffinityChange(delta, reason)
 
 
 def test_liked_topic_adds_one_and_says_why() -> None:
-    change = turn_delta(Sentiment("positive", 0.3), topic_liked=True)
+    change = turn_delta(stance(0.3), topic_liked=True)
     assert change.delta == 3
     assert "enjoy" in change.reason and change.reason.startswith("friendly")
-    assert turn_delta(Sentiment("neutral", 0.0), topic_liked=True).delta == 1
+    assert turn_delta(stance(0.0), topic_liked=True).delta == 1
 
 
 def test_real_lines_move_affinity_the_expected_way() -> None:
-    assert turn_delta(analyze("Thank you, you are wonderful and kind!")).delta == 3
-    assert turn_delta(analyze("You are a stupid, useless idiot.")).delta == -5
-    assert turn_delta(analyze("Tell me about the forge.")).delta == 0
+    assert turn_delta(read("Thank you, you are wonderful and kind!")).delta == 3
+    assert turn_delta(read("You are a stupid, useless idiot.")).delta == -5
+    assert turn_delta(read("Tell me about the forge.")).delta == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["My mother died last week.", "I'm scared of the dark forest.", "I've never told anyone: I'm ashamed."]
+)
+def test_sad_news_and_confessions_never_cost_affinity(text: str) -> None:
+    change = turn_delta(read(text))
+    assert change == AffinityChange(1, "confided in them")
+
+
+def test_news_about_the_world_is_neutral_and_a_confiding_insult_is_still_rude() -> None:
+    assert turn_delta(read("The mill burned down last night.")).delta == 0
+    assert turn_delta(stance(-0.7, confiding=True)).delta == -5
 
 
 @pytest.mark.parametrize(
@@ -78,8 +96,15 @@ def test_combine_sums_and_joins_reasons() -> None:
 
 def _persona(**extra: object) -> Persona:
     return Persona.model_validate(
-        {"id": "bram", "name": "Bram", "role": "smith", "bio": "A smith.",
-         "greetings": ["Hello."], "farewells": ["Bye."], **extra}
+        {
+            "id": "bram",
+            "name": "Bram",
+            "role": "smith",
+            "bio": "A smith.",
+            "greetings": ["Hello."],
+            "farewells": ["Bye."],
+            **extra,
+        }
     )
 
 

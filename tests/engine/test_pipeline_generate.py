@@ -27,6 +27,7 @@ from sidecar.engine.quality import QualityGate  # noqa: E402
 from sidecar.engine.routed import RoutedSource  # noqa: E402
 from sidecar.engine.source import EmbeddedSource  # noqa: E402
 from sidecar.engine.text import normalize  # noqa: E402
+from sidecar.engine.tone import ToneReading
 from sidecar.engine.types import Composed, Sentiment, TurnContext  # noqa: E402
 from sidecar.errors import Cancelled  # noqa: E402
 from sidecar.llm.costs import MemoryLedger  # noqa: E402
@@ -68,9 +69,11 @@ class CountingEngine(EmbeddedEngine):
         super().__init__()
         self.replies = 0
 
-    def reply(self, ctx: TurnContext, player_text: str, sentiment: Sentiment) -> Composed:
+    def reply(
+        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: ToneReading | None = None
+    ) -> Composed:
         self.replies += 1
-        return super().reply(ctx, player_text, sentiment)
+        return super().reply(ctx, player_text, sentiment, tone)
 
 
 def config(fake: FakeProvider) -> str:

@@ -111,7 +111,7 @@ async def test_a_greeting_and_a_farewell_are_stored_as_one_write_each(dialogue: 
     conv = await store.conversation(started.conversation)
     assert conv is not None and ConversationState.from_json(conv.memory).options == tuple(started.options)
 
-    line, name = await dialogue.end(started.conversation)
+    line, name, _ = await dialogue.end(started.conversation)
     rows = await store.lines(started.conversation)
     assert name == "Ansel" and rows[-1].text == line.text and len(rows) == 2
     conv = await store.conversation(started.conversation)

@@ -20,6 +20,7 @@ from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
 from sidecar.engine.routed import RoutedSource  # noqa: E402
 from sidecar.engine.state import ConversationState  # noqa: E402
 from sidecar.engine.text import normalize  # noqa: E402
+from sidecar.engine.tone import ToneReading
 from sidecar.engine.turn import Dialogue, PersonaRegistry  # noqa: E402
 from sidecar.engine.types import Composed, Sentiment, TurnContext  # noqa: E402
 from sidecar.errors import BadRequest  # noqa: E402
@@ -43,9 +44,11 @@ class CountingEngine(EmbeddedEngine):
         super().__init__()
         self.replies = 0
 
-    def reply(self, ctx: TurnContext, player_text: str, sentiment: Sentiment) -> Composed:
+    def reply(
+        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: ToneReading | None = None
+    ) -> Composed:
         self.replies += 1
-        return super().reply(ctx, player_text, sentiment)
+        return super().reply(ctx, player_text, sentiment, tone)
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_layout_matches_the_addon_convention_and_holds_the_runtime_data(built: B
     lexicon = built.internal / "vaderSentiment" / "vader_lexicon.txt"
     assert lexicon.stat().st_size > 100_000
     assert (built.internal / "vaderSentiment" / "emoji_utf8_lexicon.txt").is_file()
-    for name in ("presets.toml", "prices.toml"):
+    for name in ("presets.toml", "prices.toml", "tone.toml", "emotion.toml"):
         bundled = built.internal / "sidecar" / "data" / name
         assert bundled.read_bytes() == (REPO / "sidecar" / "data" / name).read_bytes()
     schema = json.loads((built.internal / "personas" / "persona.schema.json").read_text(encoding="utf-8"))

@@ -142,3 +142,52 @@ async def test_a_restart_checkpoint_starts_the_wal_over_and_writes_go_on(tmp_pat
         assert (await store.lines("c1"))[-1].text == "after the restart"
     finally:
         await store.close()
+
+
+async def test_a_v3_database_gains_the_tone_columns_and_keeps_its_lines(tmp_path: Path) -> None:
+    from sidecar.store.migrations import MIGRATIONS
+
+    v3 = MIGRATIONS.index(next(m for m in MIGRATIONS if "stance" in m))
+    conn = apsw.Connection(str(tmp_path / "parley.sqlite3"))
+    for k, sql in enumerate(MIGRATIONS[:v3]):
+        with conn:
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version={k + 1}")
+    with conn:
+        conn.execute("INSERT INTO players VALUES ('p', 0)")
+        conn.execute("INSERT INTO relationships VALUES ('p', 'n', 50, 0)")
+        conn.execute(
+            "INSERT INTO conversations(id, player_id, persona_id, seed, started_at, updated_at)"
+            " VALUES ('c1', 'p', 'n', 1, 0, 0)"
+        )
+        conn.execute(
+            "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, compound)"
+            " VALUES ('c1', 0, 'player', 'p', 'My mother died.', 0, -0.6)"
+        )
+    conn.close()
+    store = await _store(tmp_path)
+    try:
+        assert await store.schema_version() == SCHEMA_VERSION
+        (old,) = await store.lines("c1")
+        assert (old.text, old.compound, old.stance, old.emotion, old.intensity) == (
+            "My mother died.",
+            -0.6,
+            None,
+            None,
+            None,
+        )
+        await store.commit_turn(
+            TurnWrite(
+                "c1",
+                (
+                    NewMessage("player", "p", "You oaf.", compound=-0.4, stance=-0.7),
+                    NewMessage("n", "N", "How dare you.", emotion="anger", intensity=0.8),
+                ),
+                {},
+            )
+        )
+        rows = await store.lines("c1")
+        assert [(r.stance, r.emotion, r.intensity) for r in rows[1:]] == [(-0.7, None, None), (None, "anger", 0.8)]
+        assert [(r.stance, r.emotion) for r in await store.lines_since("c1", 2)] == [(None, "anger")]
+    finally:
+        await store.close()

@@ -191,6 +191,8 @@ class Call:
     def shape(self, rng: random.Random, draft: Draft) -> None:
         """The voice's signature, always visible: shy hesitates, sarcastic is dry."""
         k = self.knobs
+        if draft.somber and self.voice != "shy":
+            return  # "Oh, wonderful. I'm sorry." is mockery; a shy hesitation is not
         if self.voice == "shy":
             already = "…" in draft.reaction + draft.ack + draft.core
             chance = k.hesitation * (0.3 if already else 1.0)

@@ -9,6 +9,7 @@ import random
 import re
 
 from sidecar.engine import requests
+from sidecar.engine import tone as tones
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import PersonaIndex, index_for, said_keyword
 from sidecar.engine.compose.memory import WorkingMemory
@@ -27,7 +28,8 @@ _FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
 
 
-def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: Tone) -> Draft:
+def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str) -> Draft:
+    """The NPC's goodbye; `tone_` keys its reaction (friendly, rude, sympathy, comfort)."""
     d = Draft(core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
     band = turn.tuning.band
     addr = turn.name_for_addressing(mem)
@@ -38,7 +40,16 @@ def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: Tone) -> 
     return d
 
 
-def reaction(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: Tone,
+def care(reading: tones.ToneReading) -> str | None:
+    """`comfort` for a fear, `sympathy` for grief, bad news or a confession (told without
+    hostility), else None."""
+    if not reading.sad_news:
+        return None
+    cues = set(reading.cues)
+    return "comfort" if "fear" in cues and not cues & {"grief", "bad_news"} else "sympathy"
+
+
+def reaction(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str,
              addr: str) -> str:
     if tone_ == "neutral":
         return ""
@@ -66,8 +77,11 @@ def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
 
 def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
-    new_name: str | None, asked: requests.Asked | None = None,
+    new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
 ) -> tuple[Draft, str | None, list[str]]:
+    """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
+    comes first, it is the whole answer when the core would be a fallback line, and no quip,
+    question back or dry opener follows it."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
@@ -173,8 +187,11 @@ def draft_reply(
             extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
             mem.hook_turn = turn.ctx.turn
 
-    # Reaction: small talk beside another core, else the player's tone (always shown).
-    if smalltalk:
+    # Reaction: sympathy for sad news, small talk beside another core, else the player's
+    # tone (always shown).
+    if care is not None and small_core != "sorry":
+        d.reaction = reaction(turn, rng, mem, care, addr)
+    elif smalltalk:
         d.reaction = turn.pick(rng, turn.ph("smalltalk", voice, smalltalk), mem, addr)
     elif heard.affection and turn.tuning.band != "guarded" and voice == "flirty":
         d.reaction = turn.pick(rng, turn.ph("affection_flirty"))
@@ -191,6 +208,12 @@ def draft_reply(
         # answered, not thanked: "How gracious of you." to "What's your honest opinion?"
         # reads as if the NPC heard a compliment.
         d.reaction = reaction(turn, rng, mem, tone_, addr)
+
+    if care is not None and d.reaction and "core:fallback" in why:
+        # Sad news on no subject the NPC knows: the sympathy is the answer, not a fallback
+        # line ("Is that a city thing?") or a hook to another topic.
+        d.core, d.reaction, extras = d.reaction, "", []
+        why.append("core:care")
 
     # Extras, within the voice's budget of parts and words.
     if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
@@ -216,10 +239,11 @@ def draft_reply(
                  "shy": 0.15}[voice]
     substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
                                     "core:recall", "core:self")) for w in why)
-    if budget > 0 and substantive and rng.random() < signature:
+    # No quip after sad news: "Careful, I might start to enjoy this." reads as mockery.
+    if budget > 0 and substantive and care is None and rng.random() < signature:
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
         budget -= 1
-    if budget > 0 and not heard.asks_name and not heard.asks_likes:
+    if budget > 0 and not heard.asks_name and not heard.asks_likes and care is None:
         if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
@@ -227,7 +251,8 @@ def draft_reply(
         elif rng.random() < knobs.asks_back:
             d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
 
-    if len(d.text()) < _MIN_CHARS and not d.question:
+    d.somber = care is not None
+    if len(d.text()) < _MIN_CHARS and not d.question and care is None:
         d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
     turn.shape(rng, d)
     turn.sprinkle(rng, d, mem)
@@ -264,6 +289,7 @@ __all__ = [
     "hook_keyword",
     "likes_answer",
     "pending_recall",
+    "care",
     "reaction",
     "recall_text",
 ]

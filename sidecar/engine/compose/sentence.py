@@ -112,6 +112,8 @@ class Draft:
     """A standalone speech quirk said first."""
     tail: str = ""
     """A standalone quirk or catchphrase said last."""
+    somber: bool = False
+    """An answer to sad news: no bright or dry opener, no added exclamation."""
     max_chars: int = 10_000
     """The preset's length budget: optional parts are dropped until the line fits."""
 

@@ -22,10 +22,12 @@ from typing import Any, TypeVar
 from sidecar.engine import goals as goal_rules
 from sidecar.engine.affinity import AffinityChange
 from sidecar.engine.arc import ArcStep
+from sidecar.engine.emotion import NEUTRAL, Feeling
 from sidecar.engine.personality import Tuning
 from sidecar.engine.quality import Quality
 from sidecar.engine.source import Generated, TurnInput
 from sidecar.engine.state import EngineMemory
+from sidecar.engine.tone import ToneReading, neutral_reading
 from sidecar.engine.types import Option, Sentiment, TurnContext
 from sidecar.personas.model import Persona
 from sidecar.store.db import AffinityResult, ConversationRow, GoalRow, GoalWrite, MessageRow
@@ -96,6 +98,8 @@ class Settled:
     goal_write: GoalWrite | None = None
     goal_events: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """`goal_progressed` / `goal_completed` events, sent after the commit."""
+    feeling: Feeling = NEUTRAL
+    """The NPC line's emotion and intensity (engine/emotion.py), stored with it."""
 
 
 @dataclass
@@ -116,6 +120,9 @@ class Draft:
     goal: goal_rules.GoalDef | None
     turn: TurnInput
     """What the line source is given (the goal hint and the other NPCs' names included)."""
+    tone: ToneReading = field(default_factory=neutral_reading)
+    """The player's stance toward the speaker and the topic's valence (`read` fills it):
+    affinity and the arc follow the stance."""
     _recalled: Recalled | None = None
     _generation: Generation | None = None
     _actions: tuple[Action, ...] | None = None

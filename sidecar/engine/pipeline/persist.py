@@ -12,13 +12,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 
+from sidecar.engine import emotion as feelings
 from sidecar.engine import options as option_rules
+from sidecar.engine.emotion import Feeling
+from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.source import EMBEDDED
 from sidecar.engine.state import ConversationState
 from sidecar.engine.types import PLAYER, Composed, Option, TurnContext
-from sidecar.personas.model import Persona
 from sidecar.store.db import AffinityResult, AffinityWrite, NewMessage, Store, TurnWrite
 
 
@@ -50,6 +52,7 @@ def turn_write(draft: Draft) -> TurnWrite:
                 draft.player_text,
                 sentiment=draft.sentiment.label,
                 compound=draft.sentiment.compound,
+                stance=draft.tone.stance,
             ),
             NewMessage(
                 speaker.id,
@@ -62,6 +65,8 @@ def turn_write(draft: Draft) -> TurnWrite:
                 retries=gen.retries,
                 quality_rules=rules,
                 arc=settled.arc.arc.value,
+                emotion=settled.feeling.emotion,
+                intensity=settled.feeling.intensity,
             ),
         ),
         memory=state_after(draft).to_json(),
@@ -77,35 +82,68 @@ async def persist_turn(store: Store, draft: Draft) -> AffinityResult:
 
 async def persist_greeting(
     store: Store, conversation_id: str, ctx: TurnContext, greeting: Composed, state: ConversationState
-) -> int:
-    """A new conversation and its greeting (`conversation.start`); returns the affinity."""
+) -> tuple[int, Feeling]:
+    """A new conversation and its greeting (`conversation.start`); returns the affinity and
+    the greeting's emotion (stored with it)."""
     tone = analyze(greeting.text)
     persona = ctx.persona
-    return await store.start_conversation(
+    feel = feelings.derive(greeting.text, tone, affinity=ctx.affinity, voice=tune(persona, ctx.affinity).voice)
+    value = await store.start_conversation(
         conversation_id=conversation_id,
         player_id=ctx.player,
         persona_id=persona.id,
         seed=ctx.seed,
         greeting=NewMessage(
-            persona.id, persona.name, greeting.text, sentiment=tone.label, compound=tone.compound, provider=EMBEDDED
+            persona.id,
+            persona.name,
+            greeting.text,
+            sentiment=tone.label,
+            compound=tone.compound,
+            provider=EMBEDDED,
+            emotion=feel.emotion,
+            intensity=feel.intensity,
         ),
         memory=state.to_json(),
         initial_affinity=ctx.affinity,
     )
+    return value, feel
 
 
 async def persist_farewell(
-    store: Store, conversation_id: str, speaker: Persona, farewell: Composed, state: ConversationState
-) -> None:
-    """The NPC's farewell and the end of the conversation (`conversation.end`)."""
+    store: Store, conversation_id: str, ctx: TurnContext, farewell: Composed, state: ConversationState
+) -> Feeling:
+    """The NPC's farewell and the end of the conversation (`conversation.end`); returns the
+    farewell's emotion (stored with it, from its words, the affinity and the last arc)."""
+    speaker = ctx.persona
+    tone = analyze(farewell.text)
+    episode = state.arc_episode
+    feel = feelings.derive(
+        farewell.text,
+        tone,
+        affinity=ctx.affinity,
+        arc=episode.value if episode else None,
+        voice=tune(speaker, ctx.affinity).voice,
+    )
     await store.commit_turn(
         TurnWrite(
             conversation_id=conversation_id,
-            messages=(NewMessage(speaker.id, speaker.name, farewell.text, provider=EMBEDDED),),
+            messages=(
+                NewMessage(
+                    speaker.id,
+                    speaker.name,
+                    farewell.text,
+                    sentiment=tone.label,
+                    compound=tone.compound,
+                    provider=EMBEDDED,
+                    emotion=feel.emotion,
+                    intensity=feel.intensity,
+                ),
+            ),
             memory=state.to_json(),
             ended=True,
         )
     )
+    return feel
 
 
 async def persist_options(

@@ -1,6 +1,7 @@
 """Step 1, read: the player's line, read for one speaker, becomes the turn's draft.
 
-Sentiment, the speaker's tuning at the current affinity, the goal in force and its hint, and
+Its tone (engine/tone.py: the stance toward the speaker and the topic's valence, with VADER's
+sentiment computed once inside), the speaker's tuning at the current affinity, the goal in force and its hint, and
 the names of the other NPCs (the quality gate and the stream cleaner flag lines spoken under
 them). Pure: no I/O, no randomness.
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sidecar.engine import goals as goal_rules
+from sidecar.engine import tone as tones
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.draft import Draft
-from sidecar.engine.sentiment import analyze
 from sidecar.engine.source import TurnInput
 from sidecar.engine.state import ConversationState
 from sidecar.engine.types import Line, TurnContext
@@ -49,7 +50,8 @@ def read_line(
     state: TurnState, speaker: Persona, text: str, *, others: tuple[str, ...], neighbours: Sequence[Persona] = ()
 ) -> Draft:
     ctx = context(state, speaker, neighbours)
-    sentiment = analyze(text)
+    tone = tones.read(text, speaker.names)
+    sentiment = tone.sentiment
     tuning = tune(speaker, ctx.affinity)
     goal = goal_rules.from_dict(state.goal.definition) if state.goal is not None else None
     turn = TurnInput(
@@ -60,6 +62,7 @@ def read_line(
         goal_hint=goal_rules.npc_hint(goal, speaker) if goal is not None else None,
         other_names=others,
         conversation=state.conversation.id,
+        tone=tone,
     )
     return Draft(
         conversation=state.conversation,
@@ -72,6 +75,7 @@ def read_line(
         tuning=tuning,
         goal=goal,
         turn=turn,
+        tone=tone,
     )
 
 

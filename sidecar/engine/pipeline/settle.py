@@ -1,7 +1,10 @@
 """Step 5, settle: what the kept line changes in the relationship.
 
     NPC sentiment → emotional arc → affinity (turn delta + arc bonus) → goal (heuristics,
-    then the source's judge; its reward) → affinity, combined
+    then the source's judge; its reward) → affinity, combined → the line's emotion
+
+The arc and the turn delta follow the player's *stance* toward the NPC (engine/tone.py), not
+the mood of the topic: sad news, fears and confessions are no hostility.
 
 Each part is a function of the draft, unit-tested on its own; `Settle` runs them in that
 order because the goal is checked against the affinity the turn would leave without the
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.engine import arc as arcs
+from sidecar.engine import emotion as feelings
 from sidecar.engine import goals as goal_rules
 from sidecar.engine.affinity import AffinityChange, apply, combine, likes_topic, turn_delta
 from sidecar.engine.pipeline.draft import Draft, GoalState, Settled
@@ -29,19 +33,20 @@ ARC_WINDOW = 8
 
 
 def arc_step(draft: Draft) -> arcs.ArcStep:
-    """The emotional arc over the player's recent lines: how the player treats this NPC. NPC
-    lines are left out on purpose: NPCs (embedded and LLM alike) tend to answer an insult
-    kindly, which would make every insult look like a "reconciliation"."""
-    scores = [r.compound for r in draft.lines if r.speaker == PLAYER and r.compound is not None]
-    recent = [*scores[-(ARC_WINDOW - 1) :], draft.sentiment.compound]
+    """The emotional arc over the player's recent stances: how the player treats this NPC,
+    not the mood of what they talk about. NPC lines are left out on purpose: NPCs (embedded
+    and LLM alike) tend to answer an insult kindly, which would make every insult look like
+    a "reconciliation". Lines stored before stances were (NULL) are left out too."""
+    scores = [r.stance for r in draft.lines if r.speaker == PLAYER and r.stance is not None]
+    recent = [*scores[-(ARC_WINDOW - 1) :], draft.tone.stance]
     return arcs.step(draft.ctx.state.arc_episode, recent)
 
 
 def relationship_changes(draft: Draft, step: arcs.ArcStep) -> list[AffinityChange]:
-    """The per-turn delta (the player's tone, the liked-topic bonus) and the arc's
+    """The per-turn delta (the player's stance, the liked-topic bonus) and the arc's
     once-per-episode bonus."""
     liked = likes_topic(draft.speaker, draft.generation.topic)
-    changes = [turn_delta(draft.sentiment, topic_liked=liked)]
+    changes = [turn_delta(draft.tone, topic_liked=liked)]
     if step.bonus:
         changes.append(AffinityChange(step.bonus, f"{step.arc.value} arc"))
     return changes
@@ -113,13 +118,23 @@ class Settle:
         goal = await goal_progress(draft, self.source, affinity=provisional, npc_sentiment=npc_sentiment)
         if goal is not None and goal.reward is not None:
             changes.append(goal.reward)
+        change = combine(changes)
         return Settled(
             npc_sentiment=npc_sentiment,
             arc=step,
-            change=combine(changes),
+            change=change,
             goal=goal.state if goal else None,
             goal_write=goal.write if goal else None,
             goal_events=goal.events if goal else (),
+            feeling=feelings.settle(
+                draft.generation.line.emotion,
+                draft.generation.text,
+                npc_sentiment,
+                reading=draft.tone,
+                affinity=apply(draft.ctx.affinity, change),
+                arc=step.arc.value,
+                voice=draft.tuning.voice,
+            ),
         )
 
 
