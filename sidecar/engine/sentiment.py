@@ -3,11 +3,18 @@
 VADER's analyzer reads two lexicon files when it is built (about 25 ms), so it is created once,
 lazily, on first use, under a lock: the sidecar may score lines from several threads. Scoring
 itself only reads the lexicon, so one analyzer is shared by every caller.
+
+A turn scores the player's line and the NPC's, and the tone reading, the goal heuristics and
+option rerolls score lines again; lines recur (options the player picks, phrases the embedded
+engine composes from). VADER is a pure function of the text and costs ~0.3 ms a line, so the
+last `CACHED_LINES` results are kept, keyed by the exact (capped) text: the same text always
+gets the same result, whether cached or not.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from sidecar.engine.types import Sentiment
@@ -19,6 +26,9 @@ NEGATIVE = -0.05
 MAX_SCORED_CHARS = 4_000
 """Only this much of a line is scored: VADER's cost grows with length, and the wire already
 caps a player's line well below this, so the cap only bounds the cost of unexpected input."""
+CACHED_LINES = 4_096
+"""How many distinct lines' results are kept (least recently used go first): a few MB at most,
+since every key is capped at `MAX_SCORED_CHARS`."""
 
 Tone = Literal["friendly", "rude", "neutral"]
 
@@ -59,7 +69,13 @@ def analyze(text: str) -> Sentiment:
     Never fails on any str (empty, emoji, control characters): empty text is neutral, 0.0.
     The first call pays for loading the lexicon.
     """
-    scores = _get().polarity_scores(text[:MAX_SCORED_CHARS])
+    return _scored(text[:MAX_SCORED_CHARS])
+
+
+@lru_cache(maxsize=CACHED_LINES)
+def _scored(text: str) -> Sentiment:
+    """VADER's reading of `text` (already capped); `lru_cache` is safe across threads."""
+    scores = _get().polarity_scores(text)
     compound = max(-1.0, min(1.0, float(scores["compound"])))
     if compound >= POSITIVE:
         label = "positive"
@@ -84,4 +100,4 @@ def tone(sentiment: Sentiment) -> Tone:
     return "neutral"
 
 
-__all__ = ["MAX_SCORED_CHARS", "NEGATIVE", "POSITIVE", "Tone", "analyze", "tone", "word_valence"]
+__all__ = ["CACHED_LINES", "MAX_SCORED_CHARS", "NEGATIVE", "POSITIVE", "Tone", "analyze", "tone", "word_valence"]

@@ -72,3 +72,16 @@ def test_any_text_scores_within_range(text: str) -> None:
     s = analyze(text)
     assert s.label in {"positive", "negative", "neutral"}
     assert -1.0 <= s.compound <= 1.0
+
+
+def test_a_repeated_line_is_read_once_and_gets_the_same_result() -> None:
+    from sidecar.engine.sentiment import _get, _scored
+
+    text = "You are a liar and a thief, and I am done with you."
+    first = analyze(text)
+    hits = _scored.cache_info().hits
+    again = analyze(text)
+    assert again == first
+    assert _scored.cache_info().hits == hits + 1
+    # the cached result is VADER's own reading of the text
+    assert first.compound == max(-1.0, min(1.0, float(_get().polarity_scores(text)["compound"])))
