@@ -176,11 +176,30 @@ def band_for(affinity: int) -> Band:
     return "neutral"
 
 
+_TUNED: dict[tuple[int, int], tuple[Persona, Tuning]] = {}
+_TUNED_MAX = 4_096
+
+
 def tune(persona: Persona, affinity: int) -> Tuning:
     """Parameters for one turn. Affinity > 80: temperature +0.1, max_tokens +20, "more
     expressive and talkative"; < 20: −0.1, −20, "guarded and brief". Never fails: affinity
-    outside 0..100 is clamped first, and results are clamped to the schema's ranges."""
+    outside 0..100 is clamped first, and results are clamped to the schema's ranges.
+
+    A turn asks for the same tuning three times (the read, the reply, the options), so results
+    are kept per persona (by identity: personas are immutable once loaded, and the entry holds
+    the persona, so its id cannot be reused while cached) and clamped affinity."""
     affinity = int(_clamp(affinity, 0, 100))
+    hit = _TUNED.get((id(persona), affinity))
+    if hit is not None and hit[0] is persona:
+        return hit[1]
+    if len(_TUNED) >= _TUNED_MAX:
+        _TUNED.clear()
+    tuning = _tune(persona, affinity)
+    _TUNED[(id(persona), affinity)] = (persona, tuning)
+    return tuning
+
+
+def _tune(persona: Persona, affinity: int) -> Tuning:
     preset = preset_for(persona)
     voice = voice_for(persona)
     band = band_for(affinity)
