@@ -147,9 +147,19 @@ _INTRO_BEFORE = re.compile(
 _INTRO_AFTER = re.compile(r"^[\"']?\s+here\b", re.IGNORECASE)
 
 
-def _speaker_label(names: Iterable[str]) -> re.Pattern[str] | None:
-    """A line or sentence that starts with `Name:` (optionally bold/bracketed/quoted)."""
-    alts = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+def _speaker_label(names: Iterable[str], but: frozenset[str] = frozenset()) -> re.Pattern[str] | None:
+    """A line or sentence that starts with `Name:` (optionally bold/bracketed/quoted), for
+    any of `names` whose case-folded form is not in `but`."""
+    return _label_for(tuple(names), but)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_for(names: tuple[str, ...], but: frozenset[str]) -> re.Pattern[str] | None:
+    # Cached on the raw names as well: the same name lists come every turn, and filtering and
+    # sorting the other NPCs' names each time cost more than the search.
+    alts = sorted(
+        {n.strip() for n in names if n.casefold() not in but and n and n.strip()}, key=len, reverse=True
+    )
     return _label_pattern(tuple(alts)) if alts else None
 
 
@@ -211,14 +221,14 @@ def _speaks_for(
     text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]
 ) -> list[RuleHit]:
     hits: list[RuleHit] = []
-    own = {n.casefold() for n in persona.names}
-    player_labels = [*_GENERIC_PLAYER_LABELS, *([player_name] if player_name else [])]
-    pattern = _speaker_label(n for n in player_labels if n.casefold() not in own)
+    own = frozenset(n.casefold() for n in persona.names)
+    player_labels = (*_GENERIC_PLAYER_LABELS, *((player_name,) if player_name else ()))
+    pattern = _speaker_label(player_labels, own)
     if pattern is not None and (m := pattern.search(text)):
         hits.append(
             RuleHit("speaks_for_player", RULES["speaks_for_player"], f"writes {m['who']}'s line")
         )
-    pattern = _speaker_label(n for n in other_names if n.casefold() not in own)
+    pattern = _speaker_label(other_names, own)
     if pattern is not None and (m := pattern.search(text)):
         hits.append(
             RuleHit("speaks_for_other", RULES["speaks_for_other"], f"writes {m['who']}'s line")
