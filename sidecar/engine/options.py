@@ -22,6 +22,7 @@ Pure and deterministic: no I/O.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -118,6 +119,7 @@ _ASK_START = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def infer_intent(text: str) -> str:
     """Guess an option's intent from its words: leave (goodbye / topic change) first, then ask
     (a question), else share. "Talk later?" is a leave, not a question."""
@@ -167,8 +169,11 @@ def _unquote(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_text(text: str) -> str | None:
     """One option's text, tidied and at most `MAX_WORDS` words; None if nothing usable.
+
+    Cached (pure, and a turn cleans each option twice: as a candidate and as the fallback).
 
     Over-long text is cut at the first sentence end within `MAX_WORDS` words, else at
     `MAX_WORDS` words minus dangling connectives ("and", "the", ...); text longer than

@@ -179,8 +179,10 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
+@functools.lru_cache(maxsize=4096)
 def breaks_character(text: str) -> bool:
-    """Whether `text` talks like an AI assistant ("as an AI", refusals, policy talk)."""
+    """Whether `text` talks like an AI assistant ("as an AI", refusals, policy talk). Cached:
+    option texts come from banks and recur, and every option is checked twice a turn."""
     return _BREAKS.search(_plain(text)) is not None
 
 
