@@ -424,36 +424,37 @@ class Store:
         now = time.time()
         c = self.conn
         with c:
-            conv = self._conversation_sync(t.conversation_id)
-            if conv is None:
-                raise StoreError(f"conversation {t.conversation_id} vanished")
-            next_seq = c.execute(
-                "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id=?",
+            # One read for what the writes need (the pair, the next seq, the affinity before);
+            # the conversation's memory is replaced, so it is not read (nor parsed) here.
+            rows = c.execute(
+                "SELECT c.player_id, c.persona_id,"
+                " (SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id=c.id),"
+                " r.affinity FROM conversations c JOIN relationships r"
+                " ON r.player_id=c.player_id AND r.persona_id=c.persona_id WHERE c.id=?",
                 (t.conversation_id,),
-            ).fetchall()[0][0]
+            ).fetchall()
+            if not rows:
+                raise StoreError(f"conversation {t.conversation_id} vanished")
+            player_id, persona_id, next_seq, old = rows[0]
             self._insert_messages(t.conversation_id, next_seq, t.messages, now)
             c.execute(
                 "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
                 " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",
                 (now, json.dumps(t.memory), t.ended, now, t.conversation_id),
             )
-            old = c.execute(
-                "SELECT affinity FROM relationships WHERE player_id=? AND persona_id=?",
-                (conv.player_id, conv.persona_id),
-            ).fetchall()[0][0]
             new = old
             if t.affinity is not None and t.affinity.delta != 0:
                 new = max(0, min(100, old + t.affinity.delta))
                 c.execute(
                     "UPDATE relationships SET affinity=?, updated_at=? WHERE player_id=? AND persona_id=?",
-                    (new, now, conv.player_id, conv.persona_id),
+                    (new, now, player_id, persona_id),
                 )
                 c.execute(
                     "INSERT INTO affinity_events(player_id, persona_id, conversation_id, old,"
                     " new, delta, reason, at) VALUES (?,?,?,?,?,?,?,?)",
                     (
-                        conv.player_id,
-                        conv.persona_id,
+                        player_id,
+                        persona_id,
                         t.conversation_id,
                         old,
                         new,
