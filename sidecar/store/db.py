@@ -30,12 +30,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import apsw
+import orjson
 
 from sidecar.errors import StoreError
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+def _dump_state(memory: Mapping[str, Any]) -> str:
+    """A conversation's state as the JSON text stored in `conversations.memory` (orjson: it is
+    written every turn; non-str keys become strings, as `json.dumps` made them)."""
+    return orjson.dumps(memory, option=orjson.OPT_NON_STR_KEYS).decode()
+
 
 DB_FILENAME = "parley.sqlite3"
 DEFAULT_AFFINITY = 50
@@ -311,7 +318,7 @@ class Store:
             c.execute(
                 "INSERT INTO conversations(id, player_id, persona_id, seed, started_at,"
                 " updated_at, memory) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cid, player_id, persona_id, seed, now, now, json.dumps(memory)),
+                (cid, player_id, persona_id, seed, now, now, _dump_state(memory)),
             )
             self._insert_messages(cid, 0, [greeting], now)
             row = c.execute(
@@ -370,7 +377,7 @@ class Store:
             ended_at=r[6],
             archived_at=r[7],
             turns=r[8],
-            memory=json.loads(r[9]),
+            memory=orjson.loads(r[9]),
         )
 
     async def turn_state(self, conversation_id: str, window: int) -> TurnState | None:
@@ -440,7 +447,7 @@ class Store:
             c.execute(
                 "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
                 " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",
-                (now, json.dumps(t.memory), t.ended, now, t.conversation_id),
+                (now, _dump_state(t.memory), t.ended, now, t.conversation_id),
             )
             new = old
             if t.affinity is not None and t.affinity.delta != 0:
@@ -490,7 +497,7 @@ class Store:
 
     def _set_memory_sync(self, cid: str, memory: Mapping[str, Any]) -> None:
         with self.conn:
-            self.conn.execute("UPDATE conversations SET memory=? WHERE id=?", (json.dumps(memory), cid))
+            self.conn.execute("UPDATE conversations SET memory=? WHERE id=?", (_dump_state(memory), cid))
 
     async def goal(self, conversation_id: str) -> GoalRow | None:
         return await self._run(self._goal_sync, conversation_id)
