@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import apsw
 import orjson
@@ -70,8 +70,10 @@ class ConversationRow:
     memory: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class MessageRow:
+class MessageRow(NamedTuple):
+    """One stored line. A NamedTuple, not a frozen dataclass: a turn reads its 24-line window
+    every time, and a frozen dataclass's `__init__` made that read cost 5x more."""
+
     seq: int
     speaker: str
     name: str
@@ -421,7 +423,7 @@ class Store:
             " ORDER BY seq DESC LIMIT ?",
             (cid, -1 if limit is None else limit),
         ).fetchall()
-        return [MessageRow(*r) for r in reversed(rows)]
+        return list(map(MessageRow._make, reversed(rows)))
 
     async def commit_turn(self, turn: TurnWrite) -> AffinityResult:
         """Store one turn atomically; returns the affinity before and after."""
@@ -488,7 +490,7 @@ class Store:
                 " ORDER BY seq DESC LIMIT ?",
                 (conversation_id, seq, limit),
             ).fetchall()
-            return [MessageRow(*r) for r in reversed(rows)]
+            return list(map(MessageRow._make, reversed(rows)))
 
         return await self._run(q)
 
