@@ -194,13 +194,35 @@ SUBJECT_WORDS: Mapping[str, str] = word_map(read_toml("subjects.toml"), "subject
 """How the player names a bare topic word ("work" → "your work"): sidecar/data/subjects.toml."""
 
 
+_PEOPLE: dict[tuple[int, ...], tuple[tuple[Persona, ...], Mapping[str, str]]] = {}
+
+
+def _people(neighbours: Sequence[Persona]) -> Mapping[str, str]:
+    """Every way `person` matches a neighbour (its id with spaces, each name case-folded) →
+    that neighbour's display name; the first neighbour wins, as in a scan. Cached by the
+    personas' identities (immutable once loaded; the entry holds them, so no id is reused):
+    options ask this for every topic keyword of every turn."""
+    key = tuple(map(id, neighbours))
+    hit = _PEOPLE.get(key)
+    if hit is not None:
+        return hit[1]
+    table: dict[str, str] = {}
+    for other in neighbours:
+        table.setdefault(other.id.replace("_", " "), other.name)
+        for n in other.names:
+            table.setdefault(n.casefold(), other.name)
+    if len(_PEOPLE) >= _CACHE_MAX:
+        _PEOPLE.clear()
+    _PEOPLE[key] = (tuple(neighbours), table)
+    return table
+
+
 def person(word: str, persona: Persona, neighbours: Sequence[Persona]) -> str | None:
     """The display name of the villager `word` names (their id, name or an alias), if any:
     the player says "Rook" and "Captain Vane", never the persona id "rook" or "hesper"."""
-    folded = word.replace("_", " ").casefold()
-    for other in neighbours:
-        if folded == other.id.replace("_", " ") or folded in (n.casefold() for n in other.names):
-            return other.name
+    name = _people(neighbours).get(word.replace("_", " ").casefold())
+    if name is not None:
+        return name
     if word in persona.relationships:
         return word.replace("_", " ").title()
     return None
