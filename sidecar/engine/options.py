@@ -502,6 +502,7 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     def naming(word: str) -> str:
         return as_player_says(word, persona, ctx.neighbours)
 
+    @functools.cache  # asked again for the same topics (the stale sort, then the subjects)
     def phrase(topic_key: str) -> str:
         words = set(line_tokens)
         topic = persona.topics[topic_key]
