@@ -1,23 +1,58 @@
 """Cooperative cancellation of a turn by the game (`request.cancel`).
 
-The server gives each request a token (an `asyncio.Event`) through a context variable; the
-turn pipeline runs only its *generation* under `until_cancelled`, never its commit. So a
-cancelled turn stores nothing and answers `cancelled`, and a cancel that arrives once the
-turn is committing is simply too late: the turn completes and answers normally.
+The server gives each request a `CancelToken` through a context variable; the turn pipeline
+runs only its *generation* under `until_cancelled`, never its commit. So a cancelled turn
+stores nothing and answers `cancelled`, and a cancel that arrives once the turn is committing
+is simply too late: the turn completes and answers normally.
+
+The token calls back instead of being waited on: every turn runs its generation under
+`until_cancelled`, and waiting on an `asyncio.Event` beside the work cost a second task and
+an `asyncio.wait` per turn (~25 µs of CPU) for a cancel that almost never comes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sidecar.errors import Cancelled
 
 T = TypeVar("T")
 
-CANCEL: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("parley_cancel", default=None)
+
+class CancelToken:
+    """Set once by the server when the game cancels the request; tells its watchers then."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._watchers: list[Callable[[], object]] = []
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            watcher()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def watch(self, watcher: Callable[[], object]) -> None:
+        """Call `watcher` when the token is set (at once if it already is)."""
+        if self._set:
+            watcher()
+        else:
+            self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[], object]) -> None:
+        if watcher in self._watchers:
+            self._watchers.remove(watcher)
+
+
+CANCEL: contextvars.ContextVar[CancelToken | None] = contextvars.ContextVar("parley_cancel", default=None)
 
 
 async def until_cancelled(work: Awaitable[T]) -> T:
@@ -30,22 +65,17 @@ async def until_cancelled(work: Awaitable[T]) -> T:
             work.close()
         raise Cancelled("the game cancelled this request")
     task = asyncio.ensure_future(work)
-    waiter = asyncio.ensure_future(token.wait())
+    token.watch(task.cancel)
     try:
-        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        return await task
     except asyncio.CancelledError:
-        task.cancel()
+        current = asyncio.current_task()
+        if token.is_set() and (current is None or not current.cancelling()):
+            # Our work was stopped by the token, not our caller by its own cancellation.
+            raise Cancelled("the game cancelled this request") from None
         raise
     finally:
-        waiter.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    raise Cancelled("the game cancelled this request")
+        token.unwatch(task.cancel)
 
 
-__all__ = ["CANCEL", "until_cancelled"]
+__all__ = ["CANCEL", "CancelToken", "until_cancelled"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from sidecar import __version__
-from sidecar.engine.cancel import CANCEL
+from sidecar.engine.cancel import CANCEL, CancelToken
 from sidecar.engine.emotion import Feeling, accept
 from sidecar.engine.goals import GoalDef
 from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
@@ -73,7 +73,7 @@ class Services:
 class InFlight:
     """One request between its arrival and its reply: its cancel token and where it is."""
 
-    token: asyncio.Event = field(default_factory=asyncio.Event)
+    token: CancelToken = field(default_factory=CancelToken)
     state: Literal["queued", "running"] = "queued"
 
 

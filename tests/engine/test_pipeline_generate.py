@@ -6,7 +6,6 @@ The LLM cases run the real `RoutedSource` and `Router` against a loopback provid
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -19,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 from llm_fakes import FakeProvider, Reply  # noqa: E402
 from llm_support import TEST_KEY, make_router  # noqa: E402
 
-from sidecar.engine.cancel import CANCEL  # noqa: E402
+from sidecar.engine.cancel import CANCEL, CancelToken  # noqa: E402
 from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
 from sidecar.engine.pipeline.draft import Draft  # noqa: E402
 from sidecar.engine.pipeline.generate import Generate  # noqa: E402
@@ -184,7 +183,7 @@ async def test_the_embedded_source_streams_in_word_groups_without_a_provider(mak
 async def test_a_cancelled_generation_raises_cancelled(make_draft: MakeDraft) -> None:
     engine = EmbeddedEngine()
     draft = await make_draft("Hello.")
-    token = asyncio.Event()
+    token = CancelToken()
     token.set()
     reset = CANCEL.set(token)
     try:
