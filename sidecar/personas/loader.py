@@ -103,7 +103,15 @@ class Problem:
 class _Parsed:
     persona: Persona | None
     problems: tuple[Problem, ...]
-    keys: KeyLines
+    located: str = ""
+    """The text `keys` locates paths in ("" when the text was refused by the limits: a
+    text past them is never scanned)."""
+
+    @cached_property
+    def keys(self) -> KeyLines:
+        """Where each key path is defined. Scanned on first use: a valid file needs lines
+        only for a warning or a clash, and the scan costs more than `tomllib` does."""
+        return scan(self.located)
 
 
 def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
@@ -115,24 +123,23 @@ def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
     """
     excess = first_excess(text, limits)
     if excess is not None:
-        return _Parsed(None, (Problem(file, excess.line, "limit", excess.message),), KeyLines())
-    keys = scan(text)
+        return _Parsed(None, (Problem(file, excess.line, "limit", excess.message),))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return _Parsed(None, (_syntax_problem(exc, text, file, keys),), keys)
+        return _Parsed(None, (_syntax_problem(exc, text, file, scan(text)),), text)
     except RecursionError:
-        return _Parsed(None, (Problem(file, 1, "toml", "nested too deeply for the TOML parser"),), keys)
+        return _Parsed(None, (Problem(file, 1, "toml", "nested too deeply for the TOML parser"),), text)
     except Exception as exc:  # any other parser failure is this file's problem too
-        return _Parsed(None, (Problem(file, 1, "toml", f"cannot be parsed: {_describe(exc)}"),), keys)
+        return _Parsed(None, (Problem(file, 1, "toml", f"cannot be parsed: {_describe(exc)}"),), text)
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
         errors = _drop_missing_explained_by_typos(exc.errors(include_url=False))
-        return _Parsed(None, _schema_problems(errors, file, keys, limits), keys)
+        return _Parsed(None, _schema_problems(errors, file, scan(text), limits), text)
     except Exception as exc:  # as above, for the schema's validators
-        return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), keys)
-    return _Parsed(persona, (), keys)
+        return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), text)
+    return _Parsed(persona, (), text)
 
 
 def _describe(exc: BaseException) -> str:
@@ -504,7 +511,7 @@ def _load_files(
     """
     personas: dict[str, Persona] = {}
     sources: dict[str, str] = {}
-    key_lines: dict[str, KeyLines] = {}
+    parsed_as: dict[str, _Parsed] = {}  # id → its parse, whose `keys` locate its warnings
     claims: dict[str, str] = {}  # casefolded id/name/alias → persona id
     for path in files:
         name = str(path)
@@ -517,12 +524,11 @@ def _load_files(
         persona = parsed.persona
         if persona is None:
             continue
-        keys = parsed.keys
         if persona.id != path.stem:
             problems.append(
                 Problem(
                     name,
-                    keys.line_of(("id",)),
+                    parsed.keys.line_of(("id",)),
                     "id",
                     f"id {persona.id!r} differs from the file name {path.name!r}; name the file {persona.id}.toml",
                     "warning",
@@ -533,7 +539,7 @@ def _load_files(
             clashes.append(
                 Problem(
                     name,
-                    keys.line_of(("id",)),
+                    parsed.keys.line_of(("id",)),
                     "id",
                     f"duplicate id {persona.id!r}: already defined in {sources[persona.id]}",
                 )
@@ -548,7 +554,7 @@ def _load_files(
                     clashes.append(
                         Problem(
                             name,
-                            keys.line_of(loc),
+                            parsed.keys.line_of(loc),
                             _label(loc),
                             f"{claimed!r} is already a name of persona {owner!r} "
                             f"({sources[owner]}); names and aliases must be unique",
@@ -561,7 +567,7 @@ def _load_files(
             claims[_norm(n)] = persona.id
         personas[persona.id] = persona
         sources[persona.id] = name
-        key_lines[persona.id] = keys
+        parsed_as[persona.id] = parsed
     for pid, persona in personas.items():
         for other in persona.relationships:
             if other not in personas and other not in known_ids:
@@ -569,7 +575,7 @@ def _load_files(
                 problems.append(
                     Problem(
                         sources[pid],
-                        key_lines[pid].line_of(loc),
+                        parsed_as[pid].keys.line_of(loc),
                         _label(loc),
                         f"no persona with id {other!r} is loaded",
                         "warning",
