@@ -26,7 +26,7 @@ _JOINERS = frozenset("\u200c\u200d")
 class WireModel(BaseModel):
     """Strict on input: no coercion ("5" is not 5), no unknown fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     def conversation_key(self) -> str | None:
         """The conversation this request acts on: requests of one conversation run one at a
@@ -37,7 +37,7 @@ class WireModel(BaseModel):
 class OutModel(BaseModel):
     """Results: the sidecar writes them, clients must ignore fields they don't know."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
@@ -78,7 +78,7 @@ PlayerName = Annotated[
 class Envelope(BaseModel):
     """A request frame. `args` is validated separately, by the op's own model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     id: int = Field(ge=0, le=2**53)
     op: str = Field(min_length=1, max_length=64)
