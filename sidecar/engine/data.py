@@ -7,6 +7,7 @@ so a broken build fails at startup, never in the middle of a conversation.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -16,12 +17,25 @@ from sidecar.errors import ConfigError
 
 
 def read_toml(name: str, text: str | None = None) -> Mapping[str, Any]:
-    """sidecar/data/`name` parsed (or `text`, as if it were that file: for tests)."""
+    """sidecar/data/`name` parsed (or `text`, as if it were that file: for tests).
+
+    A bundled file is parsed once per process (several modules read words.toml); callers
+    only read the tables, never change them."""
     if text is None:
-        try:
-            text = resources.files("sidecar").joinpath("data", name).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"sidecar/data/{name}: cannot read: {exc}") from exc
+        return _bundled(name)
+    return _loads(name, text)
+
+
+@functools.cache
+def _bundled(name: str) -> Mapping[str, Any]:
+    try:
+        text = resources.files("sidecar").joinpath("data", name).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"sidecar/data/{name}: cannot read: {exc}") from exc
+    return _loads(name, text)
+
+
+def _loads(name: str, text: str) -> Mapping[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
