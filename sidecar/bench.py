@@ -159,7 +159,8 @@ LLM_KEY_ENV = "PARLEY_BENCH_PROVIDER_KEY"
 
 def _llm_config(path: Path, port: int) -> Path:
     """One OpenAI-format provider on loopback; no quality retries, so every turn costs the
-    same work (one line call and one answer-options call) before and after a change."""
+    same work: one call for the line with its answer options (a second call only when
+    `options_in_line = false` or a reply brings none)."""
     path.write_text(
         '[router]\nchain = ["bench"]\n\n'
         "[providers.bench]\n"

@@ -1,7 +1,9 @@
 """A minimal loopback server speaking OpenAI chat completions (non-streaming JSON bodies),
 for `parley bench`'s LLM-path measurement: `python -m sidecar.bench_provider` prints its port
 and answers every POST to `/v1/chat/completions` at once. A request with a `response_format`
-(the answer options' JSON schema) gets three options as JSON; any other gets a fixed NPC line.
+(the answer options' JSON schema) gets three options as JSON; any other gets a fixed NPC line,
+followed by the answer-options block when the system prompt asks for one (`[options]`, as a
+model following sidecar/engine/inline_options.py's instruction would write it).
 
 It runs in its own process, so the CPU time the bench reads from the sidecar's process is
 the sidecar's own (the provider's time is not in it). Standard library only: `parley bench`
@@ -25,9 +27,21 @@ OPTIONS = {
     ]
 }
 
+BLOCK_MARKER = "[options]"
+BLOCK = "\n".join([BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in OPTIONS["options"])])
+
+
+def _asks_block(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or [{}]
+    first = messages[0]
+    return first.get("role") == "system" and BLOCK_MARKER in str(first.get("content", ""))
+
 
 def completion(body: dict[str, Any]) -> dict[str, Any]:
-    content = json.dumps(OPTIONS) if body.get("response_format") else LINE
+    if body.get("response_format"):
+        content = json.dumps(OPTIONS)
+    else:
+        content = f"{LINE}\n{BLOCK}" if _asks_block(body) else LINE
     return {
         "id": "chatcmpl-bench",
         "object": "chat.completion",

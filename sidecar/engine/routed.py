@@ -14,6 +14,10 @@ Per attempt of the quality gate:
   said for the player or another NPC); `provider.fallback` and `line.reset` go to the game
   through `emit`.
 
+Answer options come with the line where the first ready provider's `options_in_line` says
+so (sidecar/engine/inline_options.py: one call per turn); a line without usable ones, a
+reroll, or a provider without that flag gets the separate options call.
+
 Answer options and the goal judge are asked of the provider only when the line the pipeline
 kept came from one (an NPC whose providers are down answers entirely from the embedded
 engine, without waiting on the chain again). They never fail a turn: any failure gives the
@@ -28,12 +32,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sidecar.engine import goals as goal_rules
+from sidecar.engine import inline_options
 from sidecar.engine import options as option_rules
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, compose
 from sidecar.engine.types import Composed, Line, Option
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
 from sidecar.llm.embedded import embedded_reply
+from sidecar.llm.router import TextFilter
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ MAX_TEMPERATURE = 1.5
 STRUCTURED_MODES = frozenset({"json_schema", "json_object_schema", "json_object"})
 """Provider `json` modes with native structured output; the others get a strict text format."""
 OPTIONS_MAX_TOKENS = 160
+OPTIONS_BLOCK = "options_block"
+"""`Generated.meta` key: the answer options that came with the line (raw block text)."""
 JUDGE_MAX_TOKENS = 120
 
 
@@ -65,7 +73,13 @@ class RoutedSource:
 
     # --- lines -----------------------------------------------------------------------------
 
-    def request(self, turn: TurnInput, attempt: int = 0) -> ChatRequest:
+    def options_in_line(self) -> bool:
+        """Whether the line request also asks for the answer options (the first ready
+        provider's flag: the request is built before the router picks who answers)."""
+        spec = self.router.first_ready()
+        return spec is not None and spec.options_in_line
+
+    def request(self, turn: TurnInput, attempt: int = 0, *, with_options: bool = False) -> ChatRequest:
         """The provider request for one attempt of this turn (public for tests)."""
         ctx = turn.ctx
         persona = ctx.persona
@@ -74,6 +88,8 @@ class RoutedSource:
             hints.append(turn.goal_hint)
         if attempt:
             hints.append(retry_note(persona.name))
+        if with_options:
+            hints.append(inline_options.instruction(persona.name))
         req = build_request(
             persona,
             player=ctx.player,
@@ -89,6 +105,8 @@ class RoutedSource:
         if attempt:
             warmer = min(MAX_TEMPERATURE, req.temperature + RETRY_WARMER * attempt)
             req = replace(req, temperature=round(max(req.temperature, warmer), 3))
+        if with_options:
+            req = replace(req, max_tokens=req.max_tokens + inline_options.EXTRA_TOKENS)
         return req
 
     async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated:
@@ -104,15 +122,25 @@ class RoutedSource:
             composed.append(made)
             return embedded_reply(made.text)
 
-        def cleaner() -> StreamCleaner:
-            return StreamCleaner(persona.names, turn.ctx.player_name or turn.ctx.player, turn.other_names)
+        with_options = self.options_in_line()
+        splits: list[inline_options.Split] = []
 
-        req = self.request(turn, attempt)
+        def cleaner() -> TextFilter:
+            inner = StreamCleaner(persona.names, turn.ctx.player_name or turn.ctx.player, turn.other_names)
+            if not with_options:
+                return inner
+            splits.append(inline_options.Split(inner))
+            return splits[-1]
+
+        req = self.request(turn, attempt, with_options=with_options)
         if on_delta is not None:
             routed = await self.router.stream(req, embedded=fallback, on_delta=on_delta, on_event=emit, cleaner=cleaner)
         else:
             routed = await self.router.complete(req, embedded=fallback, on_event=emit, cleaner=cleaner)
         text = routed.reply.text
+        # The last filter made is the answering provider's; a reply cut by max_tokens may end
+        # inside the block, so its options are not trusted.
+        block = splits[-1].block if splits and not routed.embedded and routed.reply.finish_reason != "length" else None
         return Generated(
             text=text,
             provider=routed.provider,
@@ -123,6 +151,7 @@ class RoutedSource:
                 "usd": routed.usd,
                 "fallbacks": [f.to_event() for f in routed.fallbacks],
                 "attempts": [(a.provider, a.outcome, a.tries) for a in routed.attempts],
+                OPTIONS_BLOCK: block,
             },
         )
 
@@ -157,6 +186,9 @@ class RoutedSource:
         option, gives `fallback` (the embedded engine's options)."""
         if not self._remote(line):
             return list(fallback)
+        block = line.meta.get(OPTIONS_BLOCK)
+        if isinstance(block, str) and (inline := inline_options.options(block)):
+            return inline
         spec = self.router.first_ready()
         if spec is None:
             return list(fallback)
@@ -216,4 +248,4 @@ class RoutedSource:
         return routed.reply.text
 
 
-__all__ = ["EMBEDDED", "RETRY_WARMER", "STRUCTURED_MODES", "RoutedSource", "retry_note"]
+__all__ = ["EMBEDDED", "OPTIONS_BLOCK", "RETRY_WARMER", "STRUCTURED_MODES", "RoutedSource", "retry_note"]

@@ -85,6 +85,7 @@ class ProviderModel(_Strict):
     json_mode: JsonMode | None = Field(None, alias="json")
     stream_usage: bool | None = None
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+    options_in_line: bool | None = None
     local: bool | None = None
     limits: ProviderLimitsModel = ProviderLimitsModel()
     price: PriceModel | None = None
@@ -322,6 +323,7 @@ def _resolve_provider(
         json=model.json_mode or base.json,
         stream_usage=model.stream_usage if model.stream_usage is not None else base.stream_usage,
         max_tokens_field=model.max_tokens_field or base.max_tokens_field,
+        options_in_line=model.options_in_line if model.options_in_line is not None else base.options_in_line,
         limits=limits,
         price=price,
     )

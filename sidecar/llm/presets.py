@@ -28,6 +28,7 @@ class Preset:
     json: JsonMode = "prompt"
     stream_usage: bool = True
     max_tokens_field: str = "max_tokens"
+    options_in_line: bool = True
 
 
 GENERIC_OPENAI = Preset(name="openai-compatible", kind="openai", base_url="", model="", json="prompt")

@@ -87,6 +87,9 @@ class ProviderSpec:
     json: JsonMode = "prompt"
     stream_usage: bool = True
     max_tokens_field: str = "max_tokens"
+    options_in_line: bool = True
+    """Ask for the player's answer options with the line (one call per turn) instead of in
+    a second call; the second call still happens when the reply brings none."""
     limits: Limits = Limits()
     price: Price | None = None
     """None when the price of this model is unknown (costs recorded as 0, logged once)."""

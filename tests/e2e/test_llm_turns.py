@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
 
+from sidecar.engine import inline_options  # noqa: E402
 from sidecar.engine.options import OPTIONS_SCHEMA  # noqa: E402
 from sidecar.engine.personality import PRESETS  # noqa: E402
 
@@ -220,9 +221,12 @@ async def test_streamed_line_deltas_add_up_to_the_stored_line_and_every_call_cos
     shy = PRESETS["shy"]
     assert line_req["stream"] is True and line_req["stream_options"] == {"include_usage": True}
     assert line_req["temperature"] == shy.temperature and line_req["frequency_penalty"] == shy.frequency_penalty
-    assert line_req["max_tokens"] == shy.max_tokens
+    # The line request also asks for the answer options (room for them added to max_tokens);
+    # this reply brings none, so they are asked for in a second call below.
+    assert line_req["max_tokens"] == shy.max_tokens + inline_options.EXTRA_TOKENS
     system = line_req["messages"][0]
     assert system["role"] == "system" and "Ansel" in system["content"] and shy.style in system["content"]
+    assert inline_options.MARKER in system["content"]
     assert line_req["messages"][-1] == {"role": "user", "content": "Good morning! Busy day at the forge?"}
 
     # Answer options asked with the provider's structured output, and used.
@@ -452,6 +456,69 @@ async def test_the_quality_gate_retries_a_bad_line_and_keeps_the_good_one(
     assert retry["temperature"] > first["temperature"]
     assert "previous answer was rejected" in retry["messages"][0]["content"]
     assert "previous answer was rejected" not in first["messages"][0]["content"]
+
+
+def block(options: list[dict[str, str]]) -> str:
+    """The answer-options block a model following `inline_options.instruction` writes."""
+    return "\n".join([inline_options.MARKER, *(f"{o['intent']}: {o['text']}" for o in options)])
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_options_that_come_with_the_line_cost_no_second_call(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path, stream: bool
+) -> None:
+    main_fake.queue(Reply(text=f"{GOOD}\n{block(OPTIONS)}", usage=(150, 40)))
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake})
+    async with llm_sidecar(data_dir, config) as (_, client):
+        cid = await start(client)
+        said, seen = await say(client, cid, "Good morning! Busy day at the forge?", stream=stream)
+        history = await stored_lines(client, cid)
+
+    assert said["provider"] == "main" and said["line"]["text"] == GOOD
+    assert said["options"] == OPTIONS
+    assert history[-1] == GOOD
+    if stream:
+        # The block is held back from the stream: the game sees the line, and only the line.
+        assert len(seen.named("line.delta")) > 1
+        assert seen.shown() == GOOD and inline_options.MARKER not in seen.shown()
+    assert len(main_fake.received) == 1, "one provider call for the line and its options"
+    assert [(r["purpose"], r["input_tokens"], r["output_tokens"]) for r in cost_rows(data_dir)] == [("line", 150, 40)]
+
+
+async def test_a_retried_line_keeps_the_options_of_the_attempt_that_was_kept(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path
+) -> None:
+    intents = ("ask", "share", "leave")
+    rejected = [{"text": f"Rejected option number {n} here.", "intent": i} for n, i in enumerate(intents)]
+    main_fake.queue(Reply(text=f"{BAD}\n{block(rejected)}"), Reply(text=f"{GOOD}\n{block(OPTIONS)}"))
+    quality = "[quality]\nthreshold = 60\nmax_retries = 2\n"
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake}, extra=quality)
+    async with llm_sidecar(data_dir, config) as (_, client):
+        cid = await start(client)
+        said, seen = await say(client, cid, "Hello there, smith.")
+
+    assert said["line"]["text"] == GOOD and said["quality"]["retries"] == 1
+    assert seen.named("line.reset") == [{"reason": "quality", "attempt": 1}]
+    assert seen.shown() == GOOD
+    assert said["options"] == OPTIONS
+    assert len(main_fake.received) == 2, "two line attempts, no separate options call"
+
+
+async def test_a_provider_with_options_in_line_off_is_asked_for_them_separately(
+    main_fake: FakeProvider, data_dir: Path, tmp_path: Path
+) -> None:
+    main_fake.queue(Reply(text=GOOD), Reply(text=json.dumps({"options": OPTIONS})))
+    config = write_config(tmp_path / "llm.toml", {"main": main_fake}, main={"options_in_line": False})
+    async with llm_sidecar(data_dir, config) as (_, client):
+        cid = await start(client)
+        said, _ = await say(client, cid, "Good morning! Busy day at the forge?")
+
+    assert said["options"] == OPTIONS
+    line_req = main_fake.received[0].body
+    assert line_req["max_tokens"] == PRESETS["shy"].max_tokens
+    assert inline_options.MARKER not in line_req["messages"][0]["content"]
+    assert main_fake.received[1].body["response_format"]["type"] == "json_schema"
+    assert [r["purpose"] for r in cost_rows(data_dir)] == ["line", "options"]
 
 
 async def test_malformed_answer_options_fall_back_to_the_embedded_engines(

@@ -1,0 +1,62 @@
+"""The answer-options block that comes with an LLM's line: held back from the stream, parsed
+into options, and absent without harm."""
+
+from __future__ import annotations
+
+import pytest
+
+from sidecar.engine import inline_options
+from sidecar.engine.inline_options import MARKER, Split
+from sidecar.llm.prompt import StreamCleaner, clean_reply
+
+LINE = "Aye, the forge is hot today. Mind the sparks, friend."
+BLOCK = f"{MARKER}\nask: What are you making today?\nshare: My uncle was a smith too.\nleave: I will let you work."
+
+
+def run(text: str, size: int) -> tuple[str, str | None]:
+    split = Split(StreamCleaner(["Ansel"], "Ana"))
+    shown = "".join(split.feed(text[i : i + size]) for i in range(0, len(text), size)) + split.finish()
+    return shown, split.block
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_the_block_is_held_back_whatever_the_chunking(size: int) -> None:
+    shown, block = run(f"{LINE}\n{BLOCK}", size)
+    assert shown == LINE
+    assert block == BLOCK
+    options = inline_options.options(block)
+    assert [(o.intent, o.text) for o in options] == [
+        ("ask", "What are you making today?"),
+        ("share", "My uncle was a smith too."),
+        ("leave", "I will let you work."),
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 4, 1000])
+def test_a_reply_without_a_block_is_the_cleaned_reply(size: int) -> None:
+    text = "Ansel: Look at this bracket [old work], friend. It is the best I have"
+    shown, block = run(text, size)
+    assert block is None
+    assert shown == clean_reply(text, ["Ansel"], "Ana")
+
+
+def test_a_held_back_marker_prefix_at_the_end_is_shown() -> None:
+    shown, block = run("Nothing ends with [opt", 1)
+    assert block is None and shown == "Nothing ends with [opt"
+
+
+def test_a_model_that_forgets_the_marker_is_split_at_its_first_option() -> None:
+    shown, block = run(f"{LINE}\nAsk: What are you making?\nshare: I like iron.\nleave: Goodbye.", 3)
+    assert shown == LINE
+    assert block is not None
+    assert [o.intent for o in inline_options.options(block)] == ["ask", "share", "leave"]
+
+
+def test_a_reserved_emotion_line_is_not_an_option() -> None:
+    options = inline_options.options(f"{MARKER}\nemotion: joy\nask: What are you making today?")
+    assert [(o.intent, o.text) for o in options] == [("ask", "What are you making today?")]
+
+
+def test_a_block_without_usable_options_gives_none() -> None:
+    assert inline_options.options(f"{MARKER}\n") == []
+    assert inline_options.options(f"{MARKER}\n```\n{{}}\n```") == []
