@@ -7,15 +7,17 @@ answers every request at once. Measured in the same run:
 - `bare`: one streamed chat completion with httpx, the body the sidecar sends, read to
   `[DONE]` (what any client pays for the HTTP call itself);
 - `llm turn`: a whole `conversation.say` with `stream: true` through a real sidecar
-  subprocess over ZeroMQ, with `--config` pointing at that server: the line (streamed) and
-  the answer options (a second, structured call) — so two provider calls per turn;
+  subprocess over ZeroMQ, with `--config` pointing at that server: the line (streamed) with
+  its answer options after it (sidecar/engine/inline_options.py), one provider call per
+  turn; with `--options-call`, `options_in_line = false` and the answer options in a second,
+  structured call (the path before one call per turn);
 - `embedded turn`: the same turn through a sidecar without `--config`;
 - first SSE text byte written by the server → first `line.delta` frame read by the game;
 - the sidecar's own CPU per turn (every thread of the sidecar process, read from
   /proc/<pid>/task/*/schedstat around each `conversation.say`; the fake provider runs in
   another process, so its time is not counted).
 
-Router overhead per turn ≈ llm turn − embedded turn − 2 × bare.
+Router overhead per turn ≈ llm turn − embedded turn − calls per turn × bare.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from llm_fakes import FakeProvider, Reply  # noqa: E402
 
 from parley_client import Client, Sidecar  # noqa: E402
+from sidecar.engine.inline_options import MARKER  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-bench-0123456789abcdef"
@@ -59,6 +62,7 @@ OPTIONS = json.dumps(
         ]
     }
 )
+BLOCK = "\n".join([MARKER, *(f"{o['intent']}: {o['text']}" for o in json.loads(OPTIONS)["options"])])
 PLAYER_LINES = ["Good morning!", "How is the work going?", "Any news from the village?", "Tell me about the forge."]
 
 
@@ -86,7 +90,7 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def serve_fake(bare: int, turns: int) -> None:
+async def serve_fake(bare: int, turns: int, options_call: bool) -> None:
     """Child process: the fake provider, scripted for the whole run; prints its base URL, runs
     until stdin closes, then prints the first-text-byte times (perf_counter is the system's
     monotonic clock, comparable across processes on Linux)."""
@@ -94,7 +98,10 @@ async def serve_fake(bare: int, turns: int) -> None:
     for i in range(bare):
         fake.queue(Reply(text=LINES[i % len(LINES)]))
     for i in range(turns):
-        fake.queue(Reply(text=LINES[i % len(LINES)]), Reply(text=OPTIONS))
+        if options_call:
+            fake.queue(Reply(text=LINES[i % len(LINES)]), Reply(text=OPTIONS))
+        else:
+            fake.queue(Reply(text=f"{LINES[i % len(LINES)]}\n{BLOCK}"))
     print(fake.base_url, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     print(json.dumps(fake.first_byte_at), flush=True)
@@ -171,15 +178,18 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--turns", type=int, default=400)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--options-call", action="store_true", help="answer options in a second call per turn")
     ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     warm = 20
+    calls = 2 if args.options_call else 1
     if args.serve_fake:
-        await serve_fake(warm + args.turns, args.turns)
+        await serve_fake(warm + args.turns, args.turns, args.options_call)
         return
 
     server = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--serve-fake", "--turns", str(args.turns),
+        *(["--options-call"] if args.options_call else []),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     assert server.stdout is not None and server.stdin is not None
@@ -191,7 +201,8 @@ async def main() -> None:
             config = Path(tmp) / "llm.toml"
             config.write_text(
                 f'[router]\nchain = ["main"]\n[providers.main]\nkind = "openai"\nbase_url = "{base_url}"\n'
-                'model = "fake"\napi_key_env = "BENCH_KEY"\nkeyring = false\njson = "json_schema"\n',
+                'model = "fake"\napi_key_env = "BENCH_KEY"\nkeyring = false\njson = "json_schema"\n'
+                f"options_in_line = {'false' if args.options_call else 'true'}\n",
                 encoding="utf-8",
             )
             llm, first_delta, llm_retries, llm_cpu = await turns(
@@ -202,7 +213,8 @@ async def main() -> None:
         server.stdin.close()
         first_bytes: list[float] = json.loads(await server.stdout.readline())
         await server.wait()
-    # Requests were: warm-up and bare calls, then per turn the line (streamed) and the options.
+    # Requests were: warm-up and bare calls, then per turn the line (streamed) and, with
+    # --options-call, the options.
     line_first_bytes = first_bytes[warm + args.turns :]
     delta_lag = [d - b for b, d in zip(line_first_bytes, first_delta, strict=True)]
     result = {
@@ -211,14 +223,14 @@ async def main() -> None:
         "embedded_turn": summary(emb),
         "first_sse_byte_to_first_line_delta": summary(delta_lag),
         "router_overhead_per_turn_ms": round(
-            (statistics.median(llm) - statistics.median(emb) - 2 * statistics.median(bare)) * 1000, 3
+            (statistics.median(llm) - statistics.median(emb) - calls * statistics.median(bare)) * 1000, 3
         ),
         "sidecar_cpu_ms_per_turn": {
             "llm": round(llm_cpu / len(llm) * 1000, 3),
             "embedded": round(emb_cpu / len(emb) * 1000, 3),
         },
         "quality_retries": {"llm": llm_retries, "embedded": emb_retries},
-        "provider_calls_per_llm_turn": 2,
+        "provider_calls_per_llm_turn": calls,
         "cpus": os.cpu_count(),
     }
     if args.json:
