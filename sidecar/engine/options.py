@@ -431,7 +431,8 @@ def finalize(
     intent, else the first `fallback` option of its intent (the embedded engine's composition);
     slots still empty take the remaining candidates in order, then the remaining fallback,
     then `RESERVE`. Candidates and fallback are re-cleaned (≤ `MAX_WORDS` words), so any
-    source may be passed in raw. Never raises.
+    source may be passed in raw. `fallback` is not read at all when the candidates fill the
+    three slots by intent. Never raises.
     """
     banned = {key(last_player_line)} if last_player_line else set()
     stale = {key(text) for text in avoid}
@@ -446,7 +447,16 @@ def finalize(
                 out.append(Option(text, intent))
         return out
 
-    cands, backup = usable(candidates), usable(fallback)
+    cands = usable(candidates)
+    backup_pool: list[Option] | None = None
+
+    def backup() -> list[Option]:
+        # Read only when a slot lacks a candidate: a lazy `fallback` (the pipeline's, on a
+        # provider's line) is then never composed when the provider's options fill all three.
+        nonlocal backup_pool
+        if backup_pool is None:
+            backup_pool = usable(fallback)
+        return backup_pool
 
     def take(pool: list[Option], intent: str | None, *, fresh: bool = True) -> Option | None:
         for i, option in enumerate(pool):
@@ -461,18 +471,18 @@ def finalize(
 
     slots: list[Option | None] = []
     for intent in INTENTS:
-        slots.append(take(cands, intent) or take(backup, intent))
+        slots.append(take(cands, intent) or take(backup(), intent))
     reserve = list(RESERVE)
     for i, intent in enumerate(INTENTS):
         if slots[i] is None:
             slots[i] = (
                 take(cands, None)
-                or take(backup, None)
+                or take(backup(), None)
                 or take(reserve, intent)
                 or take(reserve, None)
                 # Everything left was offered lately: an old option beats no option.
                 or take(cands, intent, fresh=False)
-                or take(backup, intent, fresh=False)
+                or take(backup(), intent, fresh=False)
                 or take(reserve, None, fresh=False)
             )
     result = [option for option in slots if option is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from sidecar.engine.options import (
     options_prompt,
     parse,
 )
+from sidecar.engine.pipeline.offer import LazyOptions
 from sidecar.engine.types import Option
 
 SEED_ANSWER = (
@@ -446,3 +448,36 @@ def test_the_reserve_and_intent_words_come_from_the_data_file_and_are_checked() 
     with pytest.raises(ConfigError, match=r"intents.chat: unknown key"):
         phrase_lists({"intents": {"ask": ["a"], "share": ["s"], "leave": ["l"], "chat": ["c"]}}, "option_words.toml",
                      "intents", INTENTS)
+
+
+class _Unreadable(list[Option]):
+    """A fallback that fails the test if finalize reads it."""
+
+    def __iter__(self) -> Iterator[Option]:
+        raise AssertionError("fallback read although the candidates fill every slot")
+
+
+def test_finalize_does_not_read_the_fallback_when_candidates_fill_every_intent() -> None:
+    cands = [
+        Option("What are you making at the forge?", "ask"),
+        Option("My father worked iron too, long ago.", "share"),
+        Option("I should let you get back to work.", "leave"),
+    ]
+    assert finalize(cands, last_player_line=None, fallback=_Unreadable()) == cands
+
+
+def test_lazy_options_are_made_once_and_only_when_read() -> None:
+    made: list[int] = []
+    fallback = [Option("Where did you learn the trade?", "ask")]
+
+    def make() -> list[Option]:
+        made.append(1)
+        return fallback
+
+    lazy = LazyOptions(make)
+    assert made == []
+    assert list(lazy) == fallback and len(lazy) == 1 and lazy[0] == fallback[0]
+    assert made == [1]
+    # One missing intent: the fallback is read (once) to fill it.
+    out = finalize([Option("I should let you get back to work.", "leave")], last_player_line=None, fallback=lazy)
+    assert out[0] == fallback[0] and made == [1]

@@ -9,8 +9,10 @@ greeting (`conversation.start`) and by `options.generate`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
+from functools import cached_property
+from typing import overload
 
 from sidecar.engine import options as option_rules
 from sidecar.engine.embedded import EmbeddedEngine
@@ -20,6 +22,32 @@ from sidecar.engine.types import Option, TurnContext
 
 REROLL_TRIES = 4
 """Seeds tried per re-roll until the embedded options differ from the ones shown."""
+
+
+class LazyOptions(Sequence[Option]):
+    """The embedded engine's options, composed on first use: on a provider's line they are
+    only a fallback, which `options.finalize` reads only when the provider's options do not
+    fill the three slots (and `RoutedSource.options` only when the provider gives none)."""
+
+    def __init__(self, make: Callable[[], list[Option]]) -> None:
+        self._make = make
+
+    @cached_property
+    def _options(self) -> list[Option]:
+        return self._make()
+
+    @overload
+    def __getitem__(self, index: int) -> Option: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Option]: ...
+    def __getitem__(self, index: int | slice) -> Option | Sequence[Option]:
+        return self._options[index]
+
+    def __len__(self) -> int:
+        return len(self._options)
+
+    def __iter__(self) -> Iterator[Option]:
+        return iter(self._options)
 
 
 class Offer:
@@ -69,7 +97,7 @@ class Offer:
         gen = draft.generation
         if gen.ending:
             return []
-        fallback = self.embedded(draft.ctx, gen.text, draft.player_text)
+        fallback = LazyOptions(lambda: self.embedded(draft.ctx, gen.text, draft.player_text))
         return await self.settle(
             draft.turn, gen.line, fallback, player_line=draft.player_text, name_known=bool(gen.memory.player_name)
         )
@@ -87,4 +115,4 @@ class Offer:
         return await self.settle(turn, line, fresh, player_line=player_line)
 
 
-__all__ = ["REROLL_TRIES", "Offer"]
+__all__ = ["REROLL_TRIES", "LazyOptions", "Offer"]
