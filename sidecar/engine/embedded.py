@@ -119,7 +119,8 @@ class EmbeddedEngine:
                 asked = None  # "Do you make blades?" to a smith who only has a topic on them
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
-            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind)
+            d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,
+                                        jab=reading.jab)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

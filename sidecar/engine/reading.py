@@ -101,8 +101,12 @@ _ASKS_OPINION = re.compile(
     re.IGNORECASE,
 )
 _GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
-    r"|well\s+met|yo)\b",
+    r"^\W*(?:hi|hello|hey|heya|hiya|howdy|greetings|salutations|ahoy|g'?day|good\s+(?:morning"
+    r"|afternoon|evening|day|morrow)|top\s+of\s+the\s+morning|well\s+met|yo|hullo|hallo"
+    # A bare time of day greets only as the whole line or before a name or a title ("Evening,
+    # captain."): "Evening falls early here." is about the evening.
+    r"|(?:morning|mornin'?|evening|evenin'?|afternoon)(?=\W*$|\s*[,!]|\s+(?:all|to\s+you)\b"
+    r"|(?:\s+[\w'-]+){1,2}\W*$))(?!\w)",
     re.IGNORECASE,
 )
 _THANKS = re.compile(r"\b(?:thanks|thank\s+(?:you|ye)|cheers|much\s+obliged)\b", re.IGNORECASE)

@@ -251,7 +251,7 @@ class _Score:
     refused: bool
 
 
-def _score(persona: Persona, line: _Line, forms: Forms, *, asking: bool) -> _Score | None:
+def _score(persona: Persona, line: _Line, forms: Forms, *, asking: bool, opening: bool = True) -> _Score | None:
     """This persona's best request for the line, or None.
 
     A keyword asks when the line asks (a cue, or the keyword opens the line), or when an item
@@ -265,7 +265,7 @@ def _score(persona: Persona, line: _Line, forms: Forms, *, asking: bool) -> _Sco
         keyword = r.keywords.find(line)
         item = r.items.find(line)
         refused = r.refuse.find(line)
-        opens = keyword is not None and keyword.at == 0
+        opens = opening and keyword is not None and keyword.at == 0
         # A refused item wins over an accepted one: "the song about the duke" is still a no.
         named = refused or item
         if keyword is None and named is None:
@@ -305,17 +305,24 @@ def hear(
     line = _Line.of(tokens)
     asking = any(cue.search(lowered) for cue in data.cues) and not data.not_requests.search(lowered)
     own = _score(persona, line, forms, asking=asking)
-    if own is None and not asking:
-        return None
+    # Unasked, only a complaint about a thing ("My horse threw a shoe.") is a neighbour's
+    # business: a line that merely opens with their word ("Make yourself at home") is not.
     scored = [
-        (s, n) for n in neighbours if n.id != persona.id if (s := _score(n, line, forms, asking=asking)) is not None
+        (s, n)
+        for n in neighbours
+        if n.id != persona.id
+        if (s := _score(n, line, forms, asking=asking, opening=asking)) is not None
     ]
     best = max(scored, key=lambda sn: sn[0].points) if scored else None  # first of equals
     # The NPC's own trade answers, unless a neighbour's fits better: more points, and a thing
     # named (or nothing named here either). "Do you sell potions?" to the smith (who sells
     # ironwork) is Sorrel's; "Any lullabies? My baby won't sleep." to the bard stays his.
+    # A word of the NPC's own trade ("stolen", "broke into") is the line's subject: a thing a
+    # neighbour works on ("tools") does not send a crime report to the smith.
+    strong = own is not None and own.keyword is not None and own.keyword.listed not in data.weak
     theirs = (
         own is not None
+        and not strong
         and best is not None
         and best[0].points > own.points
         and (best[0].item is not None or own.item is None)

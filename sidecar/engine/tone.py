@@ -222,7 +222,15 @@ class ToneReading:
         return self.valence_label == "negative" and self.stance_label != "hostile" and any(c in _SAD for c in self.cues)
 
 
+    @property
+    def jab(self) -> bool:
+        """Hostility the lexicon found in the words (an insult, a jab, contempt, a threat), not
+        only VADER's score: the line is about the listener, whatever topic word it holds."""
+        return self.stance_label == "hostile" and any(c in _HOSTILE for c in self.cues)
+
+
 _SAD = frozenset({"grief", "fear", "confession", "bad_news", "sympathy"})
+_HOSTILE = frozenset({"insult", "jab", "contempt", "sarcasm", "threat"})
 
 
 def neutral_reading(sentiment: Sentiment | None = None) -> ToneReading:

@@ -78,10 +78,13 @@ def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
 def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
     new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
+    jab: bool = False,
 ) -> tuple[Draft, str | None, list[str]]:
     """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
-    comes first, it is the whole answer when the core would be a fallback line, and no quip,
-    question back or dry opener follows it."""
+    comes first, it is the whole answer when the core would be a fallback line (or, for
+    sympathy, a topic line), and no quip, question back or dry opener follows it. `jab`
+    (`ToneReading.jab`): the line's words are hostile to the NPC, so the reaction answers it,
+    not a topic a word in it names."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
@@ -209,11 +212,19 @@ def draft_reply(
         # reads as if the NPC heard a compliment.
         d.reaction = reaction(turn, rng, mem, tone_, addr)
 
-    if care is not None and d.reaction and "core:fallback" in why:
-        # Sad news on no subject the NPC knows: the sympathy is the answer, not a fallback
-        # line ("Is that a city thing?") or a hook to another topic.
+    incidental = any(w.startswith(("core:topic", "core:opinion", "core:fallback")) for w in why)
+    jab = jab and tone_ == "rude" and not heard.sorry and not (heard.likes or heard.dislikes)
+    if d.reaction and (
+        (care is not None and (care == "sympathy" and incidental or "core:fallback" in why))
+        or (care is None and (jab and incidental or "core:fallback" in why))
+    ):
+        # The reaction is the answer when the core would only be a fallback line ("Is that a
+        # city thing?"), or a topic line set off by a word in grief ("brother" → a family
+        # quip) or in a jab ("You couldn't catch a cold" → the weather): nothing unrelated,
+        # no hook, quip or question back, follows it.
         d.core, d.reaction, extras = d.reaction, "", []
-        why.append("core:care")
+        why.append("core:care" if care is not None else "core:reaction")
+        topic = None
 
     # Extras, within the voice's budget of parts and words.
     if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
@@ -240,10 +251,14 @@ def draft_reply(
     substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
                                     "core:recall", "core:self")) for w in why)
     # No quip after sad news: "Careful, I might start to enjoy this." reads as mockery.
+    # A request answered, or a reaction that is the whole answer, stands alone: no question
+    # back or quirk glued after it ("I can make your horseshoe. Do you… like it here?").
+    alone = any(w.startswith(("core:request", "core:reaction", "core:care")) for w in why)
+    substantive = substantive and not alone
     if budget > 0 and substantive and care is None and rng.random() < signature:
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
         budget -= 1
-    if budget > 0 and not heard.asks_name and not heard.asks_likes and care is None:
+    if budget > 0 and not heard.asks_name and not heard.asks_likes and care is None and not alone:
         if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
@@ -252,10 +267,12 @@ def draft_reply(
             d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
 
     d.somber = care is not None
-    if len(d.text()) < _MIN_CHARS and not d.question and care is None:
+    if len(d.text()) < _MIN_CHARS and not d.question and care is None and not alone:
         d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
     turn.shape(rng, d)
-    turn.sprinkle(rng, d, mem)
+    if not alone and care is None:
+        # A catchphrase before sympathy ("Don't make me write this down. I'm sorry.") mocks.
+        turn.sprinkle(rng, d, mem)
     return d, topic, why
 
 
