@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sidecar.engine.compose.call import Call
-from sidecar.engine.compose.index import as_player_says, forms, index_for
+from sidecar.engine.compose.index import as_player_says, forms, index_for, person
 from sidecar.engine.compose.sentence import clean, name_like
 from sidecar.engine.data import phrase_lists, read_toml, word_list
 from sidecar.engine.phrases import OPTION_WORDS
@@ -493,6 +493,10 @@ def finalize(
 # --- the embedded engine's own options ----------------------------------------------------
 
 
+_OWNED = frozenset({"my", "our", "your"})
+"""Determiners that make a keyword the NPC's own thing."""
+
+
 def option_ok(text: str) -> bool:
     return OPTION_WORDS[0] <= len(text.split()) <= OPTION_WORDS[1]
 
@@ -514,10 +518,20 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
 
     @functools.cache  # asked again for the same topics (the stale sort, then the subjects)
     def phrase(topic_key: str) -> str:
+        # A keyword the NPC just said stands for its topic only when the persona's lines own
+        # it ("my forge" → "your forge") or it names someone: "the iron" from "iron flowers"
+        # makes "I'd love to hear more about the iron" — the topic is named instead.
         words = set(line_tokens)
         topic = persona.topics[topic_key]
-        kw = next((k for k in topic.keywords if k in index.phrases and forms(k) & words), None)
+        kw = next((k for k in topic.keywords if k in index.phrases and forms(k) & words
+                   and (index.phrases[k][0] in _OWNED or person(k, persona, ctx.neighbours))), None)
         return naming(kw or topic_key)
+
+    def opinion_naming(subject: str) -> str:
+        # An opinion is asked of a person or a thing, never of "your <topic>": "What is your
+        # honest opinion of your music?" asks the NPC to judge itself.
+        said = naming(subject)
+        return said.split(" ", 1)[1] if said.startswith("your ") else said
 
     # The context is the one the reply was composed from, so what the player said in their
     # last line (their name, a like, a topic) is heard again here.
@@ -558,7 +572,7 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     for s in subjects[:2]:
         ask_candidates.append(rng.choice(turn.ph("ask_subject")).replace("{s}", s))
     if opinion_subjects and rng.random() < 0.5:
-        about = naming(rng.choice(opinion_subjects))
+        about = opinion_naming(rng.choice(opinion_subjects))
         ask_candidates.insert(rng.randrange(len(ask_candidates) + 1),
                               rng.choice(turn.ph("ask_opinion")).replace("{s}", about))
     if turn.tuning.band == "guarded" and rng.random() < 0.6:

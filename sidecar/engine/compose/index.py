@@ -236,7 +236,10 @@ def as_player_says(word: str, persona: Persona, neighbours: Sequence[Persona]) -
     if name is not None:
         return name
     said = index_for(persona).subject(word, said_by_player=True)
-    return SUBJECT_WORDS.get(said, said)
+    said = SUBJECT_WORDS.get(said, said)
+    det, _, rest = said.partition(" ")
+    # "my Barnaby" in the NPC's mouth is "Barnaby" in the player's, not "your Barnaby".
+    return rest if det in {"your", "my"} and rest[:1].isupper() else said
 
 
 def said_keyword(persona: Persona, subject: str, heard: Sequence[str]) -> str:

@@ -1,0 +1,205 @@
+"""What a new player noticed talking to the sample NPCs (issue 11 §4, the lead's play-test),
+each checked through the real embedded engine with the shipped personas and their neighbours:
+greetings by the time of day, a crime report kept by the watch, sympathy that stands alone,
+lost pets and illness as sad news, jabs answered as jabs, no tails glued after a reaction or a
+request answer, and answer options that read as a person would say them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.personality import tune
+from sidecar.engine.phrases import BUNDLED
+from sidecar.engine.sentiment import analyze
+from sidecar.engine.tone import read
+from sidecar.engine.types import Composed, TurnContext
+from sidecar.personas.loader import load_personas
+from sidecar.personas.model import Persona
+
+SAMPLES = load_personas(Path(__file__).resolve().parents[2] / "personas").personas
+ENGINE = EmbeddedEngine()
+SEEDS = range(6)
+
+
+def _ctx(persona: Persona, seed: int, turn: int = 1) -> TurnContext:
+    neighbours = tuple(p for p in SAMPLES.values() if p.id != persona.id)
+    return TurnContext(persona=persona, player="Mira", affinity=50, seed=seed, turn=turn,
+                       neighbours=neighbours)
+
+
+def _say(pid: str, line: str, seed: int, turn: int = 1) -> Composed:
+    persona = SAMPLES[pid]
+    return ENGINE.reply(_ctx(persona, seed, turn), line, analyze(line), read(line, persona.names))
+
+
+def _topic_lines(persona: Persona) -> list[str]:
+    return [line for topic in persona.topics.values() for line in topic.lines]
+
+
+def _voice(pid: str) -> str:
+    return tune(SAMPLES[pid], 50).voice
+
+
+def _questions(pid: str) -> list[str]:
+    return [q for q in BUNDLED("questions", _voice(pid)) if "{" not in q]
+
+
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+@pytest.mark.parametrize("line", [
+    "Evening.", "Morning!", "Good day to you.", "G'day.", "Howdy!",
+    "Hiya, friend.", "Afternoon, all.", "Mornin'!", "Good evening, {name}.", "Evening, {name}!",
+])
+def test_a_time_of_day_greeting_is_answered_as_a_greeting(pid: str, line: str) -> None:
+    text = line.replace("{name}", SAMPLES[pid].name)
+    for seed in SEEDS:
+        c = _say(pid, text, seed)
+        assert "core:smalltalk" in c.notes, (text, c.text, c.notes)
+
+
+@pytest.mark.parametrize("line", ["Evening, captain.", "Morning, Captain Vane!", "Good day, captain."])
+def test_the_captain_greeted_by_her_title(line: str) -> None:
+    for seed in SEEDS:
+        c = _say("hesper", line, seed)
+        assert "core:smalltalk" in c.notes, (line, c.text, c.notes)
+
+
+@pytest.mark.parametrize("line", ["Evening falls early here.", "The morning was cold and wet."])
+def test_a_time_of_day_in_a_sentence_is_no_greeting(line: str) -> None:
+    assert "core:smalltalk" not in _say("goldie", line, 1).notes
+
+
+@pytest.mark.parametrize("line", [
+    "Someone broke into my shed and took my tools.",
+    "I lost my ring, I think it was stolen.",
+    "My tools were stolen from the forge.",
+    "Somebody robbed me on the bridge and took my knife.",
+    "Thieves took my axe and my saddle last night.",
+])
+def test_a_crime_report_to_the_watch_is_taken_not_referred(line: str) -> None:
+    for seed in SEEDS:
+        c = _say("hesper", line, seed)
+        assert "core:request:own:report" in c.notes, (line, c.text, c.notes)
+        assert "Ansel" not in c.text, c.text
+
+
+@pytest.mark.parametrize(("pid", "line", "to"), [
+    ("goldie", "My horse threw a shoe.", "ansel"),
+    ("goldie", "My knife is chipped.", "ansel"),
+    ("rook", "Someone stole my purse!", "hesper"),
+    ("sorrel", "Can you fix my sword?", "ansel"),
+])
+def test_another_villagers_trade_is_still_referred(pid: str, line: str, to: str) -> None:
+    c = _say(pid, line, 2)
+    assert any(n.startswith(f"core:request:referral:{to}:") for n in c.notes), (c.text, c.notes)
+
+
+@pytest.mark.parametrize("line", [
+    "My brother was killed on the north road last night.",
+    "My mother died last week.",
+    "My father passed away in the winter.",
+    "We buried my sister yesterday.",
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_sympathy_is_not_followed_by_a_topic_quip(pid: str, line: str) -> None:
+    persona = SAMPLES[pid]
+    for seed in SEEDS:
+        c = _say(pid, line, seed)
+        assert "care:sympathy" in c.notes, c.notes
+        said = [t for t in _topic_lines(persona) if t in c.text]
+        assert said == [], (line, c.text)
+        assert not any(q in c.text for q in persona.speech.catchphrases), c.text
+
+
+@pytest.mark.parametrize("line", [
+    "My dog ran away this morning and I can't find him.",
+    "I can't find my necklace anywhere.",
+    "My cat is sick.",
+    "I fell and broke my arm.",
+    "My horse went lame on the road.",
+    "Our goat ran off in the night.",
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_lost_pet_a_lost_thing_an_illness_or_a_hurt_gets_sympathy(pid: str, line: str) -> None:
+    c = _say(pid, line, 3)
+    assert "care:sympathy" in c.notes, (line, c.text, c.notes)
+    assert not any(f in c.text for f in SAMPLES[pid].fallbacks), c.text
+
+
+@pytest.mark.parametrize("line", [
+    "You're a useless old fool.", "You are a pathetic excuse for a smith.",
+    "Shut up, nobody asked you.",
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_an_insult_is_answered_by_the_reaction_alone(pid: str, line: str) -> None:
+    persona = SAMPLES[pid]
+    for seed in SEEDS:
+        c = _say(pid, line, seed, turn=3)
+        assert "tone:rude" in c.notes
+        assert not any(f in c.text for f in persona.fallbacks), c.text
+        assert not any(q in c.text for q in _questions(pid)), c.text
+
+
+@pytest.mark.parametrize("line", [
+    "Ha! You couldn't catch a cold.", "You call that a hammer?",
+    "You couldn't find your way out of the village.", "My grandmother could fight better than you.",
+    "You couldn't hit a barn door in the sun.",
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_jab_is_answered_as_a_jab_not_as_a_topic(pid: str, line: str) -> None:
+    persona = SAMPLES[pid]
+    for seed in SEEDS:
+        c = _say(pid, line, seed)
+        assert "tone:rude" in c.notes, (line, c.notes)
+        assert not any(t in c.text for t in _topic_lines(persona)), (line, c.text)
+        assert c.topic is None
+
+
+@pytest.mark.parametrize(("pid", "line"), [
+    ("ansel", "Can you make me a horseshoe?"),
+    ("ansel", "Can you fix my sword? The blade is chipped."),
+    ("goldie", "Can I get a room for the night?"),
+    ("sorrel", "Do you have something for a headache?"),
+    ("rook", "Would you sing me a song?"),
+    ("hesper", "I want to report a theft."),
+])
+def test_a_request_answer_stands_alone(pid: str, line: str) -> None:
+    persona = SAMPLES[pid]
+    answers = " ".join(a for r in persona.requests.values() for a in (*r.answers, *r.refusals))
+    # A quirk the answer lines say themselves ("Um.") is part of the answer, not a tail.
+    tails = [*_questions(pid), *persona.speech.catchphrases,
+             *(q for q in persona.speech.quirks if re.search(r"[.!?…]$", q) and q not in answers)]
+    for seed in range(12):
+        c = _say(pid, line, seed, turn=4)
+        assert any(n.startswith("core:request:") for n in c.notes), (line, c.notes)
+        assert not any(t in c.text for t in tails), (line, c.text)
+
+
+# --- options --------------------------------------------------------------------------------
+
+_BAD_OPTION = [
+    (re.compile(r"\bopinion of (?:your|my)\b", re.IGNORECASE), "an opinion is asked of a person or a thing"),
+    (re.compile(r"\b(?:your|my) [A-Z]"), "a person is named by name, not 'your Barnaby'"),
+    (re.compile(r"\bI don't know much about\b"), "a share says something about the player"),
+    (re.compile(r"\babout the iron\b"), "a material from a compound word is no subject"),
+    (re.compile(r"\bopinion of [a-z]+[^s]\?"), "a bare singular noun needs its article"),
+]
+
+
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_options_read_as_a_person_would_say_them(pid: str) -> None:
+    persona = SAMPLES[pid]
+    npc_lines = [*persona.greetings, *(t.lines[0] for t in persona.topics.values()),
+                 *persona.opinions.values()]
+    checked = 0
+    for seed in range(8):
+        ctx = _ctx(persona, seed)
+        for npc_line in npc_lines:
+            for option in ENGINE.options(ctx, npc_line, None):
+                checked += 1
+                for pattern, why in _BAD_OPTION:
+                    assert not pattern.search(option.text), (why, option.text, npc_line)
+    assert checked >= 3 * 8 * len(npc_lines)
