@@ -251,18 +251,21 @@ class _Score:
     refused: bool
 
 
-def _score(persona: Persona, line: _Line, forms: Forms, *, asking: bool, opening: bool = True) -> _Score | None:
+def _score(
+    persona: Persona, line: _Line, forms: Forms, *, asking: bool, opening: bool = True, taken: int = -1
+) -> _Score | None:
     """This persona's best request for the line, or None.
 
     A keyword asks when the line asks (a cue, or the keyword opens the line), or when an item
-    comes with it ("My sword is chipped."); an item alone asks only in a request."""
+    comes with it ("My sword is chipped."); an item alone asks only in a request. `opening`:
+    a keyword that opens the line asks; `taken`: a keyword at that position is another's."""
     indexed = _indexed(persona, forms)
     if indexed.vocabulary.isdisjoint(line.tokens):
         return None
     best: _Score | None = None
     weak = phrases().weak
     for r in indexed.requests:
-        keyword = r.keywords.find(line)
+        keyword = r.keywords.find(line, besides=taken)
         item = r.items.find(line)
         refused = r.refuse.find(line)
         opens = opening and keyword is not None and keyword.at == 0
@@ -305,24 +308,27 @@ def hear(
     line = _Line.of(tokens)
     asking = any(cue.search(lowered) for cue in data.cues) and not data.not_requests.search(lowered)
     own = _score(persona, line, forms, asking=asking)
+    # The words of the NPC's own keyword are its trade's, not a neighbour's: "broke" in "Someone
+    # broke into my shed and took my tools" is the watch's "broke into", so the smith's "broke"
+    # (and the tools) do not send a crime report to the forge.
+    # A generic service verb ("sell") stays everyone's: "Do you sell horseshoes?" is the smith's.
+    taken = -1
+    if own is not None and own.keyword is not None and own.keyword.listed not in data.weak:
+        taken = own.keyword.at
     # Unasked, only a complaint about a thing ("My horse threw a shoe.") is a neighbour's
     # business: a line that merely opens with their word ("Make yourself at home") is not.
     scored = [
         (s, n)
         for n in neighbours
         if n.id != persona.id
-        if (s := _score(n, line, forms, asking=asking, opening=asking)) is not None
+        if (s := _score(n, line, forms, asking=asking, opening=asking, taken=taken)) is not None
     ]
     best = max(scored, key=lambda sn: sn[0].points) if scored else None  # first of equals
     # The NPC's own trade answers, unless a neighbour's fits better: more points, and a thing
     # named (or nothing named here either). "Do you sell potions?" to the smith (who sells
     # ironwork) is Sorrel's; "Any lullabies? My baby won't sleep." to the bard stays his.
-    # A word of the NPC's own trade ("stolen", "broke into") is the line's subject: a thing a
-    # neighbour works on ("tools") does not send a crime report to the smith.
-    strong = own is not None and own.keyword is not None and own.keyword.listed not in data.weak
     theirs = (
         own is not None
-        and not strong
         and best is not None
         and best[0].points > own.points
         and (best[0].item is not None or own.item is None)

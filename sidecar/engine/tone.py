@@ -230,7 +230,7 @@ class ToneReading:
 
 
 _SAD = frozenset({"grief", "fear", "confession", "bad_news", "sympathy"})
-_HOSTILE = frozenset({"insult", "jab", "contempt", "sarcasm", "threat"})
+_HOSTILE = frozenset({"insult", "jab", "contempt", "sarcasm", "threat", DISPARAGING})
 
 
 def neutral_reading(sentiment: Sentiment | None = None) -> ToneReading:

@@ -75,7 +75,7 @@ def test_a_time_of_day_in_a_sentence_is_no_greeting(line: str) -> None:
 @pytest.mark.parametrize("line", [
     "Someone broke into my shed and took my tools.",
     "I lost my ring, I think it was stolen.",
-    "My tools were stolen from the forge.",
+    "My tools were stolen last night.",
     "Somebody robbed me on the bridge and took my knife.",
     "Thieves took my axe and my saddle last night.",
 ])
@@ -90,6 +90,7 @@ def test_a_crime_report_to_the_watch_is_taken_not_referred(line: str) -> None:
     ("goldie", "My horse threw a shoe.", "ansel"),
     ("goldie", "My knife is chipped.", "ansel"),
     ("rook", "Someone stole my purse!", "hesper"),
+    ("goldie", "Someone stole my purse in your inn!", "hesper"),
     ("sorrel", "Can you fix my sword?", "ansel"),
 ])
 def test_another_villagers_trade_is_still_referred(pid: str, line: str, to: str) -> None:
