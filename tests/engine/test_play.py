@@ -147,7 +147,7 @@ def test_an_insult_is_answered_by_the_reaction_alone(pid: str, line: str) -> Non
 @pytest.mark.parametrize("line", [
     "Ha! You couldn't catch a cold.", "You call that a hammer?",
     "You couldn't find your way out of the village.", "My grandmother could fight better than you.",
-    "You couldn't hit a barn door in the sun.",
+    "You couldn't hit a barn door in the sun.", "You couldn't carry a tune in a bucket.",
 ])
 @pytest.mark.parametrize("pid", sorted(SAMPLES))
 def test_a_jab_is_answered_as_a_jab_not_as_a_topic(pid: str, line: str) -> None:
