@@ -386,6 +386,16 @@ def _targeted(words: Sequence[str], names: tuple[str, ...], lex: Lexicon) -> boo
     return len(words) <= SHORT_LINE and _FIRST_PERSON.isdisjoint(words) and _OTHER_SUBJECT.isdisjoint(words)
 
 
+def _owned(words: Sequence[str], i: int) -> bool:
+    """The word at `i` describes the speaker's own thing: "my" just before it ("my stupid
+    cart"), or "I have" / "I've got" a few words before ("I have a terrible headache")."""
+    before = words[max(0, i - 4) : i]
+    return before[-1:] == ["my"] or any(
+        before[k] in {"i", "i've", "we", "we've"} and before[k + 1] in {"have", "got", "had"}
+        for k in range(len(before) - 1)
+    )
+
+
 def _disparaging(words: Sequence[str], found: Sequence[Match], lex: Lexicon) -> bool:
     """A comparison ("…tastes like…") followed by nothing kind: no VADER-positive word, no
     praise word ("like an angel")."""
@@ -422,10 +432,14 @@ def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = 
     hostile: list[float] = []
     warm: list[float] = []
     fired: list[str] = []
+    owned = False
     for cue in lex.stance:
         for i in at.get(cue.name, ()):
             if cue.targeted and not (targeted or (deictic and cue.weight > 0)):
                 continue
+            if cue.targeted and cue.weight < 0 and _owned(words, i):
+                owned = True
+                continue  # "I have a terrible headache, can you help?" insults no one
             weight, label = cue.weight, cue.name
             if _negated(words, i, lex):
                 if weight < 0 and (cue.targeted or cue.name == "threat"):
@@ -453,7 +467,9 @@ def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = 
         stance = min(hostile) - EXTRA_CUE * (len(hostile) - 1)
     elif warm:
         stance = max(warm) + EXTRA_CUE * (len(warm) - 1)
-    elif targeted and not valence_weights and abs(compound) >= VADER_STANCE_MIN:
+    elif targeted and not valence_weights and not owned and abs(compound) >= VADER_STANCE_MIN:
+        # VADER's "awful" in "I've got an awful cough, do you have…" is the cough's, not a
+        # stance: a hard word on the speaker's own trouble leaves the stance to the cues.
         stance = compound * VADER_STANCE
     else:
         stance = 0.0

@@ -204,3 +204,15 @@ def test_options_read_as_a_person_would_say_them(pid: str) -> None:
                 for pattern, why in _BAD_OPTION:
                     assert not pattern.search(option.text), (why, option.text, npc_line)
     assert checked >= 3 * 8 * len(npc_lines)
+
+
+@pytest.mark.parametrize(("pid", "line"), [
+    ("sorrel", "I have a terrible headache, can you help?"),
+    ("sorrel", "I've got an awful cough, do you have anything for it?"),
+    ("ansel", "I have a horrible notch in my axe, can you fix it?"),
+])
+def test_a_hard_word_about_the_players_own_trouble_is_no_insult(pid: str, line: str) -> None:
+    assert read(line, SAMPLES[pid].names).stance_label != "hostile"
+    c = _say(pid, line, 1)
+    assert any(n.startswith("core:request:own:") for n in c.notes), (line, c.notes)
+    assert "tone:rude" not in c.notes, c.notes
