@@ -20,7 +20,8 @@ from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.source import EMBEDDED
 from sidecar.engine.state import ConversationState
-from sidecar.engine.types import PLAYER, Composed, Option, TurnContext
+from sidecar.engine.types import PLAYER, Composed, Option, Sentiment, TurnContext
+from sidecar.personas.model import Persona
 from sidecar.store.db import AffinityResult, AffinityWrite, NewMessage, Store, TurnWrite
 
 
@@ -80,6 +81,20 @@ async def persist_turn(store: Store, draft: Draft) -> AffinityResult:
     return await store.commit_turn(turn_write(draft))
 
 
+def _embedded_line(persona: Persona, text: str, tone: Sentiment, feel: Feeling) -> NewMessage:
+    """A greeting or farewell as stored: always the embedded engine's, with its emotion."""
+    return NewMessage(
+        persona.id,
+        persona.name,
+        text,
+        sentiment=tone.label,
+        compound=tone.compound,
+        provider=EMBEDDED,
+        emotion=feel.emotion,
+        intensity=feel.intensity,
+    )
+
+
 async def persist_greeting(
     store: Store, conversation_id: str, ctx: TurnContext, greeting: Composed, state: ConversationState
 ) -> tuple[int, Feeling]:
@@ -93,16 +108,7 @@ async def persist_greeting(
         player_id=ctx.player,
         persona_id=persona.id,
         seed=ctx.seed,
-        greeting=NewMessage(
-            persona.id,
-            persona.name,
-            greeting.text,
-            sentiment=tone.label,
-            compound=tone.compound,
-            provider=EMBEDDED,
-            emotion=feel.emotion,
-            intensity=feel.intensity,
-        ),
+        greeting=_embedded_line(persona, greeting.text, tone, feel),
         memory=state.to_json(),
         initial_affinity=ctx.affinity,
     )
@@ -127,18 +133,7 @@ async def persist_farewell(
     await store.commit_turn(
         TurnWrite(
             conversation_id=conversation_id,
-            messages=(
-                NewMessage(
-                    speaker.id,
-                    speaker.name,
-                    farewell.text,
-                    sentiment=tone.label,
-                    compound=tone.compound,
-                    provider=EMBEDDED,
-                    emotion=feel.emotion,
-                    intensity=feel.intensity,
-                ),
-            ),
+            messages=(_embedded_line(speaker, farewell.text, tone, feel),),
             memory=state.to_json(),
             ended=True,
         )
