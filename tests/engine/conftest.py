@@ -3,17 +3,23 @@ made the way `Dialogue` makes them (a started conversation, loaded and read)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from sidecar.engine.pipeline.draft import Draft
-from sidecar.engine.pipeline.load import load_turn
-from sidecar.engine.pipeline.read import other_names, read_line
-from sidecar.engine.turn import Dialogue, PersonaRegistry
-from sidecar.personas.loader import load_personas
-from sidecar.store.db import Store
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))  # the loopback fakes
+
+from llm_fakes import FakeProvider  # noqa: E402
+from llm_support import TEST_KEY  # noqa: E402
+
+from sidecar.engine.pipeline.draft import Draft  # noqa: E402
+from sidecar.engine.pipeline.load import load_turn  # noqa: E402
+from sidecar.engine.pipeline.read import other_names, read_line  # noqa: E402
+from sidecar.engine.turn import Dialogue, PersonaRegistry  # noqa: E402
+from sidecar.personas.loader import load_personas  # noqa: E402
+from sidecar.store.db import Store  # noqa: E402
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 
@@ -54,3 +60,11 @@ def make_draft(dialogue: Dialogue, store: Store, registry: PersonaRegistry) -> M
         return read_line(state, who, text, others=other_names(who, registry.all()))
 
     return make
+
+
+@pytest.fixture
+async def openai_fake() -> AsyncIterator[FakeProvider]:
+    """A loopback server speaking OpenAI's wire format, for the steps that call a provider."""
+    fake = await FakeProvider("openai", key=TEST_KEY).start()
+    yield fake
+    await fake.stop()

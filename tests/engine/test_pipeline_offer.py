@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
-from llm_support import TEST_KEY, make_router  # noqa: E402
+from llm_support import TEST_KEY, make_router, one_openai_provider  # noqa: E402
 
 from sidecar.engine import options as option_rules  # noqa: E402
 from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
@@ -46,21 +44,6 @@ async def generated(draft: Draft) -> Draft:
     return draft
 
 
-@pytest.fixture
-async def openai_fake() -> AsyncIterator[FakeProvider]:
-    fake = await FakeProvider("openai", key=TEST_KEY).start()
-    yield fake
-    await fake.stop()
-
-
-def config(fake: FakeProvider) -> str:
-    return (
-        f'[router]\nchain = ["main"]\n[limits]\nretries = 0\n[providers.main]\nkind = "openai"\n'
-        f'base_url = "{fake.base_url}"\nmodel = "m"\napi_key_env = "MAIN_KEY"\nkeyring = false\n'
-        'json = "json_schema"\n'
-    )
-
-
 async def test_a_turn_offers_three_distinct_options_never_the_players_own_line(make_draft: MakeDraft) -> None:
     draft = await generated(await make_draft("How is the work going?"))
     options = await OFFER(draft)
@@ -90,7 +73,8 @@ async def test_a_reroll_asks_the_provider_that_wrote_the_line_and_only_then(
 ) -> None:
     openai_fake.queue(Reply(text=json.dumps(OFFERED)))
     draft = await make_draft("Hello.")
-    async with make_router(config(openai_fake), MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+    routes = one_openai_provider(openai_fake.base_url)
+    async with make_router(routes, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
         offer = Offer(RoutedSource(router, ENGINE), ENGINE)
         embedded = await offer.reroll(draft.turn, "Hm. Hello.", EMBEDDED, round_=1, shown=())
         assert openai_fake.calls == 0, "an embedded line is re-rolled by the embedded engine"

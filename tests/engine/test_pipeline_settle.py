@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
-from llm_support import TEST_KEY, make_router  # noqa: E402
+from llm_support import TEST_KEY, make_router, one_openai_provider  # noqa: E402
 
 from sidecar.engine.arc import Arc  # noqa: E402
 from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
@@ -40,21 +40,6 @@ async def _quiet(name: str, data: object) -> None:
 async def generated(draft: Draft, source: LineSource = EMBEDDED) -> Draft:
     draft.generation = await Generate(source, QualityGate(), ENGINE)(draft, stream=False, emit=_quiet)
     return draft
-
-
-@pytest.fixture
-async def openai_fake() -> AsyncIterator[FakeProvider]:
-    fake = await FakeProvider("openai", key=TEST_KEY).start()
-    yield fake
-    await fake.stop()
-
-
-def config(fake: FakeProvider) -> str:
-    return (
-        f'[router]\nchain = ["main"]\n[limits]\nretries = 0\n[providers.main]\nkind = "openai"\n'
-        f'base_url = "{fake.base_url}"\nmodel = "m"\napi_key_env = "MAIN_KEY"\nkeyring = false\n'
-        'json = "json_schema"\n'
-    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +90,8 @@ async def test_a_providers_verdict_completes_the_goal_and_pays_the_reward_once(
     await dialogue.set_goal(started.conversation, "build_trust")
     verdict = json.dumps({"progress": 1.0, "completed": True, "reason": "he spoke of his father"})
     openai_fake.queue(Reply(text=LINE), Reply(text=verdict))
-    async with make_router(config(openai_fake), MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+    routes = one_openai_provider(openai_fake.base_url)
+    async with make_router(routes, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
         source = RoutedSource(router, ENGINE)
         draft = await make_draft("Tell me about your family.", conversation=started.conversation)
         draft = await generated(draft, source)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
-from llm_support import TEST_KEY, make_router  # noqa: E402
+from llm_support import TEST_KEY, make_router, one_openai_provider  # noqa: E402
 
 from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
 from sidecar.engine.routed import RoutedSource  # noqa: E402
@@ -51,26 +50,11 @@ class CountingEngine(EmbeddedEngine):
         return super().reply(ctx, player_text, sentiment, tone)
 
 
-@pytest.fixture
-async def openai_fake() -> AsyncIterator[FakeProvider]:
-    fake = await FakeProvider("openai", key=TEST_KEY).start()
-    yield fake
-    await fake.stop()
-
-
-def config(fake: FakeProvider) -> str:
-    return (
-        f'[router]\nchain = ["main"]\n[limits]\nretries = 0\n[providers.main]\nkind = "openai"\n'
-        f'base_url = "{fake.base_url}"\nmodel = "m"\napi_key_env = "MAIN_KEY"\nkeyring = false\n'
-        'json = "json_schema"\n'
-    )
-
-
 async def _llm_turn(
     store: Store, registry: PersonaRegistry, fake: FakeProvider, env: dict[str, str], text: str
 ) -> tuple[str, CountingEngine, str]:
     engine = CountingEngine()
-    async with make_router(config(fake), MemoryLedger(), env=env) as router:
+    async with make_router(one_openai_provider(fake.base_url), MemoryLedger(), env=env) as router:
         dialogue = Dialogue(store, registry, engine, source=RoutedSource(router, engine))
         started = await dialogue.start("ansel", "p1", seed=5)
         said = await dialogue.say(started.conversation, text, stream=True)

@@ -106,3 +106,13 @@ def spec_for(
     }
     fields.update(over)
     return ProviderSpec(**fields)
+
+
+def one_openai_provider(base_url: str) -> str:
+    """A router config whose one provider (`main`, key in MAIN_KEY) is the OpenAI-format
+    server at `base_url`, with no retries."""
+    return (
+        f'[router]\nchain = ["main"]\n[limits]\nretries = 0\n[providers.main]\nkind = "openai"\n'
+        f'base_url = "{base_url}"\nmodel = "m"\napi_key_env = "MAIN_KEY"\nkeyring = false\n'
+        'json = "json_schema"\n'
+    )
