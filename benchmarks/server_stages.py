@@ -18,17 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from sidecar import wiring
+from inprocess import dispatcher_calls  # the harness beside this script
+
 from sidecar.bench import LINES
-from sidecar.paths import default_personas_dir
-from sidecar.protocol.codec import pack, unpack
 from sidecar.server.dispatch import Dispatcher
 from sidecar.store.db import Store
 
@@ -68,44 +65,24 @@ def instrument() -> None:
 
 
 async def run(turns: int) -> None:
-    replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
-
-    async def send(prefix: Sequence[bytes], frame: bytes) -> None:
-        msg = unpack(frame)
-        if "event" not in msg:
-            replies.pop(msg["id"]).set_result(msg)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        async with wiring.services(Path(tmp), default_personas_dir(), None) as services:
-            dispatcher = wiring.dispatcher(services, send, started=time.monotonic())
-            loop = asyncio.get_running_loop()
-            next_id = 0
-
-            async def call(op: str, args: dict[str, Any]) -> dict[str, Any]:
-                nonlocal next_id
-                next_id += 1
-                fut = replies[next_id] = loop.create_future()
-                dispatcher.handle([b"peer", pack({"id": next_id, "op": op, "args": args})])
-                return await fut
-
-            persona = "ansel"
-            cid = ""
-            for i in range(turns + 200):
-                if i == 200:
-                    TIMES.clear()
-                if i % 200 == 0:
-                    cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}"}))["result"][
-                        "conversation"
-                    ]
-                t0 = time.perf_counter()
-                r = await call("conversation.say", {"conversation": cid, "text": LINES[i % len(LINES)]})
-                if i >= 200:
-                    TIMES["request"].append(time.perf_counter() - t0)
-                if r["ok"] and r["result"]["ended"]:
-                    cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}b"}))["result"][
-                        "conversation"
-                    ]
-            await dispatcher.drain()
+    async with dispatcher_calls() as call:
+        persona = "ansel"
+        cid = ""
+        for i in range(turns + 200):
+            if i == 200:
+                TIMES.clear()
+            if i % 200 == 0:
+                cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}"}))["result"][
+                    "conversation"
+                ]
+            t0 = time.perf_counter()
+            r = await call("conversation.say", {"conversation": cid, "text": LINES[i % len(LINES)]})
+            if i >= 200:
+                TIMES["request"].append(time.perf_counter() - t0)
+            if r["ok"] and r["result"]["ended"]:
+                cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}b"}))["result"][
+                    "conversation"
+                ]
     n = len(TIMES["request"])
     print(f"{n} turns; per turn: total ms (calls per turn), median ms per call")
     for name, values in sorted(TIMES.items(), key=lambda kv: -sum(kv[1])):

@@ -13,58 +13,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from sidecar import wiring
+from inprocess import dispatcher_calls  # the harness beside this script
+
 from sidecar.bench import LINES
-from sidecar.paths import default_personas_dir
-from sidecar.protocol.codec import pack, unpack
 
 
 async def run(turns: int, warmup: int) -> float:
     """CPU seconds per measured turn."""
-    replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
-
-    async def send(prefix: Sequence[bytes], frame: bytes) -> None:
-        msg = unpack(frame)
-        if "event" not in msg:
-            replies.pop(msg["id"]).set_result(msg)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        async with wiring.services(Path(tmp), default_personas_dir(), None) as services:
-            dispatcher = wiring.dispatcher(services, send, started=time.monotonic())
-            loop = asyncio.get_running_loop()
-            next_id = 0
-
-            async def call(op: str, args: dict[str, Any]) -> dict[str, Any]:
-                nonlocal next_id
-                next_id += 1
-                fut = replies[next_id] = loop.create_future()
-                dispatcher.handle([b"peer", pack({"id": next_id, "op": op, "args": args})])
-                return await fut
-
-            personas = [p["id"] for p in (await call("persona.list", {}))["result"]["personas"]]
-            cid = ""
-            start = 0.0
-            for i in range(warmup + turns):
-                if i == warmup:
-                    start = time.process_time()
-                if i % 200 == 0:
-                    persona = personas[(i // 200) % len(personas)]
-                    cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}"}))["result"][
-                        "conversation"
-                    ]
-                r = await call("conversation.say", {"conversation": cid, "text": LINES[i % len(LINES)]})
-                if r["ok"] and r["result"]["ended"]:
-                    cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}b"}))["result"][
-                        "conversation"
-                    ]
-            spent = time.process_time() - start
-            await dispatcher.drain()
+    async with dispatcher_calls() as call:
+        personas = [p["id"] for p in (await call("persona.list", {}))["result"]["personas"]]
+        cid = ""
+        start = 0.0
+        for i in range(warmup + turns):
+            if i == warmup:
+                start = time.process_time()
+            if i % 200 == 0:
+                persona = personas[(i // 200) % len(personas)]
+                cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}"}))["result"][
+                    "conversation"
+                ]
+            r = await call("conversation.say", {"conversation": cid, "text": LINES[i % len(LINES)]})
+            if r["ok"] and r["result"]["ended"]:
+                cid = (await call("conversation.start", {"persona": persona, "player": f"p{i}b"}))["result"][
+                    "conversation"
+                ]
+        spent = time.process_time() - start
     return spent / turns
 
 
