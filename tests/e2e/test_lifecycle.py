@@ -136,26 +136,20 @@ def test_unknown_parent_pid_refused(data_dir: Path) -> None:
         Sidecar(data_dir, PERSONAS, parent_pid=dead.pid).start()
 
 
-def test_non_loopback_endpoint_refused(data_dir: Path) -> None:
-    env = dict(os.environ, PARLEY_TOKEN="t")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sidecar",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--personas",
-            str(PERSONAS),
-            "--endpoint",
-            "tcp://0.0.0.0:0",
-        ],
-        env=env,
+def _serve_at(data_dir: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
+    """`parley serve` at `endpoint`, run to its exit (the tests below expect it to refuse)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sidecar", "serve", "--data-dir", str(data_dir), "--personas", str(PERSONAS)]
+        + ["--endpoint", endpoint],
+        env=dict(os.environ, PARLEY_TOKEN="t"),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_non_loopback_endpoint_refused(data_dir: Path) -> None:
+    out = _serve_at(data_dir, "tcp://0.0.0.0:0")
     assert out.returncode == 2
     assert "--allow-remote" in out.stderr
     assert out.stdout == ""
@@ -166,24 +160,7 @@ def test_endpoint_in_use_refused_before_the_ready_line(data_dir: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         endpoint = f"tcp://127.0.0.1:{taken.getsockname()[1]}"
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "sidecar",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--personas",
-                str(PERSONAS),
-                "--endpoint",
-                endpoint,
-            ],
-            env=dict(os.environ, PARLEY_TOKEN="t"),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = _serve_at(data_dir, endpoint)
     assert out.returncode == 2
     assert endpoint in out.stderr and "in use" in out.stderr
     assert "Traceback" not in out.stderr
