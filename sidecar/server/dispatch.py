@@ -408,10 +408,19 @@ def _said(s: Said) -> P.SayResult:
     )
 
 
+MAX_FIELD_CHARS = 128
+"""A field path echoed in an error is cut to this: an extra key is the peer's own text, and a
+100 KB key name must not come back as a 100 KB error."""
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    path = ".".join(str(p) for p in loc) or "(root)"
+    return path if len(path) <= MAX_FIELD_CHARS else path[: MAX_FIELD_CHARS - 1] + "\u2026"
+
+
 def _errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "(root)", "problem": e["msg"]}
-        for e in exc.errors(include_url=False, include_input=False)
+        {"field": _field(e["loc"]), "problem": e["msg"]} for e in exc.errors(include_url=False, include_input=False)
     ][:10]
 
 
@@ -419,7 +428,7 @@ def _validation_error(op: str, exc: ValidationError) -> ParleyError:
     errors = exc.errors(include_url=False, include_input=False)
     too_long = [e for e in errors if e["type"] in ("string_too_long", "too_long")]
     if too_long:
-        field = ".".join(str(p) for p in too_long[0]["loc"])
+        field = _field(too_long[0]["loc"])
         limit = (too_long[0].get("ctx") or {}).get("max_length")
         return TooLarge(
             f"{op}: {field} is longer than {limit}",

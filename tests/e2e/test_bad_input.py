@@ -192,3 +192,18 @@ async def test_readable_frame_with_a_value_outside_the_protocol_gets_one_bad_req
     assert (await client.call("server.info"))["protocol"] == 1
     assert client.unmatched.empty(), client.unmatched.get_nowait()
     assert await _snapshot(client, conversation) == before
+
+
+async def test_an_extra_key_of_100_kb_is_not_echoed_back_in_full(client: Client, conversation: str) -> None:
+    """The error names the unknown field, cut short: the peer's own 100 KB key name does not
+    come back as a 100 KB error."""
+    key = "k" * 100_000
+    args = {"conversation": conversation, "text": "hi", key: 1}
+    await client.send_raw(msgpack.packb({"id": 3, "op": "conversation.say", "args": args}, use_bin_type=True))
+    async with asyncio.timeout(10):
+        reply = await client.unmatched.get()
+    assert reply["error"]["code"] == "bad_request"
+    fields = [e["field"] for e in reply["error"]["details"]["errors"]]
+    assert fields and all(len(f) <= 128 for f in fields)
+    assert fields[0].startswith("kkkk") and fields[0].endswith("\u2026")
+    assert len(msgpack.packb(reply, use_bin_type=True)) < 2_000
