@@ -9,8 +9,9 @@ goes past a limit below. So a hostile file costs a bounded amount of work and on
 and the parser is never handed anything deep enough to recurse out of the stack.
 
 The limits are far beyond any real persona. The five sample NPCs (personas/*.toml) measure
-at most: 16.1 KB, 239 lines, 23 tables, 81 keys, 186 array elements, nesting depth 4 (the
-deepest the format uses), a 618-character string and a 20-character bare key. The schema
+at most: 21.6 KB, 334 lines, 40 tables, 107 keys, 343 array elements, nesting depth 7 (the
+deepest the format uses: an action argument's `enum` values), a 631-character string and a
+21-character bare key. The schema
 (model.py) caps most fields well below these limits; these bound the work done before the
 schema can speak, and what it leaves open (how many topics, opinions or relationships). They
 are documented for modders in personas/README.md ("Size limits"), which a test keeps in step

@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from sidecar.personas.actions import ACTION_NAME, MAX_ACTIONS, ActionDef
+
 PERSONA_ID = r"^[a-z][a-z0-9_]{0,31}$"
 PRESETS = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
 
@@ -411,6 +413,11 @@ class Persona(_Strict):
     """Goal id → a custom goal the player may pursue with this NPC."""
     phrases: PersonaPhrases = Field(default_factory=dict)
     """Lines added to the embedded engine's phrase tables, by table name."""
+    actions: dict[Annotated[str, Field(pattern=ACTION_NAME)], ActionDef] = Field(
+        default_factory=dict, max_length=MAX_ACTIONS
+    )
+    """Action name → something the NPC may do besides speaking (mend an item, open a gate):
+    the game carries it out when the NPC decides it (personas/README.md, "Actions")."""
     reveal_goals: bool = False
     """Whether the NPC's LLM prompt may know what the player is trying to achieve."""
     system_prompt: Annotated[str, Field(min_length=1, max_length=8000)] = (
