@@ -54,6 +54,7 @@ RULES: dict[str, int] = {
     "speaks_for_other": -50,
     "repeats_line": -50,
     "near_repeat": -45,
+    "invalid_action": -45,
     "too_short": -30,
     "too_long": -20,
     "exclamation_spam": -20,
@@ -70,6 +71,7 @@ SEVERE = frozenset(
         "speaks_for_other",
         "repeats_line",
         "near_repeat",
+        "invalid_action",
     }
 )
 """Rules after which no bonus applies."""
@@ -269,12 +271,15 @@ def score(
     preset_max_tokens: int,
     player_name: str | None = None,
     other_names: Sequence[str] = (),
+    invalid_actions: Sequence[str] = (),
 ) -> Quality:
     """Score `text` as `persona`'s next line, 0..100 (100 = no problem found).
 
     `history` is the recent conversation, oldest first; only non-player lines are compared for
     repeats. `preset_max_tokens` is the personality preset's budget. `player_name` and
     `other_names` (other NPCs present) are the labels the line must not speak under.
+    `invalid_actions`: why each action proposed with the line was dropped (one hit each, so
+    the gate retries for a line whose actions are valid).
     Raises ValueError if `preset_max_tokens` < 1 (a caller bug, never player input).
     """
     if preset_max_tokens < 1:
@@ -290,6 +295,7 @@ def score(
         hits.append(hit)
     hits.extend(_speaks_for(text, persona, player_name, other_names))
     hits.extend(_self_reference(text, persona))
+    hits.extend(RuleHit("invalid_action", RULES["invalid_action"], why) for why in invalid_actions)
     bangs = text.count("!")
     if bangs > EXCLAMATION_LIMIT:
         hits.append(RuleHit("exclamation_spam", RULES["exclamation_spam"], f"{bangs} '!'"))

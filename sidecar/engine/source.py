@@ -17,12 +17,18 @@ from typing import Any, Protocol
 
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import tone as tones
+from sidecar.engine.actions import Outcome, Proposal, acknowledge, doing, not_now
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import Composed, Line, Option, Sentiment, TurnContext
+from sidecar.personas.actions import ActionDef
 
 EMBEDDED = "embedded"
+AGREES = "core:request:own:"
+"""The note of an embedded line that agrees to one of the persona's own requests."""
+DISCLAIMS = ("core:request:referral:", "core:request:nobody")
+"""Notes of an embedded line that says the request is not this NPC's trade."""
 
 Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]
@@ -45,6 +51,19 @@ class TurnInput:
     """For cost rows and per-conversation budgets of an LLM source."""
     tone: tones.ToneReading | None = None
     """The player's line's tone reading (stance, valence): the embedded engine reacts to it."""
+    actions: Mapping[str, ActionDef] = field(default_factory=dict)
+    """What the speaker may do this turn (sidecar/engine/actions.py): a provider is offered
+    them as tools; the embedded engine's rules are applied by the `act` step."""
+    action_results: tuple[Outcome, ...] = ()
+    """The game's results of earlier actions that no line has reacted to yet."""
+    action_problems: tuple[str, ...] = ()
+    """Why the previous attempt's proposed actions were dropped (a quality-gate retry)."""
+    actions_refused: bool = False
+    """A persona rule would decide an action from this line, but its conditions or limits
+    refuse it now: the embedded engine does not agree to the request."""
+    actions_decided: bool = False
+    """A persona rule decides an action from this line: the embedded engine does not answer
+    that it is not its trade."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,13 @@ class Generated:
     emotion: str | None = None
     """An emotion the source proposes for its line; used only if it is one of the eight
     (engine/emotion.py `settle`), else the pipeline derives one."""
+    proposals: tuple[Proposal, ...] = ()
+    """Actions a provider proposed with the line (its tool calls), not yet validated."""
+
+    @property
+    def from_provider(self) -> bool:
+        """Whether a remote provider, not the embedded engine, wrote the line."""
+        return bool(self.meta.get("kind", EMBEDDED) != EMBEDDED)
 
     @property
     def composition(self) -> Composed | None:
@@ -90,7 +116,15 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     if not attempt and turn.composed is not None:
         return turn.composed
     ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
-    return engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone)
+    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone)
+    if turn.actions_refused and any(note.startswith(AGREES) for note in made.notes):
+        made = replace(made, text=not_now(ctx.seed))
+    elif turn.actions_decided and any(note.startswith(DISCLAIMS) for note in made.notes):
+        made = replace(made, text=doing(ctx.seed))
+    if turn.action_results:
+        # The line reacts to what the game did with the NPC's last action, first of all.
+        made = replace(made, text=f"{acknowledge(turn.action_results, ctx.seed)} {made.text}")
+    return made
 
 
 def chunks(text: str, words: int = 3) -> list[str]:

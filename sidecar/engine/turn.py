@@ -10,13 +10,15 @@ transaction, so a reply is only sent for a turn that is durably stored, and a fa
 that point changes nothing stored. Events go out after the commit and before the reply.
 Generation is behind `LineSource` (sidecar/engine/source.py).
 
-Where the coming features join: long-term memory at `Recall`, NPC actions at `Act`; a scene
+Where the coming features join: long-term memory at `Recall` (NPC actions are `Act`: its
+`prepare` runs before `generate`, the decision after the gate kept the line); a scene
 (several NPCs answering one player line) runs read → … → settle once per speaker over the
 same stored conversation, since the speaker is a parameter of `read_line`, not an assumption.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,12 +27,13 @@ from typing import Any
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import options as option_rules
 from sidecar.engine import quality as quality_rules
+from sidecar.engine.actions import ActionRegistry, WorldFacts
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.emotion import NEUTRAL, Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.announce import announce
-from sidecar.engine.pipeline.draft import Draft, GoalState
+from sidecar.engine.pipeline.draft import Action, Draft, GoalState
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import HISTORY_WINDOW, load_conversation, load_turn
 from sidecar.engine.pipeline.offer import Offer
@@ -120,6 +123,8 @@ class Said:
     feeling: Feeling = NEUTRAL
     stance: float = 0.0
     """The player's stance toward the NPC (engine/tone.py), -1..1."""
+    actions: tuple[Action, ...] = ()
+    """What the NPC decided to do with this line (validated, stored, announced)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ def said(draft: Draft) -> Said:
         player_text=draft.player_text,
         feeling=settled.feeling,
         stance=draft.tone.stance,
+        actions=draft.actions,
     )
 
 
@@ -167,15 +173,19 @@ class Dialogue:
         *,
         source: LineSource | None = None,
         gate: quality_rules.QualityGate | None = None,
+        actions: ActionRegistry | None = None,
+        world: WorldFacts | None = None,
     ) -> None:
         self.store = store
+        self.actions = actions or ActionRegistry()
+        """Every persona's actions (file and run-time: `actions.register`)."""
         self.personas = personas
         self.engine = engine or EmbeddedEngine()
         self.source: LineSource = source or EmbeddedSource(self.engine)
         self.gate = gate or quality_rules.QualityGate()
         self.recall = Recall()
         self.generate = Generate(self.source, self.gate, self.engine)
-        self.act = Act()
+        self.act = Act(store, self.actions, personas.all, world)
         self.settle = Settle(self.source)
         self.offer = Offer(self.source, self.engine)
 
@@ -196,9 +206,12 @@ class Dialogue:
         speaker = self.personas.get(state.conversation.persona_id)
         everyone = self.personas.all()
         draft = read_line(state, speaker, text, others=other_names(speaker, everyone), neighbours=everyone)
+        draft.acting = await self.act.prepare(draft)
         draft.recalled = await self.recall(draft)
-        draft.generation = await self.generate(draft, stream=stream, emit=emit)
-        draft.actions = await self.act(draft)
+        draft.generation = await self.generate(
+            draft, stream=stream, emit=emit, action_problems=functools.partial(self.act.problems, draft)
+        )
+        draft.actions = await self.act(draft, emit)
         draft.settled = await self.settle(draft)
         draft.options = await self.offer(draft)
         draft.stored = await persist_turn(self.store, draft)
@@ -296,6 +309,7 @@ class Dialogue:
 
 __all__ = [
     "EMBEDDED",
+    "Action",
     "HISTORY_WINDOW",
     "SEED_STEP",
     "Affinity",

@@ -165,6 +165,8 @@ class TurnWrite:
     affinity: AffinityWrite | None = None
     ended: bool = False
     goal: GoalWrite | None = None
+    told_actions: tuple[str, ...] = ()
+    """Ids of action results this turn's prompt carried (sidecar/store/actions.py)."""
 
 
 class Store:
@@ -478,6 +480,7 @@ class Store:
                     " WHERE conversation_id=?",
                     (t.goal.progress, t.goal.completed, t.goal.rewarded, t.goal.reason, now, t.conversation_id),
                 )
+            c.executemany("UPDATE actions SET told=1 WHERE id=?", [(i,) for i in t.told_actions])
         return AffinityResult(old=int(old), new=int(new))
 
     async def lines_since(self, conversation_id: str, seq: int, limit: int = 60) -> list[MessageRow]:

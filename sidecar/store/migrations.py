@@ -106,6 +106,25 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN emotion TEXT;
     ALTER TABLE messages ADD COLUMN intensity REAL;
     """,
+    # 4 -> 5: NPC actions (issue 15). One row per decided action, written before the game
+    # hears of it (`npc.action`); the game's `action.result` fills ok/detail/result_at once
+    # (the first stands); `told` is set by the turn whose prompt carried the result.
+    """
+    CREATE TABLE actions (
+        id               TEXT PRIMARY KEY,
+        conversation_id  TEXT NOT NULL REFERENCES conversations(id),
+        persona_id       TEXT NOT NULL,
+        turn             INTEGER NOT NULL,
+        name             TEXT NOT NULL,
+        args             TEXT NOT NULL,
+        decided_at       REAL NOT NULL,
+        ok               INTEGER,
+        detail           TEXT,
+        result_at        REAL,
+        told             INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX actions_conversation ON actions(conversation_id, decided_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

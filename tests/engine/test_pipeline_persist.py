@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from sidecar.engine.actions import ActionRegistry
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.announce import announce
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.generate import Generate
@@ -34,7 +36,8 @@ class Events:
         self.items.append((name, dict(data)))
 
 
-async def settled(draft: Draft) -> Draft:
+async def settled(draft: Draft, store: Store) -> Draft:
+    draft.acting = await Act(store, ActionRegistry(), lambda: ()).prepare(draft)
     draft.generation = await Generate(SOURCE, QualityGate(), ENGINE)(draft, stream=False, emit=Events())
     draft.actions = ()
     draft.settled = await Settle(SOURCE)(draft)
@@ -43,7 +46,7 @@ async def settled(draft: Draft) -> Draft:
 
 
 async def test_a_turn_is_stored_in_one_write_with_the_state_the_player_saw(make_draft: MakeDraft, store: Store) -> None:
-    draft = await settled(await make_draft("You are a wonderful smith, thank you!"))
+    draft = await settled(await make_draft("You are a wonderful smith, thank you!"), store)
     before = await store.affinity("p1", "ansel")
     stored = await persist_turn(store, draft)
     assert stored.old == before and stored.delta == draft.settled.change.delta != 0
@@ -60,7 +63,7 @@ async def test_a_turn_is_stored_in_one_write_with_the_state_the_player_saw(make_
 
 
 async def test_a_goodbye_ends_the_conversation_when_stored(make_draft: MakeDraft, store: Store) -> None:
-    draft = await settled(await make_draft("Goodbye!"))
+    draft = await settled(await make_draft("Goodbye!"), store)
     await persist_turn(store, draft)
     conv = await store.conversation(draft.conversation.id)
     assert conv is not None and conv.ended_at is not None
@@ -85,7 +88,7 @@ async def test_announce_sends_the_affinity_change_then_the_goal_events(
 ) -> None:
     started = await dialogue.start("ansel", "p1", seed=2)
     await dialogue.set_goal(started.conversation, "build_trust")
-    draft = await settled(await make_draft("You are wonderful, thank you!", conversation=started.conversation))
+    draft = await settled(await make_draft("You are wonderful, thank you!", conversation=started.conversation), store)
     draft.stored = await persist_turn(store, draft)
     events = Events()
     await announce(draft, events)
@@ -95,7 +98,7 @@ async def test_announce_sends_the_affinity_change_then_the_goal_events(
 
 
 async def test_no_affinity_event_when_the_stored_affinity_did_not_move(make_draft: MakeDraft, store: Store) -> None:
-    draft = await settled(await make_draft("I walked here from the mill."))
+    draft = await settled(await make_draft("I walked here from the mill."), store)
     draft.stored = await persist_turn(store, draft)
     events = Events()
     await announce(draft, events)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import pytest
 
+from sidecar.engine.actions import ActionRegistry
+from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.draft import Draft, StepOrderError
+from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import load_turn
 from sidecar.engine.pipeline.read import read_line
 from sidecar.engine.pipeline.recall import Recall
+from sidecar.engine.quality import QualityGate
+from sidecar.engine.source import EmbeddedSource
 from sidecar.engine.state import ConversationState
 from sidecar.engine.turn import Dialogue, PersonaRegistry
 from sidecar.engine.types import PLAYER
 from sidecar.store.db import Store
 
 MakeDraft = Callable[..., Awaitable[Draft]]
+
+
+async def _quiet(event: str, data: Mapping[str, Any]) -> None:
+    return None
 
 
 async def test_the_players_line_is_read_for_the_speaker(make_draft: MakeDraft, registry: PersonaRegistry) -> None:
@@ -66,14 +76,22 @@ async def test_a_goal_in_force_is_read_and_hinted_only_where_the_persona_allows(
 
 async def test_a_step_that_reads_ahead_of_the_sequence_fails_loudly(make_draft: MakeDraft) -> None:
     draft = await make_draft("Hello.")
-    for section in ("recalled", "generation", "actions", "settled", "options", "stored"):
+    for section in ("acting", "recalled", "generation", "actions", "settled", "options", "stored"):
         with pytest.raises(StepOrderError, match="has not run"):
             getattr(draft, section)
 
 
-async def test_recall_and_act_are_empty_join_points_that_fill_their_sections(make_draft: MakeDraft) -> None:
-    draft = await make_draft("Do you remember me?")
+async def test_recall_is_an_empty_join_point_and_act_decides_nothing_for_a_persona_without_actions(
+    make_draft: MakeDraft, store: Store, registry: PersonaRegistry
+) -> None:
+    draft = await make_draft("Do you remember me?", persona="rook")
+    assert not registry.get("rook").actions
+    act = Act(store, ActionRegistry(), registry.all)
+    draft.acting = await act.prepare(draft)
     draft.recalled = await Recall()(draft)
-    draft.actions = await Act()(draft)
+    draft.generation = await Generate(EmbeddedSource(EmbeddedEngine()), QualityGate(), EmbeddedEngine())(
+        draft, stream=False, emit=_quiet
+    )
+    draft.actions = await act(draft, _quiet)
     assert draft.recalled.hints == () and draft.actions == ()
     assert draft.ctx.history[-1].speaker != PLAYER

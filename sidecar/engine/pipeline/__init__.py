@@ -6,7 +6,9 @@
     recall    recall.py    what memory brings to the turn (join point: empty today)
     generate  generate.py  the line through the quality gate, streamed, reset on a rejected
                            attempt; what the kept line leaves in memory (composed or observed)
-    act       actions.py   what the NPC does besides speaking (join point: empty today)
+    act       actions.py   what the NPC does besides speaking: `prepare` before generate (the
+                           speaker's actions, the situation, the game's results), then the
+                           kept line's proposals validated, stored and announced (`npc.action`)
     settle    settle.py    NPC sentiment, arc, affinity, goal (heuristics, the source's judge)
     offer     offer.py     the player's answer options (a turn, a greeting, a re-roll)
     persist   persist.py   one store transaction with the state the player saw

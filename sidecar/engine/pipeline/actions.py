@@ -1,19 +1,172 @@
-"""Step 4, act: what the NPC does besides speaking.
+"""Step 4, act: what the NPC does besides speaking (mend the sword, open the gate).
 
-The join point for NPC actions (give an item, open a door, call the guard). Today an NPC
-only speaks, so the step returns no action; actions will be read from the generated line
-(or asked of the line source) here, after the gate kept the line and before `settle`, so a
-later step can let an action move affinity or a goal, and `persist` stores them with the turn.
+Two halves around `generate`:
+- `prepare` (before the line): the speaker's actions (file and run-time), the situation the
+  conditions and limits are judged in (affinity, the goal as loaded, the world facts the
+  conditions name, this conversation's decided actions) and the game's results that no line
+  has reacted to yet; the line source gets the actions (a provider as tools) and the results
+  (a prompt hint, or the embedded engine's first words).
+- `__call__` (after the gate kept the line): the kept line's proposals — a provider's tool
+  calls, or the persona's embedded rules when the embedded engine wrote the line — judged by
+  the one validator (sidecar/engine/actions.py); an invalid one is dropped with its reason
+  logged (the gate already scored it down, `problems`, so a retry could do better), a valid
+  one is stored and then announced as `npc.action`, before the reply and before `settle`.
+
+Actions are stored in their own transaction before the game hears of them, so the game
+never acts on an action the store does not have; they survive a crash before the turn's own
+commit too (then `actions.pending` still lists them, and the game decides).
 """
 
 from __future__ import annotations
 
-from sidecar.engine.pipeline.draft import Action, Draft
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from sidecar.engine.actions import (
+    ActionRegistry,
+    Decided,
+    NoWorld,
+    Outcome,
+    Proposal,
+    Situation,
+    Verdict,
+    WorldFacts,
+    embedded_proposals,
+    judge,
+    possible,
+    world_keys,
+)
+from sidecar.engine.pipeline.draft import Acting, Action, Draft
+from sidecar.engine.reading import read
+from sidecar.engine.source import Emit, Generated
+from sidecar.personas.actions import ActionDef
+from sidecar.personas.model import Persona
+from sidecar.store.actions import ActionStore, NewAction
+from sidecar.store.db import Store
+
+log = logging.getLogger(__name__)
+
+ACTION_EVENT = "npc.action"
+
+
+def new_id() -> str:
+    return "a_" + secrets.token_hex(8)
 
 
 class Act:
-    async def __call__(self, draft: Draft) -> tuple[Action, ...]:
-        return ()
+    def __init__(
+        self,
+        store: Store,
+        registry: ActionRegistry,
+        personas: Callable[[], Sequence[Persona]],
+        world: WorldFacts | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = ActionStore(store)
+        self.registry = registry
+        self.personas = personas
+        self.world: WorldFacts = world or NoWorld()
+        self.clock = clock
+
+    async def prepare(self, draft: Draft) -> Acting:
+        """Reads the conversation's actions and the world facts; sets what the line source
+        is told (`draft.turn`). Raises `StoreError`."""
+        available = self.registry.available(draft.speaker)
+        action_log = await self.store.log(draft.conversation.id)
+        keys = world_keys(available.values())
+        world = await self.world.world_facts(keys) if keys else {}
+        goal = draft.goal_row
+        situation = Situation(
+            affinity=draft.ctx.affinity,
+            turn=draft.conversation.turns + 1,
+            now=self.clock(),
+            goal_id=goal.goal_id if goal else None,
+            goal_completed=bool(goal and goal.completed),
+            world=world,
+            decided=tuple(Decided(r.name, r.turn, r.decided_at) for r in action_log.decided),
+        )
+        results = tuple(Outcome(r.name, bool(r.ok), r.detail) for r in action_log.untold)
+        acting = Acting(available, situation, action_log, self._embedded(draft, available))
+        # A provider is offered only what it may do now, so it does not promise the rest.
+        now = {name: a for name, a in available.items() if possible(name, a, situation)}
+        # What the persona's rules decide from this line shapes the embedded engine's words.
+        ruled = self._judged(acting, acting.ruled)
+        draft.turn = replace(
+            draft.turn,
+            actions=now,
+            action_results=results,
+            actions_refused=any(not v.ok for v in ruled),
+            actions_decided=any(v.ok for v in ruled),
+        )
+        return acting
+
+    @staticmethod
+    def _embedded(draft: Draft, available: Mapping[str, ActionDef]) -> tuple[Proposal, ...]:
+        if not any(a.embedded is not None for a in available.values()):
+            return ()
+        intents = read(draft.player_text).intents  # the flags do not depend on the line's tone
+        return tuple(embedded_proposals(available, draft.player_text, intents))
+
+    def proposals(self, draft: Draft, line: Generated) -> tuple[Proposal, ...]:
+        return line.proposals if line.from_provider else draft.acting.ruled
+
+    def verdicts(self, draft: Draft, line: Generated) -> list[Verdict]:
+        return self._judged(draft.acting, self.proposals(draft, line))
+
+    def _judged(self, acting: Acting, proposals: Sequence[Proposal]) -> list[Verdict]:
+        everyone = self.personas()
+        out: list[Verdict] = []
+        for proposal in proposals:
+            verdict = judge(
+                proposal,
+                acting.available,
+                acting.situation,
+                known=self.registry.known(proposal.name, everyone),
+                this_turn=[v.name for v in out if v.ok],
+            )
+            out.append(verdict)
+        return out
+
+    def problems(self, draft: Draft, line: Generated) -> list[str]:
+        """Why each action a provider proposed with `line` is invalid (the quality gate's
+        `invalid_action` rule). The embedded engine's rules are not scored: its line would
+        not change with a retry, and a rule whose conditions fail simply does not fire."""
+        if not line.from_provider:
+            return []
+        return [f"{v.name}: {v.problem}" for v in self.verdicts(draft, line) if not v.ok]
+
+    async def __call__(self, draft: Draft, emit: Emit) -> tuple[Action, ...]:
+        """Raises `StoreError` (then the turn fails and the game heard of no action)."""
+        line = draft.generation.line
+        kept: list[Action] = []
+        for verdict in self.verdicts(draft, line):
+            if not verdict.ok:
+                # Not an error of the game's: the model proposed something it may not do.
+                log.info(
+                    "action dropped",
+                    extra={
+                        "conversation": draft.conversation.id,
+                        "action": verdict.name[:64],
+                        "reason": verdict.problem,
+                        "provider": line.provider,
+                    },
+                )
+                continue
+            kept.append(Action(new_id(), verdict.name, verdict.args))
+        if not kept:
+            return ()
+        await self.store.decide(
+            draft.conversation.id,
+            draft.speaker.id,
+            draft.acting.situation.turn,
+            [NewAction(a.id, a.name, a.args) for a in kept],
+        )
+        for action in kept:
+            await emit(ACTION_EVENT, {"id": action.id, "name": action.name, "args": dict(action.args)})
+        return tuple(kept)
 
 
-__all__ = ["Act"]
+__all__ = ["ACTION_EVENT", "Act", "new_id"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sidecar.engine import goals as goal_rules
+from sidecar.engine.actions import Proposal, Situation
 from sidecar.engine.affinity import AffinityChange
 from sidecar.engine.arc import ArcStep
 from sidecar.engine.emotion import NEUTRAL, Feeling
@@ -29,7 +30,9 @@ from sidecar.engine.source import Generated, TurnInput
 from sidecar.engine.state import EngineMemory
 from sidecar.engine.tone import ToneReading, neutral_reading
 from sidecar.engine.types import Option, Sentiment, TurnContext
+from sidecar.personas.actions import ActionDef
 from sidecar.personas.model import Persona
+from sidecar.store.actions import ActionLog
 from sidecar.store.db import AffinityResult, ConversationRow, GoalRow, GoalWrite, MessageRow
 
 T = TypeVar("T")
@@ -60,11 +63,27 @@ class Recalled:
 
 @dataclass(frozen=True)
 class Action:
-    """Something the NPC does besides speaking (filled by `actions.Act`). No step produces
-    one yet: NPC actions join the pipeline here."""
+    """Something the NPC does besides speaking (filled by `actions.Act`): validated, stored
+    and announced (`npc.action`); the game answers it with `action.result`."""
 
+    id: str
+    """Unique across the store (`a_` + 16 hex digits)."""
     name: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """What the `act` step read before the line was generated (filled by `Act.prepare`):
+    the speaker's actions, the situation conditions and limits are judged in, and the
+    stored results the line reacts to."""
+
+    available: Mapping[str, ActionDef]
+    situation: Situation
+    log: ActionLog
+    ruled: tuple[Proposal, ...] = ()
+    """What the persona's embedded rules propose from the player's line (used when the
+    embedded engine writes the line)."""
 
 
 @dataclass(frozen=True)
@@ -123,12 +142,21 @@ class Draft:
     tone: ToneReading = field(default_factory=neutral_reading)
     """The player's stance toward the speaker and the topic's valence (`read` fills it):
     affinity and the arc follow the stance."""
+    _acting: Acting | None = None
     _recalled: Recalled | None = None
     _generation: Generation | None = None
     _actions: tuple[Action, ...] | None = None
     _settled: Settled | None = None
     _options: tuple[Option, ...] | None = None
     _stored: AffinityResult | None = None
+
+    @property
+    def acting(self) -> Acting:
+        return _need(self._acting, "act (prepare)")
+
+    @acting.setter
+    def acting(self, value: Acting) -> None:
+        self._acting = value
 
     @property
     def recalled(self) -> Recalled:
@@ -186,6 +214,7 @@ def _need(value: T | None, step: str) -> T:
 
 
 __all__ = [
+    "Acting",
     "Action",
     "Draft",
     "Generation",

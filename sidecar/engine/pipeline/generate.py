@@ -15,7 +15,8 @@ comes from the embedded composition when the embedded engine wrote the line, and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sidecar.engine import quality as quality_rules
 from sidecar.engine.cancel import until_cancelled
@@ -32,7 +33,9 @@ class Generate:
         self.gate = gate
         self.engine = engine
 
-    def scorer(self, draft: Draft) -> Callable[[str], quality_rules.Quality]:
+    def scorer(
+        self, draft: Draft, invalid: Callable[[str], Sequence[str]] = lambda _: ()
+    ) -> Callable[[str], quality_rules.Quality]:
         history = draft.ctx.history + (Line(PLAYER, draft.player_text),)
 
         def score(line: str) -> quality_rules.Quality:
@@ -43,13 +46,22 @@ class Generate:
                 preset_max_tokens=draft.tuning.max_tokens,
                 player_name=draft.ctx.player_name or draft.conversation.player_id,
                 other_names=draft.turn.other_names,
+                invalid_actions=invalid(line),
             )
 
         return score
 
-    async def __call__(self, draft: Draft, *, stream: bool, emit: Emit) -> Generation:
+    async def __call__(
+        self,
+        draft: Draft,
+        *,
+        stream: bool,
+        emit: Emit,
+        action_problems: Callable[[Generated], Sequence[str]] | None = None,
+    ) -> Generation:
         """Raises `Cancelled` (the game cancelled the turn) and the source's `ProviderError`
-        when attempt 0 fails (a retry's failure only ends the retries)."""
+        when attempt 0 fails (a retry's failure only ends the retries). `action_problems`:
+        why the actions proposed with a line are invalid (each costs the line points)."""
         generated: dict[int, Generated] = {}
         streamed = False
 
@@ -63,11 +75,20 @@ class Generate:
             if n and streamed:
                 await emit("line.reset", {"reason": "quality", "attempt": n})
                 streamed = False
-            g = await self.source.generate(draft.turn, n, on_delta=on_delta if stream else None, emit=emit)
+            turn = draft.turn
+            if n and action_problems is not None and (earlier := action_problems(generated[max(generated)])):
+                # The retry is told why the last attempt's actions were dropped.
+                turn = replace(turn, action_problems=tuple(earlier))
+            g = await self.source.generate(turn, n, on_delta=on_delta if stream else None, emit=emit)
             generated[n] = g
             return g.text
 
-        gate = await until_cancelled(self.gate.run(attempt, self.scorer(draft)))
+        def invalid(text: str) -> Sequence[str]:
+            # The gate scores each attempt right after making it: the newest is this text.
+            latest = generated[max(generated)]
+            return action_problems(latest) if action_problems is not None and latest.text == text else ()
+
+        gate = await until_cancelled(self.gate.run(attempt, self.scorer(draft, invalid)))
         best = next(g for g in generated.values() if g.text == gate.best_text)
         if stream and gate.best_text != generated[max(generated)].text:
             # The kept line is not the one streamed last: show the kept one.

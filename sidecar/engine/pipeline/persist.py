@@ -74,6 +74,7 @@ def turn_write(draft: Draft) -> TurnWrite:
         affinity=AffinityWrite(settled.change.delta, settled.change.reason),
         ended=gen.ending,
         goal=settled.goal_write,
+        told_actions=tuple(r.id for r in draft.acting.log.untold),
     )
 
 

@@ -1,0 +1,294 @@
+"""NPC actions: which an NPC may take (the registry), whether a proposed one is valid (the
+one validator), and what the embedded engine proposes from a persona's rules.
+
+A proposal comes from a line source: a provider's tool call (its arguments as raw JSON
+text) or the embedded engine's rule (arguments as a map). `judge` checks, in this order,
+and stops at the first problem, which becomes the logged reason the action was dropped:
+
+    known        the name is an action of some persona or a run-time registration
+    available    ... of this speaker (file actions, then run-time ones for every persona,
+                 then run-time ones for this persona; a later one replaces an earlier by name)
+    arguments    parse as a JSON object and match the action's schema (strict)
+    conditions   affinity_min, goal_completed, world facts
+    limits       once_per_conversation, cooldown_turns, cooldown_s (over this conversation's
+                 decided actions, stored)
+
+Pure apart from the world facts, which the caller reads through `WorldFacts` before judging.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sidecar.engine.data import phrase_lists, read_toml
+from sidecar.personas.actions import ActionDef, check_args
+from sidecar.personas.model import Persona
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+MAX_ARGS_CHARS = 8_000
+"""Longest arguments text a provider's call may carry (a flat object of short values)."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An action a line source proposes; nothing is trusted until `judge` passes it."""
+
+    name: str
+    arguments: Mapping[str, Any] | str
+    """A map (the embedded engine's rule), or the provider's raw JSON text."""
+    call_id: str = ""
+    """The provider's own id of the call (logs only)."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    """An action already decided in this conversation (for limits)."""
+
+    name: str
+    turn: int
+    at: float
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What conditions and limits are checked against, read once per turn."""
+
+    affinity: int
+    turn: int
+    """The number of this player turn in the conversation (1 = the first `say`)."""
+    now: float
+    goal_id: str | None = None
+    goal_completed: bool = False
+    world: Mapping[str, object] = field(default_factory=dict)
+    decided: Sequence[Decided] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    args: Mapping[str, Any]
+    problem: str | None
+    """None: valid. Otherwise why it was dropped ("limit: once per conversation")."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class WorldFacts(Protocol):
+    """The game's world facts (`world.set`), read for the `world` conditions."""
+
+    async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
+        """The facts among `keys` that are set (a key that is not set is left out)."""
+        ...
+
+
+class NoWorld:
+    """No world facts are known: every `world` condition fails (a sidecar without them)."""
+
+    async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
+        return {}
+
+
+class ActionRegistry:
+    """Every persona's actions: from its file, and registered by the game at run time.
+
+    Run-time registrations last until the sidecar stops (the game registers again at start);
+    file actions follow the persona registry (a reload brings the file's new ones)."""
+
+    def __init__(self) -> None:
+        self._everyone: dict[str, ActionDef] = {}
+        self._by_persona: dict[str, dict[str, ActionDef]] = {}
+
+    def register(self, persona: str | None, actions: Mapping[str, ActionDef]) -> list[str]:
+        """Add (or replace by name) run-time actions of one persona, or of every persona."""
+        table = self._everyone if persona is None else self._by_persona.setdefault(persona, {})
+        table.update(actions)
+        return list(actions)
+
+    def available(self, persona: Persona) -> dict[str, ActionDef]:
+        """This persona's actions, by name: file, then for everyone, then its own run-time."""
+        return {**persona.actions, **self._everyone, **self._by_persona.get(persona.id, {})}
+
+    def known(self, name: str, personas: Iterable[Persona]) -> bool:
+        return (
+            name in self._everyone
+            or any(name in table for table in self._by_persona.values())
+            or any(name in p.actions for p in personas)
+        )
+
+
+def _parse_args(raw: Mapping[str, Any] | str) -> tuple[Mapping[str, Any], str | None]:
+    if not isinstance(raw, str):
+        return raw, None
+    text = raw.strip() or "{}"  # OpenAI sends "" for a call without arguments
+    if len(text) > MAX_ARGS_CHARS:
+        return {}, f"arguments are longer than {MAX_ARGS_CHARS} characters"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {}, f"arguments are not valid JSON ({exc.msg} at {exc.pos})"
+    except RecursionError:
+        # "[[[[…" deeper than the interpreter's stack: the model's text, not our bug.
+        return {}, "arguments are nested too deeply"
+    if not isinstance(value, dict):
+        return {}, "arguments are not a JSON object"
+    return value, None
+
+
+def _condition_problem(action: ActionDef, s: Situation) -> str | None:
+    c = action.conditions
+    if c.affinity_min is not None and s.affinity < c.affinity_min:
+        return f"condition: affinity {s.affinity} is below {c.affinity_min}"
+    if c.goal_completed is not None and not (s.goal_id == c.goal_completed and s.goal_completed):
+        return f"condition: goal {c.goal_completed} is not completed"
+    for key, want in c.world.items():
+        if key not in s.world:
+            return f"condition: world fact {key} is not set"
+        have = s.world[key]
+        # True is not 1 here: a fact's type is part of its value.
+        if type(have) is not type(want) or have != want:
+            return f"condition: world fact {key} is {have!r}, not {want!r}"
+    return None
+
+
+def _limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
+    lim = action.limits
+    earlier = [d for d in s.decided if d.name == name]
+    if not earlier:
+        return None
+    if lim.once_per_conversation:
+        return "limit: once per conversation, already decided"
+    last = max(earlier, key=lambda d: (d.turn, d.at))
+    if lim.cooldown_turns and s.turn - last.turn <= lim.cooldown_turns:
+        return f"limit: cooldown of {lim.cooldown_turns} turns (last on turn {last.turn})"
+    if lim.cooldown_s and s.now - last.at < lim.cooldown_s:
+        return f"limit: cooldown of {lim.cooldown_s:g}s"
+    return None
+
+
+def possible(name: str, action: ActionDef, situation: Situation) -> bool:
+    """Whether `action`'s conditions and limits allow it now, whatever its arguments."""
+    return _condition_problem(action, situation) is None and _limit_problem(name, action, situation) is None
+
+
+def judge(
+    proposal: Proposal,
+    available: Mapping[str, ActionDef],
+    situation: Situation,
+    *,
+    known: bool,
+    this_turn: Sequence[str] = (),
+) -> Verdict:
+    """Whether `proposal` may reach the game. `known`: whether any persona or registration
+    has an action of that name (the reason says "unknown" or "not available");
+    `this_turn`: names already accepted in this turn (an action is decided once per turn)."""
+    name = proposal.name
+    action = available.get(name)
+    if action is None:
+        why = "not available to this persona" if known else "unknown action"
+        return Verdict(name, {}, why)
+    args, problem = _parse_args(proposal.arguments)
+    if problem is None:
+        problems = check_args(action.arguments, args)
+        problem = "arguments: " + "; ".join(problems) if problems else None
+    if problem is None and name in this_turn:
+        problem = "limit: already decided in this turn"
+    if problem is None:
+        problem = _condition_problem(action, situation)
+    if problem is None:
+        problem = _limit_problem(name, action, situation)
+    return Verdict(name, dict(args), problem)
+
+
+def world_keys(actions: Iterable[ActionDef]) -> list[str]:
+    """The world facts the conditions of `actions` read (so a turn reads only those)."""
+    return sorted({key for a in actions for key in a.conditions.world})
+
+
+def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, intents: frozenset[str]) -> list[Proposal]:
+    """What the embedded engine proposes from the persona's `[actions.NAME.embedded]` rules:
+    a rule fires when the player's line holds one of its keywords or intents and every
+    `take` argument found one of its words ("fix my sword" → `item = "sword"`)."""
+    words = [w.lower() for w in _WORD.findall(player_text)]
+    present = frozenset(words)
+    out: list[Proposal] = []
+    for name, action in available.items():
+        rule = action.embedded
+        if rule is None:
+            continue
+        if not (rule.words & present or set(rule.intents) & intents):
+            continue
+        args: dict[str, Any] = dict(rule.args)
+        for arg, choices in rule.take.items():
+            # The first of the rule's words the player said, in the order the player said them.
+            wanted = {c.lower(): c for c in choices}
+            found = next((wanted[w] for w in words if w in wanted), None)
+            if found is None:
+                break
+            args[arg] = found
+        else:
+            out.append(Proposal(name, args, call_id="embedded"))
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The game's result of an action, as the next line is told it."""
+
+    name: str
+    ok: bool
+    detail: str | None = None
+
+    def hint(self) -> str:
+        """For an LLM prompt: the detail goes in as the game gave it."""
+        how = "went through" if self.ok else "did not work"
+        return f"Your action {self.name} {how}" + (f": {self.detail}" if self.detail else ".")
+
+
+_ACK = read_toml("actions.toml")
+_LINES = phrase_lists(_ACK, "actions.toml", "lines", ("ok", "failed", "not_now", "doing"))
+
+
+def not_now(seed: int) -> str:
+    """The embedded engine's answer to a request whose action may not be decided now."""
+    lines = _LINES["not_now"]
+    return lines[seed % len(lines)]
+
+
+def doing(seed: int) -> str:
+    """The embedded engine's answer when it decides an action it would otherwise disclaim."""
+    lines = _LINES["doing"]
+    return lines[seed % len(lines)]
+
+
+def acknowledge(results: Sequence[Outcome], seed: int) -> str:
+    """The embedded engine's first words after the game's results: a failure is the news."""
+    lines = _LINES["ok" if all(r.ok for r in results) else "failed"]
+    return lines[seed % len(lines)]
+
+
+__all__ = [
+    "ActionRegistry",
+    "Decided",
+    "NoWorld",
+    "Outcome",
+    "acknowledge",
+    "doing",
+    "not_now",
+    "Proposal",
+    "Situation",
+    "Verdict",
+    "WorldFacts",
+    "embedded_proposals",
+    "judge",
+    "possible",
+    "world_keys",
+]

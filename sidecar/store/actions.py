@@ -1,0 +1,170 @@
+"""Decided NPC actions and the game's results (migration 5), over the `Store`'s connection.
+
+An action never runs twice: its id is the table's primary key (ids are random, 64 bits, and
+a collision fails the insert instead of reusing a row); `decide` commits the rows before the
+game is told (`npc.action`), so a crash between the decision and the result loses nothing
+(`pending` lists them after a restart); `record_result` fills a result once and answers
+every repeat with the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sidecar.store.db import Store
+
+
+@dataclass(frozen=True)
+class NewAction:
+    id: str
+    name: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: str
+    conversation_id: str
+    persona_id: str
+    turn: int
+    name: str
+    args: Mapping[str, Any]
+    decided_at: float
+    ok: bool | None = None
+    """None while the game has not answered."""
+    detail: str | None = None
+    result_at: float | None = None
+    told: bool = False
+    """Whether a later turn's prompt carried the result."""
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A decided action as a turn reads it (no arguments: limits and results need none)."""
+
+    id: str
+    name: str
+    turn: int
+    decided_at: float
+    ok: bool | None
+    detail: str | None
+    answered: bool
+    """Whether the game has given its result."""
+    told: bool
+
+
+@dataclass(frozen=True)
+class ActionLog:
+    """What a turn reads about its conversation's actions, in one go."""
+
+    decided: tuple[Logged, ...]
+    """Every action decided in the conversation, oldest first (the limits read them)."""
+
+    @property
+    def untold(self) -> tuple[Logged, ...]:
+        """Results the game gave that no NPC line has reacted to yet."""
+        return tuple(r for r in self.decided if r.answered and not r.told)
+
+
+_COLUMNS = "id, conversation_id, persona_id, turn, name, args, decided_at, ok, detail, result_at, told"
+
+
+def _row(r: Sequence[Any]) -> ActionRow:
+    return ActionRow(
+        id=r[0],
+        conversation_id=r[1],
+        persona_id=r[2],
+        turn=int(r[3]),
+        name=r[4],
+        args=json.loads(r[5]),
+        decided_at=float(r[6]),
+        ok=None if r[7] is None else bool(r[7]),
+        detail=r[8],
+        result_at=r[9],
+        told=bool(r[10]),
+    )
+
+
+class ActionStore:
+    """Every method may raise `StoreError`."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def decide(self, conversation_id: str, persona_id: str, turn: int, actions: Sequence[NewAction]) -> float:
+        """Store decided actions in one transaction; returns their decision time."""
+        now = time.time()
+
+        def q() -> None:
+            c = self._store.conn
+            with c:
+                c.executemany(
+                    "INSERT INTO actions(id, conversation_id, persona_id, turn, name, args, decided_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    [(a.id, conversation_id, persona_id, turn, a.name, json.dumps(dict(a.args)), now) for a in actions],
+                )
+
+        await self._store._run(q)
+        return now
+
+    async def log(self, conversation_id: str) -> ActionLog:
+        def q() -> ActionLog:
+            rows = self._store.conn.execute(
+                "SELECT id, name, turn, decided_at, ok, detail, result_at IS NOT NULL, told FROM actions"
+                " WHERE conversation_id=? ORDER BY decided_at, rowid",
+                (conversation_id,),
+            ).fetchall()
+            return ActionLog(
+                tuple(
+                    Logged(
+                        r[0],
+                        r[1],
+                        int(r[2]),
+                        float(r[3]),
+                        None if r[4] is None else bool(r[4]),
+                        r[5],
+                        bool(r[6]),
+                        bool(r[7]),
+                    )
+                    for r in rows
+                )
+            )
+
+        return await self._store._run(q)
+
+    async def pending(self, conversation_id: str) -> list[ActionRow]:
+        """Decided actions of a conversation still without a result, oldest first."""
+
+        def q() -> list[ActionRow]:
+            rows = self._store.conn.execute(
+                f"SELECT {_COLUMNS} FROM actions WHERE conversation_id=? AND result_at IS NULL"
+                " ORDER BY decided_at, rowid",
+                (conversation_id,),
+            ).fetchall()
+            return list(map(_row, rows))
+
+        return await self._store._run(q)
+
+    async def record_result(self, action_id: str, ok: bool, detail: str | None) -> ActionRow | None:
+        """The game's result, stored if it is the first for that id; returns the row as
+        stored (the first result stands), or None when no action has that id."""
+        now = time.time()
+
+        def q() -> ActionRow | None:
+            c = self._store.conn
+            with c:
+                c.execute(
+                    "UPDATE actions SET ok=?, detail=?, result_at=? WHERE id=? AND result_at IS NULL",
+                    (int(ok), detail, now, action_id),
+                )
+                rows = c.execute(f"SELECT {_COLUMNS} FROM actions WHERE id=?", (action_id,)).fetchall()
+            return _row(rows[0]) if rows else None
+
+        return await self._store._run(q)
+
+
+__all__ = ["ActionLog", "ActionRow", "ActionStore", "Logged", "NewAction"]

@@ -1,0 +1,200 @@
+"""The one validator of proposed actions (sidecar/engine/actions.py): every way a proposal
+is dropped, conditions and limits, the registry's precedence, the embedded rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sidecar.engine.actions import (
+    ActionRegistry,
+    Decided,
+    Proposal,
+    Situation,
+    embedded_proposals,
+    judge,
+)
+from sidecar.engine.turn import PersonaRegistry
+from sidecar.personas.actions import ActionDef, check_args
+from sidecar.store.db import Store
+
+MEND = ActionDef.model_validate(
+    {
+        "description": "Mend the player's item for a price.",
+        "arguments": {
+            "required": ["item", "price"],
+            "properties": {"item": {"type": "string"}, "price": {"type": "integer", "minimum": 1}},
+        },
+        "conditions": {"affinity_min": 40, "world": {"forge_lit": True}},
+        "limits": {"cooldown_turns": 2},
+        "embedded": {"keywords": ["fix", "mend"], "args": {"price": 5}, "take": {"item": ["sword", "axe"]}},
+    }
+)
+GATE = ActionDef.model_validate(
+    {
+        "description": "Open the gate.",
+        "conditions": {"goal_completed": "ask_favor"},
+        "limits": {"once_per_conversation": True},
+        "embedded": {"keywords": ["gate"]},
+    }
+)
+TOLL = ActionDef.model_validate({"description": "Take the toll.", "limits": {"cooldown_s": 60}})
+AVAILABLE = {"repair_item": MEND, "open_gate": GATE, "take_toll": TOLL}
+OK = Situation(affinity=60, turn=5, now=1000.0, goal_id="ask_favor", goal_completed=True, world={"forge_lit": True})
+
+
+def verdict(name: str, args: Mapping[str, object] | str, s: Situation = OK, *, known: bool = False) -> str | None:
+    return judge(Proposal(name, args), AVAILABLE, s, known=known).problem
+
+
+def test_a_valid_proposal_passes_with_its_arguments_parsed_from_json() -> None:
+    v = judge(Proposal("repair_item", '{"item": "sword", "price": 5}'), AVAILABLE, OK, known=True)
+    assert v.ok and v.args == {"item": "sword", "price": 5}
+    assert judge(Proposal("open_gate", ""), AVAILABLE, OK, known=True).ok  # OpenAI's "" = no arguments
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "known", "why"),
+    [
+        ("fly_away", "{}", False, "unknown action"),
+        ("steal_horse", "{}", True, "not available to this persona"),
+        ("repair_item", '{"item": "sword", "price": 5', True, "arguments are not valid JSON"),
+        ("repair_item", '["sword", 5]', True, "arguments are not a JSON object"),
+        ("repair_item", '{"item": "sword", "price": "5"}', True, "arguments: price: Input should be a valid integer"),
+        ("repair_item", '{"item": "sword"}', True, "arguments: price: Field required"),
+        ("repair_item", '{"item": "sword", "price": 0}', True, "greater than or equal to 1"),
+        ("repair_item", '{"item": "sword", "price": 5, "tip": 1}', True, "tip: Extra inputs are not permitted"),
+    ],
+)
+def test_every_invalid_proposal_is_dropped_with_its_reason(name: str, args: str, known: bool, why: str) -> None:
+    problem = verdict(name, args, known=known)
+    assert problem is not None and why in problem
+
+
+@pytest.mark.parametrize(
+    ("situation", "why"),
+    [
+        (Situation(affinity=39, turn=5, now=0, world={"forge_lit": True}), "affinity 39 is below 40"),
+        (Situation(affinity=60, turn=5, now=0), "world fact forge_lit is not set"),
+        (Situation(affinity=60, turn=5, now=0, world={"forge_lit": False}), "forge_lit is False, not True"),
+        (Situation(affinity=60, turn=5, now=0, world={"forge_lit": 1}), "forge_lit is 1, not True"),
+    ],
+)
+def test_conditions_of_affinity_and_world_facts(situation: Situation, why: str) -> None:
+    problem = verdict("repair_item", {"item": "axe", "price": 2}, situation)
+    assert problem is not None and why in problem
+
+
+def test_a_goal_condition_needs_that_goal_completed() -> None:
+    for goal_id, done in (("ask_favor", False), ("build_trust", True), (None, False)):
+        s = Situation(affinity=60, turn=1, now=0, goal_id=goal_id, goal_completed=done)
+        assert verdict("open_gate", {}, s) == "condition: goal ask_favor is not completed"
+
+
+def test_limits_once_per_conversation_and_cooldowns_in_turns_and_seconds() -> None:
+    def at(turn: int, now: float, *decided: Decided) -> Situation:
+        return Situation(60, turn, now, "ask_favor", True, {"forge_lit": True}, decided)
+
+    args = {"item": "axe", "price": 2}
+    assert (
+        verdict("open_gate", {}, at(9, 0, Decided("open_gate", 1, 0)))
+        == "limit: once per conversation, already decided"
+    )
+    assert verdict("open_gate", {}, at(9, 0, Decided("repair_item", 1, 0))) is None
+    # cooldown_turns = 2: decided on turn 3, refused on turns 4 and 5, allowed on turn 6.
+    assert [verdict("repair_item", args, at(t, 0, Decided("repair_item", 3, 0))) is None for t in (4, 5, 6)] == [
+        False,
+        False,
+        True,
+    ]
+    assert "cooldown of 2 turns" in str(verdict("repair_item", args, at(4, 0, Decided("repair_item", 3, 0))))
+    assert "cooldown of 60s" in str(verdict("take_toll", {}, at(2, 1059.0, Decided("take_toll", 1, 1000.0))))
+    assert verdict("take_toll", {}, at(2, 1060.0, Decided("take_toll", 1, 1000.0))) is None
+
+
+def test_the_same_action_twice_in_one_turn_is_dropped_the_second_time() -> None:
+    v = judge(Proposal("open_gate", {}), AVAILABLE, OK, known=True, this_turn=["open_gate"])
+    assert v.problem == "limit: already decided in this turn"
+
+
+def test_the_registry_layers_file_then_everyone_then_the_persona(registry: PersonaRegistry) -> None:
+    actions = ActionRegistry()
+    ansel, goldie = registry.get("ansel"), registry.get("goldie")
+    assert set(actions.available(ansel)) == set(ansel.actions)
+    assert not actions.known("wave", registry.all())
+    actions.register(None, {"wave": TOLL, "repair_item": TOLL})
+    actions.register("goldie", {"pour_ale": GATE, "wave": GATE})
+    assert actions.available(ansel)["repair_item"] is TOLL  # a run-time one replaces the file's by name
+    assert actions.available(goldie)["wave"] is GATE and "pour_ale" not in actions.available(ansel)
+    assert actions.known("pour_ale", registry.all()) and actions.known("sell_item", registry.all())
+
+
+def test_embedded_rules_fire_on_a_keyword_and_take_an_argument_from_the_line() -> None:
+    (p,) = embedded_proposals(AVAILABLE, "Could you FIX my axe, and the sword?", frozenset())
+    assert p == Proposal("repair_item", {"price": 5, "item": "axe"}, call_id="embedded")
+    assert embedded_proposals(AVAILABLE, "Can you fix my kettle?", frozenset()) == []  # no item to take
+    assert embedded_proposals(AVAILABLE, "Nice weather.", frozenset()) == []
+    by_intent = {"wave": ActionDef.model_validate({"description": "Wave.", "embedded": {"intents": ["goodbye"]}})}
+    assert [p.name for p in embedded_proposals(by_intent, "Bye!", frozenset({"goodbye"}))] == ["wave"]
+
+
+class StoreWorld:
+    """World facts in a real store file, in the shape helper M2's `world.set` stores them
+    (key → JSON value); stands in for that reader until it lands."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.conn.execute("CREATE TABLE IF NOT EXISTS world_facts (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def set(self, key: str, value: object) -> None:
+        self.store.conn.execute("INSERT OR REPLACE INTO world_facts VALUES (?, ?)", (key, json.dumps(value)))
+
+    async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
+        marks = ",".join("?" * len(keys))
+        rows = self.store.conn.execute(f"SELECT key, value FROM world_facts WHERE key IN ({marks})", tuple(keys))
+        return {k: json.loads(v) for k, v in rows}
+
+
+async def test_world_conditions_read_facts_from_a_real_store(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    try:
+        world = StoreWorld(store)
+        args = {"item": "axe", "price": 2}
+        for value, ok in ((None, False), (False, False), (True, True)):
+            if value is not None:
+                world.set("forge_lit", value)
+            facts = await world.world_facts(["forge_lit"])
+            s = Situation(affinity=60, turn=1, now=0, world=facts)
+            assert (verdict("repair_item", args, s) is None) is ok
+    finally:
+        await store.close()
+
+
+def test_arguments_too_long_or_too_deep_are_dropped_not_raised() -> None:
+    assert verdict("repair_item", "[" * 3000 + "]" * 3000) == "arguments are nested too deeply"
+    long = json.dumps({"item": "x" * 9000, "price": 1})
+    assert verdict("repair_item", long) == "arguments are longer than 8000 characters"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    name=st.sampled_from(["repair_item", "open_gate", "take_toll", "ghost"]) | st.text(max_size=50),
+    raw=st.text(max_size=300) | JSON.map(json.dumps) | st.dictionaries(st.text(max_size=8), JSON, max_size=4),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_proposal_gets_a_verdict_and_a_valid_one_matches_its_schema(name: str, raw: object) -> None:
+    v = judge(Proposal(name, raw), AVAILABLE, OK, known=True)  # type: ignore[arg-type]
+    assert v.ok == (v.problem is None)
+    if v.ok:
+        assert check_args(AVAILABLE[name].arguments, v.args) == []

@@ -1,0 +1,131 @@
+"""Step 4, act (sidecar/engine/pipeline/actions.py) in whole turns on the embedded engine,
+against a real SQLite store: a persona rule decides, the action is stored before it is
+announced, the game's result reaches the next line, and nothing is decided twice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from sidecar.engine.actions import Outcome, acknowledge, doing, not_now
+from sidecar.engine.turn import Dialogue
+from sidecar.errors import StoreError
+from sidecar.personas.actions import ActionDef
+from sidecar.store.actions import ActionStore, NewAction
+from sidecar.store.db import Store
+
+
+class Events:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any]]] = []
+
+    async def __call__(self, name: str, data: Mapping[str, Any]) -> None:
+        self.items.append((name, dict(data)))
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [d for n, d in self.items if n == name]
+
+
+OK_LINES = {acknowledge([Outcome("x", True)], seed) for seed in range(8)}
+FAILED_LINES = {acknowledge([Outcome("x", False)], seed) for seed in range(8)}
+
+
+async def test_a_persona_rule_decides_an_action_stored_before_it_is_announced(dialogue: Dialogue, store: Store) -> None:
+    cid = (await dialogue.start("ansel", "p1", seed=3)).conversation
+    pending_when_announced: list[int] = []
+    events = Events()
+
+    async def emit(name: str, data: Mapping[str, Any]) -> None:
+        if name == "npc.action":
+            pending_when_announced.append(len(await ActionStore(store).pending(cid)))
+        await events(name, data)
+
+    said = await dialogue.say(cid, "Could you fix my sword, please?", emit=emit)
+    (action,) = said.actions
+    assert action.name == "repair_item" and dict(action.args) == {"item": "sword", "price": 2}
+    assert events.named("npc.action") == [
+        {"id": action.id, "name": "repair_item", "args": {"item": "sword", "price": 2}}
+    ]
+    assert pending_when_announced == [1]
+    (row,) = await ActionStore(store).pending(cid)
+    assert (row.id, row.turn, row.persona_id, row.ok) == (action.id, 1, "ansel", None)
+
+
+async def test_the_result_reaches_the_next_line_once_and_the_first_result_stands(
+    dialogue: Dialogue, store: Store
+) -> None:
+    actions = ActionStore(store)
+    cid = (await dialogue.start("ansel", "p1", seed=5)).conversation
+    (action,) = (await dialogue.say(cid, "Can you mend my axe?")).actions
+    first = await actions.record_result(action.id, True, "the player paid two coppers")
+    again = await actions.record_result(action.id, False, "changed my mind")
+    assert first is not None and again == first and again.ok is True and again.detail == "the player paid two coppers"
+    assert await actions.pending(cid) == []
+
+    reacted = await dialogue.say(cid, "Lovely weather today.")
+    assert any(reacted.line.text.startswith(line) for line in OK_LINES)
+    assert (await actions.log(cid)).untold == ()  # stored with that turn: told once
+    after = await dialogue.say(cid, "Tell me about the village.")
+    assert not any(after.line.text.startswith(line) for line in OK_LINES | FAILED_LINES)
+
+
+async def test_a_failed_result_is_what_the_embedded_line_says_first(dialogue: Dialogue, store: Store) -> None:
+    cid = (await dialogue.start("ansel", "p1", seed=7)).conversation
+    (action,) = (await dialogue.say(cid, "Please repair my shield.")).actions
+    assert await ActionStore(store).record_result(action.id, False, "the player had no money") is not None
+    reacted = await dialogue.say(cid, "Oh well.")
+    assert any(reacted.line.text.startswith(line) for line in FAILED_LINES)
+
+
+async def test_an_unknown_id_has_no_result(store: Store) -> None:
+    assert await ActionStore(store).record_result("a_0000000000000000", True, None) is None
+
+
+NOT_NOW = {not_now(seed) for seed in range(8)}
+
+
+async def test_limits_and_conditions_hold_across_turns(dialogue: Dialogue) -> None:
+    cid = (await dialogue.start("ansel", "p1", seed=3)).conversation
+    turns = [await dialogue.say(cid, f"Can you fix my {item}?") for item in ("sword", "axe", "hoe")]
+    assert [bool(t.actions) for t in turns] == [True, False, False]  # cooldown_turns = 2
+    # While the action is refused, the blacksmith does not agree to mend it either.
+    assert [t.line.text in NOT_NOW for t in turns] == [False, True, True]
+    assert (await dialogue.say(cid, "And can you fix my plough?")).actions  # the fourth turn may again
+
+    dialogue.actions.register("ansel", {"repair_item": ActionDef.model_validate({
+        "description": "Mend it.",
+        "arguments": {"properties": {"item": {"type": "string"}}},
+        "conditions": {"affinity_min": 90},
+        "embedded": {"keywords": ["fix"], "take": {"item": ["sword"]}},
+    })})  # fmt: skip
+    cid = (await dialogue.start("ansel", "p2", seed=3)).conversation
+    refused = await dialogue.say(cid, "Can you fix my sword?")
+    assert refused.actions == () and refused.line.text in NOT_NOW
+
+
+async def test_the_captain_opens_the_gate_only_once_convinced(dialogue: Dialogue, store: Store) -> None:
+    cid = (await dialogue.start("hesper", "p1", seed=3)).conversation
+    assert (await dialogue.say(cid, "Open the gate for me.")).actions == ()
+    await dialogue.set_goal(cid, "ask_favor")
+    assert (await dialogue.say(cid, "Please, open the gate.")).actions == ()
+    # She is convinced: the goal as stored is completed (what `settle` writes when it is).
+    store.conn.execute("UPDATE goals SET completed=1 WHERE conversation_id=?", (cid,))
+    opened = await dialogue.say(cid, "Will you open the gate now?")
+    (gate,) = opened.actions
+    assert gate.name == "open_gate" and dict(gate.args) == {}
+    # The request engine would send the player to the smith ("gate" is one of his items):
+    # she does not deny what she is doing.
+    assert opened.line.text in {doing(seed) for seed in range(8)}
+    assert (await dialogue.say(cid, "Open the gate again!")).actions == ()  # once per conversation
+
+
+async def test_action_ids_are_unique_across_the_store(dialogue: Dialogue, store: Store) -> None:
+    ids = []
+    for player in ("p1", "p2", "p3"):
+        cid = (await dialogue.start("ansel", player, seed=3)).conversation
+        ids += [a.id for a in (await dialogue.say(cid, "Can you fix my sword?")).actions]
+    assert len(ids) == len(set(ids)) == 3
+    with pytest.raises(StoreError):
+        await ActionStore(store).decide(cid, "ansel", 9, [NewAction(ids[0], "repair_item", {})])
