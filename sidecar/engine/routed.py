@@ -34,12 +34,14 @@ from dataclasses import replace
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import inline_options
 from sidecar.engine import options as option_rules
+from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
-from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, compose
+from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.types import Composed, Line, Option
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
 from sidecar.llm.embedded import embedded_reply
 from sidecar.llm.router import TextFilter
+from sidecar.llm.tools import ToolDef
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,21 @@ OPTIONS_MAX_TOKENS = 160
 OPTIONS_BLOCK = "options_block"
 """`Generated.meta` key: the answer options that came with the line (raw block text)."""
 JUDGE_MAX_TOKENS = 120
+
+
+def act_note(name: str) -> str:
+    return (
+        f"Besides speaking, {name} may act with the tools you are given, when what is said calls "
+        "for it. Always say your line too."
+    )
+
+
+def dropped_note(problems: Sequence[str]) -> str:
+    return (
+        "Your previous answer proposed actions that cannot be done ("
+        + "; ".join(problems)
+        + "). Use only the tools you are given, with arguments that fit their schema, or none."
+    )
 
 
 def retry_note(name: str) -> str:
@@ -86,6 +103,11 @@ class RoutedSource:
         hints: list[str] = []
         if turn.goal_hint:
             hints.append(turn.goal_hint)
+        hints.extend(outcome.hint() for outcome in turn.action_results)
+        if turn.actions:
+            hints.append(act_note(persona.name))
+        if attempt and turn.action_problems:
+            hints.append(dropped_note(turn.action_problems))
         if attempt:
             hints.append(retry_note(persona.name))
         if with_options:
@@ -107,6 +129,11 @@ class RoutedSource:
             req = replace(req, temperature=round(max(req.temperature, warmer), 3))
         if with_options:
             req = replace(req, max_tokens=req.max_tokens + inline_options.EXTRA_TOKENS)
+        if turn.actions:
+            offered = tuple(
+                ToolDef(name, a.description, a.arguments.as_json_schema()) for name, a in turn.actions.items()
+            )
+            req = replace(req, tools=offered)
         return req
 
     async def generate(self, turn: TurnInput, attempt: int, *, on_delta: DeltaSink | None, emit: Emit) -> Generated:
@@ -138,6 +165,15 @@ class RoutedSource:
         else:
             routed = await self.router.complete(req, embedded=fallback, on_event=emit, cleaner=cleaner)
         text = routed.reply.text
+        calls = () if routed.embedded else routed.reply.tool_calls
+        if not text.strip():
+            # The model acted without a word (tool calls only): the embedded engine says the line.
+            made = compose(self.engine, turn, attempt)
+            composed.append(made)
+            text = made.text
+            if on_delta is not None:
+                for chunk in chunks(text):
+                    await on_delta(chunk)
         # The last filter made is the answering provider's; a reply cut by max_tokens may end
         # inside the block, so its options are not trusted.
         block = splits[-1].block if splits and not routed.embedded and routed.reply.finish_reason != "length" else None
@@ -145,7 +181,7 @@ class RoutedSource:
             text=text,
             provider=routed.provider,
             # A provider's line has no composition of its own (None unless the caller made one).
-            composed=composed[-1] if routed.embedded and composed else turn.composed,
+            composed=composed[-1] if composed and composed[-1].text == text else turn.composed,
             meta={
                 "kind": routed.provider_kind,
                 "usd": routed.usd,
@@ -153,12 +189,13 @@ class RoutedSource:
                 "attempts": [(a.provider, a.outcome, a.tries) for a in routed.attempts],
                 OPTIONS_BLOCK: block,
             },
+            proposals=tuple(Proposal(c.name, c.arguments, c.id) for c in calls),
         )
 
     @staticmethod
     def _remote(line: Generated) -> bool:
         """Whether a remote provider (not the embedded engine) produced `line`."""
-        return bool(line.meta.get("kind", EMBEDDED) != EMBEDDED)
+        return line.from_provider
 
     # --- answer options --------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Wire format: POST {base_url}/messages with `x-api-key` and `anthropic-version` headers; the
 system prompt is a top-level `system` field, not a message; `max_tokens` is required.
 Streaming answers are server-sent events: `message_start` (input usage), `content_block_*`
-(text deltas), `message_delta` (stop reason, cumulative output usage), `message_stop`, plus
+(text deltas; NPC actions as `tool_use` blocks and `input_json_delta`, sidecar/llm/tools.py),
+`message_delta` (stop reason, cumulative output usage), `message_stop`, plus
 `ping` and `error`.
 
 Per-character tuning that is dropped here, and why:
@@ -24,8 +25,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
-from sidecar.llm import _http
-from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage, estimate_usage
+from sidecar.llm import _http, tools
+from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, ToolCall, Usage, estimate_usage
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class _Usage(_Loose):
 class _Block(_Loose):
     type: str
     text: str | None = None
+    id: str | None = None
+    name: str | None = None
+    input: Any = None
 
 
 class _Message(_Loose):
@@ -57,11 +61,14 @@ class _Message(_Loose):
 class _Delta(_Loose):
     type: str | None = None
     text: str | None = None
+    partial_json: str | None = None
     stop_reason: str | None = None
 
 
 class _Event(_Loose):
     type: str
+    index: int = 0
+    content_block: _Block | None = None
     message: _Message | None = None
     delta: _Delta | None = None
     usage: _Usage | None = None
@@ -113,6 +120,9 @@ class AnthropicProvider(_http.HttpProvider):
             body["system"] = system
         if req.stop:
             body["stop_sequences"] = list(req.stop)
+        if req.tools:
+            body["tools"] = tools.anthropic_tools(req.tools)
+            body["tool_choice"] = {"type": "auto"}
         if stream:
             body["stream"] = True
         return body
@@ -125,10 +135,11 @@ class AnthropicProvider(_http.HttpProvider):
         input_tokens: int | None,
         output_tokens: int | None,
         model: str | None,
+        calls: tuple[ToolCall, ...] = (),
     ) -> ChatReply:
         if stop_reason == "refusal":
             raise ProviderRefused(self.name, "refused (stop_reason refusal)")
-        if not text.strip():
+        if not text.strip() and not calls:
             raise ProviderBadReply(self.name, "empty reply")
         if req.json_schema is not None:
             _http.check_json_object(self.name, text)
@@ -141,6 +152,7 @@ class AnthropicProvider(_http.HttpProvider):
             finish_reason="length" if stop_reason == "max_tokens" else "stop",
             usage=usage,
             model=model or self._spec.model,
+            tool_calls=calls,
         )
 
     async def complete(self, req: ChatRequest) -> ChatReply:
@@ -158,7 +170,8 @@ class AnthropicProvider(_http.HttpProvider):
             raise ProviderBadReply(self.name, "reply does not look like a message") from exc
         text = "".join(b.text or "" for b in msg.content if b.type == "text")
         usage = msg.usage or _Usage()
-        return self._finish(req, text, msg.stop_reason, usage.input_tokens, usage.output_tokens, msg.model)
+        calls = tools.anthropic_calls([b.model_dump() for b in msg.content])
+        return self._finish(req, text, msg.stop_reason, usage.input_tokens, usage.output_tokens, msg.model, calls)
 
     async def stream(self, req: ChatRequest) -> AsyncIterator[Delta | ChatReply]:
         parts: list[str] = []
@@ -167,6 +180,7 @@ class AnthropicProvider(_http.HttpProvider):
         output_tokens: int | None = None
         model: str | None = None
         started = stopped = False
+        calls = tools.AnthropicToolStream()
         with _http.mapped_errors(self.name, receiving=False):
             request = self._client.build_request(
                 "POST", self._url, json=self.body(req, stream=True), headers=self._headers(stream=True)
@@ -190,10 +204,14 @@ class AnthropicProvider(_http.HttpProvider):
                     if event.message.usage is not None:
                         input_tokens = event.message.usage.input_tokens
                         output_tokens = event.message.usage.output_tokens
+                elif event.type == "content_block_start" and event.content_block is not None:
+                    calls.start(event.index, event.content_block.model_dump())
                 elif event.type == "content_block_delta" and event.delta is not None:
                     if event.delta.type == "text_delta" and event.delta.text:
                         parts.append(event.delta.text)
                         yield Delta(event.delta.text)
+                    elif event.delta.type == "input_json_delta" and event.delta.partial_json is not None:
+                        calls.delta(event.index, event.delta.partial_json)
                 elif event.type == "message_delta":
                     if event.delta is not None and event.delta.stop_reason:
                         stop_reason = event.delta.stop_reason
@@ -210,7 +228,7 @@ class AnthropicProvider(_http.HttpProvider):
             await response.aclose()
         if not (started and stopped):
             raise ProviderBadReply(self.name, "stream ended before message_stop")
-        yield self._finish(req, "".join(parts), stop_reason, input_tokens, output_tokens, model)
+        yield self._finish(req, "".join(parts), stop_reason, input_tokens, output_tokens, model, calls.calls())
 
 
 __all__ = ["API_VERSION", "AnthropicProvider", "wire_messages"]

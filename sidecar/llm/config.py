@@ -86,6 +86,8 @@ class ProviderModel(_Strict):
     stream_usage: bool | None = None
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
     options_in_line: bool | None = None
+    tools: bool | None = None
+    """Native tool calls for NPC actions (default: the preset's); false = structured output."""
     local: bool | None = None
     limits: ProviderLimitsModel = ProviderLimitsModel()
     price: PriceModel | None = None
@@ -324,6 +326,7 @@ def _resolve_provider(
         stream_usage=model.stream_usage if model.stream_usage is not None else base.stream_usage,
         max_tokens_field=model.max_tokens_field or base.max_tokens_field,
         options_in_line=model.options_in_line if model.options_in_line is not None else base.options_in_line,
+        tools=model.tools if model.tools is not None else base.tools,
         limits=limits,
         price=price,
     )

@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
-from sidecar.llm import _http
-from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, Usage, estimate_usage
+from sidecar.llm import _http, tools
+from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, ToolCall, Usage, estimate_usage
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class _Usage(_Loose):
 class _Message(_Loose):
     content: str | None = None
     refusal: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 class _Choice(_Loose):
@@ -71,13 +72,21 @@ class OpenAICompatProvider(_http.HttpProvider):
             headers["Authorization"] = f"Bearer {self._spec.key.get_secret_value()}"
         return headers
 
+    def structured_tools(self, req: ChatRequest) -> bool:
+        """Whether `req`'s actions are asked for as a structured reply, not as tool calls."""
+        return bool(req.tools) and not self._spec.tools and req.json_schema is None
+
     def body(self, req: ChatRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body for `req` (public so tests and `providers check` can show it)."""
         spec = self._spec
         system = req.system
         response_format: dict[str, Any] | None = None
-        if req.json_schema is not None:
-            schema = dict(req.json_schema)
+        wanted = req.json_schema
+        if self.structured_tools(req):
+            wanted = tools.structured_schema(req.tools)
+            system += tools.structured_instruction(req.tools)
+        if wanted is not None:
+            schema = dict(wanted)
             if spec.json == "json_schema":
                 response_format = {
                     "type": "json_schema",
@@ -103,6 +112,9 @@ class OpenAICompatProvider(_http.HttpProvider):
             body["stop"] = list(req.stop[:MAX_STOP])
         if response_format is not None:
             body["response_format"] = response_format
+        if req.tools and spec.tools:
+            body["tools"] = tools.openai_tools(req.tools)
+            body["tool_choice"] = "auto"
         if stream:
             body["stream"] = True
             if spec.stream_usage:
@@ -117,22 +129,27 @@ class OpenAICompatProvider(_http.HttpProvider):
         refusal: str | None,
         usage: _Usage | None,
         model: str | None,
+        calls: tuple[ToolCall, ...] = (),
     ) -> ChatReply:
         if refusal or finish == "content_filter":
             raise ProviderRefused(self.name, "refused" + (" (content filter)" if finish == "content_filter" else ""))
-        if not text.strip():
+        raw = text
+        if self.structured_tools(req):
+            text, calls = tools.structured_reply(self.name, raw)
+        if not text.strip() and not calls:
             raise ProviderBadReply(self.name, "empty reply")
         if req.json_schema is not None:
             _http.check_json_object(self.name, text)
         if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
             counted = Usage(usage.prompt_tokens, usage.completion_tokens)
         else:
-            counted = estimate_usage(req, text)
+            counted = estimate_usage(req, raw)
         return ChatReply(
             text=text,
             finish_reason="length" if finish == "length" else "stop",
             usage=counted,
             model=model or self._spec.model,
+            tool_calls=calls,
         )
 
     async def complete(self, req: ChatRequest) -> ChatReply:
@@ -150,8 +167,10 @@ class OpenAICompatProvider(_http.HttpProvider):
             raise ProviderBadReply(self.name, "reply has no choices")
         choice = parsed.choices[0]
         assert choice.message is not None
+        msg = choice.message
+        calls = tools.openai_calls(msg.tool_calls)
         return self._finish(
-            req, choice.message.content or "", choice.finish_reason, choice.message.refusal, parsed.usage, parsed.model
+            req, msg.content or "", choice.finish_reason, msg.refusal, parsed.usage, parsed.model, calls
         )
 
     async def stream(self, req: ChatRequest) -> AsyncIterator[Delta | ChatReply]:
@@ -161,6 +180,9 @@ class OpenAICompatProvider(_http.HttpProvider):
         usage: _Usage | None = None
         model: str | None = None
         done = False
+        calls = tools.OpenAIToolStream()
+        # A structured reply is JSON until it ends: its line is shown once it is complete.
+        hold = self.structured_tools(req)
         with _http.mapped_errors(self.name, receiving=False):
             request = self._client.build_request(
                 "POST",
@@ -193,9 +215,12 @@ class OpenAICompatProvider(_http.HttpProvider):
                     delta = choice.delta
                     if delta is not None and delta.refusal:
                         refusal.append(delta.refusal)
+                    if delta is not None and delta.tool_calls:
+                        calls.feed(delta.tool_calls)
                     if delta is not None and delta.content:
                         parts.append(delta.content)
-                        yield Delta(delta.content)
+                        if not hold:
+                            yield Delta(delta.content)
                     if choice.finish_reason:
                         finish = choice.finish_reason
         finally:
@@ -203,7 +228,10 @@ class OpenAICompatProvider(_http.HttpProvider):
             await response.aclose()
         if not done and finish is None:
             raise ProviderBadReply(self.name, "stream ended before it finished")
-        yield self._finish(req, "".join(parts), finish, "".join(refusal) or None, usage, model)
+        reply = self._finish(req, "".join(parts), finish, "".join(refusal) or None, usage, model, calls.calls())
+        if hold and reply.text:
+            yield Delta(reply.text)
+        yield reply
 
 
 __all__ = ["OpenAICompatProvider"]

@@ -29,6 +29,7 @@ class Preset:
     stream_usage: bool = True
     max_tokens_field: str = "max_tokens"
     options_in_line: bool = True
+    tools: bool = True
 
 
 GENERIC_OPENAI = Preset(name="openai-compatible", kind="openai", base_url="", model="", json="prompt")

@@ -588,7 +588,8 @@ class Router:
 
     @staticmethod
     def _cleaned(provider: Provider, reply: ChatReply, text: str) -> ChatReply:
-        if not text.strip():
+        # A reply that only acts (tool calls, no words) is kept: the caller gives it a line.
+        if not text.strip() and not reply.tool_calls:
             raise ProviderBadReply(provider.name, "nothing left of the reply after cleaning")
         return replace(reply, text=text)
 

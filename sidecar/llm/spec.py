@@ -90,6 +90,8 @@ class ProviderSpec:
     options_in_line: bool = True
     """Ask for the player's answer options with the line (one call per turn) instead of in
     a second call; the second call still happens when the reply brings none."""
+    tools: bool = True
+    """Native tool calls for NPC actions; false: a structured `{"line", "actions"}` reply."""
     limits: Limits = Limits()
     price: Price | None = None
     """None when the price of this model is unknown (costs recorded as 0, logged once)."""

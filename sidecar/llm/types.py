@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from sidecar.engine.text import estimate_tokens
+from sidecar.llm.tools import ToolCall, ToolDef
 
 Role = Literal["user", "assistant"]
 ProviderKind = Literal["openai", "anthropic", "embedded"]
@@ -55,6 +56,9 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     json_schema: Mapping[str, Any] | None = None
     tags: RequestTags = field(default_factory=RequestTags)
+    tools: tuple[ToolDef, ...] = ()
+    """Actions the NPC may take with this line (sidecar/llm/tools.py): native tool calls
+    where the provider has them, else a structured reply `{"line", "actions"}`."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ChatReply:
     refusals never arrive here, they are raised as `ProviderRefused`."""
     usage: Usage
     model: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Actions the model proposed with the text (unvalidated); `text` may then be empty."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ __all__ = [
     "ProviderKind",
     "RequestTags",
     "Role",
+    "ToolCall",
+    "ToolDef",
     "Usage",
     "estimate_tokens",
     "estimate_usage",

@@ -8,6 +8,14 @@ API (`x-api-key` + `anthropic-version`, `system` outside the messages, SSE event
 `content_block_stop` / `message_delta` / `message_stop` / `error`, `{"type": "error", ...}`
 bodies, 529 `overloaded_error`).
 
+Tool calls (NPC actions), in each API's own shape: OpenAI's `tools` / `tool_choice` are
+checked (function names `^[a-zA-Z0-9_-]{1,64}$`, `parameters` an object schema) and answered
+with `message.tool_calls` (`finish_reason: "tool_calls"`, `content` null when there is no
+text) or, streamed, `delta.tool_calls` pieces by `index` (id and name first, the arguments
+text in several pieces); Anthropic's `tools` (`input_schema` of type object) and
+`tool_choice` are answered with `tool_use` content blocks (`stop_reason: "tool_use"`) or,
+streamed, `content_block_start` + `input_json_delta` pieces + `content_block_stop` per block.
+
 Each server answers from a queue of `Reply` scripts (then repeats its `default`), validates
 what it receives the way the real API would (bad key → 401, unknown fields → 400) and keeps
 the received requests so tests can assert on what went over the wire.
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +51,9 @@ OPENAI_FIELDS = {
     "seed",
     "n",
     "user",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
 }
 ANTHROPIC_FIELDS = {
     "model",
@@ -54,7 +66,10 @@ ANTHROPIC_FIELDS = {
     "top_p",
     "top_k",
     "metadata",
+    "tools",
+    "tool_choice",
 }
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -70,6 +85,10 @@ class Reply:
     """Vendor finish/stop reason; default `stop` (OpenAI) or `end_turn` (Anthropic)."""
     cut_after: int = 2
     """For `cut`: text pieces sent before the connection is dropped."""
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    """(name, arguments as JSON text) of each tool call, after the text. The text may be ""
+    (a reply that only acts). Anthropic's whole replies carry `input` as an object, so there
+    the arguments text must parse; its streams send the text as is (malformed included)."""
 
 
 @dataclass
@@ -187,7 +206,7 @@ class FakeProvider:
             roles = {m.get("role") for m in body.get("messages", [])}
             if not body.get("messages") or not roles <= {"system", "user", "assistant"}:
                 return self._error(400, "invalid_request_error", "bad messages")
-            return None
+            return self._openai_tools_problem(body)
         if request.headers.get("anthropic-version") is None:
             return self._error(400, "invalid_request_error", "anthropic-version header is required")
         if self.key is not None and request.headers.get("x-api-key") != self.key:
@@ -205,6 +224,40 @@ class FakeProvider:
                 return self._error(400, "invalid_request_error", "roles must alternate between user and assistant")
         if not 0 <= body.get("temperature", 1) <= 1:
             return self._error(400, "invalid_request_error", "temperature: must be <= 1")
+        return self._anthropic_tools_problem(body)
+
+    def _openai_tools_problem(self, body: dict[str, Any]) -> web.Response | None:
+        if "tool_choice" in body and "tools" not in body:
+            return self._error(400, "invalid_request_error", "tool_choice is only allowed when tools are specified")
+        for i, tool in enumerate(body.get("tools", [])):
+            fn = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(fn, dict):
+                return self._error(400, "invalid_request_error", f"tools[{i}]: expected a function tool")
+            if not TOOL_NAME.match(str(fn.get("name", ""))):
+                return self._error(400, "invalid_request_error", f"tools[{i}].function.name: invalid")
+            params = fn.get("parameters", {"type": "object"})
+            if not isinstance(params, dict) or params.get("type") != "object":
+                return self._error(
+                    400, "invalid_request_error", f"tools[{i}].function.parameters: not an object schema"
+                )
+        if body.get("tool_choice", "auto") not in ("auto", "none", "required") and not isinstance(
+            body.get("tool_choice"), dict
+        ):
+            return self._error(400, "invalid_request_error", "tool_choice: invalid")
+        return None
+
+    def _anthropic_tools_problem(self, body: dict[str, Any]) -> web.Response | None:
+        if "tool_choice" in body and "tools" not in body:
+            return self._error(400, "invalid_request_error", "tool_choice: requires tools")
+        for i, tool in enumerate(body.get("tools", [])):
+            if not isinstance(tool, dict) or not TOOL_NAME.match(str(tool.get("name", ""))):
+                return self._error(400, "invalid_request_error", f"tools.{i}.name: invalid")
+            schema = tool.get("input_schema")
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                return self._error(400, "invalid_request_error", f"tools.{i}.input_schema.type: Field required")
+        choice = body.get("tool_choice", {"type": "auto"})
+        if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+            return self._error(400, "invalid_request_error", "tool_choice: invalid")
         return None
 
     def _error(self, status: int, etype: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -228,13 +281,21 @@ class FakeProvider:
                 content, refusal = None, "I'm sorry, I can't help with that."
             if reply.mode == "filter":
                 content, finish = "", "content_filter"
+            message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
+            if reply.tool_calls:
+                message["content"] = content or None
+                message["tool_calls"] = [
+                    {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+                    for i, (name, args) in enumerate(reply.tool_calls)
+                ]
+                finish = reply.finish or "tool_calls"
             choices = (
                 []
                 if reply.mode == "empty"
                 else [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                        "message": message,
                         "logprobs": None,
                         "finish_reason": finish,
                     }
@@ -255,7 +316,10 @@ class FakeProvider:
                 }
             return web.json_response(payload)
         stop = reply.finish or "end_turn"
-        blocks = [{"type": "text", "text": reply.text}]
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
+        for i, (name, args) in enumerate(reply.tool_calls):
+            blocks.append({"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": json.loads(args)})
+            stop = reply.finish or "tool_use"
         if reply.mode == "refusal":
             stop, blocks = "refusal", []
         if reply.mode == "empty":
@@ -327,7 +391,13 @@ class FakeProvider:
                 await resp.write(f"data: {json.dumps(err)}\n\n".encode())
                 await resp.write_eof()
                 return
-            await resp.write(chunk({}, reply.finish or "stop"))
+            for i, (name, args) in enumerate(reply.tool_calls):
+                first = {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": ""}}
+                await resp.write(chunk({"tool_calls": [first]}, None))
+                half = len(args) // 2
+                for part in (args[:half], args[half:]):
+                    await resp.write(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}, None))
+            await resp.write(chunk({}, reply.finish or ("tool_calls" if reply.tool_calls else "stop")))
         if include_usage and reply.mode != "no_usage":
             usage_chunk = json.loads(chunk({}, None, choices=False)[6:])
             usage_chunk["usage"] = {
@@ -362,7 +432,7 @@ class FakeProvider:
         )
         await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
         await event("ping", {})
-        stop = reply.finish or "end_turn"
+        stop = reply.finish or ("tool_use" if reply.tool_calls else "end_turn")
         if reply.mode == "refusal":
             stop = "refusal"
         elif reply.mode != "empty":
@@ -385,6 +455,15 @@ class FakeProvider:
                     self.first_byte_at.append(time.perf_counter())
                 await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
         await event("content_block_stop", {"index": 0})
+        for i, (name, args) in enumerate(reply.tool_calls, start=1):
+            block = {"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}}
+            await event("content_block_start", {"index": i, "content_block": block})
+            half = len(args) // 2
+            for part in (args[:half], args[half:]):
+                await event(
+                    "content_block_delta", {"index": i, "delta": {"type": "input_json_delta", "partial_json": part}}
+                )
+            await event("content_block_stop", {"index": i})
         await event(
             "message_delta",
             {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": reply.usage[1]}},
