@@ -22,7 +22,8 @@
     ├── BudgetExceeded               budget_exceeded
     ├── ConfigError                  config_error
     ├── StoreError                   store_error
-    └── Internal                     internal
+    ├── Internal                     internal
+    └── ActionNotFound               action_not_found    (no decided action with that id)
 
 Codes are a wire contract (`ErrorCode`, in sidecar/protocol/codes.py with the rest of the
 protocol): a code is never renamed or reused. Only `server/` turns these
@@ -158,6 +159,10 @@ class StoreError(ParleyError):
 
 class Internal(ParleyError):
     code = ErrorCode.INTERNAL
+
+
+class ActionNotFound(ParleyError):
+    code = ErrorCode.ACTION_NOT_FOUND
 
 
 __all__ = [name for name in dir() if name[0].isupper()]

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     CONFIG_ERROR = "config_error"
     STORE_ERROR = "store_error"
     INTERNAL = "internal"
+    ACTION_NOT_FOUND = "action_not_found"
 
 
 __all__ = ["PROTOCOL_VERSION", "ErrorCode"]

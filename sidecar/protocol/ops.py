@@ -135,6 +135,15 @@ class QualityOut(OutModel):
     retries: int = Field(ge=0)
 
 
+class ActionOut(OutModel):
+    """An action the NPC decided (issue 15): the game carries it out and answers
+    `action.result` with this `id`."""
+
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
 class GoalOut(OutModel):
     id: str
     progress: float = Field(ge=0.0, le=1.0)
@@ -198,6 +207,9 @@ class SayResult(OutModel):
     """The NPC said goodbye; further `say` gets `conversation_ended`."""
     player_text: str = ""
     """The player's line as stored (for `conversation.choose`: the chosen option's text)."""
+    actions: list[ActionOut] = Field(default_factory=list)
+    """What the NPC decided to do with this line (each also sent as an `npc.action` event
+    before the reply)."""
 
 
 class ChooseArgs(ConversationArgs):
@@ -407,6 +419,9 @@ OPS: dict[str, OpSpec] = {
 
 __all__ = [
     "MAX_TEXT",
+    "ActionOut",
+    "Id",
+    "PersonaId",
     "OPS",
     "AffinityOut",
     "CancelArgs",

@@ -31,6 +31,7 @@ from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, U
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
+from sidecar.server import ops_actions
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 
@@ -102,9 +103,21 @@ class Dispatcher:
             "goal.status": self._goal_status,
             "goal.clear": self._goal_clear,
             "stats.costs": self._stats_costs,
+            "actions.register": self._over(ops_actions.register),
+            "actions.list": self._over(ops_actions.list_actions),
+            "action.result": self._over(ops_actions.result),
+            "actions.pending": self._over(ops_actions.pending),
         }
         missing = set(P.OPS) ^ set(self._handlers)
         assert not missing, f"ops without handler or spec: {missing}"
+
+    def _over(self, fn: Callable[[Services, Any], Awaitable[P.OutModel]]) -> Handler:
+        """A handler from a function over the services (sidecar/server/ops_<topic>.py)."""
+
+        async def handle(args: Any, emit: Emit) -> P.OutModel:
+            return await fn(self.services, args)
+
+        return handle
 
     @property
     def dialogue(self) -> Dialogue:
@@ -405,6 +418,7 @@ def _said(s: Said) -> P.SayResult:
         provider=s.provider,
         ended=s.ended,
         player_text=s.player_text,
+        actions=[P.ActionOut(id=a.id, name=a.name, args=dict(a.args)) for a in s.actions],
     )
 
 

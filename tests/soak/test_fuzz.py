@@ -58,7 +58,17 @@ a loaded 2-core machine; the test never asserts on time). The run stops at the f
 that waits this long, so a server that loses replies fails in one wait, not in hundreds."""
 
 TYPED_CODES = {c.value for c in ErrorCode} - {ErrorCode.INTERNAL.value}
-READ_ONLY_OPS = {"server.info", "persona.list", "conversation.history", "goal.status", "stats.costs", "request.cancel"}
+READ_ONLY_OPS = {
+    "server.info",
+    "persona.list",
+    "conversation.history",
+    "goal.status",
+    "stats.costs",
+    "request.cancel",
+    "actions.list",
+    "actions.pending",
+    "actions.register",  # run-time registrations live in memory only, until the sidecar stops
+}
 """Ops that may succeed during the fuzz: they change nothing stored."""
 
 
