@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,29 @@ async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int)
     print()
 
 
+def _action_text(action: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in action["args"].items())
+    return f"{action['name']}({args})"
+
+
+async def _answer_actions(client: Client, result: dict[str, Any], read: Callable[[], Awaitable[str]]) -> bool:
+    """The terminal user plays the game: each decided action is accepted or refused, and the
+    answer goes back as `action.result` (words after y/n are its `detail`). False at EOF."""
+    for action in result.get("actions") or []:
+        print(f"   >> {result['line']['name']} decides: {_action_text(action)}")
+        print("   >> carry it out? y / n, then optionally what happened (y paid in full)")
+        answer = (await read()).strip()
+        if not answer:
+            print("   >> left pending (actions.pending lists it)")
+            return False
+        word, _, rest = answer.partition(" ")
+        ok = word.lower() in ("y", "yes")
+        detail = rest.strip() or None
+        await client.call("action.result", {"id": action["id"], "ok": ok, "detail": detail})
+        print(f"   >> {'done' if ok else 'refused'}{': ' + detail if detail else ''}")
+    return True
+
+
 async def chat(args: argparse.Namespace) -> int:
     with _data_dir(args.data_dir) as data_dir:
         extra = list(getattr(args, "sidecar_args", []))  # ["--config", FILE] from cli.py
@@ -127,14 +150,25 @@ async def chat(args: argparse.Namespace) -> int:
                 cid = start["conversation"]
                 print(f"{start['line']['name']}: {start['line']['text']}")
                 options = start["options"]
-                print("   " + _options(start) + "   (type a line, a number, or /quit)")
+                print("   " + _options(start) + "   (type a line, a number, /goal ID, or /quit)")
                 loop = asyncio.get_running_loop()
+
+                async def read() -> str:
+                    return await loop.run_in_executor(None, sys.stdin.readline)
+
                 while True:
-                    text = await loop.run_in_executor(None, sys.stdin.readline)
+                    text = await read()
                     if not text:
                         break
                     text = text.strip()
                     if not text:
+                        continue
+                    if text.startswith("/goal "):
+                        try:
+                            goal = await client.call("goal.set", {"conversation": cid, "goal": text[6:].strip()})
+                            print(f"   (goal: {goal['goal']['description']})")
+                        except RemoteError as exc:
+                            print(f"   ! {exc.code}: {exc.message}")
                         continue
                     if text in ("/quit", "/exit"):
                         end = await client.call("conversation.end", {"conversation": cid})
@@ -151,6 +185,8 @@ async def chat(args: argparse.Namespace) -> int:
                     print(f"{result['line']['name']}: {result['line']['text']}")
                     face = result["line"]
                     print(f"   [{_affinity(result)}; arc {result['arc']}; {face['emotion']} {face['intensity']:.2f}]")
+                    if not await _answer_actions(client, result, read):
+                        break
                     if result.get("ended"):
                         break
                     options = result["options"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sidecar.engine.actions import Outcome, acknowledge
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -70,3 +72,21 @@ def test_chat_over_stdin() -> None:
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln and not ln.startswith(" ")]
     assert len(lines) >= 4  # greeting, reply, option echo, reply, farewell
+
+
+def test_chat_shows_a_decided_action_and_the_user_accepts_or_refuses_it() -> None:
+    script = (
+        "Can you fix my sword?\ny the player paid two coppers\nThanks.\nCould you sell me a hinge?\nno\nOh.\n/quit\n"
+    )
+    out = _parley("chat", "--persona", "ansel", "--seed", "3", input_text=script, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "   >> Ansel decides: repair_item(price=2, item='sword')" in out.stdout
+    assert "   >> done: the player paid two coppers" in out.stdout
+    assert "   >> Ansel decides: sell_item(price=3, item='hinge')" in out.stdout
+    assert "   >> refused\n" in out.stdout
+    replies = [ln for ln in out.stdout.splitlines() if ln.startswith("Ansel: ")]
+    # The line after each answer reacts to it first (the embedded engine's ok / failed words).
+    after_ok = replies[2].removeprefix("Ansel: ")
+    after_refusal = replies[4].removeprefix("Ansel: ")
+    assert any(after_ok.startswith(acknowledge([Outcome("x", True)], s)) for s in range(4))
+    assert any(after_refusal.startswith(acknowledge([Outcome("x", False)], s)) for s in range(4))
