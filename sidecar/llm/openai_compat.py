@@ -135,7 +135,14 @@ class OpenAICompatProvider(_http.HttpProvider):
             raise ProviderRefused(self.name, "refused" + (" (content filter)" if finish == "content_filter" else ""))
         raw = text
         if self.structured_tools(req):
-            text, calls = tools.structured_reply(self.name, raw)
+            try:
+                text, calls = tools.structured_reply(self.name, raw)
+            except ProviderBadReply:
+                # Only asked for in the prompt, the format is a request the model may ignore:
+                # its text is then the line, with no actions. A schema-constrained reply
+                # (response_format) that is not the object is broken, so the chain moves on.
+                if self._spec.json != "prompt":
+                    raise
         if not text.strip() and not calls:
             raise ProviderBadReply(self.name, "empty reply")
         if req.json_schema is not None:

@@ -301,3 +301,19 @@ async def test_a_provider_is_offered_only_the_actions_possible_now(
     offered = [[t["function"]["name"] for t in r.body["tools"]] for r in openai_fake.received if "tools" in r.body]
     assert offered[0] == ["repair_item", "sell_item"]
     assert offered[-1] == ["sell_item"]  # repair_item cools down for two turns
+
+
+async def test_a_prompt_only_structured_reply_that_ignores_the_format_is_the_line_without_actions(
+    openai_fake: FakeProvider, store: Store, registry: PersonaRegistry
+) -> None:
+    toml = config(openai_fake) + 'tools = false\njson = "prompt"\n'
+    openai_fake.queue(Reply(text=LINE))
+    openai_fake.default = Reply(text="ask: What else? share: I like iron. leave: Goodbye then, friend.")
+    async with make_router(toml, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+        d = make_dialogue(store, registry, router, None)
+        cid = (await d.start("ansel", "p1", seed=3)).conversation
+        said = await d.say(cid, ASK)
+    assert said.provider == "main" and said.line.text == LINE and said.actions == ()
+    first = openai_fake.received[0].body
+    assert not any("response_format" in r.body for r in openai_fake.received)
+    assert "tools" not in first and '"actions"' in first["messages"][0]["content"]  # asked in the prompt
