@@ -45,7 +45,7 @@ STAGES = {
     "zmq send/recv": ("zmq/",),
     "store (sidecar/store/, apsw)": ("sidecar/store/",),
     "engine (sidecar/engine/)": ("sidecar/engine/",),
-    "llm (sidecar/llm/, httpx)": ("sidecar/llm/", "httpx/", "httpcore/", "h11/", "anyio/"),
+    "llm (sidecar/llm/, aiohttp)": ("sidecar/llm/", "aiohttp/", "multidict/", "yarl/"),
     "logging": ("logging/",),
     "asyncio": ("asyncio/",),
 }

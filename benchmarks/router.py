@@ -2,7 +2,7 @@
 
 Runs a loopback server speaking the OpenAI chat-completions wire format (the test fake) and
 measures, interleaved in one run:
-- a bare httpx POST + JSON parse to that server (the floor);
+- a bare aiohttp POST + JSON parse to that server (the floor);
 - `Router.complete` through the OpenAI-compatible provider (config, limits, breaker, costs);
 - `Router.stream`: from the moment the server wrote its first text chunk to the moment the
   router's `on_delta` callback ran with it.
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "llm"))
 
@@ -67,7 +67,7 @@ output = 1.0
     settings = resolve(parse_config(toml), env={"BENCH_KEY": KEY}, keys=lambda n: None)
     router = Router.from_settings(settings, MemoryLedger())
     req = ChatRequest(system="You are Bjorn.", messages=(ChatMessage("user", "Hello there!"),), max_tokens=60)
-    bare_client = httpx.AsyncClient(timeout=10)
+    bare_client = aiohttp.ClientSession()
     body = {
         "model": "bench",
         "messages": [{"role": "system", "content": "You are Bjorn."}, {"role": "user", "content": "Hello there!"}],
@@ -81,13 +81,14 @@ output = 1.0
     routed: list[float] = []
     first_delta: list[float] = []
     for _ in range(20):  # warm up both paths and their connection pools
-        (await bare_client.post(url, json=body, headers=headers)).json()
+        async with bare_client.post(url, json=body, headers=headers) as resp:
+            await resp.json()
         await router.complete(req, embedded=compose)
     for _ in range(turns):
         t0 = time.perf_counter()
-        resp = await bare_client.post(url, json=body, headers=headers)
-        resp.raise_for_status()
-        json.loads(resp.content)
+        async with bare_client.post(url, json=body, headers=headers) as resp:
+            resp.raise_for_status()
+            json.loads(await resp.read())
         bare.append(time.perf_counter() - t0)
 
         t0 = time.perf_counter()
@@ -105,11 +106,11 @@ output = 1.0
         await router.stream(req, embedded=compose, on_delta=on_delta)
         first_delta.append(got[0] - fake.first_byte_at[before])
 
-    await bare_client.aclose()
+    await bare_client.close()
     await router.aclose()
     await fake.stop()
     rows = [
-        summary("bare httpx POST", bare),
+        summary("bare aiohttp POST", bare),
         summary("Router.complete", routed),
         summary("first SSE text byte -> on_delta", first_delta),
     ]

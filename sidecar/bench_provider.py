@@ -53,7 +53,7 @@ def completion(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: the sidecar's httpx client reuses one connection
+    protocol_version = "HTTP/1.1"  # keep-alive: the sidecar's HTTP client reuses one connection
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming

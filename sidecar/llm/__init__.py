@@ -1,8 +1,8 @@
 """LLM providers behind one router: OpenAI-compatible hosts, Anthropic, and the embedded
 engine as the last link of every chain.
 
-Importing this package does not import httpx (nor keyring): remote providers are built, and
-httpx loaded, only by `Router.from_settings` when the chain has a usable remote link.
+Importing this package does not import aiohttp (nor keyring): remote providers are built, and
+aiohttp loaded, only by `Router.from_settings` when the chain has a usable remote link.
 
 In the sidecar this is wired up by `server/app.py` (`serve --config FILE`: settings, router,
 quality gate), `store/costs.py` (`SqliteCostLedger`, the `llm_calls` table) and
@@ -33,7 +33,7 @@ answer options and the goal judge). The recipe, for any other caller:
     router.states()                 # `parley providers`
     await router.check()            # `parley providers check`
     (await ledger.report()).to_wire()   # `stats.costs`
-    await router.aclose()           # closes the shared httpx client
+    await router.aclose()           # closes the shared HTTP client
 
 `Router.stream`/`complete` raise only `CancelledError` (the turn was cancelled) or
 `ProviderUnavailable` (the embedded composer itself failed).

@@ -182,10 +182,9 @@ class AnthropicProvider(_http.HttpProvider):
         started = stopped = False
         calls = tools.AnthropicToolStream()
         with _http.mapped_errors(self.name, receiving=False):
-            request = self._client.build_request(
-                "POST", self._url, json=self.body(req, stream=True), headers=self._headers(stream=True)
+            response = await self._client.open_stream(
+                self._url, json=self.body(req, stream=True), headers=self._headers(stream=True)
             )
-            response = await self._client.send(request, stream=True)
         reader = _http.SseReader(self.name, response)
         try:
             await self._raise_for_status(response)

@@ -1,5 +1,5 @@
 """Builds providers from resolved settings. The only place that imports the remote provider
-modules, and so httpx: a chain without remote links never loads it."""
+modules, and so aiohttp: a chain without remote links never loads it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from sidecar.llm.provider import Provider
 from sidecar.llm.spec import LlmSettings
 
 if TYPE_CHECKING:
-    import httpx
+    from sidecar.llm._http import HttpClient
 
 
 def build_providers(
-    settings: LlmSettings, *, client: httpx.AsyncClient | None = None
-) -> tuple[dict[str, Provider], httpx.AsyncClient | None]:
+    settings: LlmSettings, *, client: HttpClient | None = None
+) -> tuple[dict[str, Provider], HttpClient | None]:
     """Providers for every usable remote link, plus the shared client they use (created here
     unless given; the caller owns and closes it). Links without a key are left out: the
     router reports them."""

@@ -191,13 +191,9 @@ class OpenAICompatProvider(_http.HttpProvider):
         # A structured reply is JSON until it ends: its line is shown once it is complete.
         hold = self.structured_tools(req)
         with _http.mapped_errors(self.name, receiving=False):
-            request = self._client.build_request(
-                "POST",
-                self._url,
-                json=self.body(req, stream=True),
-                headers={**self._headers(), "Accept": "text/event-stream"},
+            response = await self._client.open_stream(
+                self._url, json=self.body(req, stream=True), headers={**self._headers(), "Accept": "text/event-stream"}
             )
-            response = await self._client.send(request, stream=True)
         reader = _http.SseReader(self.name, response)
         try:
             await self._raise_for_status(response)

@@ -31,7 +31,7 @@ class Provider(Protocol):
     async def complete(self, req: ChatRequest) -> ChatReply:
         """One whole reply.
 
-        Raises: a `ProviderError` subclass for every failure (never httpx or JSON errors).
+        Raises: a `ProviderError` subclass for every failure (never aiohttp or JSON errors).
         """
         ...
 

@@ -40,7 +40,7 @@ from sidecar.llm.spec import LlmSettings, Price, ProviderSpec
 from sidecar.llm.types import ChatMessage, ChatReply, ChatRequest, Delta, RequestTags, estimate_usage
 
 if TYPE_CHECKING:
-    import httpx
+    from sidecar.llm._http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Router:
 
     `providers` maps config names to built providers; names of the chain missing from it are
     unusable (their spec's `key_problem` says why). Use `Router.from_settings` to build the
-    providers (and the one shared httpx client) from a config; `aclose()` closes that client.
+    providers (and the one shared HTTP client) from a config; `aclose()` closes that client.
     """
 
     def __init__(
@@ -183,7 +183,7 @@ class Router:
         *,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         self._settings = settings
         self._ledger = ledger
@@ -223,7 +223,7 @@ class Router:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> Router:
-        """Build the chain's providers (importing httpx only if one is remote)."""
+        """Build the chain's providers (importing aiohttp only if one is remote)."""
         from sidecar.llm.factory import build_providers
 
         providers, client = build_providers(settings)

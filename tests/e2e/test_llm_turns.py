@@ -618,7 +618,7 @@ def test_a_bad_config_file_ends_serve_with_exit_2_before_the_ready_line(
 
 
 def test_serve_without_config_loads_no_http_client(data_dir: Path) -> None:
-    """Start-up stays lean for the embedded engine alone: at the ready line, neither httpx
+    """Start-up stays lean for the embedded engine alone: at the ready line, neither aiohttp
     nor the LLM package is loaded. (The probe stops serve with SIGTERM when the ready line is
     written, so nothing waits on a timer.)"""
     import subprocess
@@ -629,7 +629,7 @@ def test_serve_without_config_loads_no_http_client(data_dir: Path) -> None:
         "    loaded = None\n"
         "    def write(self, s):\n"
         "        if '\"ready\"' in s and self.loaded is None:\n"
-        "            self.loaded = ('httpx' in sys.modules, 'sidecar.llm' in sys.modules)\n"
+        "            self.loaded = ('aiohttp' in sys.modules, 'sidecar.llm' in sys.modules)\n"
         "            os.kill(os.getpid(), signal.SIGTERM)\n"
         "        return len(s)\n"
         "tap, real = Tap(), sys.stdout\n"

@@ -4,7 +4,7 @@
 
 A loopback OpenAI-compatible server (llm_fakes.FakeProvider, in a child process of its own)
 answers every request at once. Measured in the same run:
-- `bare`: one streamed chat completion with httpx, the body the sidecar sends, read to
+- `bare`: one streamed chat completion with aiohttp, the body the sidecar sends, read to
   `[DONE]` (what any client pays for the HTTP call itself);
 - `llm turn`: a whole `conversation.say` with `stream: true` through a real sidecar
   subprocess over ZeroMQ, with `--config` pointing at that server: the line (streamed) with
@@ -109,7 +109,7 @@ async def serve_fake(bare: int, turns: int, options_call: bool) -> None:
 
 
 async def bare_calls(base_url: str, n: int) -> list[float]:
-    import httpx
+    import aiohttp
 
     body = {
         "model": "fake",
@@ -120,14 +120,14 @@ async def bare_calls(base_url: str, n: int) -> list[float]:
         "stream_options": {"include_usage": True},
     }
     out: list[float] = []
-    async with httpx.AsyncClient() as client:
+    async with aiohttp.ClientSession() as client:
         for _ in range(n):
             t0 = time.perf_counter()
-            async with client.stream(
-                "POST", f"{base_url}/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
+            async with client.post(
+                f"{base_url}/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
             ) as resp:
-                async for line in resp.aiter_lines():
-                    if line == "data: [DONE]":
+                async for raw in resp.content:
+                    if raw.rstrip(b"\r\n") == b"data: [DONE]":
                         break
             out.append(time.perf_counter() - t0)
     return out
@@ -218,7 +218,7 @@ async def main() -> None:
     line_first_bytes = first_bytes[warm + args.turns :]
     delta_lag = [d - b for b, d in zip(line_first_bytes, first_delta, strict=True)]
     result = {
-        "bare_httpx_call": summary(bare),
+        "bare_aiohttp_call": summary(bare),
         "llm_turn": summary(llm),
         "embedded_turn": summary(emb),
         "first_sse_byte_to_first_line_delta": summary(delta_lag),

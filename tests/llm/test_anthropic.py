@@ -5,25 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from llm_fakes import FakeProvider, Reply
 from llm_support import TEST_KEY, request, spec_for
 
 from sidecar.errors import ProviderAuth, ProviderBadReply, ProviderOverloaded, ProviderRateLimited, ProviderRefused
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, Delta
-from sidecar.llm._http import build_client
+from sidecar.llm._http import HttpClient, build_client
 from sidecar.llm.anthropic import API_VERSION, AnthropicProvider
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
+async def client() -> AsyncIterator[HttpClient]:
     c = build_client(timeout=5.0)
     yield c
     await c.aclose()
 
 
-def provider(fake: FakeProvider, client: httpx.AsyncClient, **over: Any) -> AnthropicProvider:
+def provider(fake: FakeProvider, client: HttpClient, **over: Any) -> AnthropicProvider:
     return AnthropicProvider(
         spec_for(fake.base_url, kind="anthropic", json="prompt", frequency_penalty=False, **over), client
     )
@@ -42,7 +41,7 @@ async def collect(p: AnthropicProvider, req: ChatRequest | None = None) -> tuple
 
 
 async def test_complete_puts_system_outside_and_sends_the_version_and_key(
-    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+    anthropic_fake: FakeProvider, client: HttpClient
 ) -> None:
     reply = await provider(anthropic_fake, client).complete(request(temperature=1.4, frequency_penalty=0.9))
     assert reply.text == "Well met, traveller."
@@ -57,7 +56,7 @@ async def test_complete_puts_system_outside_and_sends_the_version_and_key(
 
 
 async def test_messages_are_normalised_to_alternate_and_open_with_the_user(
-    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+    anthropic_fake: FakeProvider, client: HttpClient
 ) -> None:
     req = ChatRequest(
         system="s",
@@ -74,7 +73,7 @@ async def test_messages_are_normalised_to_alternate_and_open_with_the_user(
 
 
 async def test_stream_reads_usage_from_message_start_and_message_delta(
-    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+    anthropic_fake: FakeProvider, client: HttpClient
 ) -> None:
     anthropic_fake.default = Reply(usage=(120, 33))
     deltas, final = await collect(provider(anthropic_fake, client))
@@ -84,13 +83,13 @@ async def test_stream_reads_usage_from_message_start_and_message_delta(
     assert final.finish_reason == "stop"
 
 
-async def test_max_tokens_stop_is_length(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_max_tokens_stop_is_length(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     anthropic_fake.default = Reply(finish="max_tokens")
     _, final = await collect(provider(anthropic_fake, client))
     assert final.finish_reason == "length"
 
 
-async def test_refusal_stop_reason_is_refused(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_refusal_stop_reason_is_refused(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     anthropic_fake.default = Reply("refusal")
     with pytest.raises(ProviderRefused):
         await provider(anthropic_fake, client).complete(request())
@@ -98,7 +97,7 @@ async def test_refusal_stop_reason_is_refused(anthropic_fake: FakeProvider, clie
         await collect(provider(anthropic_fake, client))
 
 
-async def test_529_overloaded_and_429_with_retry_after(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_529_overloaded_and_429_with_retry_after(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     anthropic_fake.queue(
         Reply("status", status=529, error_type="overloaded_error", error_message="Overloaded"),
         Reply("status", status=429, error_type="rate_limit_error", headers={"retry-after": "3"}),
@@ -110,12 +109,12 @@ async def test_529_overloaded_and_429_with_retry_after(anthropic_fake: FakeProvi
     assert info.value.retry_after == 3.0
 
 
-async def test_bad_key_is_auth(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_bad_key_is_auth(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     with pytest.raises(ProviderAuth, match="authentication_error"):
         await provider(anthropic_fake, client, key="sk-ant-nope-0000000000").complete(request())
 
 
-async def test_error_event_mid_stream_is_classified(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_error_event_mid_stream_is_classified(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     anthropic_fake.default = Reply("stream_error", cut_after=1)
     got: list[str] = []
     with pytest.raises(ProviderOverloaded, match="Overloaded"):
@@ -125,7 +124,7 @@ async def test_error_event_mid_stream_is_classified(anthropic_fake: FakeProvider
     assert got == ["Well"]
 
 
-async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake: FakeProvider, client: httpx.AsyncClient) -> None:
+async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake: FakeProvider, client: HttpClient) -> None:
     anthropic_fake.queue(Reply("cut", cut_after=1), Reply("malformed"), Reply("empty"))
     with pytest.raises(ProviderBadReply, match="broke off"):
         await collect(provider(anthropic_fake, client))
@@ -136,7 +135,7 @@ async def test_cut_stream_and_garbage_are_bad_replies(anthropic_fake: FakeProvid
 
 
 async def test_structured_output_is_asked_in_the_system_prompt(
-    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+    anthropic_fake: FakeProvider, client: HttpClient
 ) -> None:
     anthropic_fake.default = Reply(text='{"mood": "gruff"}')
     reply = await provider(anthropic_fake, client).complete(request(json_schema={"type": "object"}))
@@ -146,7 +145,7 @@ async def test_structured_output_is_asked_in_the_system_prompt(
 
 
 async def test_a_finished_stream_gives_its_connection_back_to_the_pool(
-    anthropic_fake: FakeProvider, client: httpx.AsyncClient
+    anthropic_fake: FakeProvider, client: HttpClient
 ) -> None:
     for _ in range(3):
         await collect(provider(anthropic_fake, client))

@@ -209,7 +209,7 @@ def test_keys_never_show_in_reprs() -> None:
     assert TEST_KEY not in repr(settings.chain[0])
 
 
-def test_importing_the_package_and_routing_to_embedded_does_not_load_httpx() -> None:
+def test_importing_the_package_and_routing_to_embedded_does_not_load_the_http_client() -> None:
     code = (
         "import sys, asyncio\n"
         "from sidecar.llm import Router, MemoryLedger, resolve, parse_config, ChatReply, Usage\n"
@@ -222,7 +222,7 @@ def test_importing_the_package_and_routing_to_embedded_does_not_load_httpx() -> 
         "        print((await r.complete(__import__('sidecar.llm', fromlist=['x']).ChatRequest('s', ()),"
         " embedded=compose)).provider)\n"
         "asyncio.run(main())\n"
-        "print('httpx' in sys.modules, 'keyring' in sys.modules)\n"
+        "print('aiohttp' in sys.modules, 'keyring' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["embedded", "False", "False"]

@@ -21,7 +21,7 @@ def fragments(key: str) -> list[str]:
 async def test_keys_stay_out_of_logs_errors_and_events(
     openai_fake: FakeProvider, anthropic_fake: FakeProvider, ledger: MemoryLedger, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    caplog.set_level(logging.DEBUG)  # every logger, aiohttp's included
     toml = f"""
 [router]
 chain = ["main", "claude", "wrong"]

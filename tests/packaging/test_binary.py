@@ -249,7 +249,7 @@ def with_remote_provider(built: Built, tmp_path: Path, openai_fake: FakeProvider
 
 
 async def test_remote_provider_works_from_the_bundle(with_remote_provider: Sidecar, openai_fake: FakeProvider) -> None:
-    """httpx, its SSE reader, TLS support and the provider presets (package data) are in the
+    """aiohttp, TLS support (certifi's roots) and the provider presets (package data) are in the
     bundle: a turn goes to the configured provider and its line comes back."""
     side = with_remote_provider
     async with Client(side.endpoint, side.token, timeout=30) as c:
