@@ -39,6 +39,7 @@ from sidecar.engine.reading import read
 from sidecar.engine.text import normalize, tokens
 from sidecar.engine.types import Option, TurnContext
 from sidecar.errors import ConfigError
+from sidecar.personas.model import Persona
 
 INTENTS = ("ask", "share", "leave")
 MAX_WORDS = 10
@@ -497,6 +498,48 @@ _OWNED = frozenset({"my", "our", "your"})
 """Determiners that make a keyword the NPC's own thing."""
 
 
+class _TopicNames:
+    """How the player names each of a persona's topics in an option, precomputed once per
+    persona and set of neighbours (both immutable once loaded): the topic's own naming, and
+    the keywords that may stand for it when the NPC just said one, each with its word forms
+    and its naming. Options ask this for every topic on every turn."""
+
+    def __init__(self, persona: Persona, neighbours: Sequence[Persona]) -> None:
+        index = index_for(persona)
+        self.own: dict[str, str] = {}
+        self.keywords: dict[str, tuple[tuple[frozenset[str], str], ...]] = {}
+        for key, topic in persona.topics.items():
+            self.own[key] = as_player_says(key, persona, neighbours)
+            # A keyword stands for its topic only when the persona's lines own it ("my
+            # forge" -> "your forge") or it names someone.
+            self.keywords[key] = tuple(
+                (frozenset(forms(k)), as_player_says(k, persona, neighbours))
+                for k in topic.keywords
+                if k in index.phrases and (index.phrases[k][0] in _OWNED or person(k, persona, neighbours))
+            )
+
+    def phrase(self, topic_key: str, line_words: set[str]) -> str:
+        """The topic as the player names it after an NPC line with these words."""
+        return next((said for kw_forms, said in self.keywords[topic_key] if kw_forms & line_words), self.own[topic_key])
+
+
+_TOPIC_NAMES: dict[tuple[int, ...], tuple[tuple[Persona, ...], _TopicNames]] = {}
+_TOPIC_NAMES_MAX = 256
+
+
+def _topic_names(persona: Persona, neighbours: Sequence[Persona]) -> _TopicNames:
+    """Cached by the personas' identities; the entry holds them, so no id is reused."""
+    key = (id(persona), *map(id, neighbours))
+    hit = _TOPIC_NAMES.get(key)
+    if hit is not None:
+        return hit[1]
+    table = _TopicNames(persona, neighbours)
+    if len(_TOPIC_NAMES) >= _TOPIC_NAMES_MAX:
+        _TOPIC_NAMES.clear()
+    _TOPIC_NAMES[key] = ((persona, *neighbours), table)
+    return table
+
+
 def option_ok(text: str) -> bool:
     return OPTION_WORDS[0] <= len(text.split()) <= OPTION_WORDS[1]
 
@@ -516,16 +559,13 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     def naming(word: str) -> str:
         return as_player_says(word, persona, ctx.neighbours)
 
-    @functools.cache  # asked again for the same topics (the stale sort, then the subjects)
+    # A keyword the NPC just said stands for its topic only when the persona's lines own it
+    # ("my forge" → "your forge") or it names someone: "the iron" from "iron flowers" makes
+    # "I'd love to hear more about the iron" — the topic is named instead.
+    topic_names, line_words = _topic_names(persona, ctx.neighbours), set(line_tokens)
+
     def phrase(topic_key: str) -> str:
-        # A keyword the NPC just said stands for its topic only when the persona's lines own
-        # it ("my forge" → "your forge") or it names someone: "the iron" from "iron flowers"
-        # makes "I'd love to hear more about the iron" — the topic is named instead.
-        words = set(line_tokens)
-        topic = persona.topics[topic_key]
-        kw = next((k for k in topic.keywords if k in index.phrases and forms(k) & words
-                   and (index.phrases[k][0] in _OWNED or person(k, persona, ctx.neighbours))), None)
-        return naming(kw or topic_key)
+        return topic_names.phrase(topic_key, line_words)
 
     def opinion_naming(subject: str) -> str:
         # An opinion is asked of a person or a thing, never of "your <topic>": "What is your
