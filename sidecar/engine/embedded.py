@@ -28,6 +28,7 @@ NPC changes the subject with one of more lines than the window holds, so a fresh
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import replace
 
@@ -39,8 +40,16 @@ from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.memory import WorkingMemory, learn
 from sidecar.engine.compose.reply import care, draft_reply, goodbye
 from sidecar.engine.compose.sentence import Draft
-from sidecar.engine.reading import MAX_PARSED_CHARS, read
+from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
+from sidecar.engine.sentiment import Tone
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
+
+
+@functools.lru_cache(maxsize=1024)
+def _heard(player_text: str, tone: Tone) -> Reading:
+    """The reading of the player's line with the tone the pipeline read (both pure of the
+    text; a `replace` of the reading's many fields cost more than the cached read itself)."""
+    return replace(read(player_text), tone=tone)
 
 
 class EmbeddedEngine:
@@ -95,7 +104,7 @@ class EmbeddedEngine:
         told without hostility with sympathy or comfort, never as rudeness."""
         turn = Call(ctx, "reply")
         reading = tone if tone is not None else tones.read(player_text, ctx.persona.names, sentiment=sentiment)
-        heard = replace(read(player_text), tone=reading.tone)
+        heard = _heard(player_text, reading.tone)
         tone_ = heard.tone
         kind = care(reading)
         notes = [f"voice:{turn.voice}", f"band:{turn.tuning.band}", f"tone:{tone_}"]

@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -153,7 +155,7 @@ class ConversationState:
             rounds = (*self.offered, texts)[-(OFFERED_TURNS + 1) :]
         return replace(self, options=tuple(options), offered=rounds, introduced=self.introduced or introduces)
 
-    @property
+    @cached_property
     def recently_offered(self) -> frozenset[str]:
         """Every option text offered on this turn and the `OFFERED_TURNS` before it."""
         return frozenset(text for round_ in self.offered for text in round_)
@@ -228,7 +230,13 @@ def _int(value: object, default: int) -> int:
 
 
 def _strs(value: object) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+    if not isinstance(value, list):
+        return ()
+    # The stored lists are all strings but for a hand-edited row: check them in C first
+    # (these lists are read on every turn), filter item by item only when one is not.
+    if all(map(isinstance, value, repeat(str))):
+        return tuple(value)
+    return tuple(v for v in value if isinstance(v, str))
 
 
 def _prefs(value: object) -> tuple[Preference, ...]:
