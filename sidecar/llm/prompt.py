@@ -167,6 +167,17 @@ _QUOTES = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "\u201e": "\u201c"}
 _SENTENCE_END = '.!?\u2026"\u201d)'
 _GENERIC_PLAYER = ("player", "you", "user")
 _WAIT = -1
+_RUNS: dict[str, re.Pattern[str]] = {}
+
+
+def _visible_run(close_quote: str | None) -> re.Pattern[str]:
+    """Non-whitespace characters (regex `\\s` is exactly `str.isspace`), the pending closing
+    quote excluded."""
+    quote = close_quote or ""
+    pattern = _RUNS.get(quote)
+    if pattern is None:
+        pattern = _RUNS[quote] = re.compile(f"[^\\s{re.escape(quote)}]+")
+    return pattern
 
 
 class StreamCleaner:
@@ -257,6 +268,18 @@ class StreamCleaner:
                     if own > 0:
                         self._buf = self._buf[own:]
                         continue
+            if self._emitted_any and not (self._line_start or self._after_sentence):
+                # Visible characters away from any label position are copied as one run
+                # (one slice instead of one per character): none of them can change a
+                # decision; the run stops at whitespace and at a pending closing quote.
+                run = _visible_run(self._close_quote).match(self._buf)
+                if run is not None:
+                    out.append(self._pending_ws)
+                    self._pending_ws = ""
+                    out.append(run.group())
+                    self._last = self._buf[run.end() - 1]
+                    self._buf = self._buf[run.end() :]
+                    continue
             ch = self._buf[0]
             self._buf = self._buf[1:]
             if ch.isspace():
