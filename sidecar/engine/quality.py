@@ -30,7 +30,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sidecar.engine.text import estimate_tokens, normalize, similarity
+from sidecar.engine.text import estimate_tokens, normalize, similarity, straight
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import ConfigError, ProviderError
 from sidecar.personas.model import Persona
@@ -108,14 +108,9 @@ class Quality:
 
 # --- text helpers ---------------------------------------------------------------------------
 
-_APOSTROPHES = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'}
-)
-
-
 def _plain(text: str) -> str:
     """Curly quotes made straight, case kept (the rules' regexes are case-insensitive)."""
-    return text.translate(_APOSTROPHES)
+    return straight(text)
 
 
 # --- rules ----------------------------------------------------------------------------------
