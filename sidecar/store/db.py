@@ -260,6 +260,14 @@ class Store:
         if conn.execute("PRAGMA synchronous").fetchall()[0][0] != 1:
             raise StoreError("could not set synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # The query planner stability guarantee: a statement keeps the plan it was prepared
+        # with whatever values are bound. Without it this build (STAT4) marks a join's or an
+        # ORDER BY ... LIMIT's key parameter as plan-relevant and re-prepares the cached
+        # statement (parses the SQL again) each time a new conversation id is bound: three of
+        # a turn's statements, ~7% of its CPU. Every query here is a keyed lookup, whose plan
+        # does not depend on the key's value.
+        if conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, 1) != 1:
+            raise StoreError("could not enable the query planner stability guarantee")
         conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
         # After a WAL reset, truncate the file back to this size instead of keeping its peak.
         conn.execute("PRAGMA journal_size_limit=67108864").fetchall()

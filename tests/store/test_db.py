@@ -30,6 +30,18 @@ async def test_pragmas_and_migrations(tmp_path: Path) -> None:
     await again.close()
 
 
+async def test_the_query_planner_stability_guarantee_is_on(tmp_path: Path) -> None:
+    """With it, a cached statement keeps its plan when another conversation's id is bound;
+    without it this SQLite build (STAT4) parses a turn's joins again for every new id (seen
+    under callgrind: sqlite3Reprepare on each execution; SQLite's own re-prepare counter
+    does not show it, the counter goes with the statement it replaces)."""
+    store = await _store(tmp_path)
+    try:
+        assert store.conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, -1) == 1
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_refused(tmp_path: Path) -> None:
     conn = apsw.Connection(str(tmp_path / "parley.sqlite3"))
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
