@@ -33,6 +33,7 @@ import apsw
 import orjson
 
 from sidecar.errors import StoreError
+from sidecar.store.memory import NewMemory, write_turn_memories
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,8 @@ class TurnWrite:
     goal: GoalWrite | None = None
     told_actions: tuple[str, ...] = ()
     """Ids of action results this turn's prompt carried (sidecar/store/actions.py)."""
+    memories: tuple[NewMemory, ...] = ()
+    """Long-term memories made by this turn, sourced to its lines (store/memory.py)."""
 
 
 class Store:
@@ -471,6 +474,7 @@ class Store:
                 raise StoreError(f"conversation {t.conversation_id} vanished")
             player_id, persona_id, next_seq, old = rows[0]
             self._insert_messages(t.conversation_id, next_seq, t.messages, now)
+            write_turn_memories(c, player_id, persona_id, t.conversation_id, next_seq, t.memories, now)
             c.execute(
                 "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
                 " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",

@@ -7,6 +7,8 @@ Never edit a shipped migration: append a new one.
 
 from __future__ import annotations
 
+from sidecar.store import memory
+
 MIGRATIONS: list[str] = [
     # 0 -> 1: the walking skeleton.
     """
@@ -125,6 +127,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX actions_conversation ON actions(conversation_id, decided_at);
     """,
+    # 5 -> 6: long-term memory (per player x persona) and its FTS5 index (store/memory.py).
+    memory.MIGRATION,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
