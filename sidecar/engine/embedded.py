@@ -30,17 +30,20 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sidecar.engine import options as option_rules
 from sidecar.engine import requests
 from sidecar.engine import tone as tones
+from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import NO_REPEAT_WINDOW, Call
 from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.memory import WorkingMemory, learn
 from sidecar.engine.compose.reply import care, draft_reply, goodbye
 from sidecar.engine.compose.sentence import Draft
 from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.sentiment import Tone
 from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
 
@@ -61,15 +64,26 @@ class EmbeddedEngine:
 
     name = "embedded"
 
-    def greet(self, ctx: TurnContext) -> Composed:
+    def greet(self, ctx: TurnContext, memories: Sequence[Recollection] = ()) -> Composed:
         """The NPC's opening line: a persona greeting, colder below affinity 20 and warmer
-        above 80."""
+        above 80. A returning player (`memories`: what the NPC remembers of them, best first)
+        is greeted by the name the NPC remembers, and a promise from before is brought up."""
         turn = Call(ctx, "greet")
         notes = ["greeting", f"voice:{turn.voice}", f"band:{turn.tuning.band}"]
+        recollect.seed(turn.mem, memories)
+        if memories:
+            notes.append("returning")
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, None]:
             d = Draft(core=turn.pick_line(rng, ctx.persona.greetings, mem),
                       max_chars=turn.max_chars)
+            if memories:
+                hello, promised = recollect.welcome(turn, rng, mem, memories)
+                if promised:
+                    d.reaction, d.core = hello, promised
+                    return d.text(), None
+                if hello:
+                    d.core = hello
             band = turn.tuning.band
             addr = turn.name_for_addressing(mem)
             if band == "guarded" and rng.random() < 0.8:
@@ -93,7 +107,12 @@ class EmbeddedEngine:
         return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
     def reply(
-        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: tones.ToneReading | None = None
+        self,
+        ctx: TurnContext,
+        player_text: str,
+        sentiment: Sentiment,
+        tone: tones.ToneReading | None = None,
+        memories: Sequence[Recollection] = (),
     ) -> Composed:
         """Answer one player line in character. Learns the player's name, likes and dislikes
         into memory; `ending=True` when the player said goodbye. Never raises.
@@ -101,8 +120,12 @@ class EmbeddedEngine:
         The reaction follows `tone`, the player's stance toward the NPC (engine/tone.py; the
         pipeline passes the reading it computed, else it is read here from the line and
         `sentiment`): warm is answered as friendly, hostile as rude, and sad news or a fear
-        told without hostility with sympathy or comfort, never as rudeness."""
+        told without hostility with sympathy or comfort, never as rudeness.
+
+        `memories` (long-term, best first for this line) answer "Do you remember me?", and one
+        relevant to the line is brought up once per conversation."""
         turn = Call(ctx, "reply")
+        recollect.seed(turn.mem, memories)
         reading = tone if tone is not None else tones.read(player_text, ctx.persona.names, sentiment=sentiment)
         heard = _heard(player_text, reading.tone)
         tone_ = heard.tone
@@ -129,7 +152,7 @@ class EmbeddedEngine:
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,
-                                        jab=reading.jab)
+                                        jab=reading.jab, memories=memories)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

@@ -84,6 +84,13 @@ _ASKS_LIKES = re.compile(
     r"(?:like|love|enjoy|hate|said|told)|what\s+are\s+my\s+(?:hobbies|interests|likes))\b",
     re.IGNORECASE,
 )
+_ASKS_MEMORY = re.compile(
+    r"\b(?:(?:do|did|can|will)\s+you\s+(?:still\s+|even\s+)?(?:remember|recall|recognise|recognize)\s+(?:me|us"
+    r"|what\s+i\s+(?:promised|told\s+you|said|gave|did|owe)|the\s+last\s+time|our|when\s+i|anything\s+about\s+me)"
+    r"|remember\s+me\b|have\s+we\s+met|we've\s+met|what\s+did\s+i\s+(?:promise|tell\s+you|say|give\s+you)"
+    r"|what\s+do\s+you\s+(?:remember|know|recall)\s+(?:about|of)\s+me)",
+    re.IGNORECASE,
+)
 _ASKS_NPC_NAME = re.compile(
     r"\b(?:what(?:'s|\s+is)\s+your\s+name|who\s+are\s+you|your\s+name|who\s+might\s+you\s+be)\b",
     re.IGNORECASE,
@@ -181,6 +188,8 @@ class Reading:
     asks_only: bool = False
     """Every sentence is a question ("Could you tell me about your lovely garden?"): kind
     words in it are politeness, not a compliment to answer."""
+    asks_memory: bool = False
+    """Asks what the NPC remembers of the player ("Do you remember me?", "What did I promise?")."""
     tone: Tone = "neutral"
     """How the line treats the listener. Today VADER's friendly/rude/neutral (`sentiment.tone`),
     filled when `read` is given the line's sentiment; the stance-vs-valence reading
@@ -195,7 +204,7 @@ class Reading:
             "asks_opinion": self.asks_opinion, "greeting": self.greeting, "thanks": self.thanks,
             "how": self.how, "sorry": self.sorry, "question": self.question,
             "affection": self.affection, "addressed": self.addressed, "requests": self.requests,
-            "flirts": self.flirts, "asks_only": self.asks_only,
+            "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -283,6 +292,7 @@ def _read(text: str) -> Reading:
         requests=bool(_REQUEST.search(text)),
         flirts=bool(_FLIRT.search(text)),
         asks_only=_asks_only(stripped),
+        asks_memory=bool(_ASKS_MEMORY.search(text)),
     )
 
 

@@ -35,6 +35,7 @@ from sidecar.engine import goals as goal_rules
 from sidecar.engine import inline_options
 from sidecar.engine import options as option_rules
 from sidecar.engine.actions import Proposal
+from sidecar.engine import remember as memory_rules
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.types import Composed, Line, Option
@@ -42,6 +43,7 @@ from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router
 from sidecar.llm.embedded import embedded_reply
 from sidecar.llm.router import TextFilter
 from sidecar.llm.tools import ToolDef
+from sidecar.store.memory import NewMemory
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ OPTIONS_MAX_TOKENS = 160
 OPTIONS_BLOCK = "options_block"
 """`Generated.meta` key: the answer options that came with the line (raw block text)."""
 JUDGE_MAX_TOKENS = 120
+EXTRACT_MAX_TOKENS = 400
 
 
 def act_note(name: str) -> str:
@@ -122,6 +125,7 @@ class RoutedSource:
             others=ctx.others,
             conversation=turn.conversation,
             player_line=turn.player_text,
+            memories=[r.memory.text for r in turn.memories],
             hints=hints,
         )
         if attempt:
@@ -263,6 +267,39 @@ class RoutedSource:
         )
         text = await self._ask(req, "goal")
         return goal_rules.parse_judge(text) if text is not None else None
+
+    # --- long-term memory ------------------------------------------------------------------
+
+    def extract_request(self, turn: TurnInput, npc_line: str, *, structured: bool) -> ChatRequest:
+        persona = turn.ctx.persona
+        system, user = memory_rules.extraction_prompt(persona.name, turn.player_text, npc_line)
+        return ChatRequest(
+            system=system,
+            messages=(ChatMessage("user", user),),
+            temperature=0.0,
+            max_tokens=EXTRACT_MAX_TOKENS,
+            json_schema=memory_rules.EXTRACTION_SCHEMA if structured else None,
+            tags=RequestTags(conversation=turn.conversation, persona=persona.id, purpose="memory"),
+        )
+
+    async def extract(self, turn: TurnInput, line: Generated) -> list[NewMemory] | None:
+        """The turn's memories as the provider reads them (JSON schema where the first ready
+        provider has structured output, else the same shape asked in words); None when the
+        line is not a provider's, no provider answered, or the answer is not that shape: the
+        pipeline's heuristics decide. Never raises except `CancelledError`."""
+        if not self._remote(line):
+            return None
+        spec = self.router.first_ready()
+        if spec is None:
+            return None
+        structured = spec.json in STRUCTURED_MODES
+        text = await self._ask(self.extract_request(turn, line.text, structured=structured), "memory")
+        if text is None:
+            return None
+        found = memory_rules.parse_extraction(text)
+        if found is None:
+            log.info("memory extraction unusable; the heuristics are used", extra={"provider": spec.name})
+        return found
 
     # --- shared ----------------------------------------------------------------------------
 

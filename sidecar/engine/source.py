@@ -20,9 +20,11 @@ from sidecar.engine import tone as tones
 from sidecar.engine.actions import Outcome, Proposal, acknowledge, doing, not_now
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import Composed, Line, Option, Sentiment, TurnContext
 from sidecar.personas.actions import ActionDef
+from sidecar.store.memory import NewMemory
 
 EMBEDDED = "embedded"
 AGREES = "core:request:own:"
@@ -64,6 +66,9 @@ class TurnInput:
     actions_decided: bool = False
     """A persona rule decides an action from this line: the embedded engine does not answer
     that it is not its trade."""
+    memories: tuple[Recollection, ...] = ()
+    """Long-term memories of this player recalled for this line, best first (the recall step):
+    an LLM prompt lists them, the embedded engine brings them up."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +115,19 @@ class LineSource(Protocol):
         unsettled; None when the source has none, so the pipeline's heuristics decide."""
         ...
 
+    async def extract(self, turn: TurnInput, line: Generated) -> list[NewMemory] | None:
+        """The turn's long-term memories as the source reads them (structured output), or
+        None when it has no reading of its own or it failed: the pipeline's heuristics decide.
+        Never raises except `CancelledError`."""
+        ...
+
 
 def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     """The embedded engine's line for one attempt (another seed per retry)."""
     if not attempt and turn.composed is not None:
         return turn.composed
     ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
-    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone)
+    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories)
     if turn.actions_refused and any(note.startswith(AGREES) for note in made.notes):
         made = replace(made, text=not_now(ctx.seed))
     elif turn.actions_decided and any(note.startswith(DISCLAIMS) for note in made.notes):
@@ -155,6 +166,10 @@ class EmbeddedSource:
         self, turn: TurnInput, line: Generated, goal: goal_rules.GoalDef, lines: Sequence[Line]
     ) -> goal_rules.GoalCheck | None:
         """The embedded engine has no verdict of its own: the goal heuristics decide."""
+        return None
+
+    async def extract(self, turn: TurnInput, line: Generated) -> list[NewMemory] | None:
+        """The embedded engine has no reader of its own: the memory heuristics decide."""
         return None
 
 

@@ -1,7 +1,7 @@
 """The turn pipeline's sequencer: `Dialogue` runs the named steps of sidecar/engine/pipeline/
 over one draft per speaker, and is the one place that orders them:
 
-    load → read → recall → generate → act → settle → offer → persist → announce
+    load → read → recall → generate → act → settle → offer → remember → persist → announce
 
 `say` and `choose` run the whole sequence; `start` (the greeting) and `end` (the farewell)
 compose with the embedded engine, then offer and persist; `regenerate_options` is `offer`
@@ -10,8 +10,10 @@ transaction, so a reply is only sent for a turn that is durably stored, and a fa
 that point changes nothing stored. Events go out after the commit and before the reply.
 Generation is behind `LineSource` (sidecar/engine/source.py).
 
-Where the coming features join: long-term memory at `Recall` (NPC actions are `Act`: its
-`prepare` runs before `generate`, the decision after the gate kept the line); a scene
+Long-term memory joins at `Recall` (what the NPC remembers of this player goes to the line
+source, and to the greeting of a new meeting) and `Remember` (what the turn leaves, stored
+with it). NPC actions are `Act`: its `prepare` runs before `generate`, the decision after
+the gate kept the line; a scene
 (several NPCs answering one player line) runs read → … → settle once per speaker over the
 same stored conversation, since the speaker is a parameter of `read_line`, not an assumption.
 """
@@ -40,7 +42,9 @@ from sidecar.engine.pipeline.offer import Offer
 from sidecar.engine.pipeline.persist import offered, persist_farewell, persist_greeting, persist_options, persist_turn
 from sidecar.engine.pipeline.read import context, other_names, read_line
 from sidecar.engine.pipeline.recall import Recall
+from sidecar.engine.pipeline.remember import Remember
 from sidecar.engine.pipeline.settle import Settle
+from sidecar.engine.recollect import DEFAULT_WEIGHTS, RecallWeights
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.source import (
     EMBEDDED,
@@ -58,6 +62,7 @@ from sidecar.engine.types import PLAYER, Line, Option, Sentiment, TurnContext
 from sidecar.errors import BadRequest, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
 from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
+from sidecar.store.memory import MemoryStore
 
 
 async def _no_emit(event: str, data: Mapping[str, Any]) -> None:
@@ -175,18 +180,21 @@ class Dialogue:
         gate: quality_rules.QualityGate | None = None,
         actions: ActionRegistry | None = None,
         world: WorldFacts | None = None,
+        recall: RecallWeights = DEFAULT_WEIGHTS,
     ) -> None:
         self.store = store
+        self.memories = MemoryStore(store)
         self.actions = actions or ActionRegistry()
         """Every persona's actions (file and run-time: `actions.register`)."""
         self.personas = personas
         self.engine = engine or EmbeddedEngine()
         self.source: LineSource = source or EmbeddedSource(self.engine)
         self.gate = gate or quality_rules.QualityGate()
-        self.recall = Recall()
+        self.recall = Recall(self.memories, recall)
         self.generate = Generate(self.source, self.gate, self.engine)
         self.act = Act(store, self.actions, personas.all, world)
         self.settle = Settle(self.source)
+        self.remember = Remember(self.source)
         self.offer = Offer(self.source, self.engine)
 
     # --- a turn --------------------------------------------------------------------------
@@ -208,12 +216,14 @@ class Dialogue:
         draft = read_line(state, speaker, text, others=other_names(speaker, everyone), neighbours=everyone)
         draft.acting = await self.act.prepare(draft)
         draft.recalled = await self.recall(draft)
+        draft.turn = replace(draft.turn, memories=draft.recalled.memories)
         draft.generation = await self.generate(
             draft, stream=stream, emit=emit, action_problems=functools.partial(self.act.problems, draft)
         )
         draft.actions = await self.act(draft, emit)
         draft.settled = await self.settle(draft)
         draft.options = await self.offer(draft)
+        draft.remembered = await self.remember(draft)
         draft.stored = await persist_turn(self.store, draft)
         await announce(draft, emit)
         return said(draft)
@@ -233,7 +243,7 @@ class Dialogue:
         ctx = TurnContext(
             persona=persona, player=player, affinity=affinity, seed=seed, turn=0, state=given, neighbours=neighbours
         )
-        greeting = self.engine.greet(ctx)
+        greeting = self.engine.greet(ctx, await self.recall.greeting(player, persona.id))
         options = self.offer.embedded(ctx, greeting.text, None)
         value, feel = await persist_greeting(
             self.store, conversation, ctx, greeting, offered(replace(given, engine=greeting.memory), options)

@@ -7,7 +7,7 @@ The LLM cases run the real `RoutedSource` and `Router` against a loopback provid
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
 from sidecar.engine.pipeline.draft import Draft  # noqa: E402
 from sidecar.engine.pipeline.generate import Generate  # noqa: E402
 from sidecar.engine.quality import QualityGate  # noqa: E402
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.routed import RoutedSource  # noqa: E402
 from sidecar.engine.source import EmbeddedSource  # noqa: E402
 from sidecar.engine.text import normalize  # noqa: E402
@@ -69,10 +70,15 @@ class CountingEngine(EmbeddedEngine):
         self.replies = 0
 
     def reply(
-        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: ToneReading | None = None
+        self,
+        ctx: TurnContext,
+        player_text: str,
+        sentiment: Sentiment,
+        tone: ToneReading | None = None,
+        memories: Sequence[Recollection] = (),
     ) -> Composed:
         self.replies += 1
-        return super().reply(ctx, player_text, sentiment, tone)
+        return super().reply(ctx, player_text, sentiment, tone, memories)
 
 
 def config(fake: FakeProvider) -> str:

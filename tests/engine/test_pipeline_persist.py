@@ -14,6 +14,7 @@ from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.offer import Offer
 from sidecar.engine.pipeline.persist import persist_options, persist_turn
+from sidecar.engine.pipeline.remember import Remember
 from sidecar.engine.pipeline.settle import Settle
 from sidecar.engine.quality import QualityGate
 from sidecar.engine.source import EmbeddedSource
@@ -42,6 +43,7 @@ async def settled(draft: Draft, store: Store) -> Draft:
     draft.actions = ()
     draft.settled = await Settle(SOURCE)(draft)
     draft.options = await Offer(SOURCE, ENGINE)(draft)
+    draft.remembered = await Remember(SOURCE)(draft)
     return draft
 
 

@@ -21,6 +21,7 @@ from sidecar.engine.state import ConversationState
 from sidecar.engine.turn import Dialogue, PersonaRegistry
 from sidecar.engine.types import PLAYER
 from sidecar.store.db import Store
+from sidecar.store.memory import MemoryStore
 
 MakeDraft = Callable[..., Awaitable[Draft]]
 
@@ -81,17 +82,17 @@ async def test_a_step_that_reads_ahead_of_the_sequence_fails_loudly(make_draft: 
             getattr(draft, section)
 
 
-async def test_recall_is_an_empty_join_point_and_act_decides_nothing_for_a_persona_without_actions(
+async def test_recall_of_a_new_player_is_empty_and_act_decides_nothing_for_a_persona_without_actions(
     make_draft: MakeDraft, store: Store, registry: PersonaRegistry
 ) -> None:
     draft = await make_draft("Do you remember me?", persona="rook")
     assert not registry.get("rook").actions
     act = Act(store, ActionRegistry(), registry.all)
     draft.acting = await act.prepare(draft)
-    draft.recalled = await Recall()(draft)
+    draft.recalled = await Recall(MemoryStore(store))(draft)
     draft.generation = await Generate(EmbeddedSource(EmbeddedEngine()), QualityGate(), EmbeddedEngine())(
         draft, stream=False, emit=_quiet
     )
     draft.actions = await act(draft, _quiet)
-    assert draft.recalled.hints == () and draft.actions == ()
+    assert draft.recalled.memories == () and draft.recalled.hints == () and draft.actions == ()
     assert draft.ctx.history[-1].speaker != PLAYER

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from llm_fakes import FakeProvider, Reply  # noqa: E402
 from llm_support import TEST_KEY, make_router, one_openai_provider  # noqa: E402
 
 from sidecar.engine.embedded import EmbeddedEngine  # noqa: E402
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.routed import RoutedSource  # noqa: E402
 from sidecar.engine.state import ConversationState  # noqa: E402
 from sidecar.engine.text import normalize  # noqa: E402
@@ -44,10 +46,15 @@ class CountingEngine(EmbeddedEngine):
         self.replies = 0
 
     def reply(
-        self, ctx: TurnContext, player_text: str, sentiment: Sentiment, tone: ToneReading | None = None
+        self,
+        ctx: TurnContext,
+        player_text: str,
+        sentiment: Sentiment,
+        tone: ToneReading | None = None,
+        memories: Sequence[Recollection] = (),
     ) -> Composed:
         self.replies += 1
-        return super().reply(ctx, player_text, sentiment, tone)
+        return super().reply(ctx, player_text, sentiment, tone, memories)
 
 
 async def _llm_turn(

@@ -16,6 +16,7 @@ from sidecar.engine.turn import DeltaSink, Dialogue, EmbeddedSource, Emit, Gener
 from sidecar.engine.types import Line, Option
 from sidecar.personas.loader import load_personas
 from sidecar.store.db import Store
+from sidecar.store.memory import NewMemory
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 
@@ -37,6 +38,9 @@ class Proposing:
     async def judge(
         self, turn: TurnInput, line: Generated, goal: goal_rules.GoalDef, lines: Sequence[Line]
     ) -> goal_rules.GoalCheck | None:
+        return None
+
+    async def extract(self, turn: TurnInput, line: Generated) -> list[NewMemory] | None:
         return None
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 
 from sidecar.engine import requests
 from sidecar.engine import tone as tones
+from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import PersonaIndex, index_for, said_keyword
 from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.compose.sentence import Draft, join_items, word_count
 from sidecar.engine.reading import Reading
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.sentiment import Tone
 from sidecar.engine.state import Preference
 from sidecar.engine.text import normalize
@@ -78,13 +81,14 @@ def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
 def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
     new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
-    jab: bool = False,
+    jab: bool = False, memories: Sequence[Recollection] = (),
 ) -> tuple[Draft, str | None, list[str]]:
     """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
     comes first, it is the whole answer when the core would be a fallback line (or, for
     sympathy, a topic line), and no quip, question back or dry opener follows it. `jab`
     (`ToneReading.jab`): the line's words are hostile to the NPC, so the reaction answers it,
-    not a topic a word in it names."""
+    not a topic a word in it names. `memories` (long-term, best first) answer "Do you
+    remember me?"; one relevant to the line is brought up once per conversation."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
@@ -132,6 +136,9 @@ def draft_reply(
         bank = "name_known" if turn.known_name(mem) else "name_unknown"
         d.core = again(turn.pick(rng, turn.ph(bank, voice), mem, addr))
         why.append("core:memory:name")
+    elif heard.asks_memory and (memories or not (mem.likes or mem.dislikes or turn.known_name(mem))):
+        d.core = again(recollect.remember_answer(turn, rng, mem, memories))
+        why.append("core:memory:longterm")
     elif heard.asks_likes:
         d.core = again(likes_answer(turn, rng, mem, addr))
         why.append("core:memory:likes")
@@ -227,6 +234,10 @@ def draft_reply(
         topic = None
 
     # Extras, within the voice's budget of parts and words.
+    brought = recollect.relevant(mem, memories) if care is None and not jab else None
+    if brought is not None and not any(w.startswith(("core:memory", "core:request", "core:reaction")) for w in why):
+        extras.insert(0, recollect.bring_up(turn, rng, mem, brought))
+        why.append("recall:longterm")
     if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
         extras.insert(0, recall_text(turn, rng, mem, *pending))
         why.append("recall")

@@ -3,7 +3,7 @@
     load      load.py      the conversation, its recent lines, affinity and goal, in one read;
                            refuses a missing or ended conversation
     read      read.py      the player's line read for one speaker → the `Draft` (draft.py)
-    recall    recall.py    what memory brings to the turn (join point: empty today)
+    recall    recall.py    the speaker's long-term memories of the player, ranked for the line
     generate  generate.py  the line through the quality gate, streamed, reset on a rejected
                            attempt; what the kept line leaves in memory (composed or observed)
     act       actions.py   what the NPC does besides speaking: `prepare` before generate (the
@@ -11,6 +11,8 @@
                            kept line's proposals validated, stored and announced (`npc.action`)
     settle    settle.py    NPC sentiment, arc, affinity, goal (heuristics, the source's judge)
     offer     offer.py     the player's answer options (a turn, a greeting, a re-roll)
+    remember  remember.py  the long-term memories the turn leaves (the source's reading, else
+                           the line-reading heuristics)
     persist   persist.py   one store transaction with the state the player saw
     announce  announce.py  affinity and goal events, after the commit
 

@@ -1,6 +1,6 @@
 """The draft of one turn: one typed record that the pipeline's steps read and fill.
 
-    read → recall → generate → act → settle → offer → persist → announce
+    read → recall → generate → act → settle → offer → remember → persist → announce
 
 `read.read_line` makes the draft (the player's line read for one *speaker*); each later
 step returns its own frozen section, which the sequencer (`Dialogue`, sidecar/engine/turn.py)
@@ -26,6 +26,7 @@ from sidecar.engine.arc import ArcStep
 from sidecar.engine.emotion import NEUTRAL, Feeling
 from sidecar.engine.personality import Tuning
 from sidecar.engine.quality import Quality
+from sidecar.engine.recollect import Recollection
 from sidecar.engine.source import Generated, TurnInput
 from sidecar.engine.state import EngineMemory
 from sidecar.engine.tone import ToneReading, neutral_reading
@@ -34,6 +35,7 @@ from sidecar.personas.actions import ActionDef
 from sidecar.personas.model import Persona
 from sidecar.store.actions import ActionLog
 from sidecar.store.db import AffinityResult, ConversationRow, GoalRow, GoalWrite, MessageRow
+from sidecar.store.memory import NewMemory
 
 T = TypeVar("T")
 
@@ -55,9 +57,10 @@ class GoalState:
 
 @dataclass(frozen=True)
 class Recalled:
-    """What memory brings to this turn (filled by `recall.Recall`). Empty for now: long-term
-    memory joins the pipeline here (see recall.py for where its hints will go)."""
+    """What memory brings to this turn (filled by `recall.Recall`): the speaker's long-term
+    memories of the player, best first for the player's line."""
 
+    memories: tuple[Recollection, ...] = ()
     hints: tuple[str, ...] = ()
 
 
@@ -147,6 +150,7 @@ class Draft:
     _generation: Generation | None = None
     _actions: tuple[Action, ...] | None = None
     _settled: Settled | None = None
+    _remembered: tuple[NewMemory, ...] | None = None
     _options: tuple[Option, ...] | None = None
     _stored: AffinityResult | None = None
 
@@ -189,6 +193,15 @@ class Draft:
     @settled.setter
     def settled(self, value: Settled) -> None:
         self._settled = value
+
+    @property
+    def remembered(self) -> tuple[NewMemory, ...]:
+        """The long-term memories this turn leaves (filled by `remember.Remember`)."""
+        return _need(self._remembered, "remember")
+
+    @remembered.setter
+    def remembered(self, value: tuple[NewMemory, ...]) -> None:
+        self._remembered = value
 
     @property
     def options(self) -> tuple[Option, ...]:

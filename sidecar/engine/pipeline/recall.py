@@ -1,22 +1,42 @@
-"""Step 2, recall: what memory brings to this turn.
+"""Step 2, recall: what long-term memory brings to this turn.
 
-The join point for long-term memory. Today it recalls nothing (the embedded engine's
-short-term memory travels in the conversation's state and is read by the engine itself);
-memory will return what it found about this player and speaker as `Recalled.hints`. Nothing
-reads them yet: when memory lands, `Generate` passes them to the line source beside the
-goal hint (`TurnInput`), so the LLM prompt and the embedded engine both see them.
+The speaker's memories of this player (every conversation they had, this one included: memory
+is per player x persona) ranked against the player's line as Generative Agents does
+(sidecar/engine/recollect.py: recency, importance, BM25 relevance). The best `limit` go to the
+line source as `TurnInput.memories` (the sequencer puts them there): an LLM prompt lists them,
+the embedded engine brings them up. `greeting` is the same recall with no line (the start of
+a meeting: recency and importance alone).
 """
 
 from __future__ import annotations
 
+import time
+
 from sidecar.engine.pipeline.draft import Draft, Recalled
+from sidecar.engine.recollect import DEFAULT_WEIGHTS, RecallWeights, Recollection, query_words, rank
+from sidecar.store.memory import MemoryStore
 
 NOTHING = Recalled()
 
 
 class Recall:
+    def __init__(self, memories: MemoryStore, weights: RecallWeights = DEFAULT_WEIGHTS) -> None:
+        self.memories = memories
+        self.weights = weights
+
+    async def ranked(self, player: str, persona: str, text: str) -> tuple[Recollection, ...]:
+        """The best `weights.limit` memories of `persona` about `player` for the line `text`."""
+        if self.weights.limit == 0:
+            return ()
+        candidates = await self.memories.candidates(player, persona, query_words(text))
+        return tuple(rank(candidates, now=time.time(), weights=self.weights)[: self.weights.limit])
+
     async def __call__(self, draft: Draft) -> Recalled:
-        return NOTHING
+        found = await self.ranked(draft.conversation.player_id, draft.speaker.id, draft.player_text)
+        return Recalled(memories=found) if found else NOTHING
+
+    async def greeting(self, player: str, persona: str) -> tuple[Recollection, ...]:
+        return await self.ranked(player, persona, "")
 
 
 __all__ = ["NOTHING", "Recall"]

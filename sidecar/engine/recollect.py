@@ -1,0 +1,114 @@
+"""Recall ranking, as the Generative Agents paper does it (Park et al., 2023, §4.1):
+
+    score = w_recency · recency + w_importance · importance + w_relevance · relevance
+
+each part min-max normalised to 0..1 over the memories being ranked. Recency decays
+exponentially with the hours since the memory was made (`decay_per_hour` ** hours);
+importance is the stored 1–10; relevance is SQLite FTS5's BM25 of the memory's text against
+the player's line (sidecar/store/memory.py), 0 for no shared word. The paper's relevance is
+an embedding cosine; BM25 is what runs offline in the store, with no model.
+
+Pure: no I/O. Weights and the decay come from sidecar/data/memory.toml `[recall]` and may be
+overridden per `Dialogue` (`RecallWeights`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sidecar.engine.data import read_toml
+from sidecar.engine.text import tokens
+from sidecar.errors import ConfigError
+from sidecar.store.memory import Memory
+
+_FILE = "memory.toml"
+
+
+@dataclass(frozen=True)
+class RecallWeights:
+    recency: float = 1.0
+    importance: float = 1.0
+    relevance: float = 1.0
+    decay_per_hour: float = 0.995
+    limit: int = 5
+    """How many memories a turn is given."""
+
+    def __post_init__(self) -> None:
+        if min(self.recency, self.importance, self.relevance) < 0:
+            raise ConfigError("recall weights must be >= 0")
+        if not 0 < self.decay_per_hour <= 1:
+            raise ConfigError("recall decay_per_hour must be in (0, 1]")
+        if self.limit < 0:
+            raise ConfigError("recall limit must be >= 0")
+
+
+def _defaults() -> RecallWeights:
+    table = read_toml(_FILE).get("recall")
+    if not isinstance(table, dict):
+        raise ConfigError(f"sidecar/data/{_FILE}: recall: must be a table")
+    try:
+        return RecallWeights(
+            recency=float(table["recency"]),
+            importance=float(table["importance"]),
+            relevance=float(table["relevance"]),
+            decay_per_hour=float(table["decay_per_hour"]),
+            limit=int(table["limit"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"sidecar/data/{_FILE}: recall: {exc}") from exc
+
+
+DEFAULT_WEIGHTS = _defaults()
+
+
+@dataclass(frozen=True)
+class Recollection:
+    """A memory recalled for one turn, with how it ranked."""
+
+    memory: Memory
+    score: float
+    relevance: float
+    """The normalised BM25 part, 0..1: above 0 the memory shares a word with the player's line."""
+
+    @property
+    def relevant(self) -> bool:
+        return self.relevance > 0
+
+
+def _normalised(values: Sequence[float]) -> list[float]:
+    lo, hi = min(values), max(values)
+    if hi - lo <= 1e-12:
+        # All equal: the part cannot tell them apart; it counts fully if it is there at all.
+        return [1.0 if hi > 0 else 0.0 for _ in values]
+    return [(v - lo) / (hi - lo) for v in values]
+
+
+def rank(
+    candidates: Iterable[tuple[Memory, float]], *, now: float, weights: RecallWeights = DEFAULT_WEIGHTS
+) -> list[Recollection]:
+    """`candidates` (memory, raw BM25 relevance ≥ 0) best first; ties go to the newer memory."""
+    items = list(candidates)
+    if not items:
+        return []
+    recency = _normalised([weights.decay_per_hour ** (max(0.0, now - m.at) / 3600.0) for m, _ in items])
+    importance = _normalised([float(m.importance) for m, _ in items])
+    relevance = _normalised([rel for _, rel in items])
+    scored = [
+        Recollection(
+            m,
+            weights.recency * rec + weights.importance * imp + weights.relevance * rel_n,
+            rel_n if raw > 0 else 0.0,
+        )
+        for (m, raw), rec, imp, rel_n in zip(items, recency, importance, relevance, strict=True)
+    ]
+    return sorted(scored, key=lambda r: (-r.score, -r.memory.at, -r.memory.id))
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a player's line that recall matches memories on (BM25 weighs common words
+    down by itself, so no stop list is needed beyond one-letter words)."""
+    return [w for w in tokens(text) if len(w) > 1]
+
+
+__all__ = ["DEFAULT_WEIGHTS", "RecallWeights", "Recollection", "query_words", "rank"]

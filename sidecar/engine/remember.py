@@ -1,0 +1,340 @@
+"""What a turn leaves in long-term memory: facts about the player and events between them,
+read from the turn's two lines.
+
+Two readers, one result type (`NewMemory`, sidecar/store/memory.py):
+- `heuristics`: the line-reading module's `Reading` (name, likes, dislikes) plus regexes for
+  promises, gifts, favours, secrets, quarrels and apologies (cue words in
+  sidecar/data/memory.toml). Cheap, offline, wrong in the ways regexes are.
+- `parse_extraction`: a provider's JSON answer to `extraction_prompt` (JSON schema
+  `EXTRACTION_SCHEMA`), validated item by item; None for anything that is not that shape, so
+  the caller falls back to the heuristics and a turn never loses its memories to a provider
+  fault.
+
+Texts are written from the NPC's side: "I" is the NPC, "the player" the player. `spoken`
+turns one back into words the NPC says to the player ("you promised to bring me a trout").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sidecar.engine.data import read_toml, word_list, word_map
+from sidecar.engine.reading import MAX_PARSED_CHARS, Reading
+from sidecar.engine.text import normalize, straight, words
+from sidecar.engine.tone import ToneReading
+from sidecar.errors import ConfigError
+from sidecar.store.memory import KINDS, MAX_IMPORTANCE, MAX_MEMORY_TEXT, MIN_IMPORTANCE, MemoryKind, NewMemory
+
+_FILE = "memory.toml"
+_DATA = read_toml(_FILE)
+_WORDS: Mapping[str, Any] = _DATA.get("words", {})
+
+
+def _phrases(key: str) -> tuple[str, ...]:
+    value = _WORDS.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"sidecar/data/{_FILE}: words.{key}: must be a non-empty list of phrases")
+    return tuple(x.strip().lower() for x in value)
+
+
+def _importance() -> Mapping[str, int]:
+    table = _DATA.get("importance")
+    wanted = (*KINDS, "apology")
+    if not isinstance(table, dict):
+        raise ConfigError(f"sidecar/data/{_FILE}: importance: must be a table")
+    for k in wanted:
+        v = table.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or not MIN_IMPORTANCE <= v <= MAX_IMPORTANCE:
+            raise ConfigError(f"sidecar/data/{_FILE}: importance.{k}: must be {MIN_IMPORTANCE}..{MAX_IMPORTANCE}")
+    return dict(table)
+
+
+IMPORTANCE = _importance()
+"""Default importance by kind (and `apology`)."""
+_PLAYER_TO_NPC = word_map(_DATA, _FILE, "player_to_npc")
+_NPC_TO_MEMORY = word_map(_DATA, _FILE, "npc_to_memory")
+_SECOND_TO_THIRD = word_map(_DATA, _FILE, "second_to_third")
+_THIRD_PERSON = word_map(_DATA, _FILE, "third_person")
+_PROMISE_VERBS = word_list(_WORDS, _FILE, "promise_verbs")
+_FAVOUR_VERBS = _phrases("favour_verbs")
+_SECRET_CUES = _phrases("secret_cues")
+_CLAUSE_STOPS = _phrases("clause_stops")
+_MEMORY_CUES = frozenset(_phrases("memory_cues"))
+
+
+def _alternation(phrases: Sequence[str]) -> str:
+    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
+
+
+_OBJECT = r"(?P<what>[^.!?;\n]{3,120})"
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+_CLAUSE = re.compile(r"[,:]?\s+\b(?:" + _alternation(_CLAUSE_STOPS) + r")\b.*$", re.IGNORECASE)
+_PROMISE_WORD = re.compile(
+    r"\b(?:i\s+(?:promise|swear|vow)(?:\s+(?:you|to\s+you))?|(?:you\s+have|i\s+give\s+you)\s+my\s+word)"
+    r"(?:\s*[,:—-]\s*|\s+)(?:that\s+)?(?:i'll\s+|i\s+will\s+|i'm\s+going\s+to\s+|i\s+shall\s+|to\s+)?" + _OBJECT,
+    re.IGNORECASE,
+)
+_PROMISE_WILL = re.compile(
+    r"\b(?:i'll|i\s+will|i\s+shall|i'm\s+going\s+to|i\s+won't\s+forget\s+to)\s+(?:definitely\s+|surely\s+|really\s+)?"
+    r"(?P<what>(?:" + "|".join(_PROMISE_VERBS) + r")\b[^.!?;\n]{2,120})",
+    re.IGNORECASE,
+)
+_GIFT = re.compile(
+    r"\b(?:here(?:'s|\s+is|\s+are)|i\s+(?:brought|got|made|have)\s+(?:you|for\s+you)|take\s+this"
+    r"|i\s+want\s+you\s+to\s+have)\s+(?P<what>(?:a|an|some|the|this|these|my|your)\b[^.!?;,\n]{2,80})",
+    re.IGNORECASE,
+)
+_GIFT_FOR_YOU = re.compile(
+    r"\b(?P<what>(?:this|these|a|an|some)\s+[^.!?;,\n]{2,60}?)\s+(?:is|are)\s+(?:a\s+gift\s+)?for\s+you\b",
+    re.IGNORECASE,
+)
+_FAVOUR = re.compile(
+    r"\bi\s+(?:just\s+|finally\s+)?(?P<verb>" + _alternation(_FAVOUR_VERBS)
+    + r")\s+(?P<what>(?:your|you)\b[^.!?;,\n]{0,80})",
+    re.IGNORECASE,
+)
+_SECRET = re.compile(r"\b(?:" + _alternation(_SECRET_CUES) + r")(?!\w)", re.IGNORECASE)
+_NOT_A_PROMISE = re.compile(r"^(?:if|when|unless|maybe|perhaps)\b", re.IGNORECASE)
+_WORD = re.compile(r"[\w']+|[^\w']+")
+
+
+def _swap(text: str, table: Mapping[str, str]) -> str:
+    """Each word of `text` through `table` (case-insensitive), the rest as written."""
+    return "".join(table.get(t.lower(), t) for t in _WORD.findall(text))
+
+
+def _object(raw: str) -> str | None:
+    """A promise's or gift's object, cut at the first clause that is not part of it."""
+    what = _CLAUSE.sub("", raw.strip()).strip(" ,;:-—")
+    return what if 2 <= len(what) <= 160 else None
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_MEMORY_TEXT else text[: MAX_MEMORY_TEXT - 1].rstrip() + "…"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…", '"')) else text + "."
+
+
+def player_facts(reading: Reading) -> list[NewMemory]:
+    """The name, likes and dislikes the line-reading module found."""
+    out: list[NewMemory] = []
+    if reading.name:
+        out.append(NewMemory("name", f"The player's name is {reading.name}.", IMPORTANCE["name"], key="name"))
+    for kind, found in (("like", reading.likes), ("dislike", reading.dislikes)):
+        for verb, what in found:
+            said = _swap(what, _SECOND_TO_THIRD)
+            out.append(
+                NewMemory(
+                    kind,  # type: ignore[arg-type]  # the two literals of the loop
+                    _cut(f"The player {_THIRD_PERSON.get(verb, verb + 's')} {said}."),
+                    IMPORTANCE[kind],
+                    key=f"pref:{normalize(what)}",
+                )
+            )
+    return out
+
+
+def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
+    """Promises, gifts, favours, secrets, quarrels and apologies in the player's line."""
+    text = straight(text[:MAX_PARSED_CHARS]).strip()
+    out: list[NewMemory] = []
+    secret = _SECRET.search(text)
+    if secret:
+        quoted = _cut(f'The player told me a secret: "{text}"')
+        out.append(NewMemory("secret", quoted, IMPORTANCE["secret"]))
+    for sentence in _SENTENCE.split(text):
+        if _NOT_A_PROMISE.search(sentence):
+            continue
+        promise = _PROMISE_WORD.search(sentence) or _PROMISE_WILL.search(sentence)
+        what = _object(promise.group("what")) if promise else None
+        if what and not (secret and "tell" in what.lower().split()):
+            said = _swap(what, _PLAYER_TO_NPC)
+            out.append(NewMemory("promise", _cut(f"The player promised to {said}."), IMPORTANCE["promise"]))
+        gift = _GIFT.search(sentence) or _GIFT_FOR_YOU.search(sentence)
+        what = _object(gift.group("what")) if gift else None
+        if what:
+            given = _cut(f"The player gave me {_swap(what, _PLAYER_TO_NPC)}.")
+            out.append(NewMemory("gift", given, IMPORTANCE["gift"]))
+        favour = _FAVOUR.search(sentence)
+        if favour:
+            deed = re.sub(r"\s+", " ", favour.group("verb").lower())
+            what = _object(favour.group("what")) or ""
+            out.append(
+                NewMemory(
+                    "favour",
+                    _cut(_sentence(f"The player {deed} {_swap(what, _PLAYER_TO_NPC)}".strip())),
+                    IMPORTANCE["favour"],
+                )
+            )
+    if tone is not None and tone.stance_label == "hostile" and tone.targeted:
+        out.append(NewMemory("quarrel", _cut(f'The player insulted me: "{text}"'), IMPORTANCE["quarrel"]))
+    if tone is not None and "apology" in tone.cues and tone.stance_label != "hostile":
+        out.append(NewMemory("event", "The player apologised to me.", IMPORTANCE["apology"], key="event:apology"))
+    return out
+
+
+def npc_events(text: str) -> list[NewMemory]:
+    """What the NPC promised in its own line (only an explicit "I promise", "you have my
+    word"): sourced to the NPC's line (`line=1`)."""
+    out: list[NewMemory] = []
+    for sentence in _SENTENCE.split(straight(text[:MAX_PARSED_CHARS])):
+        promise = _PROMISE_WORD.search(sentence)
+        what = _object(promise.group("what")) if promise else None
+        if what:
+            said = _swap(what, _NPC_TO_MEMORY)
+            out.append(NewMemory("promise", _cut(f"I promised to {said}."), IMPORTANCE["promise"], line=1))
+    return out
+
+
+def heuristics(reading: Reading, player_text: str, npc_text: str, tone: ToneReading | None) -> list[NewMemory]:
+    """Every memory the rules find in one turn, deduplicated by key (the first wins)."""
+    found = [*player_facts(reading), *player_events(player_text, tone), *npc_events(npc_text)]
+    return list({m.key: m for m in reversed(found)}.values())[::-1]
+
+
+# --- the provider's extraction ------------------------------------------------------------
+
+
+def worth_asking(player_text: str, found: Sequence[NewMemory]) -> bool:
+    """Whether a provider should read this turn for memories: the rules found one, or the
+    player spoke of themself (a first-person word) or named a promise, gift or secret.
+    Small talk and questions about the NPC cost no extra provider call."""
+    return bool(found) or any(w in _MEMORY_CUES for w in words(straight(player_text[:MAX_PARSED_CHARS])))
+
+MAX_EXTRACTED = 6
+EXTRACTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "memories": {
+            "type": "array",
+            "maxItems": MAX_EXTRACTED,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": list(KINDS)},
+                    "text": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "importance": {"type": "integer", "minimum": MIN_IMPORTANCE, "maximum": MAX_IMPORTANCE},
+                    "said_by": {"type": "string", "enum": ["player", "npc"]},
+                },
+                "required": ["kind", "text", "importance", "said_by"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["memories"],
+    "additionalProperties": False,
+}
+
+
+def extraction_prompt(npc_name: str, player_line: str, npc_line: str) -> tuple[str, str]:
+    """(system, user) asking a provider for the turn's memories as `EXTRACTION_SCHEMA` JSON."""
+    system = (
+        f"You keep {npc_name}'s long-term memory of a role-playing game's player. From the two lines "
+        "below, list only what is worth remembering in later meetings: the player's name, their likes "
+        "and dislikes, promises made by either side, gifts, favours, quarrels, secrets told, and other "
+        f"notable events. Write each memory as one short sentence from {npc_name}'s side: \"I\" is "
+        f"{npc_name}, \"the player\" is the player (e.g. \"The player promised to bring me a trout.\"). "
+        "Importance 1 (trivial) to 10 (life-changing). Small talk gives an empty list. Answer with JSON "
+        'only: {"memories": [{"kind": ..., "text": ..., "importance": ..., "said_by": "player"|"npc"}]}. '
+        f"kind is one of: {', '.join(KINDS)}."
+    )
+    user = f"Player: {player_line}\n{npc_name}: {npc_line}"
+    return system, user
+
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+
+
+def parse_extraction(text: str) -> list[NewMemory] | None:
+    """A provider's memories, or None when the answer is not the schema's shape (not JSON, no
+    `memories` list, or an item that is not a valid memory): the caller then uses the
+    heuristics. A valid empty list is an answer (nothing worth remembering)."""
+    try:
+        raw = json.loads(_FENCE.sub("", text))
+    except ValueError:
+        return None
+    items = raw.get("memories") if isinstance(raw, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_EXTRACTED:
+        return None
+    out: list[NewMemory] = []
+    for item in items:
+        made = _item(item)
+        if made is None:
+            return None
+        out.append(made)
+    return list({m.key: m for m in out}.values())
+
+
+def _item(item: object) -> NewMemory | None:
+    if not isinstance(item, dict):
+        return None
+    kind, text, importance, said_by = (item.get(k) for k in ("kind", "text", "importance", "said_by"))
+    if kind not in KINDS or not isinstance(text, str) or said_by not in ("player", "npc"):
+        return None
+    if not isinstance(importance, int) or isinstance(importance, bool):
+        return None
+    text = " ".join(text.split())
+    if not text or len(text) > MAX_MEMORY_TEXT or not MIN_IMPORTANCE <= importance <= MAX_IMPORTANCE:
+        return None
+    mkind: MemoryKind = kind
+    key = "name" if mkind == "name" else ""
+    return NewMemory(mkind, text, importance, key=key, line=1 if said_by == "npc" else 0)
+
+
+def with_name(provider: Sequence[NewMemory], rules: Sequence[NewMemory]) -> list[NewMemory]:
+    """The provider's memories, plus the rules' name when the provider gave none (the name is
+    what a returning player is greeted by; the rules read it reliably)."""
+    out = list(provider)
+    if not any(m.kind == "name" for m in out):
+        out.extend(m for m in rules if m.kind == "name")
+    return out
+
+
+# --- saying a memory -----------------------------------------------------------------------
+
+_TO_YOU = {"their": "your", "theirs": "yours", "they": "you", "them": "you", "they're": "you're",
+           "they've": "you've", "they'll": "you'll", "they'd": "you'd", "themself": "yourself"}
+"""What the memory's words for the player become when the NPC speaks to them."""
+_AGREE = {**{v: k for k, v in _THIRD_PERSON.items()}, "is": "are", "was": "were", "has": "have",
+          "doesn't": "don't", "does": "do"}
+"""A verb after "you" ("the player loves" -> "you love")."""
+_PLAYER = re.compile(r"\bthe player(?P<own>'s)?\b(?:\s+(?P<verb>doesn't\s+like|[\w']+))?", re.IGNORECASE)
+
+
+def _you(m: re.Match[str]) -> str:
+    if m.group("own"):
+        return "your" + (f" {m.group('verb')}" if m.group("verb") else "")
+    verb = m.group("verb")
+    if verb is None:
+        return "you"
+    return "you " + _AGREE.get(verb.lower(), verb)
+
+
+def spoken(text: str) -> str:
+    """A memory as the NPC says it to the player: "The player promised to bring me a trout."
+    becomes "you promised to bring me a trout" (no final stop: it goes inside a phrase)."""
+    out = _PLAYER.sub(_you, text.strip().rstrip(".!"))
+    out = _swap(out, _TO_YOU)
+    return out[:1].lower() + out[1:] if out[:2] != "I " else out
+
+
+__all__ = [
+    "EXTRACTION_SCHEMA",
+    "IMPORTANCE",
+    "MAX_EXTRACTED",
+    "extraction_prompt",
+    "heuristics",
+    "npc_events",
+    "parse_extraction",
+    "player_events",
+    "player_facts",
+    "spoken",
+    "with_name",
+    "worth_asking",
+]
