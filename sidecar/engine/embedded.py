@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sidecar.engine import options as option_rules
-from sidecar.engine import requests
+from sidecar.engine import remember, requests
 from sidecar.engine import tone as tones
 from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import NO_REPEAT_WINDOW, Call
@@ -134,6 +134,7 @@ class EmbeddedEngine:
         if kind:
             notes.append(f"care:{kind}")
         new_name = heard.name if heard.name and heard.name != turn.mem.name else None
+        told = remember.player_events(player_text, reading)
         notes.extend(learn(turn.mem, heard, ctx.turn))
 
         if heard.goodbye:
@@ -152,7 +153,7 @@ class EmbeddedEngine:
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,
-                                        jab=reading.jab, memories=memories)
+                                        jab=reading.jab, memories=memories, told=told)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

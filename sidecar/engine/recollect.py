@@ -17,12 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sidecar.engine.data import read_toml
+from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.text import tokens
 from sidecar.errors import ConfigError
 from sidecar.store.memory import Memory
 
 _FILE = "memory.toml"
+_STOP = frozenset(word_list(read_toml("goals.toml"), "goals.toml", "stop_words")) | {"player"}
+"""English function words (the goal rules' list) and the word every memory text has."""
+MIN_BM25 = 1e-3
+"""FTS5 clamps the IDF of a word found in half the memories or more to 1e-6: a score below
+this is no match (such a word tells the memories apart no better than none)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class Recollection:
     score: float
     relevance: float
     """The normalised BM25 part, 0..1: above 0 the memory shares a word with the player's line."""
+    earlier: bool = True
+    """Made before this conversation (in an earlier meeting, or added by the game)."""
 
     @property
     def relevant(self) -> bool:
@@ -85,20 +92,26 @@ def _normalised(values: Sequence[float]) -> list[float]:
 
 
 def rank(
-    candidates: Iterable[tuple[Memory, float]], *, now: float, weights: RecallWeights = DEFAULT_WEIGHTS
+    candidates: Iterable[tuple[Memory, float]],
+    *,
+    now: float,
+    weights: RecallWeights = DEFAULT_WEIGHTS,
+    conversation: str | None = None,
 ) -> list[Recollection]:
-    """`candidates` (memory, raw BM25 relevance ≥ 0) best first; ties go to the newer memory."""
+    """`candidates` (memory, raw BM25 relevance ≥ 0) best first; ties go to the newer memory.
+    `conversation`: the one being spoken in (its own memories are not `earlier`)."""
     items = list(candidates)
     if not items:
         return []
     recency = _normalised([weights.decay_per_hour ** (max(0.0, now - m.at) / 3600.0) for m, _ in items])
     importance = _normalised([float(m.importance) for m, _ in items])
-    relevance = _normalised([rel for _, rel in items])
+    relevance = _normalised([rel if rel > MIN_BM25 else 0.0 for _, rel in items])
     scored = [
         Recollection(
             m,
             weights.recency * rec + weights.importance * imp + weights.relevance * rel_n,
-            rel_n if raw > 0 else 0.0,
+            rel_n if raw > MIN_BM25 else 0.0,
+            m.source is None or m.source.conversation != conversation,
         )
         for (m, raw), rec, imp, rel_n in zip(items, recency, importance, relevance, strict=True)
     ]
@@ -106,9 +119,9 @@ def rank(
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a player's line that recall matches memories on (BM25 weighs common words
-    down by itself, so no stop list is needed beyond one-letter words)."""
-    return [w for w in tokens(text) if len(w) > 1]
+    """The words of a player's line that recall matches memories on: function words left out
+    (in a small store BM25 cannot weigh them down: see `MIN_BM25`)."""
+    return [w for w in tokens(text) if len(w) > 1 and w not in _STOP]
 
 
-__all__ = ["DEFAULT_WEIGHTS", "RecallWeights", "Recollection", "query_words", "rank"]
+__all__ = ["DEFAULT_WEIGHTS", "MIN_BM25", "RecallWeights", "Recollection", "query_words", "rank"]

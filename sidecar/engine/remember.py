@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sidecar.engine.data import read_toml, word_list, word_map
@@ -26,7 +26,15 @@ from sidecar.engine.reading import MAX_PARSED_CHARS, Reading
 from sidecar.engine.text import normalize, straight, words
 from sidecar.engine.tone import ToneReading
 from sidecar.errors import ConfigError
-from sidecar.store.memory import KINDS, MAX_IMPORTANCE, MAX_MEMORY_TEXT, MIN_IMPORTANCE, MemoryKind, NewMemory
+from sidecar.store.memory import (
+    KINDS,
+    MAX_IMPORTANCE,
+    MAX_MEMORY_TEXT,
+    MIN_IMPORTANCE,
+    Memory,
+    MemoryKind,
+    NewMemory,
+)
 
 _FILE = "memory.toml"
 _DATA = read_toml(_FILE)
@@ -63,12 +71,14 @@ _FAVOUR_VERBS = _phrases("favour_verbs")
 _SECRET_CUES = _phrases("secret_cues")
 _CLAUSE_STOPS = _phrases("clause_stops")
 _MEMORY_CUES = frozenset(_phrases("memory_cues"))
+_NOT_CONTENT = frozenset(_phrases("not_content"))
 
 
 def _alternation(phrases: Sequence[str]) -> str:
     return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
 
 
+_PROMISE_WHEN = re.compile(r"\s+(?:" + _alternation(_phrases("promise_when")) + r")\s*([.!]?)\s*$", re.IGNORECASE)
 _OBJECT = r"(?P<what>[^.!?;\n]{3,120})"
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE = re.compile(r"[,:]?\s+\b(?:" + _alternation(_CLAUSE_STOPS) + r")\b.*$", re.IGNORECASE)
@@ -190,6 +200,32 @@ def npc_events(text: str) -> list[NewMemory]:
             said = _swap(what, _NPC_TO_MEMORY)
             out.append(NewMemory("promise", _cut(f"I promised to {said}."), IMPORTANCE["promise"], line=1))
     return out
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words that say what a gift or a promise is about."""
+    return frozenset(w for w in words(text) if len(w) > 2 and w not in _NOT_CONTENT)
+
+
+def fulfilled(gift: str, memories: Iterable[Memory]) -> Memory | None:
+    """The player's promise that the gift `gift` (a memory text) keeps: the first of
+    `memories` (best first) that is the player's promise and shares a content word with it."""
+    about = content_words(gift)
+    return next(
+        (m for m in memories
+         if m.kind == "promise" and not m.text.startswith("I ") and about & content_words(m.text)),
+        None,
+    )
+
+
+_PROMISED = re.compile(r"^the player promised\s+", re.IGNORECASE)
+
+
+def kept(promise: Memory) -> NewMemory:
+    """The promise as kept: same key, so it replaces the promise (which is no longer brought up)."""
+    what = _PROMISED.sub("", without_when(promise.text))
+    text = f"The player kept their promise {what}" if what != promise.text else f"The player kept a promise: {what}"
+    return NewMemory("event", _cut(_sentence(text.rstrip("."))), promise.importance, key=promise.key)
 
 
 def heuristics(reading: Reading, player_text: str, npc_text: str, tone: ToneReading | None) -> list[NewMemory]:
@@ -316,6 +352,12 @@ def _you(m: re.Match[str]) -> str:
     return "you " + _AGREE.get(verb.lower(), verb)
 
 
+def without_when(text: str) -> str:
+    """A promise without the time it was due, said as of its own day ("next time",
+    "tomorrow"): for bringing it up at a later meeting."""
+    return _PROMISE_WHEN.sub(r"\1", text.strip())
+
+
 def spoken(text: str) -> str:
     """A memory as the NPC says it to the player: "The player promised to bring me a trout."
     becomes "you promised to bring me a trout" (no final stop: it goes inside a phrase)."""
@@ -328,7 +370,11 @@ __all__ = [
     "EXTRACTION_SCHEMA",
     "IMPORTANCE",
     "MAX_EXTRACTED",
+    "content_words",
     "extraction_prompt",
+    "fulfilled",
+    "kept",
+    "without_when",
     "heuristics",
     "npc_events",
     "parse_extraction",

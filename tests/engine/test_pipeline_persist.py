@@ -14,6 +14,7 @@ from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.offer import Offer
 from sidecar.engine.pipeline.persist import persist_options, persist_turn
+from sidecar.engine.pipeline.recall import NOTHING
 from sidecar.engine.pipeline.remember import Remember
 from sidecar.engine.pipeline.settle import Settle
 from sidecar.engine.quality import QualityGate
@@ -39,6 +40,7 @@ class Events:
 
 async def settled(draft: Draft, store: Store) -> Draft:
     draft.acting = await Act(store, ActionRegistry(), lambda: ()).prepare(draft)
+    draft.recalled = NOTHING
     draft.generation = await Generate(SOURCE, QualityGate(), ENGINE)(draft, stream=False, emit=Events())
     draft.actions = ()
     draft.settled = await Settle(SOURCE)(draft)

@@ -20,11 +20,15 @@ from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.data import phrase_lists, read_toml
 from sidecar.engine.phrases import VOICES
 from sidecar.engine.recollect import Recollection
-from sidecar.engine.remember import spoken
+from sidecar.engine.remember import fulfilled, spoken, without_when
 from sidecar.errors import ConfigError
+from sidecar.store.memory import NewMemory
 
 _FILE = "memory.toml"
-_TABLES = ("welcome_back", "promise_player", "promise_npc", "remember", "remember_nothing")
+_TABLES = (
+    "welcome_back", "promise_player", "promise_npc", "remember", "remember_nothing", "gift_ack", "kept_ack",
+    "promise_ack", "secret_ack",
+)
 
 
 def _load() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
@@ -44,7 +48,10 @@ def _load() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 PHRASES = _load()
 BRING_UP = frozenset({"promise", "gift", "favour", "quarrel", "event"})
 """Kinds mentioned when relevant to the player's line (a secret is never said aloud
-unprompted; names and likes have their own answers)."""
+unprompted; names have their own answer)."""
+BRING_UP_EARLIER = frozenset({"like", "dislike"})
+"""Kinds mentioned when relevant only if told in an earlier meeting (within one conversation
+the engine's own memory brings likes up)."""
 _NAME_IN_TEXT = re.compile(r"\bname\s+is\s+([^\W\d_][\w'-]*)", re.IGNORECASE)
 
 
@@ -71,7 +78,8 @@ def seed(mem: WorkingMemory, memories: Sequence[Recollection]) -> None:
 
 def _say(turn: Call, rng: random.Random, mem: WorkingMemory, table: str, r: Recollection, addr: str) -> str:
     mem.recalled.append(mark(r.memory.id))
-    return turn.pick(rng, PHRASES[table][turn.voice], mem, addr, memory=spoken(r.memory.text))
+    text = without_when(r.memory.text) if r.memory.kind == "promise" else r.memory.text
+    return turn.pick(rng, PHRASES[table][turn.voice], mem, addr, memory=spoken(text))
 
 
 def promise(memories: Sequence[Recollection]) -> Recollection | None:
@@ -106,9 +114,46 @@ def relevant(mem: WorkingMemory, memories: Sequence[Recollection]) -> Recollecti
     already brought up in this conversation."""
     return next(
         (r for r in memories
-         if r.relevant and r.memory.kind in BRING_UP and mark(r.memory.id) not in mem.recalled),
+         if r.relevant and mark(r.memory.id) not in mem.recalled
+         and (r.memory.kind in BRING_UP or (r.earlier and r.memory.kind in BRING_UP_EARLIER))),
         None,
     )
+
+
+def name_answer(turn: Call, rng: random.Random, mem: WorkingMemory, memories: Sequence[Recollection]) -> str | None:
+    """"What's my name?" answered from an earlier meeting's memory ("I remember. Your name is
+    Mira."), not as if the player had said it minutes ago; None when the name is not one."""
+    r = next((r for r in memories if r.memory.kind == "name" and r.earlier), None)
+    if r is None or remembered_name([r]) != mem.name:
+        return None
+    return _say(turn, rng, mem, "remember", r, turn.name_for_addressing(mem))
+
+
+def likes_remembered(memories: Sequence[Recollection]) -> list[str]:
+    """Likes and dislikes from earlier meetings as the NPC says them ("love fishing")."""
+    out = []
+    for r in memories:
+        if r.memory.kind in ("like", "dislike") and r.earlier:
+            said = spoken(r.memory.text)
+            out.append(said[4:] if said.startswith("you ") else said)
+    return out
+
+
+def acknowledge(turn: Call, rng: random.Random, mem: WorkingMemory, told: Sequence[NewMemory],
+                memories: Sequence[Recollection], addr: str) -> str:
+    """The answer to a secret, a gift (or a promise kept with it) or a promise told in this
+    line; empty when the line told none."""
+    kinds = {m.kind: m for m in told}
+    if "secret" in kinds:
+        return turn.pick(rng, PHRASES["secret_ack"][turn.voice], mem, addr)
+    if "gift" in kinds:
+        promise = fulfilled(kinds["gift"].text, [r.memory for r in memories])
+        if promise is not None:
+            mem.recalled.append(mark(promise.id))
+        return turn.pick(rng, PHRASES["kept_ack" if promise else "gift_ack"][turn.voice], mem, addr)
+    if "promise" in kinds:
+        return turn.pick(rng, PHRASES["promise_ack"][turn.voice], mem, addr)
+    return ""
 
 
 def bring_up(turn: Call, rng: random.Random, mem: WorkingMemory, r: Recollection) -> str:
@@ -116,5 +161,5 @@ def bring_up(turn: Call, rng: random.Random, mem: WorkingMemory, r: Recollection
     return _say(turn, rng, mem, "remember", r, addr)
 
 
-__all__ = ["BRING_UP", "PHRASES", "bring_up", "mark", "promise", "relevant", "remember_answer", "remembered_name",
-           "seed", "welcome"]
+__all__ = ["BRING_UP", "BRING_UP_EARLIER", "PHRASES", "acknowledge", "bring_up", "likes_remembered", "mark",
+           "name_answer", "promise", "relevant", "remember_answer", "remembered_name", "seed", "welcome"]

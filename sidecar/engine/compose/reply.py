@@ -22,6 +22,7 @@ from sidecar.engine.sentiment import Tone
 from sidecar.engine.state import Preference
 from sidecar.engine.text import normalize
 from sidecar.personas.model import PHRASE_TABLES
+from sidecar.store.memory import NewMemory
 
 _HOOK_EVERY = 5
 _MIN_CHARS = 12
@@ -81,14 +82,15 @@ def recall_text(turn: Call, rng: random.Random, mem: WorkingMemory,
 def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
     new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
-    jab: bool = False, memories: Sequence[Recollection] = (),
+    jab: bool = False, memories: Sequence[Recollection] = (), told: Sequence[NewMemory] = (),
 ) -> tuple[Draft, str | None, list[str]]:
     """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
     comes first, it is the whole answer when the core would be a fallback line (or, for
     sympathy, a topic line), and no quip, question back or dry opener follows it. `jab`
     (`ToneReading.jab`): the line's words are hostile to the NPC, so the reaction answers it,
     not a topic a word in it names. `memories` (long-term, best first) answer "Do you
-    remember me?"; one relevant to the line is brought up once per conversation."""
+    remember me?"; one relevant to the line is brought up once per conversation. `told`: the
+    secret, gift or promise this line tells (sidecar/engine/remember.py), acknowledged."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
@@ -98,8 +100,11 @@ def draft_reply(
     topic: str | None = None
 
     # What the player said about themself, acknowledged.
+    told_ack = recollect.acknowledge(turn, rng, mem, told, memories, addr_full)
     if new_name:
         d.ack = turn.pick(rng, turn.ph("name_ack", voice), mem, addr)
+    elif told_ack:
+        d.ack = told_ack
     elif heard.likes:
         verb, what = heard.likes[-1]
         d.ack = turn.pick(rng, turn.ph("like_ack", voice), mem, addr, verb=verb, like=what)
@@ -114,7 +119,8 @@ def draft_reply(
                                 ("thanks", heard.thanks), ("hello", heard.greeting)) if hit),
         None,
     )
-    pending = pending_recall(turn, mem)
+    # After a secret, nothing else of the player's is brought up in the same breath.
+    pending = None if any(m.kind == "secret" for m in told) else pending_recall(turn, mem)
     extras: list[str] = []
     small_core: str | None = None
 
@@ -134,13 +140,14 @@ def draft_reply(
     opinion = persona.opinions[opinions[0]] if opinions else None
     if heard.asks_name:
         bank = "name_known" if turn.known_name(mem) else "name_unknown"
-        d.core = again(turn.pick(rng, turn.ph(bank, voice), mem, addr))
+        earlier = recollect.name_answer(turn, rng, mem, memories)
+        d.core = again(earlier or turn.pick(rng, turn.ph(bank, voice), mem, addr))
         why.append("core:memory:name")
     elif heard.asks_memory and (memories or not (mem.likes or mem.dislikes or turn.known_name(mem))):
         d.core = again(recollect.remember_answer(turn, rng, mem, memories))
         why.append("core:memory:longterm")
     elif heard.asks_likes:
-        d.core = again(likes_answer(turn, rng, mem, addr))
+        d.core = again(likes_answer(turn, rng, mem, addr, recollect.likes_remembered(memories)))
         why.append("core:memory:likes")
     elif asked is not None:
         # A request in (or outside) the NPC's trade is answered, not met with a topic line
@@ -287,8 +294,14 @@ def draft_reply(
     return d, topic, why
 
 
-def likes_answer(turn: Call, rng: random.Random, mem: WorkingMemory, addr: str) -> str:
+def likes_answer(turn: Call, rng: random.Random, mem: WorkingMemory, addr: str,
+                 remembered: Sequence[str] = ()) -> str:
+    """`remembered`: likes told in earlier meetings ("love fishing"), used when this
+    conversation has none."""
     if not mem.likes and not mem.dislikes:
+        if remembered:
+            lead = turn.ph("likes_lead", turn.voice)[0]
+            return turn.fill(f"{lead} {', and you '.join(remembered[:3])}, {{addr}}.", mem, addr)
         return turn.pick(rng, turn.ph("likes_unknown", turn.voice))
     said = []
     if mem.likes:

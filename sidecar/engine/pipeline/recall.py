@@ -24,15 +24,20 @@ class Recall:
         self.memories = memories
         self.weights = weights
 
-    async def ranked(self, player: str, persona: str, text: str) -> tuple[Recollection, ...]:
-        """The best `weights.limit` memories of `persona` about `player` for the line `text`."""
+    async def ranked(
+        self, player: str, persona: str, text: str, conversation: str | None = None
+    ) -> tuple[Recollection, ...]:
+        """The best `weights.limit` memories of `persona` about `player` for the line `text`
+        said in `conversation`."""
         if self.weights.limit == 0:
             return ()
         candidates = await self.memories.candidates(player, persona, query_words(text))
-        return tuple(rank(candidates, now=time.time(), weights=self.weights)[: self.weights.limit])
+        ranked = rank(candidates, now=time.time(), weights=self.weights, conversation=conversation)
+        return tuple(ranked[: self.weights.limit])
 
     async def __call__(self, draft: Draft) -> Recalled:
-        found = await self.ranked(draft.conversation.player_id, draft.speaker.id, draft.player_text)
+        conv = draft.conversation
+        found = await self.ranked(conv.player_id, draft.speaker.id, draft.player_text, conv.id)
         return Recalled(memories=found) if found else NOTHING
 
     async def greeting(self, player: str, persona: str) -> tuple[Recollection, ...]:

@@ -24,12 +24,24 @@ class Remember:
     async def __call__(self, draft: Draft) -> tuple[NewMemory, ...]:
         line = draft.generation.line
         found = rules.heuristics(read(draft.player_text), draft.player_text, line.text, draft.tone)
-        if not rules.worth_asking(draft.player_text, found):
-            return tuple(found)
-        extracted = await self.source.extract(draft.turn, line)
-        if extracted is None:
-            return tuple(found)
-        return tuple(rules.with_name(extracted, found))
+        made = found
+        if rules.worth_asking(draft.player_text, found):
+            extracted = await self.source.extract(draft.turn, line)
+            if extracted is not None:
+                made = rules.with_name(extracted, found)
+        return (*made, *self.kept(made, draft))
+
+    @staticmethod
+    def kept(made: list[NewMemory], draft: Draft) -> list[NewMemory]:
+        """A gift that keeps a promise the NPC recalled for this line turns that promise into
+        a kept one (it replaces the promise: the NPC stops bringing it up)."""
+        recalled = [r.memory for r in draft.recalled.memories]
+        out: dict[str, NewMemory] = {}
+        for gift in (m for m in made if m.kind == "gift"):
+            promise = rules.fulfilled(gift.text, recalled)
+            if promise is not None:
+                out[promise.key] = rules.kept(promise)
+        return list(out.values())
 
 
 __all__ = ["Remember"]
