@@ -9,6 +9,7 @@
     ├── ConversationNotFound         conversation_not_found
     ├── ConversationEnded            conversation_ended
     ├── GoalNotFound                 goal_not_found
+    ├── MemoryNotFound               memory_not_found
     ├── Busy                         busy
     ├── Cancelled                    cancelled
     ├── ProviderError                provider_error      (one provider failed; the router may fall through)
@@ -83,6 +84,10 @@ class ConversationEnded(ParleyError):
 
 class GoalNotFound(ParleyError):
     code = ErrorCode.GOAL_NOT_FOUND
+
+
+class MemoryNotFound(ParleyError):
+    code = ErrorCode.MEMORY_NOT_FOUND
 
 
 class Busy(ParleyError):

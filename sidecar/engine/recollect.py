@@ -5,7 +5,7 @@
 each part min-max normalised to 0..1 over the memories being ranked. Recency decays
 exponentially with the hours since the memory was made (`decay_per_hour` ** hours);
 importance is the stored 1–10; relevance is SQLite FTS5's BM25 of the memory's text against
-the player's line (sidecar/store/memory.py), 0 for no shared word. The paper's relevance is
+the player's line (sidecar/store/memory.py: 0 for no shared word, else 1 + BM25). The paper's relevance is
 an embedding cosine; BM25 is what runs offline in the store, with no model.
 
 Pure: no I/O. Weights and the decay come from sidecar/data/memory.toml `[recall]` and may be
@@ -25,9 +25,6 @@ from sidecar.store.memory import Memory
 _FILE = "memory.toml"
 _STOP = frozenset(word_list(read_toml("goals.toml"), "goals.toml", "stop_words")) | {"player"}
 """English function words (the goal rules' list) and the word every memory text has."""
-MIN_BM25 = 1e-3
-"""FTS5 clamps the IDF of a word found in half the memories or more to 1e-6: a score below
-this is no match (such a word tells the memories apart no better than none)."""
 
 
 @dataclass(frozen=True)
@@ -105,12 +102,12 @@ def rank(
         return []
     recency = _normalised([weights.decay_per_hour ** (max(0.0, now - m.at) / 3600.0) for m, _ in items])
     importance = _normalised([float(m.importance) for m, _ in items])
-    relevance = _normalised([rel if rel > MIN_BM25 else 0.0 for _, rel in items])
+    relevance = _normalised([rel for _, rel in items])
     scored = [
         Recollection(
             m,
             weights.recency * rec + weights.importance * imp + weights.relevance * rel_n,
-            rel_n if raw > MIN_BM25 else 0.0,
+            rel_n if raw > 0 else 0.0,
             m.source is None or m.source.conversation != conversation,
         )
         for (m, raw), rec, imp, rel_n in zip(items, recency, importance, relevance, strict=True)
@@ -120,8 +117,8 @@ def rank(
 
 def query_words(text: str) -> list[str]:
     """The words of a player's line that recall matches memories on: function words left out
-    (in a small store BM25 cannot weigh them down: see `MIN_BM25`)."""
+    (in a young store BM25 cannot weigh them down: see `MemoryStore.candidates`)."""
     return [w for w in tokens(text) if len(w) > 1 and w not in _STOP]
 
 
-__all__ = ["DEFAULT_WEIGHTS", "MIN_BM25", "RecallWeights", "Recollection", "query_words", "rank"]
+__all__ = ["DEFAULT_WEIGHTS", "RecallWeights", "Recollection", "query_words", "rank"]

@@ -5,3 +5,4 @@ are imported here, so whoever imports any part of the protocol sees every op.
 """
 
 from sidecar.protocol import actions as actions
+from sidecar.protocol import memory as memory

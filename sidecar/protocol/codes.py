@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     STORE_ERROR = "store_error"
     INTERNAL = "internal"
     ACTION_NOT_FOUND = "action_not_found"
+    MEMORY_NOT_FOUND = "memory_not_found"
 
 
 __all__ = ["PROTOCOL_VERSION", "ErrorCode"]

@@ -32,6 +32,7 @@ from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
 from sidecar.server import ops_actions
+from sidecar.server import ops_memory
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 
@@ -107,6 +108,9 @@ class Dispatcher:
             "actions.list": self._over(ops_actions.list_actions),
             "action.result": self._over(ops_actions.result),
             "actions.pending": self._over(ops_actions.pending),
+            "memory.list": self._over(ops_memory.memory_list),
+            "memory.add": self._over(ops_memory.memory_add),
+            "memory.forget": self._over(ops_memory.memory_forget),
         }
         missing = set(P.OPS) ^ set(self._handlers)
         assert not missing, f"ops without handler or spec: {missing}"

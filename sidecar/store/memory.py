@@ -24,19 +24,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 from sidecar.engine.text import normalize
+from sidecar.protocol.memory import MAX_IMPORTANCE, MAX_MEMORY_TEXT, MEMORY_KINDS, MIN_IMPORTANCE, MemoryKind
 
 if TYPE_CHECKING:
     from sidecar.store.db import Store
 
-MemoryKind = Literal["name", "like", "dislike", "promise", "gift", "favour", "quarrel", "secret", "event"]
-KINDS: tuple[MemoryKind, ...] = get_args(MemoryKind)
-"""Every kind, in the order the protocol documents them."""
-MIN_IMPORTANCE, MAX_IMPORTANCE = 1, 10
-MAX_MEMORY_TEXT = 400
-"""Longest memory text, in characters (the wire refuses longer; the engine cuts to it)."""
+KINDS: tuple[MemoryKind, ...] = MEMORY_KINDS
+"""Every kind (the protocol's: sidecar/protocol/memory.py is their one home)."""
 CANDIDATES = 500
 """At most this many memories of a pair are ranked per recall (most important, then newest)."""
 
@@ -229,7 +226,10 @@ class MemoryStore:
         self, player: str, persona: str, words: Iterable[str], limit: int = CANDIDATES
     ) -> list[tuple[Memory, float]]:
         """The pair's memories to rank (the `limit` most important, then newest), each with its
-        BM25 relevance to `words` (higher is more relevant; 0 for no match), in one read."""
+        relevance to `words`, in one read: 0 for no match, else 1 + its BM25 score (higher is
+        more relevant). The 1 is there because FTS5 clamps the IDF of a word found in half the
+        indexed rows or more to 1e-6: in a young store BM25 alone cannot tell such a match
+        from none, while among matches it still orders them."""
         query = fts_query(words)
 
         def q() -> list[tuple[Memory, float]]:
@@ -247,7 +247,7 @@ class MemoryStore:
                     " AND rowid IN (SELECT id FROM memories WHERE player_id=? AND persona_id=?)",
                     (query, player, persona),
                 ).fetchall():
-                    relevance[int(mid)] = max(0.0, -float(score))
+                    relevance[int(mid)] = 1.0 + max(0.0, -float(score))
             return [(m, relevance.get(m.id, 0.0)) for m in map(_row, rows)]
 
         return await self._store._run(q)

@@ -68,6 +68,7 @@ READ_ONLY_OPS = {
     "actions.list",
     "actions.pending",
     "actions.register",  # run-time registrations live in memory only, until the sidecar stops
+    "memory.list",
 }
 """Ops that may succeed during the fuzz: they change nothing stored."""
 
