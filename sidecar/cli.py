@@ -1,4 +1,4 @@
-"""Command line: `parley serve | chat | demo | validate | schema | bench | providers | costs`."""
+"""Command line: `parley serve | chat | demo | validate | schema | bench | providers | costs | memory`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--days", type=int, default=None, help="only the last N local days (today included)")
     co.add_argument("--json", action="store_true", help="print the stats.costs shape as JSON")
 
+    me = sub.add_parser("memory", help="what an NPC remembers of a player (long-term memory)")
+    me.add_argument("action", choices=["show"])
+    me.add_argument("--persona", required=True, help="the NPC's persona id")
+    me.add_argument("--player", required=True, help="the player id the game uses")
+    me.add_argument("--data-dir", type=Path, default=None)
+    me.add_argument("--limit", type=int, default=None, help="at most this many (most important first)")
+    me.add_argument("--json", action="store_true", help="print the memory.list shape as JSON")
+
     d = sub.add_parser("demo", help="a scripted conversation with two NPCs through a real sidecar")
     d.add_argument("--data-dir", type=Path, default=None, help="default: a fresh temporary directory")
     d.add_argument("--personas", type=Path, default=None)
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": _bench,
         "providers": _providers,
         "costs": _costs,
+        "memory": _memory,
     }[args.cmd]
     return int(handler(args) or 0)
 
@@ -361,6 +370,15 @@ def _costs(args: argparse.Namespace) -> int:
         ]
         _table(rows)
     return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sidecar.cli_memory import show
+
+    data_dir = args.data_dir or default_data_dir()
+    return asyncio.run(show(data_dir, args.persona, args.player, args.limit, as_json=args.json))
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from sidecar.paths import default_personas_dir
 DEMO_SCRIPT = (
     "Hello there! I'm Ana, a traveller.",
     "I love fishing, and I like a good story.",
+    "I promise I'll bring you a fresh trout next time.",
     "What's the weather been like around here?",
     "Tell me about yourself.",
     "You are useless and rude, and I hate this place.",
@@ -28,6 +29,9 @@ DEMO_SCRIPT = (
 DEMO_PAIR = ("ansel", "hesper")
 """A shy and a sarcastic NPC, so the same lines visibly get different answers."""
 DEMO_GOAL = "build_trust"
+SECOND_MEETING = ("Hello again!", "Do you remember what I promised?", "Here is the trout I promised.")
+"""The second meeting with the first NPC, in a new conversation: it greets Ana by the name it
+remembers and brings up her promise; she keeps it."""
 
 
 @contextmanager
@@ -69,6 +73,7 @@ async def demo(args: argparse.Namespace) -> int:
                     pair = personas[:2]
                 for persona in pair:
                     await _demo_conversation(client, persona, args.seed)
+                await _second_meeting(client, pair[0], args.seed + 1)
                 info = await client.call("server.info")
                 c = info["counts"]
                 print(
@@ -130,6 +135,23 @@ async def _answer_actions(client: Client, result: dict[str, Any], read: Callable
         await client.call("action.result", {"id": action["id"], "ok": ok, "detail": detail})
         print(f"   >> {'done' if ok else 'refused'}{': ' + detail if detail else ''}")
     return True
+
+
+async def _second_meeting(client: Client, persona: dict[str, Any], seed: int) -> None:
+    print(f"== The next day: {persona['name']} again (a new conversation; long-term memory) ==")
+    start = await client.call("conversation.start", {"persona": persona["id"], "player": "Ana", "seed": seed})
+    cid = start["conversation"]
+    print(f"{start['line']['name']}: {start['line']['text']}")
+    for text in SECOND_MEETING:
+        print(f"Ana: {text}")
+        result = await client.call("conversation.say", {"conversation": cid, "text": text})
+        print(f"{result['line']['name']}: {result['line']['text']}")
+    await client.call("conversation.end", {"conversation": cid})
+    memories = (await client.call("memory.list", {"persona": persona["id"], "player": "Ana", "limit": 6}))["memories"]
+    print(f"   ({persona['name']} remembers, most important first:)")
+    for m in memories:
+        print(f"   - [{m['kind']} {m['importance']}] {m['text']}")
+    print()
 
 
 async def chat(args: argparse.Namespace) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from sidecar.engine.actions import Outcome, acknowledge
 
@@ -51,8 +54,15 @@ def test_schema_is_up_to_date() -> None:
     assert out.returncode == 0, out.stderr
 
 
-def test_demo_prints_a_two_npc_conversation() -> None:
-    out = _parley("demo", timeout=300)
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One `parley demo` for the tests that read it (with its data dir, for `parley memory`)."""
+    data = tmp_path_factory.mktemp("demo")
+    return _parley("demo", "--data-dir", str(data), timeout=300), data
+
+
+def test_demo_prints_a_two_npc_conversation(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    out = demo_run[0]
     assert out.returncode == 0, out.stderr
     speakers = re.findall(r"^== (.+?), ", out.stdout, flags=re.M)
     assert len(speakers) == 2 and speakers[0] != speakers[1]
@@ -64,6 +74,37 @@ def test_demo_prints_a_two_npc_conversation() -> None:
     assert out.stdout.count("options: [1] ") >= 4
     assert "goal build_trust completed!" in out.stdout
     assert re.search(r"affinity \d+ \(\+\d+: [^)]*goal build_trust completed\)", out.stdout)
+
+
+def test_demo_has_a_second_meeting_that_remembers_the_name_and_the_promise(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    out = demo_run[0]
+    assert out.returncode == 0, out.stderr
+    _, second = out.stdout.split("== The next day: ", 1)
+    greeting = second.splitlines()[1]
+    assert re.match(r"^\w+: ", greeting) and "Ana" in greeting and "trout" in greeting, greeting
+    assert "kept your promise" in second.lower() or "promise kept" in second.lower()
+    assert "The player's name is Ana." in second
+
+
+def test_memory_show_lists_what_an_npc_remembers(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    data = demo_run[1]
+    out = _parley("memory", "show", "--persona", "ansel", "--player", "Ana", "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ansel remembers ")
+    assert "The player's name is Ana." in out.stdout and "kept their promise" in out.stdout
+    rows = [ln for ln in out.stdout.splitlines() if ln.startswith("  [") and not ln.startswith("  [id]")]
+    importance = [int(ln.split()[2]) for ln in rows]
+    assert importance == sorted(importance, reverse=True), "most important first"
+    as_json = _parley("memory", "show", "--persona", "ansel", "--player", "Ana", "--data-dir", str(data), "--json")
+    memories = json.loads(as_json.stdout)["memories"]
+    assert len(memories) == len(rows) and {m["kind"] for m in memories} >= {"name", "event", "gift"}
+    assert all(m["source"] is None or m["source"]["conversation"].startswith("c_") for m in memories)
+    nobody = _parley("memory", "show", "--persona", "goldie", "--player", "Ana", "--data-dir", str(data))
+    assert nobody.returncode == 0 and "remembers nothing" in nobody.stdout
+    bad = _parley("memory", "show", "--persona", "ansel", "--player", "Ana", "--data-dir", str(data), "--limit", "0")
+    assert bad.returncode == 2 and "--limit" in bad.stderr
 
 
 def test_chat_over_stdin() -> None:

@@ -116,6 +116,21 @@ def _swap(text: str, table: Mapping[str, str]) -> str:
     return "".join(table.get(t.lower(), t) for t in _WORD.findall(text))
 
 
+_NOT_TO = re.compile(r"^(?:i\s+(?:won't|will\s+not|shan't|shall\s+not)|never|not\s+to)\s+", re.IGNORECASE)
+_CLAUSE_START = frozenset({"it", "it'll", "it's", "this", "that", "you", "you'll", "we", "we'll", "they", "he",
+                           "she", "the", "your", "my", "nobody", "no", "everything", "nothing"})
+"""A promise's object that starts with one of these is a clause ("it'll be ready"), not a verb."""
+
+
+def _promised(who: str, what: str, person: Mapping[str, str]) -> str:
+    """"<who> promised to <verb ...>", "... not to ...", or "... that <clause>"."""
+    if _NOT_TO.search(what):
+        return f"{who} promised not to {_swap(_NOT_TO.sub('', what), person)}."
+    first = what.split(" ", 1)[0].lower()
+    joint = "that" if first in _CLAUSE_START else "to"
+    return f"{who} promised {joint} {_swap(what, person)}."
+
+
 def _object(raw: str) -> str | None:
     """A promise's or gift's object, cut at the first clause that is not part of it."""
     what = _CLAUSE.sub("", raw.strip()).strip(" ,;:-—")
@@ -164,8 +179,7 @@ def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
         promise = _PROMISE_WORD.search(sentence) or _PROMISE_WILL.search(sentence)
         what = _object(promise.group("what")) if promise else None
         if what and not (secret and "tell" in what.lower().split()):
-            said = _swap(what, _PLAYER_TO_NPC)
-            out.append(NewMemory("promise", _cut(f"The player promised to {said}."), IMPORTANCE["promise"]))
+            out.append(NewMemory("promise", _cut(_promised("The player", what, _PLAYER_TO_NPC)), IMPORTANCE["promise"]))
         gift = _GIFT.search(sentence) or _GIFT_FOR_YOU.search(sentence)
         what = _object(gift.group("what")) if gift else None
         if what:
@@ -197,8 +211,7 @@ def npc_events(text: str) -> list[NewMemory]:
         promise = _PROMISE_WORD.search(sentence)
         what = _object(promise.group("what")) if promise else None
         if what:
-            said = _swap(what, _NPC_TO_MEMORY)
-            out.append(NewMemory("promise", _cut(f"I promised to {said}."), IMPORTANCE["promise"], line=1))
+            out.append(NewMemory("promise", _cut(_promised("I", what, _NPC_TO_MEMORY)), IMPORTANCE["promise"], line=1))
     return out
 
 

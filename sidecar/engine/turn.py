@@ -244,6 +244,10 @@ class Dialogue:
             persona=persona, player=player, affinity=affinity, seed=seed, turn=0, state=given, neighbours=neighbours
         )
         greeting = self.engine.greet(ctx, await self.recall.greeting(player, persona.id))
+        if greeting.memory.player_name and not given.known_name:
+            # A returning player's remembered name: no "I'm Ana, by the way" option.
+            known = replace(ctx.state.engine, player_name=greeting.memory.player_name)
+            ctx = replace(ctx, state=replace(given, engine=known))
         options = self.offer.embedded(ctx, greeting.text, None)
         value, feel = await persist_greeting(
             self.store, conversation, ctx, greeting, offered(replace(given, engine=greeting.memory), options)

@@ -491,10 +491,13 @@ def schema_strategy(schema: dict[str, Any], defs: dict[str, Any], name: str, ids
     if arms is not None:
         return st.one_of([schema_strategy(s, defs, name, ids) for s in arms])
     known = {"type", "title", "description", "default", "minLength", "maxLength", "pattern", "minimum", "maximum",
-             "properties", "required", "additionalProperties", "items", "maxItems", "minItems", "$defs"}  # fmt: skip
+             "properties", "required", "additionalProperties", "items", "maxItems", "minItems", "$defs",
+             "enum"}  # fmt: skip
     unknown = set(schema) - known
     if unknown:
         raise NotImplementedError(f"fuzz: schema keywords {sorted(unknown)} at {name!r}")
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
     kind = schema.get("type")
     if kind == "object":
         return _object_strategy(schema, defs, ids)
@@ -578,6 +581,8 @@ def out_of_range(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrat
                 options.append(st.just(""))
             if "pattern" in s:
                 options.append(st.sampled_from(["Bad Id!", "A", "1abc", "a-b", "a" * 33]))
+            if "enum" in s:
+                options.append(texts.filter(lambda t, allowed=frozenset(s["enum"]): t not in allowed))
         if s.get("type") == "integer":
             if "minimum" in s:
                 options.append(st.integers(-(2**63), s["minimum"] - 1))
