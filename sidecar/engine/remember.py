@@ -107,6 +107,9 @@ _FAVOUR = re.compile(
     re.IGNORECASE,
 )
 _SECRET = re.compile(r"\b(?:" + _alternation(_SECRET_CUES) + r")(?!\w)", re.IGNORECASE)
+_DETERMINERS = frozenset({"a", "an", "the", "this", "these", "that", "those", "some", "my", "your"})
+_COMMA_I = re.compile(r",\s*(?:and\s+|but\s+|so\s+)?(?:i|i'm|i've|i'd)\b.*$", re.IGNORECASE)
+"""A new clause of the player's own after a comma ("..., I love old maps") ends an object."""
 _NOT_A_PROMISE = re.compile(r"^(?:if|when|unless|maybe|perhaps)\b", re.IGNORECASE)
 _WORD = re.compile(r"[\w']+|[^\w']+")
 
@@ -133,7 +136,9 @@ def _promised(who: str, what: str, person: Mapping[str, str]) -> str:
 
 def _object(raw: str) -> str | None:
     """A promise's or gift's object, cut at the first clause that is not part of it."""
-    what = _CLAUSE.sub("", raw.strip()).strip(" ,;:-—")
+    what = _COMMA_I.sub("", _CLAUSE.sub("", raw.strip())).strip(" ,;:-—")
+    if what.split(" ", 1)[0].lower() in _DETERMINERS:
+        what = what[0].lower() + what[1:]  # "This pie is for you." -> "gave me this pie"
     return what if 2 <= len(what) <= 160 else None
 
 
@@ -196,7 +201,8 @@ def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
                     IMPORTANCE["favour"],
                 )
             )
-    if tone is not None and tone.stance_label == "hostile" and tone.targeted:
+    if tone is not None and tone.stance_label == "hostile" and tone.targeted and not secret:
+        # A confession told in confidence is no quarrel, however dark its words.
         out.append(NewMemory("quarrel", _cut(f'The player insulted me: "{text}"'), IMPORTANCE["quarrel"]))
     if tone is not None and "apology" in tone.cues and tone.stance_label != "hostile":
         out.append(NewMemory("event", "The player apologised to me.", IMPORTANCE["apology"], key="event:apology"))

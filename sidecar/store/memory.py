@@ -182,11 +182,21 @@ class MemoryStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def add(self, player: str, persona: str, memory: NewMemory, source: MemorySource | None = None) -> Memory:
+    async def add(
+        self,
+        player: str,
+        persona: str,
+        memory: NewMemory,
+        source: MemorySource | None = None,
+        *,
+        at: float | None = None,
+    ) -> Memory:
+        """Store one memory (or refresh the one with its key); `at` defaults to now."""
+
         def q() -> Memory:
             conn = self._store.conn
             with conn:
-                mid = _upsert(conn, player, persona, memory, source, time.time())
+                mid = _upsert(conn, player, persona, memory, source, time.time() if at is None else at)
                 return _row(conn.execute(f"SELECT {_COLUMNS} FROM memories WHERE id=?", (mid,)).fetchall()[0])
 
         return await self._store._run(q)
