@@ -146,6 +146,8 @@ class EmbeddedEngine:
 
         asked = requests.hear(player_text[:MAX_PARSED_CHARS], heard.tokens, ctx.persona,
                               ctx.neighbours, forms)
+        if any(m.kind == "secret" for m in told):
+            asked = None  # "Can you keep a secret? I broke the bridge." asks for no smith
         if asked is not None and asked.kind == "nobody":
             index = index_for(ctx.persona)
             if index.topics.find(heard.tokens) or index.opinions.find(heard.tokens):

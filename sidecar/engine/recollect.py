@@ -17,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sidecar.engine.data import read_toml, word_list
+from sidecar.engine.data import read_toml
 from sidecar.engine.text import tokens
 from sidecar.errors import ConfigError
 from sidecar.store.memory import Memory
 
 _FILE = "memory.toml"
-_STOP = frozenset(word_list(read_toml("goals.toml"), "goals.toml", "stop_words")) | {"player"}
-"""English function words (the goal rules' list) and the word every memory text has."""
+_WORDS = read_toml(_FILE).get("words", {})
+_STOP = frozenset(_WORDS.get("stop_words", ())) if isinstance(_WORDS, dict) else frozenset()
+if not _STOP or not all(isinstance(w, str) and w == w.strip().lower() for w in _STOP):
+    raise ConfigError(f"sidecar/data/{_FILE}: words.stop_words: must be a non-empty list of lowercase words")
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,9 @@ def rank(
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a player's line that recall matches memories on: function words left out
-    (in a young store BM25 cannot weigh them down: see `MemoryStore.candidates`)."""
+    """The words of a player's line that recall matches memories on: function and filler
+    words (memory.toml `stop_words`) left out, since any match makes a memory relevant (in a
+    young store BM25 cannot weigh a common word down: see `MemoryStore.candidates`)."""
     return [w for w in tokens(text) if len(w) > 1 and w not in _STOP]
 
 

@@ -27,7 +27,7 @@ from sidecar.store.memory import NewMemory
 _FILE = "memory.toml"
 _TABLES = (
     "welcome_back", "promise_player", "promise_npc", "remember", "remember_nothing", "gift_ack", "kept_ack",
-    "promise_ack", "secret_ack",
+    "promise_ack", "secret_ack", "remember_secret", "bring_up",
 )
 
 
@@ -100,10 +100,18 @@ def welcome(turn: Call, rng: random.Random, mem: WorkingMemory, memories: Sequen
 
 
 def remember_answer(turn: Call, rng: random.Random, mem: WorkingMemory, memories: Sequence[Recollection]) -> str:
-    """The answer to "Do you remember me?": the best memory that is not a secret, or that
-    the NPC has none."""
+    """The answer to "Do you remember me?" / "Remember the apples?": the memory the line is
+    about (a secret only as "I remember, and I told no one"), else the best one not brought
+    up yet in this conversation (never a secret), or that the NPC has none."""
     addr = turn.name_for_addressing(mem)
-    best = next((r for r in memories if r.memory.kind != "secret"), None)
+    about = next((r for r in memories if r.relevant), None)
+    if about is not None and about.memory.kind == "secret":
+        mem.recalled.append(mark(about.memory.id))
+        return turn.pick(rng, PHRASES["remember_secret"][turn.voice], mem, addr)
+    sayable = [r for r in memories if r.memory.kind != "secret"]
+    best = about or next((r for r in sayable if mark(r.memory.id) not in mem.recalled), None) or next(
+        iter(sayable), None
+    )
     if best is None:
         return turn.pick(rng, PHRASES["remember_nothing"][turn.voice], mem, addr)
     return _say(turn, rng, mem, "remember", best, addr)
@@ -157,8 +165,9 @@ def acknowledge(turn: Call, rng: random.Random, mem: WorkingMemory, told: Sequen
 
 
 def bring_up(turn: Call, rng: random.Random, mem: WorkingMemory, r: Recollection) -> str:
+    """A memory mentioned unasked, because the line is about it."""
     addr = turn.name_for_addressing(mem)
-    return _say(turn, rng, mem, "remember", r, addr)
+    return _say(turn, rng, mem, "bring_up", r, addr)
 
 
 __all__ = ["BRING_UP", "BRING_UP_EARLIER", "PHRASES", "acknowledge", "bring_up", "likes_remembered", "mark",

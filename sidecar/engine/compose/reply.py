@@ -195,6 +195,10 @@ def draft_reply(
     elif d.ack:
         d.core, d.ack = d.ack, ""
         why.append("core:ack")
+    elif (brought := recollect.relevant(mem, memories) if care is None and not jab else None) is not None:
+        # Nothing in the persona answers the line, but the NPC remembers something it is about.
+        d.core = recollect.bring_up(turn, rng, mem, brought)
+        why.append("core:recall:longterm")
     else:
         picked = turn.pick_fresh_line(rng, persona.fallbacks, mem)
         d.core = picked if picked is not None else turn.pick(rng, turn.ph("generic", voice))
@@ -242,7 +246,9 @@ def draft_reply(
 
     # Extras, within the voice's budget of parts and words.
     brought = recollect.relevant(mem, memories) if care is None and not jab else None
-    if brought is not None and not any(w.startswith(("core:memory", "core:request", "core:reaction")) for w in why):
+    if brought is not None and not any(
+        w.startswith(("core:memory", "core:request", "core:reaction", "core:recall")) for w in why
+    ):
         extras.insert(0, recollect.bring_up(turn, rng, mem, brought))
         why.append("recall:longterm")
     if pending is not None and turn.ctx.turn - pending[0].turn >= 2:
