@@ -161,3 +161,12 @@ async def test_the_table_itself_refuses_bad_rows(tmp_path: Path) -> None:
             " VALUES ('p', 'n', 'event', 'x', 42, 0, 'k')"
         )
     conn.close()
+
+
+async def test_recall_matches_within_the_pair_even_when_ids_run_together(store: Store) -> None:
+    mem = MemoryStore(store)
+    mine = await mem.add("ab", "c", NewMemory("event", "The player fed the goose.", 5))
+    await mem.add("a", "bc", NewMemory("event", "The player fed the goose.", 5))
+    await mem.add("ab", "cd", NewMemory("event", "The player fed the goose.", 5))
+    ranked = await mem.candidates("ab", "c", ["goose"])
+    assert [(m.id, rel > 0) for m, rel in ranked] == [(mine.id, True)]
