@@ -83,13 +83,18 @@ _OBJECT = r"(?P<what>[^.!?;\n]{3,120})"
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE = re.compile(r"[,:]?\s+\b(?:" + _alternation(_CLAUSE_STOPS) + r")\b.*$", re.IGNORECASE)
 _PROMISE_WORD = re.compile(
-    r"\b(?:i\s+(?:promise|swear|vow)(?:\s+(?:you|to\s+you))?|(?:you\s+have|i\s+give\s+you)\s+my\s+word)"
-    r"(?:\s*[,:—-]\s*|\s+)(?:that\s+)?(?:i'll\s+|i\s+will\s+|i'm\s+going\s+to\s+|i\s+shall\s+|to\s+)?" + _OBJECT,
+    r"\b(?:i\s+promise(?:\s+(?:you|to\s+you))?|(?:you\s+have|i\s+give\s+you)\s+my\s+word)"
+    r"(?:\s*[,:—-]\s*|\s+)(?:that\s+)?(?:i'll\s+|i\s+will\s+|i'm\s+going\s+to\s+|i\s+shall\s+|to\s+)?" + _OBJECT
+    # "I swear" is a promise only with what is sworn: "I swear I'll ...", "I swear to return",
+    # never "I swear, this village is mad" or "I swear to god ...".
+    + r"|\bi\s+(?:swear|vow)(?:\s+(?:to\s+you|on\s+my\s+\w+))?\s*,?\s+(?:that\s+)?"
+    r"(?:i'll\s+|i\s+will\s+|i\s+shall\s+|to\s+(?!god\b|gods\b|heaven\b)|(?=i\s+won't|i\s+will\s+not|never))"
+    + _OBJECT.replace("what", "sworn"),
     re.IGNORECASE,
 )
 _PROMISE_WILL = re.compile(
     r"\b(?:i'll|i\s+will|i\s+shall|i'm\s+going\s+to|i\s+won't\s+forget\s+to)\s+(?:definitely\s+|surely\s+|really\s+)?"
-    r"(?P<what>(?:" + "|".join(_PROMISE_VERBS) + r")\b[^.!?;\n]{2,120})",
+    r"(?P<what>(?:be\s+back|(?:" + "|".join(_PROMISE_VERBS) + r"))\b[^.!?;\n]{2,120})",
     re.IGNORECASE,
 )
 _GIFT = re.compile(
@@ -97,6 +102,13 @@ _GIFT = re.compile(
     r"|i\s+want\s+you\s+to\s+have)\s+(?P<what>(?:a|an|some|the|this|these|my|your)\b[^.!?;,\n]{2,80})",
     re.IGNORECASE,
 )
+_GIFT_NAMED = re.compile(
+    r"\b(?:i\s+(?:have|brought|got)|here(?:'s|\s+is))\s+(?:a\s+)?(?:gift|present|something)\s+for\s+you"
+    r"(?:\s*[:,—-]\s*(?P<what>(?:a|an|some|the|this|my)\b[^.!?;,\n]{2,80}))?",
+    re.IGNORECASE,
+)
+_NOT_GIFTS = frozenset(_phrases("not_gifts"))
+_FOR_YOU = re.compile(r"\s+for\s+you$", re.IGNORECASE)
 _GIFT_FOR_YOU = re.compile(
     r"\b(?P<what>(?:this|these|a|an|some)\s+[^.!?;,\n]{2,60}?)\s+(?:is|are)\s+(?:a\s+gift\s+)?for\s+you\b",
     re.IGNORECASE,
@@ -151,6 +163,21 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…", '"')) else text + "."
 
 
+def _gift(sentence: str) -> str | None:
+    """What the player gives in `sentence`, if it gives anything."""
+    named = _GIFT_NAMED.search(sentence)
+    if named:
+        return _object(named.group("what")) if named.group("what") else "a gift"
+    gift = _GIFT.search(sentence) or _GIFT_FOR_YOU.search(sentence)
+    if gift is None:
+        return None
+    rest = sentence[gift.end("what"):].lstrip()
+    what = _object(gift.group("what"))
+    if what is None or rest.startswith(":") or any(w in _NOT_GIFTS for w in words(what)[:3]):
+        return None  # "Here's the thing, ...", "Here is my question: ..."
+    return _FOR_YOU.sub("", what) or None
+
+
 def player_facts(reading: Reading) -> list[NewMemory]:
     """The name, likes and dislikes the line-reading module found."""
     out: list[NewMemory] = []
@@ -182,11 +209,10 @@ def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
         if _NOT_A_PROMISE.search(sentence):
             continue
         promise = _PROMISE_WORD.search(sentence) or _PROMISE_WILL.search(sentence)
-        what = _object(promise.group("what")) if promise else None
+        what = _object(promise.group("what") or promise.group("sworn")) if promise else None
         if what and not (secret and "tell" in what.lower().split()):
             out.append(NewMemory("promise", _cut(_promised("The player", what, _PLAYER_TO_NPC)), IMPORTANCE["promise"]))
-        gift = _GIFT.search(sentence) or _GIFT_FOR_YOU.search(sentence)
-        what = _object(gift.group("what")) if gift else None
+        what = _gift(sentence)
         if what:
             given = _cut(f"The player gave me {_swap(what, _PLAYER_TO_NPC)}.")
             out.append(NewMemory("gift", given, IMPORTANCE["gift"]))
@@ -215,7 +241,7 @@ def npc_events(text: str) -> list[NewMemory]:
     out: list[NewMemory] = []
     for sentence in _SENTENCE.split(straight(text[:MAX_PARSED_CHARS])):
         promise = _PROMISE_WORD.search(sentence)
-        what = _object(promise.group("what")) if promise else None
+        what = _object(promise.group("what") or promise.group("sworn")) if promise else None
         if what:
             out.append(NewMemory("promise", _cut(_promised("I", what, _NPC_TO_MEMORY)), IMPORTANCE["promise"], line=1))
     return out

@@ -36,6 +36,12 @@ def found(player: str, npc: str = "") -> list[tuple[str, str]]:
         ("This pie is for you.", [("gift", "The player gave me this pie.")]),
         ("I fixed your fence last night.", [("favour", "The player fixed my fence last night.")]),
         ("Sorry, that was unkind of me.", [("event", "The player apologised to me.")]),
+        ("I swear I'll find your ring.", [("promise", "The player promised to find my ring.")]),
+        ("I vow to protect this village.", [("promise", "The player promised to protect this village.")]),
+        ("I will be back tomorrow.", [("promise", "The player promised to be back tomorrow.")]),
+        ("I have a gift for you: a silver ring.", [("gift", "The player gave me a silver ring.")]),
+        ("Here's a pie for you.", [("gift", "The player gave me a pie.")]),
+        ("No one knows I can't read.", [("secret", 'The player told me a secret: "No one knows I can\'t read."')]),
     ],
 )
 def test_the_rules_read_a_line(line: str, expected: list[tuple[str, str]]) -> None:
@@ -47,7 +53,9 @@ def test_the_rules_read_a_line(line: str, expected: list[tuple[str, str]]) -> No
     [
         "Hello there.", "How's work?", "Tell me about yourself.", "blorp zzz qwerty", "I'll have the stew, please.",
         "If I come back tomorrow, will you be here?", "What do you think of the weather?", "", "   ", "!!!",
-        "I'm tired.", "I promise", "Do you promise to keep it?",
+        "I'm tired.", "I promise", "Do you promise to keep it?", "I'll take that as a yes.",
+        "I swear, this village is mad.", "Here is my question: what time is it?", "Here's the thing, I don't trust Rook.",
+        "Nobody knows where the mayor went.", "I'll be going then.", "I like you.", "I love you, Ansel.",
     ],
 )
 def test_small_talk_questions_and_nonsense_leave_nothing(line: str) -> None:
