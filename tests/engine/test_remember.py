@@ -54,7 +54,8 @@ def test_the_rules_read_a_line(line: str, expected: list[tuple[str, str]]) -> No
         "Hello there.", "How's work?", "Tell me about yourself.", "blorp zzz qwerty", "I'll have the stew, please.",
         "If I come back tomorrow, will you be here?", "What do you think of the weather?", "", "   ", "!!!",
         "I'm tired.", "I promise", "Do you promise to keep it?", "I'll take that as a yes.",
-        "I swear, this village is mad.", "Here is my question: what time is it?", "Here's the thing, I don't trust Rook.",
+        "I swear, this village is mad.", "Here is my question: what time is it?",
+        "Here's the thing, I don't trust Rook.",
         "Nobody knows where the mayor went.", "I'll be going then.", "I like you.", "I love you, Ansel.",
     ],
 )
