@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.recollect import DEFAULT_WEIGHTS, RecallWeights
 from sidecar.engine.turn import Dialogue, LineSource, PersonaRegistry
 from sidecar.personas.loader import load_personas
 from sidecar.server.dispatch import Dispatcher, Send, Services
@@ -66,7 +67,27 @@ def _ledger(store: Store) -> Callable[[], SqliteCostLedger]:
     return get
 
 
-def dialogue(store: Store, registry: PersonaRegistry, router: Router | None, gate: QualityGate | None) -> Dialogue:
+def _recall(settings: LlmSettings | None) -> RecallWeights:
+    """The config's `[memory]` over the engine's default recall weights."""
+    if settings is None:
+        return DEFAULT_WEIGHTS
+    m, d = settings.memory, DEFAULT_WEIGHTS
+    return RecallWeights(
+        recency=d.recency if m.recency is None else m.recency,
+        importance=d.importance if m.importance is None else m.importance,
+        relevance=d.relevance if m.relevance is None else m.relevance,
+        decay_per_hour=d.decay_per_hour if m.decay_per_hour is None else m.decay_per_hour,
+        limit=d.limit if m.limit is None else m.limit,
+    )
+
+
+def dialogue(
+    store: Store,
+    registry: PersonaRegistry,
+    router: Router | None,
+    gate: QualityGate | None,
+    recall: RecallWeights = DEFAULT_WEIGHTS,
+) -> Dialogue:
     """The conversation service: the embedded engine alone, or the provider chain with the
     embedded engine as its last link."""
     engine = EmbeddedEngine()
@@ -75,7 +96,7 @@ def dialogue(store: Store, registry: PersonaRegistry, router: Router | None, gat
         from sidecar.engine.routed import RoutedSource
 
         source = RoutedSource(router, engine)
-    return Dialogue(store, registry, engine, source=source, gate=gate)
+    return Dialogue(store, registry, engine, source=source, gate=gate, recall=recall)
 
 
 @asynccontextmanager
@@ -96,7 +117,7 @@ async def services(data_dir: Path, personas_dir: Path, llm: LlmSettings | None) 
         else:
             log.info("no provider config: every line comes from the embedded engine")
         yield Services(
-            dialogue=dialogue(store, registry, router, gate),
+            dialogue=dialogue(store, registry, router, gate, _recall(llm)),
             store=store,
             personas=registry,
             persona_problems=problems,

@@ -12,8 +12,10 @@ This much of the shape is a fixed contract (users and outside tools write it):
     api_key_env = "GROQ_API_KEY"
 
 Added here: `[limits]` (defaults for every provider and the chain's timing),
-`[providers.NAME.limits]`, `[providers.NAME.price]`, `[budgets]` and `[quality]` (the turn
-pipeline's quality gate: `threshold`, `max_retries`). API keys are never read
+`[providers.NAME.limits]`, `[providers.NAME.price]`, `[budgets]`, `[quality]` (the turn
+pipeline's quality gate: `threshold`, `max_retries`) and `[memory]` (long-term memory's recall
+ranking: `recency`, `importance`, `relevance` weights, `decay_per_hour`, `limit`; a config
+with only this table is valid: every line then comes from the embedded engine). API keys are never read
 from this file: only from the environment variable `api_key_env` or the OS keyring (service
 "parley", username = the provider's config name).
 """
@@ -33,7 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from sidecar.errors import ConfigError
 from sidecar.llm.presets import GENERIC_ANTHROPIC, GENERIC_OPENAI, JsonMode, Preset, load_presets
-from sidecar.llm.spec import Budgets, Limits, LlmSettings, Price, ProviderSpec, QualitySettings, RouterLimits
+from sidecar.llm.spec import (
+    Budgets,
+    Limits,
+    LlmSettings,
+    MemorySettings,
+    Price,
+    ProviderSpec,
+    QualitySettings,
+    RouterLimits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +152,23 @@ class QualityModel(_Strict):
     max_retries: Annotated[int, Field(ge=0, le=10)] | None = None
 
 
+class MemoryModel(_Strict):
+    """Long-term memory's recall ranking; unset fields keep the engine's defaults."""
+
+    recency: Annotated[float, Field(ge=0, le=100)] | None = None
+    importance: Annotated[float, Field(ge=0, le=100)] | None = None
+    relevance: Annotated[float, Field(ge=0, le=100)] | None = None
+    decay_per_hour: Annotated[float, Field(gt=0, le=1)] | None = None
+    limit: Annotated[int, Field(ge=0, le=50)] | None = None
+
+
 class ConfigModel(_Strict):
     router: RouterModel = RouterModel()
     providers: dict[Annotated[str, Field(pattern=NAME)], ProviderModel] = Field(default_factory=dict)
     limits: LimitsModel = LimitsModel()
     budgets: BudgetsModel = BudgetsModel()
     quality: QualityModel = QualityModel()
+    memory: MemoryModel = MemoryModel()
 
     @model_validator(mode="after")
     def _chain_known(self) -> ConfigModel:
@@ -362,7 +384,9 @@ def resolve(
     )
     budgets = Budgets(config.budgets.per_day_usd, config.budgets.per_conversation_usd)
     quality = QualitySettings(config.quality.threshold, config.quality.max_retries)
-    return LlmSettings(chain=chain, router=router, budgets=budgets, quality=quality, source=source)
+    m = config.memory
+    memory = MemorySettings(m.recency, m.importance, m.relevance, m.decay_per_hour, m.limit)
+    return LlmSettings(chain=chain, router=router, budgets=budgets, quality=quality, memory=memory, source=source)
 
 
 async def resolve_async(

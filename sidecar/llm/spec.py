@@ -113,14 +113,32 @@ class QualitySettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    """Long-term memory's recall ranking (`[memory]`); None = the engine's default
+    (sidecar/data/memory.toml `[recall]`)."""
+
+    recency: float | None = None
+    importance: float | None = None
+    relevance: float | None = None
+    """The weights of the three normalised parts of a memory's score (each >= 0)."""
+    decay_per_hour: float | None = None
+    """Recency's exponential decay per hour since the memory was made (0 < d <= 1)."""
+    limit: int | None = None
+    """Memories given to a turn (0: none)."""
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     chain: tuple[ProviderSpec, ...] = ()
     """Providers in the order tried; `embedded` is always appended implicitly."""
     router: RouterLimits = RouterLimits()
     budgets: Budgets = Budgets()
     quality: QualitySettings = QualitySettings()
+    memory: MemorySettings = MemorySettings()
     source: str | None = None
     """The config file these came from, for messages."""
 
 
-__all__ = ["Budgets", "Limits", "LlmSettings", "Price", "ProviderSpec", "QualitySettings", "RouterLimits"]
+__all__ = [
+    "Budgets", "Limits", "LlmSettings", "MemorySettings", "Price", "ProviderSpec", "QualitySettings", "RouterLimits",
+]

@@ -4,11 +4,14 @@ nothing stored)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from parley_client import Client, RemoteError
+from parley_client import Client, RemoteError, Sidecar
+
+PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 
 PLAYER = "player-7"
 """Not a name: the NPC can only call the player by a name it remembers."""
@@ -107,3 +110,17 @@ async def test_bad_input_is_a_typed_error_and_changes_nothing(client: Client) ->
             await client.call(op, args)
         assert err.value.code == code, (op, args, err.value.message)
     assert await _memories(client) == before == [kept["memory"]]
+
+
+async def test_the_configs_memory_table_sets_the_recall(tmp_path: Path) -> None:
+    """`[memory] limit = 0` in the config: memories are still made, none is recalled (the
+    second meeting's greeting does not bring the promise up)."""
+    config = tmp_path / "parley.toml"
+    config.write_text("[memory]\nlimit = 0\n", encoding="utf-8")
+    data = tmp_path / "data"
+    with Sidecar(data, PERSONAS, extra_args=["--config", str(config)]) as sidecar:
+        async with Client(sidecar.endpoint, sidecar.token) as client:
+            await _meet(client, ["Hello! I'm Mira.", "I promise I'll bring you a fresh trout next time."], 3)
+            again = await client.call("conversation.start", {"persona": "ansel", "player": PLAYER, "seed": 4})
+            assert "trout" not in again["line"]["text"] and "Mira" not in again["line"]["text"]
+            assert {m["kind"] for m in await _memories(client)} == {"name", "promise"}

@@ -248,6 +248,21 @@ def test_the_quality_table_is_read_and_checked() -> None:
             parse_config(bad)
 
 
+def test_the_memory_table_is_read_and_checked() -> None:
+    from sidecar.llm.config import dump_config
+    from sidecar.llm.spec import MemorySettings
+
+    text = "[memory]\nrecency = 0.5\nimportance = 2\nrelevance = 3.0\ndecay_per_hour = 0.99\nlimit = 3\n"
+    settings = resolve(parse_config(text), env={}, keys=lambda n: None)
+    assert settings.memory == MemorySettings(0.5, 2.0, 3.0, 0.99, 3) and settings.chain == ()
+    assert resolve(parse_config(""), env={}, keys=lambda n: None).memory == MemorySettings()
+    assert parse_config(dump_config(parse_config(text))) == parse_config(text)
+    for bad in ("[memory]\nrecency = -1\n", "[memory]\ndecay_per_hour = 0\n", "[memory]\ndecay_per_hour = 1.5\n",
+                "[memory]\nlimit = 51\n", "[memory]\nlimit = 2.5\n", "[memory]\nweights = 1\n"):
+        with pytest.raises(ConfigError, match=r"memory\."):
+            parse_config(bad)
+
+
 def test_dump_config_round_trips_every_table() -> None:
     from sidecar.llm.config import config_for_preset, dump_config
 
