@@ -2,10 +2,14 @@
 
     score = w_recency · recency + w_importance · importance + w_relevance · relevance
 
-each part min-max normalised to 0..1 over the memories being ranked. Recency decays
-exponentially with the hours since the memory was made (`decay_per_hour` ** hours);
-importance is the stored 1–10; relevance is SQLite FTS5's BM25 of the memory's text against
-the player's line (sidecar/store/memory.py: 0 for no shared word, else 1 + BM25). The paper's relevance is
+each part normalised to 0..1. Recency decays exponentially with the hours since the memory
+was made (`decay_per_hour` ** hours: already 0..1); importance is the stored 1–10 on its
+fixed scale ((i - 1) / 9); relevance is SQLite FTS5's BM25 of the memory's text against the
+player's line (sidecar/store/memory.py: 0 for no shared word, else 1 + BM25), min-max
+normalised over the memories being ranked, as the paper normalises. Recency and importance
+are not min-max normalised: over memories made minutes apart that would stretch a moment's
+difference into the whole range, and "Do you remember me?" would be answered with the
+last small thing said instead of the player's name. The paper's relevance is
 an embedding cosine; BM25 is what runs offline in the store, with no model.
 
 Pure: no I/O. Weights and the decay come from sidecar/data/memory.toml `[recall]` and may be
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from sidecar.engine.data import read_toml
 from sidecar.engine.text import tokens
 from sidecar.errors import ConfigError
-from sidecar.store.memory import Memory
+from sidecar.store.memory import MAX_IMPORTANCE, MIN_IMPORTANCE, Memory
 
 _FILE = "memory.toml"
 _WORDS = read_toml(_FILE).get("words", {})
@@ -102,8 +106,8 @@ def rank(
     items = list(candidates)
     if not items:
         return []
-    recency = _normalised([weights.decay_per_hour ** (max(0.0, now - m.at) / 3600.0) for m, _ in items])
-    importance = _normalised([float(m.importance) for m, _ in items])
+    recency = [weights.decay_per_hour ** (max(0.0, now - m.at) / 3600.0) for m, _ in items]
+    importance = [(m.importance - MIN_IMPORTANCE) / (MAX_IMPORTANCE - MIN_IMPORTANCE) for m, _ in items]
     relevance = _normalised([rel for _, rel in items])
     scored = [
         Recollection(

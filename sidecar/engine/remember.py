@@ -227,8 +227,9 @@ def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
                     IMPORTANCE["favour"],
                 )
             )
-    if tone is not None and tone.stance_label == "hostile" and tone.targeted and not secret:
-        # A confession told in confidence is no quarrel, however dark its words.
+    if tone is not None and tone.stance_label == "hostile" and tone.targeted and tone.jab and not secret:
+        # Only words hostile to the NPC (an insult, a jab) make a quarrel, not a cross tone
+        # ("Are you still angry?"); a confession told in confidence is none, however dark.
         out.append(NewMemory("quarrel", _cut(f'The player insulted me: "{text}"'), IMPORTANCE["quarrel"]))
     if tone is not None and "apology" in tone.cues and tone.stance_label != "hostile":
         out.append(NewMemory("event", "The player apologised to me.", IMPORTANCE["apology"], key="event:apology"))
@@ -320,7 +321,8 @@ def extraction_prompt(npc_name: str, player_line: str, npc_line: str) -> tuple[s
         "below, list only what is worth remembering in later meetings: the player's name, their likes "
         "and dislikes, promises made by either side, gifts, favours, quarrels, secrets told, and other "
         f"notable events. Write each memory as one short sentence from {npc_name}'s side: \"I\" is "
-        f"{npc_name}, \"the player\" is the player (e.g. \"The player promised to bring me a trout.\"). "
+        f"{npc_name}, \"the player\" is the player (e.g. \"The player promised to bring me a trout.\"); a name "
+        "is written \"The player's name is <name>.\". "
         "Importance 1 (trivial) to 10 (life-changing). Small talk gives an empty list. Answer with JSON "
         'only: {"memories": [{"kind": ..., "text": ..., "importance": ..., "said_by": "player"|"npc"}]}. '
         f"kind is one of: {', '.join(KINDS)}."

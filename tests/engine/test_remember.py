@@ -57,6 +57,7 @@ def test_the_rules_read_a_line(line: str, expected: list[tuple[str, str]]) -> No
         "I swear, this village is mad.", "Here is my question: what time is it?",
         "Here's the thing, I don't trust Rook.",
         "Nobody knows where the mayor went.", "I'll be going then.", "I like you.", "I love you, Ansel.",
+        "Are you still angry about the cat thing?",
     ],
 )
 def test_small_talk_questions_and_nonsense_leave_nothing(line: str) -> None:
@@ -202,6 +203,14 @@ def test_rank_normalises_each_part_and_follows_the_weights() -> None:
     scores = [r.score for r in rank(cands, now=now, weights=RecallWeights(1, 1, 1))]
     assert max(scores) <= 3.0 and min(scores) >= 0.0
     assert rank([], now=now) == []
+
+
+def test_minutes_apart_is_no_recency_difference() -> None:
+    """Recency is not min-max stretched: memories made minutes apart rank by importance."""
+    now = 1_000_000.0
+    name = _memory(1, "name", "The player's name is Mira.", 8, now - 600)
+    small = _memory(2, "event", "The player apologised to me.", 4, now - 5)
+    assert rank([(small, 0.0), (name, 0.0)], now=now)[0].memory is name
 
 
 def test_rank_marks_what_came_from_an_earlier_meeting() -> None:

@@ -52,7 +52,7 @@ unprompted; names have their own answer)."""
 BRING_UP_EARLIER = frozenset({"like", "dislike"})
 """Kinds mentioned when relevant only if told in an earlier meeting (within one conversation
 the engine's own memory brings likes up)."""
-_NAME_IN_TEXT = re.compile(r"\bname\s+is\s+([^\W\d_][\w'-]*)", re.IGNORECASE)
+_NAME_IN_TEXT = re.compile(r"\b(?:name\s+is|name's|called|named|goes\s+by)\s+([^\W\d_][\w'-]*)", re.IGNORECASE)
 
 
 def remembered_name(memories: Sequence[Recollection]) -> str | None:
