@@ -410,7 +410,9 @@ def spoken(text: str) -> str:
     becomes "you promised to bring me a trout" (no final stop: it goes inside a phrase)."""
     out = _PLAYER.sub(_you, text.strip().rstrip(".!"))
     out = _swap(out, _TO_YOU)
-    return out[:1].lower() + out[1:] if out[:2] != "I " else out
+    # Only the words made here start lower-case inside a phrase; a name ("Mira promised ...")
+    # or "I" keeps its capital.
+    return out[:1].lower() + out[1:] if re.match(r"(?:You|Your)\b", out) else out
 
 
 __all__ = [

@@ -156,6 +156,8 @@ def test_the_rules_name_is_kept_beside_a_provider_reading_without_one() -> None:
         ("The player gave me the trout they promised.", "you gave me the trout you promised"),
         ("I promised to mend the player's sword.", "I promised to mend your sword"),
         ("The player saved the mill.", "you saved the mill"),
+        ("Mira promised to bring me a trout.", "Mira promised to bring me a trout"),
+        ("A storm flooded the mill.", "A storm flooded the mill"),
     ],
 )
 def test_a_memory_said_to_the_player(text: str, said: str) -> None:
