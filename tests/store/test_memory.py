@@ -170,3 +170,19 @@ async def test_recall_matches_within_the_pair_even_when_ids_run_together(store: 
     await mem.add("ab", "cd", NewMemory("event", "The player fed the goose.", 5))
     ranked = await mem.candidates("ab", "c", ["goose"])
     assert [(m.id, rel > 0) for m, rel in ranked] == [(mine.id, True)]
+
+
+async def test_a_memory_keeps_its_source_when_its_lines_leave_the_live_tables(store: Store) -> None:
+    """Archiving moves a conversation's rows out of `conversations`/`messages`: a memory
+    points at its line by plain columns (no foreign key), so it stays, source and all."""
+    await _conversation(store)
+    await store.commit_turn(
+        TurnWrite("c1", (NewMessage("player", "mira", "I'm Mira."), NewMessage("ansel", "Ansel", "Hello.")), {},
+                  memories=(NewMemory("name", "The player's name is Mira.", 8, key="name"),))
+    )
+    conn = store.conn
+    with conn:
+        conn.execute("DELETE FROM messages WHERE conversation_id='c1'")
+        conn.execute("DELETE FROM conversations WHERE id='c1'")
+    [kept] = await MemoryStore(store).for_pair("mira", "ansel")
+    assert kept.source == MemorySource("c1", 1) and kept.text == "The player's name is Mira."
