@@ -155,7 +155,8 @@ class EmbeddedEngine:
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,
-                                        jab=reading.jab, memories=memories, told=told)
+                                        jab=reading.jab, memories=memories, told=told,
+                                        player_text=player_text)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

@@ -79,6 +79,7 @@ def _alternation(phrases: Sequence[str]) -> str:
 
 
 _PROMISE_WHEN = re.compile(r"\s+(?:" + _alternation(_phrases("promise_when")) + r")\s*([.!]?)\s*$", re.IGNORECASE)
+_KEPT_CUE = re.compile(r"\b(?:" + _alternation(_phrases("kept_cues")) + r")\b", re.IGNORECASE)
 _OBJECT = r"(?P<what>[^.!?;\n]{3,120})"
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE = re.compile(r"[,:]?\s+\b(?:" + _alternation(_CLAUSE_STOPS) + r")\b.*$", re.IGNORECASE)
@@ -264,6 +265,20 @@ def fulfilled(gift: str, memories: Iterable[Memory]) -> Memory | None:
     )
 
 
+def promise_kept(player_text: str, told: Iterable[NewMemory], memories: Iterable[Memory]) -> Memory | None:
+    """The remembered promise (among `memories`, best first) this line keeps: a gift that
+    shares a word with it ("Here is the trout I promised"), or the player saying they did it
+    ("I reported the trouble at the bridge, as promised"). None when it keeps none."""
+    recalled = list(memories)
+    for gift in (m for m in told if m.kind == "gift"):
+        promise = fulfilled(gift.text, recalled)
+        if promise is not None:
+            return promise
+    if _KEPT_CUE.search(straight(player_text[:MAX_PARSED_CHARS])):
+        return fulfilled(player_text[:MAX_PARSED_CHARS], recalled)
+    return None
+
+
 _PROMISED = re.compile(r"^the player promised\s+", re.IGNORECASE)
 
 
@@ -423,6 +438,7 @@ __all__ = [
     "extraction_prompt",
     "fulfilled",
     "kept",
+    "promise_kept",
     "without_when",
     "heuristics",
     "npc_events",

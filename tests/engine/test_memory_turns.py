@@ -111,6 +111,15 @@ async def test_a_gift_keeps_the_promise_and_the_npc_stops_bringing_it_up(dialogu
     assert "Mira" in third[0] and "trout" not in third[0], third[0]
 
 
+async def test_saying_it_is_done_keeps_the_promise(dialogue: Dialogue) -> None:
+    await _meeting(dialogue, ["I'm Bram.", "I promise I'll report any trouble at the bridge."], persona="hesper")
+    said = await _meeting(dialogue, ["I reported the trouble at the bridge, as promised."], persona="hesper", seed=12)
+    assert "promise" in said[1].lower() or "word" in said[1].lower(), said[1]
+    kinds = _kinds(await dialogue.memories.for_pair(PLAYER, "hesper"))
+    assert "promise" not in kinds
+    assert kinds["event"] == ["The player kept their promise to report any trouble at the bridge."]
+
+
 async def test_a_secret_is_never_said_aloud_as_a_memory(dialogue: Dialogue) -> None:
     await _meeting(dialogue, ["Between you and me, I stole the mayor's pig."])
     said = await _meeting(dialogue, ["Do you remember me?", "What do you remember about me?", "The pig is loose."],

@@ -189,6 +189,17 @@ def test_a_gift_keeps_the_promise_it_shares_a_word_with() -> None:
                                                 promise.key)
 
 
+def test_saying_it_is_done_keeps_the_promise_it_names() -> None:
+    bridge = _memory(1, "promise", "The player promised to report any trouble at the bridge.", 8, 0)
+    trout = _memory(2, "promise", "The player promised to bring me a fresh trout.", 8, 0)
+    said = "I reported the trouble at the bridge, as promised."
+    assert remember.promise_kept(said, [], [trout, bridge]) == bridge
+    assert remember.promise_kept("As promised, the weather is fine.", [], [trout, bridge]) is None
+    assert remember.promise_kept("I reported the trouble at the bridge.", [], [bridge]) is None, "no cue: no claim"
+    gift = remember.heuristics(read("Here is the trout."), "Here is the trout.", "", None)
+    assert remember.promise_kept("Here is the trout.", gift, [bridge, trout]) == trout
+
+
 # --- ranking ------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.data import phrase_lists, read_toml
 from sidecar.engine.phrases import VOICES
 from sidecar.engine.recollect import Recollection
-from sidecar.engine.remember import fulfilled, spoken, without_when
+from sidecar.engine.remember import promise_kept, spoken, without_when
 from sidecar.errors import ConfigError
 from sidecar.store.memory import NewMemory
 
@@ -147,18 +147,19 @@ def likes_remembered(memories: Sequence[Recollection]) -> list[str]:
     return out
 
 
-def acknowledge(turn: Call, rng: random.Random, mem: WorkingMemory, told: Sequence[NewMemory],
+def acknowledge(turn: Call, rng: random.Random, mem: WorkingMemory, player_text: str, told: Sequence[NewMemory],
                 memories: Sequence[Recollection], addr: str) -> str:
-    """The answer to a secret, a gift (or a promise kept with it) or a promise told in this
-    line; empty when the line told none."""
+    """The answer to a secret, a promise kept (with a gift, or done), a gift or a promise
+    told in this line; empty when the line told none."""
     kinds = {m.kind: m for m in told}
     if "secret" in kinds:
         return turn.pick(rng, PHRASES["secret_ack"][turn.voice], mem, addr)
+    promise = promise_kept(player_text, told, (r.memory for r in memories))
+    if promise is not None:
+        mem.recalled.append(mark(promise.id))
+        return turn.pick(rng, PHRASES["kept_ack"][turn.voice], mem, addr)
     if "gift" in kinds:
-        promise = fulfilled(kinds["gift"].text, [r.memory for r in memories])
-        if promise is not None:
-            mem.recalled.append(mark(promise.id))
-        return turn.pick(rng, PHRASES["kept_ack" if promise else "gift_ack"][turn.voice], mem, addr)
+        return turn.pick(rng, PHRASES["gift_ack"][turn.voice], mem, addr)
     if "promise" in kinds:
         return turn.pick(rng, PHRASES["promise_ack"][turn.voice], mem, addr)
     return ""

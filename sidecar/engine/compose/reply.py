@@ -83,6 +83,7 @@ def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
     new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
     jab: bool = False, memories: Sequence[Recollection] = (), told: Sequence[NewMemory] = (),
+    player_text: str = "",
 ) -> tuple[Draft, str | None, list[str]]:
     """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
     comes first, it is the whole answer when the core would be a fallback line (or, for
@@ -90,7 +91,8 @@ def draft_reply(
     (`ToneReading.jab`): the line's words are hostile to the NPC, so the reaction answers it,
     not a topic a word in it names. `memories` (long-term, best first) answer "Do you
     remember me?"; one relevant to the line is brought up once per conversation. `told`: the
-    secret, gift or promise this line tells (sidecar/engine/remember.py), acknowledged."""
+    secret, gift or promise this line tells (sidecar/engine/remember.py), acknowledged, as is a
+    promise `player_text` keeps."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
@@ -100,7 +102,7 @@ def draft_reply(
     topic: str | None = None
 
     # What the player said about themself, acknowledged.
-    told_ack = recollect.acknowledge(turn, rng, mem, told, memories, addr_full)
+    told_ack = recollect.acknowledge(turn, rng, mem, player_text, told, memories, addr_full)
     if new_name:
         d.ack = turn.pick(rng, turn.ph("name_ack", voice), mem, addr)
     elif told_ack:

@@ -33,15 +33,11 @@ class Remember:
 
     @staticmethod
     def kept(made: list[NewMemory], draft: Draft) -> list[NewMemory]:
-        """A gift that keeps a promise the NPC recalled for this line turns that promise into
-        a kept one (it replaces the promise: the NPC stops bringing it up)."""
-        recalled = [r.memory for r in draft.recalled.memories]
-        out: dict[str, NewMemory] = {}
-        for gift in (m for m in made if m.kind == "gift"):
-            promise = rules.fulfilled(gift.text, recalled)
-            if promise is not None:
-                out[promise.key] = rules.kept(promise)
-        return list(out.values())
+        """A line that keeps a promise the NPC recalled for it (a gift, or "..., as promised")
+        turns that promise into a kept one (it replaces the promise: the NPC stops bringing
+        it up)."""
+        promise = rules.promise_kept(draft.player_text, made, (r.memory for r in draft.recalled.memories))
+        return [rules.kept(promise)] if promise is not None else []
 
 
 __all__ = ["Remember"]
