@@ -34,8 +34,8 @@ from dataclasses import replace
 from sidecar.engine import goals as goal_rules
 from sidecar.engine import inline_options
 from sidecar.engine import options as option_rules
-from sidecar.engine.actions import Proposal
 from sidecar.engine import remember as memory_rules
+from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.types import Composed, Line, Option

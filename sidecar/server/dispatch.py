@@ -31,8 +31,7 @@ from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, U
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
-from sidecar.server import ops_actions
-from sidecar.server import ops_memory
+from sidecar.server import ops_actions, ops_memory
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 
