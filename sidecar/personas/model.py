@@ -225,11 +225,39 @@ class Request(_Strict):
         return self
 
 
-class Relationship(_Strict):
-    """How this NPC sees another NPC (multi-persona scenes)."""
+RELATIONSHIP_KINDS = (
+    "friend",
+    "family",
+    "sweetheart",
+    "mentor",
+    "pupil",
+    "colleague",
+    "neighbour",
+    "acquaintance",
+    "rival",
+    "enemy",
+)
+"""What one NPC is to another (personas/README.md): a closed set, so engines and prompts can
+rely on it; anything else is refused at the `kind` line."""
 
+
+class Relationship(_Strict):
+    """How this NPC sees another NPC (gossip, multi-persona scenes)."""
+
+    kind: str = Field(default="acquaintance", json_schema_extra={"enum": list(RELATIONSHIP_KINDS)})
+    """What the other NPC is to this one: friend, family, sweetheart, mentor, pupil,
+    colleague, neighbour, acquaintance, rival or enemy."""
     affinity: int = Field(default=50, ge=0, le=100)
+    """How this NPC feels about the other at the start: 0 (loathes) to 100 (adores); the
+    store keeps how it changes."""
     note: ShortText | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_known(cls, v: str) -> str:
+        if v not in RELATIONSHIP_KINDS:
+            raise ValueError(f"unknown kind {v!r}; use one of {', '.join(RELATIONSHIP_KINDS)}")
+        return v
 
 
 class Goal(_Strict):
@@ -418,6 +446,9 @@ class Persona(_Strict):
     )
     """Action name → something the NPC may do besides speaking (mend an item, open a gate):
     the game carries it out when the NPC decides it (personas/README.md, "Actions")."""
+    gossip: bool = Field(default=False, strict=True)
+    """Whether this NPC passes on what it knows about the player (never secrets) to an NPC it
+    likes, and that likes it, when the two meet (named as each other's witnesses)."""
     reveal_goals: bool = False
     """Whether the NPC's LLM prompt may know what the player is trying to achieve."""
     system_prompt: Annotated[str, Field(min_length=1, max_length=8000)] = (
@@ -541,6 +572,7 @@ __all__ = [
     "PHRASE_TABLES",
     "PRESETS",
     "PROMPT_PLACEHOLDERS",
+    "RELATIONSHIP_KINDS",
     "CustomPreset",
     "Goal",
     "Persona",
