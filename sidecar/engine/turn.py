@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,6 +59,7 @@ from sidecar.engine.source import (
 from sidecar.engine.state import ConversationState
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import PLAYER, Line, Option, Sentiment, TurnContext
+from sidecar.engine.witness import bystanders
 from sidecar.errors import BadRequest, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
 from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
@@ -199,21 +200,44 @@ class Dialogue:
 
     # --- a turn --------------------------------------------------------------------------
 
-    async def say(self, conversation_id: str, text: str, *, stream: bool = False, emit: Emit = _no_emit) -> Said:
-        return await self._turn(await load_turn(self.store, conversation_id), text, stream=stream, emit=emit)
+    async def say(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        stream: bool = False,
+        emit: Emit = _no_emit,
+        witnesses: Sequence[str] = (),
+    ) -> Said:
+        """The player's line and the NPC's answer; `witnesses` are bystanders' persona ids
+        (both lines are recorded as heard by them). Raises PersonaNotFound for an unknown
+        witness, before anything is stored."""
+        state = await load_turn(self.store, conversation_id)
+        return await self._turn(state, text, stream=stream, emit=emit, witnesses=witnesses)
 
-    async def choose(self, conversation_id: str, index: int, *, stream: bool = False, emit: Emit = _no_emit) -> Said:
+    async def choose(
+        self,
+        conversation_id: str,
+        index: int,
+        *,
+        stream: bool = False,
+        emit: Emit = _no_emit,
+        witnesses: Sequence[str] = (),
+    ) -> Said:
         """Say the option the game showed as `index` (0-based) as the player's line."""
         state = await load_turn(self.store, conversation_id)
         shown = ConversationState.from_json(state.conversation.memory).options
         if not 0 <= index < len(shown):
             raise BadRequest(f"no option {index}: the last line offered {len(shown)}", details={"option": index})
-        return await self._turn(state, shown[index].text, stream=stream, emit=emit)
+        return await self._turn(state, shown[index].text, stream=stream, emit=emit, witnesses=witnesses)
 
-    async def _turn(self, state: TurnState, text: str, *, stream: bool, emit: Emit) -> Said:
+    async def _turn(self, state: TurnState, text: str, *, stream: bool, emit: Emit, witnesses: Sequence[str]) -> Said:
         speaker = self.personas.get(state.conversation.persona_id)
+        heard = bystanders(self.personas.get, speaker, witnesses)
         everyone = self.personas.all()
-        draft = read_line(state, speaker, text, others=other_names(speaker, everyone), neighbours=everyone)
+        draft = read_line(
+            state, speaker, text, others=other_names(speaker, everyone), neighbours=everyone, witnesses=heard
+        )
         draft.acting = await self.act.prepare(draft)
         draft.recalled = await self.recall(draft)
         draft.turn = replace(draft.turn, memories=draft.recalled.memories)

@@ -43,6 +43,22 @@ class OutModel(BaseModel):
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 PersonaId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 PlayerText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+MAX_WITNESSES = 16
+"""Bystanders one line may name: more NPCs than a scene in any village square holds."""
+
+
+def _distinct(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("witnesses name the same persona twice")
+    return ids
+
+
+Witnesses = Annotated[
+    list[PersonaId],
+    Field(max_length=MAX_WITNESSES, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
+]
+"""Persona ids of the NPCs who overhear a line besides the one the player talks to."""
 
 
 class ConversationArgs(WireModel):
@@ -191,6 +207,9 @@ class SayArgs(ConversationArgs):
     text: PlayerText
     stream: bool = False
     """Emit `line.delta` events as the line is generated, then the reply."""
+    witnesses: Witnesses = Field(default_factory=list)
+    """Bystanders (persona ids) who hear the player's line and the NPC's answer: each
+    remembers what it overheard. Unknown ids get `persona_not_found` and store nothing."""
 
 
 class SayResult(OutModel):
@@ -216,6 +235,8 @@ class ChooseArgs(ConversationArgs):
     option: int = Field(ge=0, le=31)
     """0-based index into the options of the NPC's last line."""
     stream: bool = False
+    witnesses: Witnesses = Field(default_factory=list)
+    """As `conversation.say`'s: bystanders who hear the chosen line and the answer."""
 
 
 class OptionsArgs(ConversationArgs):

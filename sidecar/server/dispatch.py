@@ -329,13 +329,21 @@ class Dispatcher:
         )
 
     async def _say(self, args: P.SayArgs, emit: Emit) -> P.SayResult:
-        return _said(await self.dialogue.say(args.conversation, args.text, stream=args.stream, emit=emit))
+        return _said(
+            await self.dialogue.say(
+                args.conversation, args.text, stream=args.stream, emit=emit, witnesses=tuple(args.witnesses)
+            )
+        )
 
     async def _cancel_op(self, args: P.CancelArgs, emit: Emit) -> P.CancelResult:
         raise AssertionError("request.cancel is answered in handle(), never queued")
 
     async def _choose(self, args: P.ChooseArgs, emit: Emit) -> P.SayResult:
-        return _said(await self.dialogue.choose(args.conversation, args.option, stream=args.stream, emit=emit))
+        return _said(
+            await self.dialogue.choose(
+                args.conversation, args.option, stream=args.stream, emit=emit, witnesses=tuple(args.witnesses)
+            )
+        )
 
     async def _options(self, args: P.OptionsArgs, emit: Emit) -> P.OptionsResult:
         options = await self.dialogue.regenerate_options(args.conversation)

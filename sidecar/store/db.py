@@ -33,6 +33,7 @@ import apsw
 import orjson
 
 from sidecar.errors import StoreError
+from sidecar.store import witness
 from sidecar.store.memory import NewMemory, write_turn_memories
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -191,6 +192,8 @@ class TurnWrite:
     """Ids of action results this turn's prompt carried (sidecar/store/actions.py)."""
     memories: tuple[NewMemory, ...] = ()
     """Long-term memories made by this turn, sourced to its lines (store/memory.py)."""
+    witnesses: tuple[str, ...] = ()
+    """Bystander persona ids who heard every line of this write (store/witness.py)."""
 
 
 class Store:
@@ -475,6 +478,7 @@ class Store:
             player_id, persona_id, next_seq, old = rows[0]
             self._insert_messages(t.conversation_id, next_seq, t.messages, now)
             write_turn_memories(c, player_id, persona_id, t.conversation_id, next_seq, t.memories, now)
+            witness.record_sync(c, t.conversation_id, next_seq, len(t.messages), t.witnesses)
             c.execute(
                 "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
                 " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",

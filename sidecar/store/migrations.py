@@ -129,6 +129,28 @@ MIGRATIONS: list[str] = [
     """,
     # 5 -> 6: long-term memory (per player x persona) and its FTS5 index (store/memory.py).
     memory.MIGRATION,
+    # 6 -> 7: who heard a line, and how NPCs feel about each other. `message_witnesses` holds
+    # the bystanders the game named for a line (the conversation's own persona and the player
+    # heard every line of it and are not repeated here); one table keyed by message id, so
+    # archiving moves a line's rows with it. The foreign key makes deleting a line that still
+    # has witnesses fail instead of orphaning them. `npc_relations` is NPC<->NPC affinity
+    # (store/relations.py), seeded from persona files the first time a pair is touched.
+    """
+    CREATE TABLE message_witnesses (
+        message_id  INTEGER NOT NULL REFERENCES messages(id),
+        persona_id  TEXT NOT NULL,
+        PRIMARY KEY (message_id, persona_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX message_witnesses_persona ON message_witnesses(persona_id, message_id);
+    CREATE TABLE npc_relations (
+        persona_id  TEXT NOT NULL,
+        other_id    TEXT NOT NULL,
+        affinity    INTEGER NOT NULL CHECK (affinity BETWEEN 0 AND 100),
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (persona_id, other_id),
+        CHECK (persona_id <> other_id)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -145,6 +145,8 @@ class Draft:
     tone: ToneReading = field(default_factory=neutral_reading)
     """The player's stance toward the speaker and the topic's valence (`read` fills it):
     affinity and the arc follow the stance."""
+    witnesses: tuple[Persona, ...] = ()
+    """Bystanders the game named for this turn (engine/witness.py): they hear both lines."""
     _acting: Acting | None = None
     _recalled: Recalled | None = None
     _generation: Generation | None = None

@@ -76,6 +76,7 @@ def turn_write(draft: Draft) -> TurnWrite:
         goal=settled.goal_write,
         told_actions=tuple(r.id for r in draft.acting.log.untold),
         memories=draft.remembered,
+        witnesses=tuple(p.id for p in draft.witnesses),
     )
 
 

@@ -47,7 +47,13 @@ def other_names(speaker: Persona, everyone: Sequence[Persona]) -> tuple[str, ...
 
 
 def read_line(
-    state: TurnState, speaker: Persona, text: str, *, others: tuple[str, ...], neighbours: Sequence[Persona] = ()
+    state: TurnState,
+    speaker: Persona,
+    text: str,
+    *,
+    others: tuple[str, ...],
+    neighbours: Sequence[Persona] = (),
+    witnesses: tuple[Persona, ...] = (),
 ) -> Draft:
     ctx = context(state, speaker, neighbours)
     tone = tones.read(text, speaker.names)
@@ -76,6 +82,7 @@ def read_line(
         goal=goal,
         turn=turn,
         tone=tone,
+        witnesses=witnesses,
     )
 
 
