@@ -10,8 +10,9 @@ if all of this holds (`may_gossip`):
 
 It then passes (`passable`) its memories about the player that were made before the meeting,
 never one of kind `secret`, never one the listener gave it (`told_by` the listener), never one
-the listener already holds (same normalised text), the most important first, at most `LIMIT`.
-The listener stores each as its own memory marked `told_by` the teller.
+the listener already holds (the same memory key: store/memory.py's dedup key, which stays the
+same when a memory is retold), the most important first, at most `LIMIT`. The listener
+stores each as its own memory marked `told_by` the teller (pipeline/overhear.py).
 
 Nothing here reads the store or the clock: the caller looks up the affinities and memories
 and stores what comes out, in the turn's transaction.
@@ -23,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from sidecar.engine.text import normalize
 from sidecar.personas.model import Persona
 
 LIKES = 60
@@ -51,6 +51,9 @@ class Memory(Protocol):
 
     @property
     def told_by(self) -> str | None: ...
+
+    @property
+    def key(self) -> str: ...
 
 
 M = TypeVar("M", bound=Memory)
@@ -99,16 +102,13 @@ def passable(
     memories: Iterable[M], *, listener: str, before: float, known: Iterable[str], limit: int = LIMIT
 ) -> list[M]:
     """The teller's `memories` it passes to `listener` at a meeting at time `before`; `known`
-    are the texts of the memories the listener already holds."""
-    held = {normalize(t) for t in known}
+    are the keys of the memories the listener already holds."""
+    held = set(known)
     picked: list[M] = []
     for m in sorted(memories, key=lambda m: (-m.importance, -m.at)):
-        if m.kind in NEVER_PASSED or m.at >= before or m.told_by == listener:
+        if m.kind in NEVER_PASSED or m.at >= before or m.told_by == listener or m.key in held:
             continue
-        key = normalize(m.text)
-        if key in held:
-            continue
-        held.add(key)
+        held.add(m.key)
         picked.append(m)
         if len(picked) >= limit:
             break

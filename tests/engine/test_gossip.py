@@ -8,6 +8,7 @@ import pytest
 
 from sidecar.engine import gossip
 from sidecar.engine.turn import PersonaRegistry
+from sidecar.store.memory import memory_key
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class Mem:
     importance: int = 5
     at: float = 10.0
     told_by: str | None = None
+
+    @property
+    def key(self) -> str:
+        return memory_key("like" if self.kind == "like" else "event", self.text)
 
 
 def _pair(registry: PersonaRegistry, a: str, b: str) -> gossip.Pair:
@@ -56,6 +61,7 @@ def test_secrets_later_memories_and_what_the_listener_knows_never_pass() -> None
         Mem("The player loves  Apple cider.", importance=3),  # the same memory, worded alike
         Mem("The player saved the mill", kind="event", importance=2),
     ]
-    passed = gossip.passable(memories, listener="rook", before=15.0, known=["the player saved the mill"])
+    mill = memory_key("event", "The player saved the mill")
+    passed = gossip.passable(memories, listener="rook", before=15.0, known=[mill])
     assert [m.text for m in passed] == ["The player promised to pay Rook's tab", "The player loves apple cider"]
     assert gossip.passable(memories, listener="rook", before=15.0, known=[], limit=1) == [memories[2]]

@@ -1,0 +1,91 @@
+"""Step 6b, overhear: what the turn's bystanders take away (stored with the turn's memories,
+in its transaction, sourced to the turn's player line).
+
+Two parts, both only when the game named witnesses:
+- each bystander remembers what it overheard: its copy of the memories the turn left for the
+  NPC spoken to (engine/witness.py `overheard`);
+- the NPC spoken to and each bystander *meet*: where the gossip rules allow it
+  (engine/gossip.py: a `gossip = true` persona, mutual NPC<->NPC affinity), the teller passes
+  on memories it made before this turn, never a secret, marked `told_by` the teller and
+  retold in the listener's words.
+
+Reads happen here, before the commit: the memories each NPC holds (store/memory.py) and how
+the two NPCs feel about each other (store/relations.py, starting from the persona files).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sidecar.engine import gossip, witness
+from sidecar.personas.model import Persona
+from sidecar.store.memory import Memory, MemoryStore, NewMemory
+from sidecar.store.relations import NpcRelations
+
+HEARSAY_DISCOUNT = 1
+"""A memory passed on weighs this much less (importance, never below 1) than the teller's own."""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One turn's witnesses: who spoke, to which player, who stood by."""
+
+    player: str
+    speaker: Persona
+    bystanders: tuple[Persona, ...]
+
+
+class Overhear:
+    def __init__(self, memories: MemoryStore, relations: NpcRelations) -> None:
+        self.memories = memories
+        self.relations = relations
+
+    async def __call__(self, meeting: Meeting, remembered: Sequence[NewMemory]) -> tuple[NewMemory, ...]:
+        """The bystanders' memories of this turn and what was gossiped; `remembered` is what
+        the turn left for the NPC spoken to."""
+        if not meeting.bystanders:
+            return ()
+        out = witness.overheard(remembered, meeting.speaker, meeting.bystanders)
+        before = time.time()
+        held = {meeting.speaker.id: {m.key for m in remembered}}
+        for b in meeting.bystanders:
+            held[b.id] = {m.key for m in out if m.persona == b.id}
+        for b in meeting.bystanders:
+            pair = await self._pair(meeting.speaker, b)
+            for teller, listener in gossip.tellers(pair):
+                out.extend(await self._told(meeting.player, teller, listener, before, held[listener.id]))
+        return tuple(out)
+
+    async def _pair(self, a: Persona, b: Persona) -> gossip.Pair:
+        a_feels = await self.relations.get(a.id, b.id, start=gossip.starting_affinity(a, b.id))
+        b_feels = await self.relations.get(b.id, a.id, start=gossip.starting_affinity(b, a.id))
+        return gossip.Pair(a, b, a_feels.value, b_feels.value)
+
+    async def _told(
+        self, player: str, teller: Persona, listener: Persona, before: float, held: set[str]
+    ) -> list[NewMemory]:
+        """What `teller` passes to `listener`; adds the passed keys to `held`."""
+        theirs = await self.memories.for_pair(player, teller.id)
+        known = {m.key for m in await self.memories.for_pair(player, listener.id)} | held
+        passed = gossip.passable(theirs, listener=listener.id, before=before, known=known)
+        held.update(m.key for m in passed)
+        return [_hearsay(m, teller, listener) for m in passed]
+
+
+def _hearsay(m: Memory, teller: Persona, listener: Persona) -> NewMemory:
+    """The listener's memory of what `teller` said: attributed in its text ("Goldie told me:
+    …"), so a prompt and the embedded engine say where it came from; same key, so the
+    listener never holds one fact twice."""
+    return NewMemory(
+        m.kind,
+        witness.cut(f"{teller.name} told me: {witness.retell(m.text, teller.name)}"),
+        max(1, m.importance - HEARSAY_DISCOUNT),
+        key=m.key,
+        persona=listener.id,
+        told_by=teller.id,
+    )
+
+
+__all__ = ["HEARSAY_DISCOUNT", "Meeting", "Overhear"]
