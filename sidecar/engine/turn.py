@@ -1,7 +1,7 @@
 """The turn pipeline's sequencer: `Dialogue` runs the named steps of sidecar/engine/pipeline/
 over one draft per speaker, and is the one place that orders them:
 
-    load → read → recall → generate → act → settle → offer → remember → persist → announce
+    load → read → recall → generate → act → settle → offer → remember → overhear → persist → announce
 
 `say` and `choose` run the whole sequence; `start` (the greeting) and `end` (the farewell)
 compose with the embedded engine, then offer and persist; `regenerate_options` is `offer`
@@ -12,7 +12,8 @@ Generation is behind `LineSource` (sidecar/engine/source.py).
 
 Long-term memory joins at `Recall` (what the NPC remembers of this player goes to the line
 source, and to the greeting of a new meeting) and `Remember` (what the turn leaves, stored
-with it). NPC actions are `Act`: its `prepare` runs before `generate`, the decision after
+with it); what bystanders the game named take away, and what NPCs who meet gossip, at
+`Overhear`. NPC actions are `Act`: its `prepare` runs before `generate`, the decision after
 the gate kept the line; a scene
 (several NPCs answering one player line) runs read → … → settle once per speaker over the
 same stored conversation, since the speaker is a parameter of `read_line`, not an assumption.
@@ -39,6 +40,7 @@ from sidecar.engine.pipeline.draft import Action, Draft, GoalState
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import HISTORY_WINDOW, load_conversation, load_turn
 from sidecar.engine.pipeline.offer import Offer
+from sidecar.engine.pipeline.overhear import Meeting, Overhear
 from sidecar.engine.pipeline.persist import offered, persist_farewell, persist_greeting, persist_options, persist_turn
 from sidecar.engine.pipeline.read import context, other_names, read_line
 from sidecar.engine.pipeline.recall import Recall
@@ -64,6 +66,7 @@ from sidecar.errors import BadRequest, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
 from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
 from sidecar.store.memory import MemoryStore
+from sidecar.store.relations import NpcRelations
 
 
 async def _no_emit(event: str, data: Mapping[str, Any]) -> None:
@@ -196,6 +199,7 @@ class Dialogue:
         self.act = Act(store, self.actions, personas.all, world)
         self.settle = Settle(self.source)
         self.remember = Remember(self.source)
+        self.overhear = Overhear(self.memories, NpcRelations(store))
         self.offer = Offer(self.source, self.engine)
 
     # --- a turn --------------------------------------------------------------------------
@@ -248,6 +252,7 @@ class Dialogue:
         draft.settled = await self.settle(draft)
         draft.options = await self.offer(draft)
         draft.remembered = await self.remember(draft)
+        draft.overheard = await self.overhear(Meeting(state.conversation.player_id, speaker, heard), draft.remembered)
         draft.stored = await persist_turn(self.store, draft)
         await announce(draft, emit)
         return said(draft)

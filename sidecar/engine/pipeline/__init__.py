@@ -13,6 +13,8 @@
     offer     offer.py     the player's answer options (a turn, a greeting, a re-roll)
     remember  remember.py  the long-term memories the turn leaves (the source's reading, else
                            the line-reading heuristics)
+    overhear  overhear.py  what the bystanders the game named remember of the turn, and what
+                           NPCs who meet there gossip (engine/witness.py, engine/gossip.py)
     persist   persist.py   one store transaction with the state the player saw
     announce  announce.py  affinity and goal events, after the commit
 

@@ -147,6 +147,9 @@ class Draft:
     affinity and the arc follow the stance."""
     witnesses: tuple[Persona, ...] = ()
     """Bystanders the game named for this turn (engine/witness.py): they hear both lines."""
+    overheard: tuple[NewMemory, ...] = ()
+    """The bystanders' memories of this turn and what was gossiped at it (`overhear`),
+    stored with the turn; each names the NPC who holds it (`NewMemory.persona`)."""
     _acting: Acting | None = None
     _recalled: Recalled | None = None
     _generation: Generation | None = None

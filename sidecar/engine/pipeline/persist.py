@@ -75,7 +75,7 @@ def turn_write(draft: Draft) -> TurnWrite:
         ended=gen.ending,
         goal=settled.goal_write,
         told_actions=tuple(r.id for r in draft.acting.log.untold),
-        memories=draft.remembered,
+        memories=(*draft.remembered, *draft.overheard),
         witnesses=tuple(p.id for p in draft.witnesses),
     )
 
