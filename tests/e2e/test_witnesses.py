@@ -13,6 +13,14 @@ import pytest
 from parley_client import Client, RemoteError
 
 
+def _memory_rows(data_dir: Path) -> int:
+    conn = apsw.Connection(str(data_dir / "parley.sqlite3"), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM memories").fetchall()[0][0])
+    finally:
+        conn.close()
+
+
 def _witness_rows(data_dir: Path) -> list[tuple[int, str]]:
     conn = apsw.Connection(str(data_dir / "parley.sqlite3"), flags=apsw.SQLITE_OPEN_READONLY)
     try:
@@ -45,6 +53,16 @@ async def test_bystanders_are_recorded_on_both_lines_of_their_turn(client: Clien
         (5, "sorrel"),
         (6, "sorrel"),
     ]
+    conn = apsw.Connection(str(data_dir / "parley.sqlite3"), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        liked = conn.execute(
+            "SELECT persona_id, told_by, seq FROM memories WHERE kind='like' ORDER BY persona_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    # Goldie, Captain Vane and Rook each heard it; Sorrel, standing by later, was told by Goldie
+    # (a gossip; the two like each other).
+    assert liked == [("goldie", None, 3), ("hesper", None, 3), ("rook", None, 3), ("sorrel", "goldie", 5)]
 
 
 BAD: list[tuple[Any, str, str]] = [
@@ -66,13 +84,16 @@ async def test_a_bad_witness_list_is_refused_and_stores_nothing(
     cid = start["conversation"]
     before = (await client.call("server.info"))["counts"]
     with pytest.raises(RemoteError) as err:
-        await client.call("conversation.say", {"conversation": cid, "text": "Hello there.", "witnesses": witnesses})
+        await client.call(
+            "conversation.say",
+            {"conversation": cid, "text": "My name is Wren and I love cider.", "witnesses": witnesses},
+        )
     assert err.value.code == code
     details = err.value.details or {}
     fields = [str(e.get("field")) for e in details.get("errors", [])] + [str(details.get("field"))]
     assert any(f.startswith(field) for f in fields), details
     after = (await client.call("server.info"))["counts"]
     assert after["messages"] == before["messages"]
-    assert _witness_rows(data_dir) == []
+    assert _witness_rows(data_dir) == [] and _memory_rows(data_dir) == 0
     history = await client.call("conversation.history", {"conversation": cid})
     assert len(history["lines"]) == 1

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 from sidecar.engine import gossip, witness
 from sidecar.personas.model import Persona
-from sidecar.store.memory import Memory, MemoryStore, NewMemory
+from sidecar.store.memory import CANDIDATES, Memory, MemoryStore, NewMemory
 from sidecar.store.relations import NpcRelations
 
+TELLER_READS = 200
+"""A teller's memories considered per meeting (gossip passes at most `gossip.LIMIT` of them)."""
 HEARSAY_DISCOUNT = 1
 """A memory passed on weighs this much less (importance, never below 1) than the teller's own."""
 
@@ -67,8 +69,10 @@ class Overhear:
         self, player: str, teller: Persona, listener: Persona, before: float, held: set[str]
     ) -> list[NewMemory]:
         """What `teller` passes to `listener`; adds the passed keys to `held`."""
-        theirs = await self.memories.for_pair(player, teller.id)
-        known = {m.key for m in await self.memories.for_pair(player, listener.id)} | held
+        # Both reads are bounded (most important, then newest, first: the order gossip picks
+        # in), so a turn with witnesses costs the same on a store with years of memories.
+        theirs = await self.memories.for_pair(player, teller.id, limit=TELLER_READS)
+        known = {m.key for m in await self.memories.for_pair(player, listener.id, limit=CANDIDATES)} | held
         passed = gossip.passable(theirs, listener=listener.id, before=before, known=known)
         held.update(m.key for m in passed)
         return [_hearsay(m, teller, listener) for m in passed]
@@ -88,4 +92,4 @@ def _hearsay(m: Memory, teller: Persona, listener: Persona) -> NewMemory:
     )
 
 
-__all__ = ["HEARSAY_DISCOUNT", "Meeting", "Overhear"]
+__all__ = ["HEARSAY_DISCOUNT", "TELLER_READS", "Meeting", "Overhear"]
