@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sidecar.engine import goals as goal_rules
-from sidecar.engine import inline_options
+from sidecar.engine import inline_options, witness
 from sidecar.engine import options as option_rules
 from sidecar.engine import remember as memory_rules
 from sidecar.engine.actions import Proposal
@@ -125,7 +125,7 @@ class RoutedSource:
             others=ctx.others,
             conversation=turn.conversation,
             player_line=turn.player_text,
-            memories=[r.memory.text for r in turn.memories],
+            memories=[witness.attributed(r.memory.text, r.memory.told_by, ctx.neighbours) for r in turn.memories],
             hints=hints,
         )
         if attempt:

@@ -48,6 +48,15 @@ def cut(text: str) -> str:
     return text if len(text) <= MAX_MEMORY_TEXT else text[: MAX_MEMORY_TEXT - 1].rstrip() + "…"
 
 
+def attributed(text: str, told_by: str | None, personas: Sequence[Persona]) -> str:
+    """A memory as an LLM prompt lists it: hearsay says who told it ("... (Goldie told you
+    this.)"), by the teller's name when it is among `personas`, else its id."""
+    if told_by is None:
+        return text
+    name = next((p.name for p in personas if p.id == told_by), told_by)
+    return f"{text.rstrip()} ({name} told you this.)"
+
+
 def overheard(memories: Iterable[NewMemory], speaker: Persona, heard_by: Sequence[Persona]) -> list[NewMemory]:
     """Each bystander's copy of the memories a turn left for `speaker` (the NPC spoken to):
     same kind, importance, key and line; retold in the bystander's words."""
@@ -80,4 +89,4 @@ def bystanders(find: Callable[[str], Persona], speaker: Persona, ids: Sequence[s
     return tuple(found)
 
 
-__all__ = ["bystanders", "cut", "overheard", "retell"]
+__all__ = ["attributed", "bystanders", "cut", "overheard", "retell"]

@@ -65,6 +65,8 @@ class Day:
 
     lines: dict[str, list[str]] = field(default_factory=dict)
     prompts: dict[str, list[str]] = field(default_factory=dict)
+    listed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """`memory.list` for each NPC at the end of the day."""
 
     def said(self, persona: str, text: str) -> None:
         self.lines.setdefault(persona, []).append(text)
@@ -161,6 +163,9 @@ async def _run_day(client: Client, fake: FakeProvider | None) -> Day:
     await s.say("goldie", again, "What's my name?")
     await s.say("goldie", again, "Any news from the forge?")
     await s.end("goldie", again)
+    for persona in KNOWS:
+        listed = await client.call("memory.list", {"persona": persona, "player": PLAYER})
+        day.listed[persona] = listed["memories"]
     return day
 
 
@@ -216,6 +221,14 @@ def _check_memories(data_dir: Path) -> None:
         conn.close()
 
 
+def _check_listed(day: Day) -> None:
+    """What the game sees through `memory.list`: hearsay names its teller, nothing else does."""
+    told = {(p, f): m.get("told_by") for p, ms in day.listed.items() for m in ms for f in _facts(m["text"])}
+    assert {p: {f for q, f in told if q == p} for p in KNOWS} == KNOWS
+    assert told[("rook", "walnut")] == "goldie" and told[("ansel", "walnut")] == "goldie"
+    assert told[("rook", "quince")] is None and told[("ansel", "Mirabel")] is None
+
+
 def _check_said(day: Day) -> None:
     for persona, lines in day.lines.items():
         for line in lines:
@@ -231,9 +244,14 @@ async def test_village_day_on_the_embedded_engine(data_dir: Path) -> None:
         day = await _run_day(client, None)
     _check_said(day)
     _check_memories(data_dir)
+    _check_listed(day)
     # Ansel learnt the name himself: the embedded engine says it back to him, nobody else.
     assert any(NAME in line for line in day.lines["ansel"])
     assert not any(NAME in line for p in ("goldie", "rook") for line in day.lines[p])
+    # The gossip path on the embedded engine: asked what the player likes, Rook says what
+    # Goldie told him; and he brings up the promise he overheard.
+    assert any("walnut" in line for line in day.lines["rook"]), day.lines["rook"]
+    assert any("quince" in line for line in day.lines["rook"]), day.lines["rook"]
 
 
 async def test_village_day_with_a_provider_prompts_only_what_each_npc_knows(data_dir: Path, tmp_path: Path) -> None:
@@ -248,6 +266,7 @@ async def test_village_day_with_a_provider_prompts_only_what_each_npc_knows(data
         await fake.stop()
     _check_said(day)
     _check_memories(data_dir)
+    _check_listed(day)
     for persona, prompts in day.prompts.items():
         assert prompts, persona
         for prompt in prompts:

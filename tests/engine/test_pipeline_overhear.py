@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sidecar.engine.pipeline.overhear import Meeting, Overhear
 from sidecar.engine.turn import PersonaRegistry
-from sidecar.engine.witness import retell
+from sidecar.engine.witness import attributed, retell
 from sidecar.store.db import Store
 from sidecar.store.memory import MemoryStore, NewMemory
 from sidecar.store.relations import NpcRelations
@@ -46,9 +46,9 @@ async def test_two_gossips_who_like_each_other_swap_what_they_knew_but_never_sec
     out = await _step(store)(Meeting("p1", registry.get("rook"), (registry.get("goldie"),)), made)
     told = {(m.persona, m.told_by, m.text, m.importance) for m in out if m.told_by}
     assert told == {
-        ("rook", "goldie", "Goldie told me: The player gave Goldie a pie.", 5),
-        ("rook", "goldie", "Goldie told me: The player loves apple cider.", 3),
-        ("goldie", "rook", "Rook told me: The player's name is Mira.", 7),
+        ("rook", "goldie", "The player gave Goldie a pie.", 5),
+        ("rook", "goldie", "The player loves apple cider.", 3),
+        ("goldie", "rook", "The player's name is Mira.", 7),
     }
     overheard = [(m.persona, m.text) for m in out if not m.told_by]
     assert overheard == [("goldie", "The player asked for a song.")]
@@ -69,7 +69,7 @@ async def test_no_gossip_without_mutual_liking_or_a_gossip(store: Store, registr
     await NpcRelations(store).set("ansel", "rook", 75)
     out = await step(Meeting("p1", registry.get("ansel"), (registry.get("rook"),)), ())
     assert [(m.persona, m.told_by, m.text) for m in out] == [
-        ("ansel", "rook", "Rook told me: The player loves sea shanties.")
+        ("ansel", "rook", "The player loves sea shanties.")
     ]
 
 
@@ -82,12 +82,20 @@ async def test_what_the_listener_already_knows_is_not_told_again(store: Store, r
     assert out == ()
 
 
-async def test_hearsay_passed_on_again_says_who_told_whom(store: Store, registry: PersonaRegistry) -> None:
+async def test_hearsay_passes_on_again_from_the_last_teller(store: Store, registry: PersonaRegistry) -> None:
     memories = MemoryStore(store)
-    heard = NewMemory("like", "Goldie told me: The player loves apple cider.", 3, told_by="goldie")
+    heard = NewMemory("promise", "The player promised to bring Goldie a pie.", 7, told_by="goldie")
     await memories.add("p1", "rook", heard)
     await NpcRelations(store).set("ansel", "rook", 75)
     out = await _step(store)(Meeting("p1", registry.get("ansel"), (registry.get("rook"),)), ())
     assert [(m.persona, m.told_by, m.text, m.key) for m in out] == [
-        ("ansel", "rook", "Rook told me: Goldie told Rook: The player loves apple cider.", heard.key)
+        ("ansel", "rook", "The player promised to bring Goldie a pie.", heard.key)
     ]
+
+
+def test_a_prompt_says_who_told_a_memory(registry: PersonaRegistry) -> None:
+    everyone = registry.all()
+    assert attributed("The player loves pies.", None, everyone) == "The player loves pies."
+    said = attributed("The player loves pies.", "hesper", everyone)
+    assert said == "The player loves pies. (Captain Vane told you this.)"
+    assert attributed("The player loves pies.", "gone", everyone) == "The player loves pies. (gone told you this.)"

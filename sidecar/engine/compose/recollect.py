@@ -83,8 +83,9 @@ def _say(turn: Call, rng: random.Random, mem: WorkingMemory, table: str, r: Reco
 
 
 def promise(memories: Sequence[Recollection]) -> Recollection | None:
-    """The best-ranked promise, if any."""
-    return next((r for r in memories if r.memory.kind == "promise"), None)
+    """The best-ranked promise the NPC witnessed itself, if any (one another NPC told it of
+    is not greeted with "last time you promised…": it was not there)."""
+    return next((r for r in memories if r.memory.kind == "promise" and r.memory.told_by is None), None)
 
 
 def welcome(turn: Call, rng: random.Random, mem: WorkingMemory, memories: Sequence[Recollection]) -> tuple[str, str]:

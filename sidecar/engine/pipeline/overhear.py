@@ -1,4 +1,4 @@
-"""Step 6b, overhear: what the turn's bystanders take away (stored with the turn's memories,
+"""Step overhear (after remember): what the turn's bystanders take away (stored with the turn's memories,
 in its transaction, sourced to the turn's player line).
 
 Two parts, both only when the game named witnesses:
@@ -79,12 +79,12 @@ class Overhear:
 
 
 def _hearsay(m: Memory, teller: Persona, listener: Persona) -> NewMemory:
-    """The listener's memory of what `teller` said: attributed in its text ("Goldie told me:
-    …"), so a prompt and the embedded engine say where it came from; same key, so the
-    listener never holds one fact twice."""
+    """The listener's memory of what `teller` said, in the listener's words and marked
+    `told_by` (an LLM prompt says who told it: engine/witness.py `attributed`); same key, so
+    the listener never holds one fact twice."""
     return NewMemory(
         m.kind,
-        witness.cut(f"{teller.name} told me: {witness.retell(m.text, teller.name)}"),
+        witness.retell(m.text, teller.name),
         max(1, m.importance - HEARSAY_DISCOUNT),
         key=m.key,
         persona=listener.id,
