@@ -492,7 +492,7 @@ def schema_strategy(schema: dict[str, Any], defs: dict[str, Any], name: str, ids
         return st.one_of([schema_strategy(s, defs, name, ids) for s in arms])
     known = {"type", "title", "description", "default", "minLength", "maxLength", "pattern", "minimum", "maximum",
              "properties", "required", "additionalProperties", "items", "maxItems", "minItems", "$defs",
-             "enum"}  # fmt: skip
+             "enum", "uniqueItems"}  # fmt: skip
     unknown = set(schema) - known
     if unknown:
         raise NotImplementedError(f"fuzz: schema keywords {sorted(unknown)} at {name!r}")
@@ -516,7 +516,12 @@ def schema_strategy(schema: dict[str, Any], defs: dict[str, Any], name: str, ids
         return st.none()
     if kind == "array":
         item = schema_strategy(schema.get("items", {}), defs, name, ids)
-        return st.lists(item, min_size=schema.get("minItems", 0), max_size=min(schema.get("maxItems", 4), 4))
+        return st.lists(
+            item,
+            min_size=schema.get("minItems", 0),
+            max_size=min(schema.get("maxItems", 4), 4),
+            unique=bool(schema.get("uniqueItems", False)),
+        )
     raise NotImplementedError(f"fuzz: schema type {kind!r} at {name!r}")
 
 
