@@ -36,7 +36,7 @@ test-llm: $(STAMP)
 	  else echo "SKIPPED: real llama.cpp server test (llama-cpp-python[server] cannot be built on this machine)"; \
 	    exit 0; fi; \
 	fi; \
-	PARLEY_LLM_SERVER_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/llm/test_llamacpp_server.py
+	PARLEY_LLM_SERVER_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/llm/test_llamacpp_server.py tests/llm/test_gguf_tokenizer.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sidecar engine_bindings/python tests

@@ -1,6 +1,6 @@
 """The one place that builds the sidecar's objects and hands each its dependencies.
 
-    Store ─┬─ PersonaRegistry ── Dialogue (EmbeddedEngine, LineSource, QualityGate) ─┐
+    Store ─┬─ PersonaRegistry ── Dialogue (EmbeddedEngine, LineSource, QualityGate, Context) ─┐
            └─ Router (providers, SqliteCostLedger)  ───────────────────────────────── Services
                                                                       Services + send ─ Dispatcher
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.pipeline.context import Context
 from sidecar.engine.recollect import DEFAULT_WEIGHTS, RecallWeights
 from sidecar.engine.turn import Dialogue, LineSource, PersonaRegistry
 from sidecar.personas.loader import load_personas
@@ -92,11 +93,15 @@ def dialogue(
     embedded engine as its last link."""
     engine = EmbeddedEngine()
     source: LineSource | None = None
+    context: Context | None = None
     if router is not None:
         from sidecar.engine.routed import RoutedSource
+        from sidecar.engine.routed_summary import RoutedSummariser
 
-        source = RoutedSource(router, engine)
-    return Dialogue(store, registry, engine, source=source, gate=gate, recall=recall)
+        routed = RoutedSource(router, engine)
+        summariser = RoutedSummariser(routed.ask, lambda: router.first_ready() is not None)
+        source, context = routed, Context(store, summariser, routed.budget)
+    return Dialogue(store, registry, engine, source=source, gate=gate, recall=recall, context=context)
 
 
 @asynccontextmanager

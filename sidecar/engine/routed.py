@@ -3,8 +3,9 @@ router (sidecar/llm), with the embedded engine as the last link of every chain.
 
 Per attempt of the quality gate:
 - the request is built from the persona's system prompt, the turn's tuning (style text,
-  temperature, frequency penalty, max tokens), the relationship, the recent lines, the goal
-  hint (present only when the persona allows the NPC to know the player's goal) and who else
+  temperature, frequency penalty, max tokens), the relationship, the conversation's rolling
+  summary and the recent lines after it (`TurnInput.summary`), under the chain's context
+  budget (`budget`), the goal hint (present only when the persona allows the NPC to know the player's goal) and who else
   is present;
 - a retry (attempt > 0) asks again a little warmer (+0.15 temperature per retry) with a note
   that the previous answer was rejected, so the provider does not repeat it; when the chain
@@ -38,8 +39,10 @@ from sidecar.engine import remember as memory_rules
 from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
+from sidecar.engine.tokens import ContextBudget
 from sidecar.engine.types import Composed, Line, Option
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
+from sidecar.llm.budget import chain_budget, tools_tokens
 from sidecar.llm.embedded import embedded_reply
 from sidecar.llm.router import TextFilter
 from sidecar.llm.tools import ToolDef
@@ -99,6 +102,11 @@ class RoutedSource:
         spec = self.router.first_ready()
         return spec is not None and spec.options_in_line
 
+    def budget(self) -> ContextBudget:
+        """The chain's context budget (`llm.budget.chain_budget`): the line requests and the
+        context step (pipeline/context.py) plan with the same numbers."""
+        return chain_budget(self.router.settings.chain)
+
     def request(self, turn: TurnInput, attempt: int = 0, *, with_options: bool = False) -> ChatRequest:
         """The provider request for one attempt of this turn (public for tests)."""
         ctx = turn.ctx
@@ -115,28 +123,34 @@ class RoutedSource:
             hints.append(retry_note(persona.name))
         if with_options:
             hints.append(inline_options.instruction(persona.name))
+        offered = tuple(ToolDef(name, a.description, a.arguments.as_json_schema()) for name, a in turn.actions.items())
+        budget = self.budget()
+        if with_options:
+            budget = budget.less(inline_options.EXTRA_TOKENS)
+        if offered:
+            budget = budget.less(tools_tokens(offered, budget.counter))
+        view = turn.summary
         req = build_request(
             persona,
             player=ctx.player,
             player_name=ctx.player_name,
             affinity=ctx.affinity,
             tuning=turn.tuning,
-            history=ctx.history,
+            history=view.recent if view is not None else ctx.history,
+            summary=view.text if view is not None else None,
             others=ctx.others,
             conversation=turn.conversation,
             player_line=turn.player_text,
             memories=[witness.attributed(r.memory.text, r.memory.told_by, ctx.neighbours) for r in turn.memories],
             hints=hints,
+            budget=budget,
         )
         if attempt:
             warmer = min(MAX_TEMPERATURE, req.temperature + RETRY_WARMER * attempt)
             req = replace(req, temperature=round(max(req.temperature, warmer), 3))
         if with_options:
             req = replace(req, max_tokens=req.max_tokens + inline_options.EXTRA_TOKENS)
-        if turn.actions:
-            offered = tuple(
-                ToolDef(name, a.description, a.arguments.as_json_schema()) for name, a in turn.actions.items()
-            )
+        if offered:
             req = replace(req, tools=offered)
         return req
 
@@ -234,7 +248,7 @@ class RoutedSource:
         if spec is None:
             return list(fallback)
         structured = spec.json in STRUCTURED_MODES
-        text = await self._ask(self.options_request(turn, line.text, structured=structured), "options")
+        text = await self.ask(self.options_request(turn, line.text, structured=structured), "options")
         if text is None:
             return list(fallback)
         found = option_rules.parse(text)
@@ -265,7 +279,7 @@ class RoutedSource:
             json_schema=schema if spec.json in STRUCTURED_MODES else None,
             tags=RequestTags(conversation=turn.conversation, persona=turn.ctx.persona.id, purpose="goal"),
         )
-        text = await self._ask(req, "goal")
+        text = await self.ask(req, "goal")
         return goal_rules.parse_judge(text) if text is not None else None
 
     # --- long-term memory ------------------------------------------------------------------
@@ -293,7 +307,7 @@ class RoutedSource:
         if spec is None:
             return None
         structured = spec.json in STRUCTURED_MODES
-        text = await self._ask(self.extract_request(turn, line.text, structured=structured), "memory")
+        text = await self.ask(self.extract_request(turn, line.text, structured=structured), "memory")
         if text is None:
             return None
         found = memory_rules.parse_extraction(text)
@@ -303,7 +317,7 @@ class RoutedSource:
 
     # --- shared ----------------------------------------------------------------------------
 
-    async def _ask(self, req: ChatRequest, purpose: str) -> str | None:
+    async def ask(self, req: ChatRequest, purpose: str) -> str | None:
         """One side request through the chain, without events to the game (they concern the
         line). None when only the embedded engine could answer, or on any failure."""
 

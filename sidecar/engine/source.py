@@ -21,6 +21,7 @@ from sidecar.engine.actions import Outcome, Proposal, acknowledge, doing, not_no
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
 from sidecar.engine.recollect import Recollection
+from sidecar.engine.summary import SummaryView
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import Composed, Line, Option, Sentiment, TurnContext
 from sidecar.personas.actions import ActionDef
@@ -69,6 +70,9 @@ class TurnInput:
     memories: tuple[Recollection, ...] = ()
     """Long-term memories of this player recalled for this line, best first (the recall step):
     an LLM prompt lists them, the embedded engine brings them up."""
+    summary: SummaryView | None = None
+    """The conversation's rolling summary and the recent lines after it (the context step,
+    pipeline/context.py); None before the first fold, when the prompt takes `ctx.history`."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The turn pipeline's sequencer: `Dialogue` runs the named steps of sidecar/engine/pipeline/
 over one draft per speaker, and is the one place that orders them:
 
-    load → read → recall → generate → act → settle → offer → remember → overhear → persist → announce
+    load → read → recall → context → generate → act → settle → offer → remember → overhear → persist → announce
 
 `say` and `choose` run the whole sequence; `start` (the greeting) and `end` (the farewell)
 compose with the embedded engine, then offer and persist; `regenerate_options` is `offer`
@@ -36,6 +36,7 @@ from sidecar.engine.emotion import NEUTRAL, Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.announce import announce
+from sidecar.engine.pipeline.context import Context
 from sidecar.engine.pipeline.draft import Action, Draft, GoalState
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.load import HISTORY_WINDOW, load_conversation, load_turn
@@ -185,6 +186,7 @@ class Dialogue:
         actions: ActionRegistry | None = None,
         world: WorldFacts | None = None,
         recall: RecallWeights = DEFAULT_WEIGHTS,
+        context: Context | None = None,
     ) -> None:
         self.store = store
         self.memories = MemoryStore(store)
@@ -195,6 +197,7 @@ class Dialogue:
         self.source: LineSource = source or EmbeddedSource(self.engine)
         self.gate = gate or quality_rules.QualityGate()
         self.recall = Recall(self.memories, recall)
+        self.context = context or Context(store)
         self.generate = Generate(self.source, self.gate, self.engine)
         self.act = Act(store, self.actions, personas.all, world)
         self.settle = Settle(self.source)
@@ -245,6 +248,7 @@ class Dialogue:
         draft.acting = await self.act.prepare(draft)
         draft.recalled = await self.recall(draft)
         draft.turn = replace(draft.turn, memories=draft.recalled.memories)
+        draft.context = await self.context(draft)
         draft.generation = await self.generate(
             draft, stream=stream, emit=emit, action_problems=functools.partial(self.act.problems, draft)
         )

@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sidecar.engine.tokens import MIN_CONTEXT_BUDGET
 from sidecar.errors import ConfigError
 from sidecar.llm.presets import GENERIC_ANTHROPIC, GENERIC_OPENAI, JsonMode, Preset, load_presets
 from sidecar.llm.spec import (
@@ -99,6 +100,10 @@ class ProviderModel(_Strict):
     options_in_line: bool | None = None
     tools: bool | None = None
     """Native tool calls for NPC actions (default: the preset's); false = structured output."""
+    context_budget: Annotated[int, Field(ge=MIN_CONTEXT_BUDGET, le=10_000_000)] | None = None
+    tokenizer: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    """Path of a GGUF model file whose vocabulary counts this provider's tokens (needs
+    llama-cpp-python; without it, or without the file, token counts are estimated)."""
     local: bool | None = None
     limits: ProviderLimitsModel = ProviderLimitsModel()
     price: PriceModel | None = None
@@ -349,6 +354,8 @@ def _resolve_provider(
         max_tokens_field=model.max_tokens_field or base.max_tokens_field,
         options_in_line=model.options_in_line if model.options_in_line is not None else base.options_in_line,
         tools=model.tools if model.tools is not None else base.tools,
+        context_budget=model.context_budget or base.context_budget,
+        tokenizer=model.tokenizer,
         limits=limits,
         price=price,
     )

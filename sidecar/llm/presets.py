@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal, cast
 
+from sidecar.engine.tokens import DEFAULT_CONTEXT_BUDGET
+
 JsonMode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
 JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object_schema", "json_object", "prompt")
 
@@ -30,6 +32,7 @@ class Preset:
     max_tokens_field: str = "max_tokens"
     options_in_line: bool = True
     tools: bool = True
+    context_budget: int = DEFAULT_CONTEXT_BUDGET
 
 
 GENERIC_OPENAI = Preset(name="openai-compatible", kind="openai", base_url="", model="", json="prompt")

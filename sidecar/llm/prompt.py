@@ -20,6 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sidecar.engine.text import sentences
+from sidecar.engine.tokens import ContextBudget
+from sidecar.llm.budget import Sections, fit_sections, render
 from sidecar.llm.types import ChatMessage, ChatRequest, RequestTags
 from sidecar.personas.model import Persona
 
@@ -90,6 +93,8 @@ def build_request(
     opening: str | None = None,
     hints: Sequence[str] = (),
     max_history: int = MAX_HISTORY,
+    summary: str | None = None,
+    budget: ContextBudget | None = None,
 ) -> ChatRequest:
     """The request for this persona's next line.
 
@@ -101,6 +106,13 @@ def build_request(
     allows the NPC to know it), placed before the reply rules. `player_name` is the player's
     display name when known (from the game or the conversation): the prompt calls the player
     by it instead of the id `player`, and tells the NPC it knows the name.
+
+    `summary` is the conversation's rolling summary of the lines before `history`;
+    `memories` are best first. With a `budget`, the prompt (system + messages + framing,
+    counted by the budget's counter) plus the reply's `max_tokens` never exceeds
+    `budget.tokens`: sections are dropped or trimmed in the order `llm.budget` documents, and
+    the reply is given at most half the budget. Without one, only
+    `max_history` limits the lines. Raises `BudgetTooSmall` when not even the reply rules fit.
     """
     feeling = relationship or relationship_text(affinity)
     if player_name:
@@ -117,18 +129,15 @@ def build_request(
         "relationship": feeling,
     }
     template = persona.system_prompt
-    parts = [render_system(persona, values).strip()]
+    head = [render_system(persona, values).strip()]
     if "{player}" not in template or "{relationship}" not in template:
-        parts.append(f"You are talking with {player}; {feeling} (affinity {affinity}/100).")
+        head.append(f"You are talking with {player}; {feeling} (affinity {affinity}/100).")
     if player_name:
-        parts.append(f"You know their name is {player_name}: never ask for it.")
+        head.append(f"You know their name is {player_name}: never ask for it.")
     if others:
         present = ", ".join(f"{o.name} ({o.role})" for o in others)
-        parts.append(f"Also present: {present}.")
-    if memories:
-        parts.append("Things you remember:\n" + "\n".join(f"- {m}" for m in memories))
-    parts.extend(h.strip() for h in hints if h.strip())
-    parts.append(
+        head.append(f"Also present: {present}.")
+    rules = (
         f"Reply with {persona.name}'s next line only: spoken words, in the first person, "
         f"without a name label. Never write lines or actions for {player}"
         + (" or the others present." if others else ".")
@@ -147,16 +156,35 @@ def build_request(
             messages.append(ChatMessage("user", f"{who}: {line.text}"))
         else:
             messages.append(ChatMessage("user", line.text))
-    if not messages:
-        messages.append(ChatMessage("user", opening or f"({player} approaches you.)"))
-    elif messages[-1].role == "assistant":
-        messages.append(ChatMessage("user", opening or f"({player} waits for you to go on.)"))
+
+    def tail(kept: tuple[ChatMessage, ...]) -> tuple[ChatMessage, ...]:
+        if not kept:
+            return (ChatMessage("user", opening or f"({player} approaches you.)"),)
+        if kept[-1].role == "assistant":
+            return (*kept, ChatMessage("user", opening or f"({player} waits for you to go on.)"))
+        return kept
+
+    sections = Sections(
+        head="\n\n".join(head),
+        memories=tuple(m.strip() for m in memories if m.strip()),
+        summary=tuple(sentences(summary)) if summary else (),
+        hints=tuple(h.strip() for h in hints if h.strip()),
+        rules=rules,
+        lines=tuple(messages),
+        tail=tail,
+    )
+    max_tokens = tuning.max_tokens
+    if budget is not None:
+        # A reply may take at most half the budget, so a small budget still has a prompt.
+        max_tokens = min(max_tokens, budget.tokens // 2)
+        sections = fit_sections(sections, budget.prompt_tokens(max_tokens), budget.counter)
+    system, kept = render(sections)
     stops = [f"\n{player}:"] + [f"\n{o.name}:" for o in others]
     return ChatRequest(
-        system="\n\n".join(parts),
-        messages=tuple(messages),
+        system=system,
+        messages=kept,
         temperature=tuning.temperature,
-        max_tokens=tuning.max_tokens,
+        max_tokens=max_tokens,
         frequency_penalty=tuning.frequency_penalty,
         stop=tuple(stops[:4]),
         tags=RequestTags(conversation=conversation, persona=persona.id),

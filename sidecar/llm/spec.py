@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from sidecar.engine.tokens import DEFAULT_CONTEXT_BUDGET
 from sidecar.llm.presets import JsonMode
 
 
@@ -92,6 +93,10 @@ class ProviderSpec:
     a second call; the second call still happens when the reply brings none."""
     tools: bool = True
     """Native tool calls for NPC actions; false: a structured `{"line", "actions"}` reply."""
+    context_budget: int = DEFAULT_CONTEXT_BUDGET
+    """Tokens one request may hold, prompt and reply together (sidecar/llm/budget.py)."""
+    tokenizer: str | None = None
+    """A GGUF file whose vocabulary counts this provider's tokens; None = the estimate."""
     limits: Limits = Limits()
     price: Price | None = None
     """None when the price of this model is unknown (costs recorded as 0, logged once)."""

@@ -36,6 +36,7 @@ from sidecar.errors import StoreError
 from sidecar.store import witness
 from sidecar.store.memory import NewMemory, write_turn_memories
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from sidecar.store.summaries import SummaryWrite, insert_sync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -194,6 +195,8 @@ class TurnWrite:
     """Long-term memories made by this turn, sourced to its lines (store/memory.py)."""
     witnesses: tuple[str, ...] = ()
     """Bystander persona ids who heard every line of this write (store/witness.py)."""
+    summary: SummaryWrite | None = None
+    """A rolling summary the turn's prompt was built on (store/summaries.py)."""
 
 
 class Store:
@@ -512,6 +515,8 @@ class Store:
                     (t.goal.progress, t.goal.completed, t.goal.rewarded, t.goal.reason, now, t.conversation_id),
                 )
             c.executemany("UPDATE actions SET told=1 WHERE id=?", [(i,) for i in t.told_actions])
+            if t.summary is not None:
+                insert_sync(c, t.conversation_id, t.summary, now)
         return AffinityResult(old=int(old), new=int(new))
 
     async def lines_since(self, conversation_id: str, seq: int, limit: int = 60) -> list[MessageRow]:

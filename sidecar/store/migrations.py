@@ -151,6 +151,25 @@ MIGRATIONS: list[str] = [
         CHECK (persona_id <> other_id)
     );
     """,
+    # 7 -> 8: rolling summaries (store/summaries.py). One row per fold: the summary of lines
+    # from_seq..to_seq of a conversation as one persona heard them, and the facts it had to
+    # keep (JSON list of strings), so the next fold keeps them too. The newest row (highest
+    # to_seq) is the one in force; older rows are kept as the summary's history.
+    """
+    CREATE TABLE summaries (
+        id               INTEGER PRIMARY KEY,
+        conversation_id  TEXT NOT NULL REFERENCES conversations(id),
+        persona_id       TEXT NOT NULL,
+        from_seq         INTEGER NOT NULL CHECK (from_seq >= 0),
+        to_seq           INTEGER NOT NULL,
+        text             TEXT NOT NULL,
+        method           TEXT NOT NULL CHECK (method IN ('llm', 'extractive')),
+        facts            TEXT NOT NULL DEFAULT '[]',
+        at               REAL NOT NULL,
+        CHECK (to_seq >= from_seq)
+    );
+    CREATE INDEX summaries_latest ON summaries(conversation_id, persona_id, to_seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

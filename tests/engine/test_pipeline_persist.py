@@ -10,6 +10,7 @@ from sidecar.engine.actions import ActionRegistry
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.pipeline.actions import Act
 from sidecar.engine.pipeline.announce import announce
+from sidecar.engine.pipeline.context import Context
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.generate import Generate
 from sidecar.engine.pipeline.offer import Offer
@@ -41,6 +42,7 @@ class Events:
 async def settled(draft: Draft, store: Store) -> Draft:
     draft.acting = await Act(store, ActionRegistry(), lambda: ()).prepare(draft)
     draft.recalled = NOTHING
+    draft.context = await Context(store)(draft)
     draft.generation = await Generate(SOURCE, QualityGate(), ENGINE)(draft, stream=False, emit=Events())
     draft.actions = ()
     draft.settled = await Settle(SOURCE)(draft)

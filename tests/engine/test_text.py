@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -71,11 +72,47 @@ def test_similarity_is_bounded_and_symmetric(a: str, b: str) -> None:
 
 
 def test_token_estimate_is_one_rule() -> None:
-    assert CHARS_PER_TOKEN == 4
-    assert estimate_tokens("") == 0
-    assert estimate_tokens("abc") == 1 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
-    assert chars_for_tokens(40) == 160
-    assert estimate_tokens("x" * chars_for_tokens(40)) == 40
+    assert estimate_tokens("") == 0 and estimate_tokens("   ") == 0
+    assert estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
+    assert estimate_tokens("Hi, you!") == 4  # two words, two marks
+    assert estimate_tokens("1,250") == 5  # digits one by one
+    assert estimate_tokens("é…") == 5  # UTF-8 bytes outside ASCII
+    assert chars_for_tokens(40) == 40 * CHARS_PER_TOKEN
+    assert estimate_tokens("x" * chars_for_tokens(40)) <= 40
+
+
+@given(st.text(max_size=200) | st.text(st.characters(max_codepoint=127), max_size=200))
+def test_the_ascii_fast_path_counts_what_the_pieces_do(text: str) -> None:
+    from sidecar.engine.text import _PIECE, WORD_CHARS_PER_TOKEN
+
+    slow = 0
+    for m in _PIECE.finditer(text):
+        piece = m.group(0)
+        if piece[0].isascii():
+            slow += -(-len(piece) // WORD_CHARS_PER_TOKEN) if piece[0].isalpha() else 1
+        else:
+            slow += len(piece[0].encode("utf-8", "surrogatepass"))
+    assert estimate_tokens(text) == slow
+
+
+COUNTS = json.loads((Path(__file__).parent / "data" / "token_counts.json").read_text("utf-8"))["counts"]
+"""Gemma 3's real token counts of the shipped text (benchmarks/token_estimate.py --write)."""
+
+
+def test_token_estimate_errs_high_on_the_recorded_sample() -> None:
+    est = {s: estimate_tokens(s) for s in COUNTS}
+    total_ratio = sum(est.values()) / sum(COUNTS.values())
+    low = [s for s, n in COUNTS.items() if est[s] < n]
+    assert len(COUNTS) > 1000
+    assert 1.15 <= total_ratio <= 1.4, total_ratio  # high, but not wastefully so
+    assert len(low) <= len(COUNTS) // 50, low[:5]
+    assert all(COUNTS[s] - est[s] <= 1 for s in low)
+
+
+def test_prose_cut_at_chars_for_tokens_estimates_within_the_budget() -> None:
+    prose = " ".join(s for s in COUNTS if " " in s)
+    for n in (20, 60, 160, 400):
+        assert estimate_tokens(prose[: chars_for_tokens(n)]) <= n
 
 
 def test_llm_usage_estimates_use_the_same_rule() -> None:

@@ -4,6 +4,8 @@
                            refuses a missing or ended conversation
     read      read.py      the player's line read for one speaker → the `Draft` (draft.py)
     recall    recall.py    the speaker's long-term memories of the player, ranked for the line
+    context   context.py   the context budget: folds the oldest lines into a rolling summary
+                           when the recent ones no longer fit (store/summaries.py)
     generate  generate.py  the line through the quality gate, streamed, reset on a rejected
                            attempt; what the kept line leaves in memory (composed or observed)
     act       actions.py   what the NPC does besides speaking: `prepare` before generate (the

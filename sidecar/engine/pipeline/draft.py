@@ -1,6 +1,6 @@
 """The draft of one turn: one typed record that the pipeline's steps read and fill.
 
-    read → recall → generate → act → settle → offer → remember → persist → announce
+    read → recall → context → generate → act → settle → offer → remember → persist → announce
 
 `read.read_line` makes the draft (the player's line read for one *speaker*); each later
 step returns its own frozen section, which the sequencer (`Dialogue`, sidecar/engine/turn.py)
@@ -16,7 +16,7 @@ with one draft per speaker over the same stored conversation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sidecar.engine import goals as goal_rules
@@ -29,6 +29,7 @@ from sidecar.engine.quality import Quality
 from sidecar.engine.recollect import Recollection
 from sidecar.engine.source import Generated, TurnInput
 from sidecar.engine.state import EngineMemory
+from sidecar.engine.summary import SummaryView
 from sidecar.engine.tone import ToneReading, neutral_reading
 from sidecar.engine.types import Option, Sentiment, TurnContext
 from sidecar.personas.actions import ActionDef
@@ -36,6 +37,7 @@ from sidecar.personas.model import Persona
 from sidecar.store.actions import ActionLog
 from sidecar.store.db import AffinityResult, ConversationRow, GoalRow, GoalWrite, MessageRow
 from sidecar.store.memory import NewMemory
+from sidecar.store.summaries import SummaryWrite
 
 T = TypeVar("T")
 
@@ -62,6 +64,17 @@ class Recalled:
 
     memories: tuple[Recollection, ...] = ()
     hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The conversation's context for this turn (filled by `context.Context`)."""
+
+    view: SummaryView | None
+    """The summary in force and the lines after it (None before the first fold); goes to
+    the line source as `TurnInput.summary`."""
+    write: SummaryWrite | None
+    """A new fold made this turn, stored with the turn."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,7 @@ class Draft:
     stored with the turn; each names the NPC who holds it (`NewMemory.persona`)."""
     _acting: Acting | None = None
     _recalled: Recalled | None = None
+    _context: Fitted | None = None
     _generation: Generation | None = None
     _actions: tuple[Action, ...] | None = None
     _settled: Settled | None = None
@@ -174,6 +188,15 @@ class Draft:
     @recalled.setter
     def recalled(self, value: Recalled) -> None:
         self._recalled = value
+
+    @property
+    def context(self) -> Fitted:
+        return _need(self._context, "context")
+
+    @context.setter
+    def context(self, value: Fitted) -> None:
+        self._context = value
+        self.turn = replace(self.turn, summary=value.view)
 
     @property
     def generation(self) -> Generation:
@@ -235,6 +258,7 @@ __all__ = [
     "Acting",
     "Action",
     "Draft",
+    "Fitted",
     "Generation",
     "GoalState",
     "Recalled",

@@ -77,6 +77,7 @@ def turn_write(draft: Draft) -> TurnWrite:
         told_actions=tuple(r.id for r in draft.acting.log.untold),
         memories=(*draft.remembered, *draft.overheard),
         witnesses=tuple(p.id for p in draft.witnesses),
+        summary=draft.context.write,
     )
 
 
