@@ -24,7 +24,8 @@
     ├── ConfigError                  config_error
     ├── StoreError                   store_error
     ├── Internal                     internal
-    └── ActionNotFound               action_not_found    (no decided action with that id)
+    ├── ActionNotFound               action_not_found    (no decided action with that id)
+    └── SlotNotFound                 slot_not_found      (no save slot of that name)
 
 Codes are a wire contract (`ErrorCode`, in sidecar/protocol/codes.py with the rest of the
 protocol): a code is never renamed or reused. Only `server/` turns these
@@ -168,6 +169,10 @@ class Internal(ParleyError):
 
 class ActionNotFound(ParleyError):
     code = ErrorCode.ACTION_NOT_FOUND
+
+
+class SlotNotFound(ParleyError):
+    code = ErrorCode.SLOT_NOT_FOUND
 
 
 __all__ = [name for name in dir() if name[0].isupper()]

@@ -299,10 +299,6 @@ class Dialogue:
         )
         return Line(persona.id, farewell.text), persona.name, feel
 
-    async def history(self, conversation_id: str, limit: int | None) -> list[MessageRow]:
-        await load_conversation(self.store, conversation_id, allow_ended=True)
-        return await self.store.lines(conversation_id, limit)
-
     # --- options ---------------------------------------------------------------------------
 
     async def regenerate_options(self, conversation_id: str) -> list[Option]:

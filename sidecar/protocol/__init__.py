@@ -5,4 +5,6 @@ are imported here, so whoever imports any part of the protocol sees every op.
 """
 
 from sidecar.protocol import actions as actions
+from sidecar.protocol import history as history
 from sidecar.protocol import memory as memory
+from sidecar.protocol import saves as saves

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
     ACTION_NOT_FOUND = "action_not_found"
     MEMORY_NOT_FOUND = "memory_not_found"
+    SLOT_NOT_FOUND = "slot_not_found"
 
 
 __all__ = ["PROTOCOL_VERSION", "ErrorCode"]

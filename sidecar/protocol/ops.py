@@ -123,6 +123,8 @@ class NpcLine(OutModel):
 
 
 class HistoryLine(OutModel):
+    seq: int = Field(ge=0)
+    """The line's place in its conversation: 0 for the greeting, then one per line."""
     speaker: str
     name: str
     text: str
@@ -341,6 +343,9 @@ class EndResult(OutModel):
 class HistoryArgs(ConversationArgs):
     limit: int | None = Field(None, ge=1, le=1000)
     """The newest `limit` lines (still oldest first). Default: all."""
+    before: int | None = Field(None, ge=0, le=2**53)
+    """Only lines with `seq` below this (with `limit`: the newest `limit` of those), to page
+    back through a long conversation. Default: up to the newest line."""
 
 
 class HistoryResult(OutModel):

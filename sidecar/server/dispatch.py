@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from sidecar import __version__
 from sidecar.engine.cancel import CANCEL, CancelToken
-from sidecar.engine.emotion import Feeling, accept
+from sidecar.engine.emotion import Feeling
 from sidecar.engine.goals import GoalDef
 from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
 from sidecar.engine.types import Line
@@ -31,9 +31,10 @@ from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, U
 from sidecar.protocol import ops as P
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
-from sidecar.server import ops_actions, ops_memory
+from sidecar.server import ops_actions, ops_history, ops_memory, ops_saves
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
+from sidecar.store.saves import Activity
 
 if TYPE_CHECKING:
     from sidecar.llm.costs import CostBucket
@@ -68,6 +69,8 @@ class Services:
     ledger: Callable[[], SqliteCostLedger]
     """The cost ledger over the store (made on first use: a sidecar without a provider
     config does not load the LLM package at start-up)."""
+    activity: Activity = field(default_factory=Activity)
+    """Requests in flight (a save slot loads only when no other one is)."""
 
 
 @dataclass
@@ -95,7 +98,18 @@ class Dispatcher:
             "conversation.start": self._start,
             "conversation.say": self._say,
             "conversation.end": self._end,
-            "conversation.history": self._history,
+            "conversation.history": self._over(ops_history.conversation_history),
+            "conversation.list": self._over(ops_history.conversation_list),
+            "history.search": self._over(ops_history.history_search),
+            "archive.run": self._over(ops_history.archive_run),
+            "archive.restore": self._over(ops_history.archive_restore),
+            "save.create": self._over(ops_saves.save_create),
+            "save.load": self._over(ops_saves.save_load),
+            "save.list": self._over(ops_saves.save_list),
+            "save.delete": self._over(ops_saves.save_delete),
+            "world.set": self._over(ops_saves.world_set),
+            "world.get": self._over(ops_saves.world_get),
+            "world.clear": self._over(ops_saves.world_clear),
             "conversation.choose": self._choose,
             "request.cancel": self._cancel_op,
             "options.generate": self._options,
@@ -207,7 +221,8 @@ class Dispatcher:
         try:
             if token.is_set():
                 raise Cancelled("the game cancelled this request before it started")
-            result = await handler(args, emit)
+            with self.services.activity.request():
+                result = await handler(args, emit)
         except ParleyError as exc:
             await self._send_error(prefix, req_id, exc)
             return
@@ -367,22 +382,6 @@ class Dispatcher:
     async def _end(self, args: P.EndArgs, emit: Emit) -> P.EndResult:
         line, name, feel = await self.dialogue.end(args.conversation)
         return P.EndResult(line=_npc_line(line, name, feel))
-
-    async def _history(self, args: P.HistoryArgs, emit: Emit) -> P.HistoryResult:
-        rows = await self.dialogue.history(args.conversation, args.limit)
-        return P.HistoryResult(
-            lines=[
-                P.HistoryLine(
-                    speaker=r.speaker,
-                    name=r.name,
-                    text=r.text,
-                    at=r.at,
-                    emotion=accept(r.emotion),
-                    intensity=r.intensity,
-                )
-                for r in rows
-            ]
-        )
 
 
 def _npc_line(line: Line, name: str, feel: Feeling) -> P.NpcLine:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from sidecar.engine.pipeline.load import load_conversation
 from sidecar.errors import ActionNotFound, BadRequest
 from sidecar.personas.actions import ActionDef
 from sidecar.protocol import actions as PA
@@ -82,7 +83,7 @@ async def result(services: Services, args: PA.ActionResultArgs) -> PA.ActionResu
 
 
 async def pending(services: Services, args: PA.ActionsPendingArgs) -> PA.ActionsPendingResult:
-    await services.dialogue.history(args.conversation, 1)  # conversation_not_found, ended included
+    await load_conversation(services.store, args.conversation, allow_ended=True)  # conversation_not_found
     rows = await ActionStore(services.store).pending(args.conversation)
     return PA.ActionsPendingResult(actions=[P.ActionOut(id=r.id, name=r.name, args=dict(r.args)) for r in rows])
 

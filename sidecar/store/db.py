@@ -20,6 +20,7 @@ and a kernel under heavy dirty-page pressure can make a WAL append slow.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import apsw
 import orjson
@@ -40,6 +41,7 @@ from sidecar.store.summaries import SummaryWrite, insert_sync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 
 def _dump_state(memory: Mapping[str, Any]) -> str:
     """A conversation's state as the JSON text stored in `conversations.memory` (orjson: it is
@@ -242,6 +244,11 @@ class Store:
         go to a thread); async so callers stay free of how the store runs its calls."""
         return self._guarded(fn, args)
 
+    async def run(self, fn: Callable[Concatenate[Any, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(conn, *args, **kwargs)` as one store call: the entry point of the topic modules
+        (sidecar/store/history.py, archive.py, world.py)."""
+        return self._guarded(functools.partial(fn, self.conn, *args, **kwargs), ())
+
     @staticmethod
     def _guarded(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
@@ -296,6 +303,10 @@ class Store:
         if self._ckpt_conn is not None:
             self._ckpt_conn.close()
             self._ckpt_conn = None
+
+    async def migrate(self) -> None:
+        """Bring the schema up to this sidecar's version (after a save slot is loaded)."""
+        await self._run(self._migrate)
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchall()[0][0]

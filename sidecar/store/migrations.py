@@ -170,6 +170,54 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX summaries_latest ON summaries(conversation_id, persona_id, to_seq);
     """,
+    # 8 -> 9: history (issue 13 §4-5). `kind` tells a conversation from a scene; lines of
+    # archived conversations move to `archive_messages` (same ids, same seqs: a memory's
+    # source (conversation, seq) stays valid); `lines_fts` indexes every line, live or
+    # archived, through the `all_lines` view it reads its text from (a line keeps its id
+    # when it moves, so archiving never touches the index); the game's world facts.
+    """
+    ALTER TABLE conversations ADD COLUMN kind TEXT NOT NULL DEFAULT 'conversation';
+    CREATE INDEX conversations_updated ON conversations(updated_at, id);
+    CREATE INDEX conversations_persona ON conversations(persona_id, updated_at, id);
+    CREATE INDEX conversations_player_updated ON conversations(player_id, updated_at, id);
+    CREATE INDEX conversations_ended ON conversations(ended_at) WHERE archived_at IS NULL;
+    CREATE TABLE archive_messages (
+        id               INTEGER PRIMARY KEY,
+        conversation_id  TEXT NOT NULL,
+        seq              INTEGER NOT NULL,
+        speaker          TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        text             TEXT NOT NULL,
+        at               REAL NOT NULL,
+        sentiment        TEXT,
+        compound         REAL,
+        provider         TEXT,
+        quality          INTEGER,
+        retries          INTEGER NOT NULL DEFAULT 0,
+        quality_rules    TEXT,
+        arc              TEXT,
+        stance           REAL,
+        emotion          TEXT,
+        intensity        REAL,
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE VIEW all_lines AS
+        SELECT id, conversation_id, seq, speaker, name, text, at, 0 AS archived FROM messages
+        UNION ALL
+        SELECT id, conversation_id, seq, speaker, name, text, at, 1 AS archived FROM archive_messages;
+    CREATE VIRTUAL TABLE lines_fts USING fts5(
+        text, content='all_lines', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts AFTER INSERT ON messages BEGIN
+        INSERT INTO lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    INSERT INTO lines_fts(rowid, text) SELECT id, text FROM messages;
+    CREATE TABLE world_facts (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
