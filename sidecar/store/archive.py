@@ -46,9 +46,10 @@ PER_MESSAGE: tuple[PerMessage, ...] = (PerMessage("message_witnesses"),)
 LINES = "messages"
 
 
-def _columns(conn: Any, table: str) -> list[tuple[str, str, bool]]:
-    """(name, declared type, is the primary key) of each column; empty if there is no table."""
-    return [(r[1], r[2], bool(r[5])) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()]
+def _columns(conn: Any, table: str) -> list[tuple[str, str, int]]:
+    """(name, declared type, place in the primary key (0: not in it)) of each column; empty
+    if there is no such table."""
+    return [(r[1], r[2], int(r[5])) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()]
 
 
 def _mirror(conn: Any, table: str, link: str) -> list[str]:
@@ -58,8 +59,9 @@ def _mirror(conn: Any, table: str, link: str) -> list[str]:
     archive = ARCHIVE_PREFIX + table
     have = {name for name, _, _ in _columns(conn, archive)}
     if not have:
-        cols = ", ".join(f"{n} {t}{' PRIMARY KEY' if pk else ''}" for n, t, pk in live)
-        conn.execute(f"CREATE TABLE {archive} ({cols})")
+        key = [n for n, _, pk in sorted(live, key=lambda c: c[2]) if pk]
+        cols = [f"{n} {t}" for n, t, _ in live] + ([f"PRIMARY KEY ({', '.join(key)})"] if key else [])
+        conn.execute(f"CREATE TABLE {archive} ({', '.join(cols)})")
         conn.execute(f"CREATE INDEX {archive}_link ON {archive}({link})")
     else:
         for name, decl, _ in live:
