@@ -174,7 +174,8 @@ MIGRATIONS: list[str] = [
     # archived conversations move to `archive_messages` (same ids, same seqs: a memory's
     # source (conversation, seq) stays valid); `lines_fts` indexes every line, live or
     # archived, through the `all_lines` view it reads its text from (a line keeps its id
-    # when it moves, so archiving never touches the index); the game's world facts.
+    # when it moves, so archiving never touches the index, and a line restored from the
+    # archive is not indexed twice); the game's world facts.
     """
     ALTER TABLE conversations ADD COLUMN kind TEXT NOT NULL DEFAULT 'conversation';
     CREATE INDEX conversations_updated ON conversations(updated_at, id);
@@ -208,7 +209,8 @@ MIGRATIONS: list[str] = [
     CREATE VIRTUAL TABLE lines_fts USING fts5(
         text, content='all_lines', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
     );
-    CREATE TRIGGER messages_fts AFTER INSERT ON messages BEGIN
+    CREATE TRIGGER messages_fts AFTER INSERT ON messages
+    WHEN NOT EXISTS (SELECT 1 FROM archive_messages WHERE id = new.id) BEGIN
         INSERT INTO lines_fts(rowid, text) VALUES (new.id, new.text);
     END;
     INSERT INTO lines_fts(rowid, text) SELECT id, text FROM messages;

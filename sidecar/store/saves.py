@@ -107,7 +107,9 @@ def _info(path: Path) -> SlotInfo:
     return SlotInfo(slot=path.name.removesuffix(SUFFIX), created_at=st.st_mtime, bytes=st.st_size)
 
 
-async def create(store: Store, slot: str, *, progress: Progress | None = None) -> SlotInfo:
+async def create(
+    store: Store, slot: str, *, progress: Progress | None = None, pages_per_step: int = PAGES_PER_STEP
+) -> SlotInfo:
     """Save the whole store into `slot` (replacing what it held)."""
     final = _slot_path(store, slot)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +120,7 @@ async def create(store: Store, slot: str, *, progress: Progress | None = None) -
     try:
         with dest.backup("main", store.conn, "main") as backup:
             while not backup.done:
-                backup.step(PAGES_PER_STEP)
+                backup.step(pages_per_step)
                 tell("copying")
                 await asyncio.sleep(0)
         # The copy carries the live store's WAL flag; a save is one file, so it gets a
