@@ -41,6 +41,7 @@ from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.tokens import ContextBudget
 from sidecar.engine.types import Composed, Line, Option
+from sidecar.engine.world import world_hint
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, StreamCleaner, build_request
 from sidecar.llm.budget import chain_budget, tools_tokens
 from sidecar.llm.embedded import embedded_reply
@@ -119,6 +120,8 @@ class RoutedSource:
             hints.append(act_note(persona.name))
         if attempt and turn.action_problems:
             hints.append(dropped_note(turn.action_problems))
+        if world := world_hint(turn.world):
+            hints.append(world)
         if attempt:
             hints.append(retry_note(persona.name))
         if with_options:

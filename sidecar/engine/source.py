@@ -73,6 +73,9 @@ class TurnInput:
     summary: SummaryView | None = None
     """The conversation's rolling summary and the recent lines after it (the context step,
     pipeline/context.py); None before the first fold, when the prompt takes `ctx.history`."""
+    world: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    """The game's world facts (`world.set`): an LLM prompt is told them (the embedded engine
+    sees them as the persona topics they open, `engine/world.py`)."""
 
 
 @dataclass(frozen=True)

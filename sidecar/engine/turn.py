@@ -63,8 +63,10 @@ from sidecar.engine.state import ConversationState
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import PLAYER, Line, Option, Sentiment, TurnContext
 from sidecar.engine.witness import bystanders
+from sidecar.engine.world import persona_in
 from sidecar.errors import BadRequest, GoalNotFound, PersonaNotFound
 from sidecar.personas.model import Persona
+from sidecar.store import world as world_facts
 from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
 from sidecar.store.memory import MemoryStore
 from sidecar.store.relations import NpcRelations
@@ -273,8 +275,9 @@ class Dialogue:
         conversation = "c_" + secrets.token_hex(8)
         given = ConversationState(player_name=player_name)
         neighbours = tuple(p for p in self.personas.all() if p.id != persona.id)
+        shown = persona_in(persona, await self.store.run(world_facts.facts))
         ctx = TurnContext(
-            persona=persona, player=player, affinity=affinity, seed=seed, turn=0, state=given, neighbours=neighbours
+            persona=shown, player=player, affinity=affinity, seed=seed, turn=0, state=given, neighbours=neighbours
         )
         greeting = self.engine.greet(ctx, await self.recall.greeting(player, persona.id))
         if greeting.memory.player_name and not given.known_name:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from sidecar.personas.actions import ACTION_NAME, MAX_ACTIONS, ActionDef
+from sidecar.protocol.saves import MAX_WORLD_TEXT, WORLD_KEY_PATTERN
 
 PERSONA_ID = r"^[a-z][a-z0-9_]{0,31}$"
 PRESETS = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
@@ -103,6 +104,9 @@ Keyword = Annotated[str, Field(min_length=1, max_length=40)]
 Alias = Annotated[str, Field(min_length=1, max_length=60)]
 Subject = Annotated[str, Field(min_length=1, max_length=40)]
 Key = Annotated[str, Field(pattern=PERSONA_ID)]
+WorldKey = Annotated[str, Field(pattern=WORLD_KEY_PATTERN)]
+WorldFact = Annotated[str, Field(max_length=MAX_WORLD_TEXT)] | bool | int | float
+"""A world fact's value a topic waits for (the protocol's `world.set` values)."""
 
 
 class _Strict(BaseModel):
@@ -167,6 +171,9 @@ class Topic(_Strict):
     """Words in the player's line that pick this topic (matched case-insensitively)."""
     lines: list[Line] = Field(min_length=1, max_length=30)
     """What the NPC may say about it; may use {player} and {name}."""
+    when: dict[WorldKey, WorldFact] = Field(default_factory=dict, max_length=16)
+    """World facts that must all hold for the NPC to talk about this (the game sets them
+    with `world.set`): `when = { time_of_day = "night" }`. Default: always."""
 
     @field_validator("keywords")
     @classmethod

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -35,6 +35,7 @@ import orjson
 
 from sidecar.errors import StoreError
 from sidecar.store import witness
+from sidecar.store import world as world_facts
 from sidecar.store.memory import NewMemory, write_turn_memories
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from sidecar.store.summaries import SummaryWrite, insert_sync
@@ -169,6 +170,8 @@ class TurnState:
     lines: list[MessageRow]
     affinity: int
     goal: GoalRow | None
+    world: Mapping[str, world_facts.Value] = field(default_factory=dict)
+    """The game's world facts (sidecar/store/world.py) as this turn starts."""
 
 
 @dataclass(frozen=True)
@@ -445,6 +448,7 @@ class Store:
             lines=self._lines_sync(cid, window),
             affinity=int(r[10]) if r[10] is not None else DEFAULT_AFFINITY,
             goal=_goal_row((cid, *r[11:])) if r[11] is not None else None,
+            world=world_facts.facts(self.conn),
         )
 
     async def affinity(self, player_id: str, persona_id: str) -> int:

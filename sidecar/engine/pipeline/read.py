@@ -17,6 +17,7 @@ from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.source import TurnInput
 from sidecar.engine.state import ConversationState
 from sidecar.engine.types import Line, TurnContext
+from sidecar.engine.world import persona_in
 from sidecar.personas.model import Persona
 from sidecar.store.db import MessageRow, TurnState
 
@@ -30,7 +31,7 @@ def context(state: TurnState, speaker: Persona, neighbours: Sequence[Persona] = 
     the other NPCs it may send the player to or name in an option."""
     conv = state.conversation
     return TurnContext(
-        persona=speaker,
+        persona=persona_in(speaker, state.world),
         player=conv.player_id,
         affinity=state.affinity,
         seed=conv.seed,
@@ -69,6 +70,7 @@ def read_line(
         other_names=others,
         conversation=state.conversation.id,
         tone=tone,
+        world=state.world,
     )
     return Draft(
         conversation=state.conversation,
