@@ -1,4 +1,4 @@
-"""Command line: `parley serve | chat | demo | validate | schema | bench | providers | costs | memory`."""
+"""Command line: `parley serve | chat | demo | validate | schema | bench | providers | costs | memory | history`."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--conversations", type=int, default=32)
     b.add_argument("--llm-turns", type=int, default=500, help="turns against the loopback LLM provider")
     b.add_argument("--json", action="store_true", help="print only the JSON (default: the JSON, then a table)")
+
+    from sidecar import cli_history
+
+    cli_history.add_parser(sub)
     return ap
 
 
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "providers": _providers,
         "costs": _costs,
         "memory": _memory,
+        "history": _history,
     }[args.cmd]
     return int(handler(args) or 0)
 
@@ -318,6 +323,12 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _history(args: argparse.Namespace) -> int:
+    from sidecar import cli_history
+
+    return cli_history.run(args, args.data_dir or default_data_dir())
 
 
 def _costs(args: argparse.Namespace) -> int:
