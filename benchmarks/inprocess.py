@@ -21,8 +21,9 @@ Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @asynccontextmanager
-async def dispatcher_calls() -> AsyncIterator[Call]:
-    """Yields `call(op, args) -> reply envelope`; drains the dispatcher on the way out."""
+async def dispatcher_calls(data_dir: Path | None = None) -> AsyncIterator[Call]:
+    """Yields `call(op, args) -> reply envelope`; drains the dispatcher on the way out. The
+    store is in a fresh temporary folder, or in `data_dir` when given."""
     replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
     async def send(prefix: Sequence[bytes], frame: bytes) -> None:
@@ -31,7 +32,7 @@ async def dispatcher_calls() -> AsyncIterator[Call]:
             replies.pop(msg["id"]).set_result(msg)
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with wiring.services(Path(tmp), default_personas_dir(), None) as services:
+        async with wiring.services(data_dir or Path(tmp), default_personas_dir(), None) as services:
             dispatcher = wiring.dispatcher(services, send, started=time.monotonic())
             loop = asyncio.get_running_loop()
             next_id = 0

@@ -176,12 +176,56 @@ def bbcode_snippet(marked: str) -> str:
 
 def search(conn: Any, query: str, *, persona: str | None, player: str | None, limit: int) -> list[Hit]:
     """Lines matching every word of `query`, best first (BM25), live and archived. Raises
-    BadRequest for a query with nothing in it but spaces."""
+    BadRequest for a query with nothing in it but spaces.
+
+    Three short reads instead of one join: the ranked ids (only these pay for the filters),
+    then snippets for those ids alone (snippet() in the ranking query would be computed for
+    every match before the sort), then the lines themselves by primary key. The `all_lines`
+    view is never joined: SQLite materialises a UNION ALL view in a join, where a `WHERE id`
+    on it goes straight to each table's key."""
     if not query.strip():
         raise BadRequest("history.search: the query is empty", details={"field": "query"})
     expression = match_expression(query)
     if expression is None:
         return []
+    ids = [r[0] for r in _ranked(conn, expression, persona=persona, player=player, limit=limit)]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    snippets = dict(
+        conn.execute(
+            f"SELECT rowid, snippet(lines_fts, 0, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS}) FROM lines_fts"
+            f" WHERE lines_fts MATCH ? AND rowid IN ({marks})",
+            (expression, *ids),
+        ).fetchall()
+    )
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            f"SELECT id, conversation_id, seq, speaker, text, at, archived FROM all_lines WHERE id IN ({marks})", ids
+        ).fetchall()
+    }
+    return [
+        Hit(
+            conversation=r[1],
+            seq=r[2],
+            speaker=r[3],
+            text=r[4],
+            at=r[5],
+            archived=bool(r[6]),
+            snippet=bbcode_snippet(snippets.get(i, r[4])),
+        )
+        for i in ids
+        if (r := rows.get(i)) is not None
+    ]
+
+
+def _ranked(conn: Any, expression: str, *, persona: str | None, player: str | None, limit: int) -> Any:
+    if persona is None and player is None:
+        return conn.execute(
+            "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? ORDER BY bm25(lines_fts), rowid LIMIT ?",
+            (expression, limit),
+        )
     where = ["lines_fts MATCH ?"]
     params: list[Any] = [expression]
     if persona is not None:
@@ -190,26 +234,13 @@ def search(conn: Any, query: str, *, persona: str | None, player: str | None, li
     if player is not None:
         where.append("c.player_id = ?")
         params.append(player)
-    rows = conn.execute(
-        "SELECT l.conversation_id, l.seq, l.speaker, l.text, l.at, l.archived,"
-        f" snippet(lines_fts, 0, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS})"
-        " FROM lines_fts JOIN all_lines l ON l.id = lines_fts.rowid"
-        " JOIN conversations c ON c.id = l.conversation_id"
-        " WHERE " + " AND ".join(where) + " ORDER BY bm25(lines_fts), l.id LIMIT ?",
+    return conn.execute(
+        "SELECT lines_fts.rowid FROM lines_fts"
+        " LEFT JOIN messages m ON m.id = lines_fts.rowid LEFT JOIN archive_messages a ON a.id = lines_fts.rowid"
+        " JOIN conversations c ON c.id = COALESCE(m.conversation_id, a.conversation_id)"
+        " WHERE " + " AND ".join(where) + " ORDER BY bm25(lines_fts), lines_fts.rowid LIMIT ?",
         (*params, limit),
-    ).fetchall()
-    return [
-        Hit(
-            conversation=r[0],
-            seq=r[1],
-            speaker=r[2],
-            text=r[3],
-            at=r[4],
-            archived=bool(r[5]),
-            snippet=bbcode_snippet(r[6]),
-        )
-        for r in rows
-    ]
+    )
 
 
 __all__ = [
