@@ -42,6 +42,10 @@ PAGES_PER_STEP = 1024
 """Pages copied per backup step of `create` (4 MiB at 4 KiB pages); the event loop runs
 other requests between steps."""
 
+_SAVING: set[Path] = set()
+"""Slots a save is being written to (two saves of one slot at once would share the partial
+file)."""
+
 Progress = Callable[[str], None]
 """Told each stage of `create`: `copying` (after each step), `copied` (the partial file is
 durable), `replaced` (the slot now holds the new save)."""
@@ -112,8 +116,18 @@ async def create(
 ) -> SlotInfo:
     """Save the whole store into `slot` (replacing what it held)."""
     final = _slot_path(store, slot)
+    if final in _SAVING:
+        raise Busy(f"slot {slot!r} is being saved already; retry when that save answers", details={"slot": slot})
+    _SAVING.add(final)
+    try:
+        return await _create(store, final, progress, pages_per_step)
+    finally:
+        _SAVING.discard(final)
+
+
+async def _create(store: Store, final: Path, progress: Progress | None, pages_per_step: int) -> SlotInfo:
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{slot}{PARTIAL}")
+    partial = final.with_name(f".{final.stem}{PARTIAL}")
     partial.unlink(missing_ok=True)  # a crashed save's leftover
     tell = progress or (lambda stage: None)
     dest = apsw.Connection(str(partial))

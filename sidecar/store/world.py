@@ -17,7 +17,7 @@ from typing import Any
 from sidecar.errors import TooLarge
 
 Value = str | int | float | bool
-MAX_FACTS = 256
+MAX_FACTS = 64
 """Keys the world may hold at once (every one goes into each prompt)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -142,3 +143,17 @@ async def test_the_world_holds_a_bounded_number_of_facts(store: Store) -> None:
         await store.run(world.set_fact, "one_more", 1)
     await store.run(world.set_fact, "k0", "changed")  # an existing key can still change
     assert len(await store.run(world.facts)) == world.MAX_FACTS
+
+
+async def test_two_saves_of_one_slot_at_once_are_one_save_and_one_busy(store: Store) -> None:
+    await talk(store, "c1")
+    for i in range(4):
+        await talk(store, f"more{i}", lines=["Words " * 50] * 4)
+    copying = asyncio.Event()
+    first = asyncio.ensure_future(saves.create(store, "s", pages_per_step=1, progress=lambda _: copying.set()))
+    await copying.wait()  # the first save has copied a page and lets the loop run
+    with pytest.raises(Busy):
+        await saves.create(store, "s")
+    assert (await first).slot == "s"
+    other = await saves.create(store, "s")  # once it answered, the slot can be saved again
+    assert other.bytes == (await first).bytes
