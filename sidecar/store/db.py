@@ -600,6 +600,8 @@ class Store:
             out: dict[str, int] = {}
             for table in ("players", "conversations", "messages"):
                 out[table] = int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0])
+            # Archived lines are stored lines too (sidecar/store/archive.py).
+            out["messages"] += int(self.conn.execute("SELECT COUNT(*) FROM archive_messages").fetchall()[0][0])
             row = self.conn.execute(
                 "SELECT COALESCE(SUM(retries), 0), COUNT(quality), COALESCE(SUM(retries > 0), 0) FROM messages"
             ).fetchall()[0]

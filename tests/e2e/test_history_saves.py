@@ -71,7 +71,9 @@ async def test_list_history_search_archive_and_restore(client: Client) -> None:
     assert {(h["conversation"], h["seq"]) for h in hits if h["speaker"] == "player"} == {(a, 1), (a, 3)}
     assert all("[b]" in h["snippet"] and not h["archived"] for h in hits)
 
+    stored = (await client.call("server.info"))["counts"]["messages"]
     assert await client.call("archive.run", {"older_than_days": 0}) == {"archived": 2}
+    assert (await client.call("server.info"))["counts"]["messages"] == stored  # archived lines are still stored
     assert await client.call("archive.run", {"older_than_days": 0}) == {"archived": 0}
     listed = {x["conversation"]: x for x in (await client.call("conversation.list", {}))["conversations"]}
     assert (listed[a]["archived"], listed[b]["archived"], listed[c]["archived"]) == (True, True, False)
