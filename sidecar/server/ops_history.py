@@ -79,13 +79,21 @@ async def history_search(services: Services, args: H.SearchArgs) -> H.SearchResu
     )
 
 
+CHECKPOINT_EVERY = 100
+"""Conversations archived between two checkpoints: each moves ~100 pages through the WAL, so
+the WAL stays well under the checkpoint thread's RESTART size (db.WAL_RESET_FRAMES)."""
+
+
 async def archive_run(services: Services, args: H.ArchiveRunArgs) -> H.ArchiveRunResult:
     """One transaction per conversation, the event loop free between them (turns go on)."""
     store = services.store
     archived = 0
-    for conversation in await store.run(archive.candidates, args.older_than_days, time.time()):
+    for n, conversation in enumerate(await store.run(archive.candidates, args.older_than_days, time.time()), 1):
         archived += bool(await store.run(archive.archive_one, conversation))
-        await asyncio.sleep(0)
+        if n % CHECKPOINT_EVERY == 0:
+            await store.checkpoint()  # on the checkpoint thread; turns run meanwhile
+        else:
+            await asyncio.sleep(0)
     return H.ArchiveRunResult(archived=archived)
 
 

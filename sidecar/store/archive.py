@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.errors import ConversationNotFound
+from sidecar.store.tx import writing
 
 DAY_S = 86_400.0
 ARCHIVE_PREFIX = "archive_"
@@ -121,7 +122,7 @@ def candidates(conn: Any, older_than_days: float, now: float) -> list[str]:
 def archive_one(conn: Any, conversation: str) -> bool:
     """Archive one ended conversation in one transaction; False if it is already archived,
     gone or not ended (another caller got there first: nothing to do)."""
-    with conn:
+    with writing(conn):
         rows = conn.execute(
             "SELECT 1 FROM conversations WHERE id = ? AND archived_at IS NULL AND ended_at IS NOT NULL",
             (conversation,),
@@ -136,7 +137,7 @@ def archive_one(conn: Any, conversation: str) -> bool:
 def restore(conn: Any, conversation: str) -> bool:
     """Bring an archived conversation's lines back, in one transaction. False if it was not
     archived (restoring twice is a no-op). Raises ConversationNotFound."""
-    with conn:
+    with writing(conn):
         rows = conn.execute("SELECT archived_at FROM conversations WHERE id = ?", (conversation,)).fetchall()
         if not rows:
             raise ConversationNotFound(f"no conversation {conversation!r}", details={"conversation": conversation})

@@ -20,6 +20,7 @@ What can fail, and what it leaves:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from sidecar.store.migrations import SCHEMA_VERSION
 SAVES_DIR = "saves"
 SUFFIX = ".sqlite3"
 PARTIAL = ".partial"
+log = logging.getLogger(__name__)
 _SLOT = re.compile(SLOT_PATTERN)
 PAGES_PER_STEP = 1024
 """Pages copied per backup step of `create` (4 MiB at 4 KiB pages); the event loop runs
@@ -184,10 +186,22 @@ async def load(store: Store, slot: str, activity: Activity) -> SlotInfo:
                 backup.step(-1)  # one step: one transaction, whole or nothing
         except apsw.Error as exc:
             raise StoreError(f"load failed: {type(exc).__name__}: {exc}") from exc
+        _fold_wal(store)
     finally:
         src.close()
     await store.migrate()  # a slot saved by an older sidecar
     return _info(path)
+
+
+def _fold_wal(store: Store) -> None:
+    """The load wrote the whole store into the WAL: fold it into the file now, while the load
+    still runs alone, rather than leave the checkpoint thread a WAL past its RESTART size
+    (a RESTART holds the write lock a turn's commit needs). The load has committed either
+    way: a failure here only leaves that work to the checkpoint thread."""
+    try:
+        store.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+    except apsw.Error as exc:
+        log.warning("could not fold the WAL after a load", extra={"why": f"{type(exc).__name__}: {exc}"})
 
 
 def list_slots(store: Store) -> list[SlotInfo]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sidecar.errors import TooLarge
+from sidecar.store.tx import writing
 
 Value = str | int | float | bool
 MAX_FACTS = 64
@@ -40,7 +41,7 @@ def facts(conn: Any) -> dict[str, Value]:
 
 def set_fact(conn: Any, key: str, value: Value) -> dict[str, Value]:
     """Set one fact; returns every fact. Raises TooLarge for a new key past `MAX_FACTS`."""
-    with conn:
+    with writing(conn):
         exists = conn.execute("SELECT 1 FROM world_facts WHERE key = ?", (key,)).fetchall()
         if not exists and conn.execute("SELECT COUNT(*) FROM world_facts").fetchall()[0][0] >= MAX_FACTS:
             raise TooLarge(f"the world holds {MAX_FACTS} facts already", details={"limit": MAX_FACTS})
