@@ -148,3 +148,16 @@ async def test_an_empty_query_is_bad_request_and_punctuation_finds_nothing(store
             await store.run(history.search, empty, persona=None, player=None, limit=10)
     for nothing in ("*", '""', "- -", "?!"):
         assert await store.run(history.search, nothing, persona=None, player=None, limit=10) == []
+
+
+async def test_only_the_newest_matches_are_scored(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await talk(store, "c1", lines=["Sword sword sword.", "A long line that names the sword only once, at the end."])
+    await talk(store, "c2", lines=["Sword sword.", "Sword."])
+    monkeypatch.setattr(history, "MAX_RANKED", 3)
+    hits = await store.run(history.search, "sword", persona=None, player=None, limit=10)
+    # The three newest matches, best first; the oldest (and best) line is past the bound.
+    assert [(h.conversation, h.seq) for h in hits] == [("c2", 1), ("c2", 2), ("c1", 2)]
+    monkeypatch.setattr(history, "MAX_RANKED", 10)
+    assert [
+        (h.conversation, h.seq) for h in await store.run(history.search, "sword", persona=None, player=None, limit=1)
+    ] == [("c1", 1)]
