@@ -39,6 +39,7 @@ from sidecar.store import world as world_facts
 from sidecar.store.memory import NewMemory, write_turn_memories
 from sidecar.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from sidecar.store.summaries import SummaryWrite, insert_sync
+from sidecar.store.tx import writing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -481,7 +482,7 @@ class Store:
     def _commit_turn_sync(self, t: TurnWrite) -> AffinityResult:
         now = time.time()
         c = self.conn
-        with c:
+        with writing(c):
             # One read for what the writes need (the pair, the next seq, the affinity before);
             # the conversation's memory is replaced, so it is not read (nor parsed) here.
             rows = c.execute(
@@ -573,7 +574,7 @@ class Store:
 
         def q() -> GoalRow:
             now = time.time()
-            with self.conn:
+            with writing(self.conn):
                 seq = self.conn.execute(
                     "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id=?",
                     (conversation_id,),

@@ -13,7 +13,12 @@ def writing(conn: Any) -> Iterator[None]:
     transaction that reads before it writes. A deferred one (`with conn:`) that has read
     cannot wait for the write lock: SQLite refuses its first write at once (`database is
     locked`, no busy wait) while another connection holds that lock, as the checkpoint
-    thread's RESTART checkpoint does while it waits for readers. Asking first just waits."""
+    thread's RESTART checkpoint does while it waits for readers. Asking first just waits.
+    Inside a caller's transaction (a bulk load grouping store calls) it is a savepoint."""
+    if conn.in_transaction:
+        with conn:
+            yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
