@@ -1,7 +1,7 @@
 """`parley history list | show | search`: a data dir's history from the terminal.
 
-Reads the store file directly (the sidecar may be running: WAL lets a reader in beside it)
-through the same store functions and the same argument models as the protocol's
+Reads the store file directly, read-only (the sidecar may be running: WAL lets a reader in
+beside it), through the same store functions and the same argument models as the protocol's
 `conversation.list`, `conversation.history` and `history.search`, so a query or a cursor
 means here what it means to the game.
 """
@@ -9,18 +9,14 @@ means here what it means to the game.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
-
-if TYPE_CHECKING:
-    from sidecar.store.db import Store
+from typing import Any, TextIO
 
 # The store and the protocol models are imported when a history command runs, not when the
 # parser is built: `parley --version` and `parley validate` stay quick.
@@ -51,30 +47,33 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, data_dir: Path, out: TextIO = sys.stdout) -> int:
+    import apsw
     from pydantic import ValidationError
 
     from sidecar.errors import ParleyError
-    from sidecar.store.db import DB_FILENAME, Store
+    from sidecar.store.db import DB_FILENAME
+    from sidecar.store.migrations import SCHEMA_VERSION
 
     db = data_dir / DB_FILENAME
     if not db.exists():
         print(f"no history: {db} does not exist", file=sys.stderr)
         return 0
-    action: Callable[[Store, argparse.Namespace, TextIO], Awaitable[None]] = {
-        "list": _list,
-        "show": _show,
-        "search": _search,
-    }[args.action]
-
-    async def go() -> None:
-        store = await Store.open(db, checkpoint_interval=None)
-        try:
-            await action(store, args, out)
-        finally:
-            await store.close()
-
+    action: Callable[[Any, argparse.Namespace, TextIO], None] = {"list": _list, "show": _show, "search": _search}[
+        args.action
+    ]
+    # Read-only: a sidecar may be serving this store, and a reader beside it takes no lock a
+    # turn needs (opening a `Store` would migrate, and checkpoint on close).
+    conn = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)
     try:
-        asyncio.run(go())
+        version = conn.execute("PRAGMA user_version").fetchall()[0][0]
+        if version != SCHEMA_VERSION:
+            print(
+                f"parley history: {db} has schema version {version}, this parley reads {SCHEMA_VERSION}:"
+                " start the sidecar on it once to migrate it (or upgrade parley)",
+                file=sys.stderr,
+            )
+            return 1
+        action(conn, args, out)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
         print(f"parley history {args.action}: bad_request: {problems}", file=sys.stderr)
@@ -82,6 +81,11 @@ def run(args: argparse.Namespace, data_dir: Path, out: TextIO = sys.stdout) -> i
     except ParleyError as exc:
         print(f"parley history {args.action}: {exc.code.value}: {exc.message}", file=sys.stderr)
         return 1
+    except apsw.Error as exc:
+        print(f"parley history {args.action}: store_error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
     return 0
 
 
@@ -89,7 +93,7 @@ def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
 
 
-async def _list(store: Store, args: argparse.Namespace, out: TextIO) -> None:
+def _list(conn: Any, args: argparse.Namespace, out: TextIO) -> None:
     from sidecar.protocol import history as H
     from sidecar.store import history
 
@@ -105,9 +109,7 @@ async def _list(store: Store, args: argparse.Namespace, out: TextIO) -> None:
             if v is not None
         }
     )
-    page = await store.run(
-        history.list_conversations, player=a.player, persona=a.persona, limit=a.limit, cursor=a.cursor
-    )
+    page = history.list_conversations(conn, player=a.player, persona=a.persona, limit=a.limit, cursor=a.cursor)
     if args.json:
         print(
             json.dumps({"conversations": [asdict(c) for c in page.conversations], "cursor": page.cursor}, indent=2),
@@ -127,8 +129,8 @@ async def _list(store: Store, args: argparse.Namespace, out: TextIO) -> None:
         print(f"more: parley history list --cursor '{page.cursor}'", file=out)
 
 
-async def _show(store: Store, args: argparse.Namespace, out: TextIO) -> None:
-    from sidecar.engine.pipeline.load import load_conversation
+def _show(conn: Any, args: argparse.Namespace, out: TextIO) -> None:
+    from sidecar.errors import ConversationNotFound
     from sidecar.protocol import ops as P
     from sidecar.store import history
 
@@ -139,8 +141,9 @@ async def _show(store: Store, args: argparse.Namespace, out: TextIO) -> None:
             if v is not None
         }
     )
-    await load_conversation(store, a.conversation, allow_ended=True)
-    rows = await store.run(history.lines, a.conversation, limit=a.limit, before=a.before)
+    if not history.exists(conn, a.conversation):
+        raise ConversationNotFound(f"no conversation {a.conversation!r}", details={"conversation": a.conversation})
+    rows = history.lines(conn, a.conversation, limit=a.limit, before=a.before)
     if args.json:
         print(
             json.dumps(
@@ -164,7 +167,7 @@ def terminal_snippet(snippet: str, *, tty: bool) -> str:
     return bold.replace("[lb]", "[")
 
 
-async def _search(store: Store, args: argparse.Namespace, out: TextIO) -> None:
+def _search(conn: Any, args: argparse.Namespace, out: TextIO) -> None:
     from sidecar.protocol import history as H
     from sidecar.store import history
 
@@ -180,7 +183,7 @@ async def _search(store: Store, args: argparse.Namespace, out: TextIO) -> None:
             if v is not None
         }
     )
-    hits = await store.run(history.search, a.query, persona=a.persona, player=a.player, limit=a.limit)
+    hits = history.search(conn, a.query, persona=a.persona, player=a.player, limit=a.limit)
     if args.json:
         print(json.dumps({"hits": [asdict(h) for h in hits]}, indent=2), file=out)
         return

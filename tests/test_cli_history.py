@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "store"))
 
 from history_support import talk  # noqa: E402
 
+from parley_client import Client  # noqa: E402
 from sidecar.cli_history import terminal_snippet  # noqa: E402
 from sidecar.store import archive  # noqa: E402
 from sidecar.store.db import DB_FILENAME, Store  # noqa: E402
@@ -76,3 +77,21 @@ def test_no_store_is_no_history(tmp_path: Path) -> None:
 def test_terminal_snippets() -> None:
     assert terminal_snippet("a [b]sword[/b] [lb]x]", tty=False) == "a *sword* [x]"
     assert terminal_snippet("[b]sword[/b]", tty=True) == "\x1b[1msword\x1b[0m"
+
+
+async def test_history_reads_a_store_a_sidecar_is_serving(client: Client, data_dir: Path) -> None:
+    started = await client.call("conversation.start", {"persona": "ansel", "player": "mira", "seed": 3})
+    cid = started["conversation"]
+    await client.call("conversation.say", {"conversation": cid, "text": "Can you mend my sword?"})
+    out = _parley("search", "sword", "--player", "mira", "--json", "--data-dir", str(data_dir))
+    assert out.returncode == 0, out.stderr
+    assert (cid, 1) in {(h["conversation"], h["seq"]) for h in json.loads(out.stdout)["hits"]}
+    said = await client.call("conversation.say", {"conversation": cid, "text": "Thank you."})  # the sidecar goes on
+    assert said["line"]["text"]
+    assert [h["seq"] for h in (await client.call("conversation.history", {"conversation": cid}))["lines"]] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]

@@ -151,6 +151,10 @@ def lines(conn: Any, conversation: str, *, limit: int | None, before: int | None
     return list(map(MessageRow._make, reversed(rows)))
 
 
+def exists(conn: Any, conversation: str) -> bool:
+    return bool(conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation,)).fetchall())
+
+
 def line_at(conn: Any, conversation: str, seq: int) -> MessageRow | None:
     """One line by its place, live or archived: where a memory's source (conversation, seq)
     points, whether or not its conversation has been archived since."""
@@ -258,6 +262,7 @@ __all__ = [
     "bbcode_snippet",
     "decode_cursor",
     "encode_cursor",
+    "exists",
     "line_at",
     "lines",
     "list_conversations",
