@@ -21,6 +21,7 @@ from sidecar.engine.actions import (
 )
 from sidecar.engine.turn import PersonaRegistry
 from sidecar.personas.actions import ActionDef, check_args
+from sidecar.store import world as world_store
 from sidecar.store.db import Store
 
 MEND = ActionDef.model_validate(
@@ -144,20 +145,18 @@ def test_embedded_rules_fire_on_a_keyword_and_take_an_argument_from_the_line() -
 
 
 class StoreWorld:
-    """World facts in a real store file, in the shape helper M2's `world.set` stores them
-    (key → JSON value); stands in for that reader until it lands."""
+    """World facts in a real store file, set and read with the store's own world functions
+    (sidecar/store/world.py, what `world.set` stores)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.conn.execute("CREATE TABLE IF NOT EXISTS world_facts (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
-    def set(self, key: str, value: object) -> None:
-        self.store.conn.execute("INSERT OR REPLACE INTO world_facts VALUES (?, ?)", (key, json.dumps(value)))
+    def set(self, key: str, value: str | int | float | bool) -> None:
+        world_store.set_fact(self.store.conn, key, value)
 
     async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
-        marks = ",".join("?" * len(keys))
-        rows = self.store.conn.execute(f"SELECT key, value FROM world_facts WHERE key IN ({marks})", tuple(keys))
-        return {k: json.loads(v) for k, v in rows}
+        facts = await self.store.run(world_store.facts)
+        return {k: v for k, v in facts.items() if k in keys}
 
 
 async def test_world_conditions_read_facts_from_a_real_store(tmp_path: Path) -> None:
