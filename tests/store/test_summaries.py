@@ -84,8 +84,8 @@ async def test_a_turn_that_fails_stores_no_summary(store: Store) -> None:
     assert await SummaryStore(store).latest("nope", "ansel") is None
 
 
-async def test_the_migration_is_the_last_and_survives_a_reopen(tmp_path: Path) -> None:
-    assert "CREATE TABLE summaries" in MIGRATIONS[-1]
+async def test_the_migration_is_the_eighth_and_survives_a_reopen(tmp_path: Path) -> None:
+    assert "CREATE TABLE summaries" in MIGRATIONS[7]  # 7 -> 8 (history followed it as 8 -> 9)
     path = tmp_path / "parley.sqlite3"
     store = await Store.open(path, checkpoint_interval=None)
     await _conversation(store)
