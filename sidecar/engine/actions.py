@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sidecar.engine.data import phrase_lists, read_toml
+from sidecar.engine.data import phrase_lists, read_toml, word_list
+from sidecar.errors import ConfigError
 from sidecar.personas.actions import ActionDef, check_args
 from sidecar.personas.model import Persona
 
@@ -246,6 +247,9 @@ class Outcome:
     name: str
     ok: bool
     detail: str | None = None
+    said: tuple[str, ...] = ()
+    """The persona's own words for this result (its rule's `done` or `failed` lines, the
+    decided arguments filled in: "There. Your sword's mended.")."""
 
     def hint(self) -> str:
         """For an LLM prompt: the detail goes in as the game gave it."""
@@ -253,8 +257,37 @@ class Outcome:
         return f"Your action {self.name} {how}" + (f": {self.detail}" if self.detail else ".")
 
 
+@dataclass(frozen=True)
+class Cue:
+    """Words of a result's `detail` and what the NPC says to them (sidecar/data/actions.toml)."""
+
+    name: str
+    ok: bool
+    words: frozenset[str]
+    lines: tuple[str, ...]
+
+
+def _cues(data: Mapping[str, Any]) -> tuple[Cue, ...]:
+    table = data.get("cues")
+    if not isinstance(table, dict):
+        raise ConfigError("sidecar/data/actions.toml: cues: must be a table of cue tables")
+    out: list[Cue] = []
+    for name, cue in table.items():
+        where = f"cues.{name}"
+        if not isinstance(cue, dict) or cue.get("when") not in ("ok", "failed"):
+            raise ConfigError(f'sidecar/data/actions.toml: {where}.when: must be "ok" or "failed"')
+        extra = sorted(set(cue) - {"when", "words", "lines"})
+        if extra:
+            raise ConfigError(f"sidecar/data/actions.toml: {where}.{extra[0]}: unknown key")
+        words = word_list(cue, "actions.toml", "words")
+        lines = phrase_lists({where: {"lines": cue.get("lines")}}, "actions.toml", where, ("lines",))["lines"]
+        out.append(Cue(name, cue["when"] == "ok", frozenset(words), lines))
+    return tuple(out)
+
+
 _ACK = read_toml("actions.toml")
 _LINES = phrase_lists(_ACK, "actions.toml", "lines", ("ok", "failed", "not_now", "doing"))
+CUES = _cues(_ACK)
 
 
 def not_now(seed: int) -> str:
@@ -269,14 +302,32 @@ def doing(seed: int) -> str:
     return lines[seed % len(lines)]
 
 
+def cue_for(result: Outcome) -> Cue | None:
+    """The first cue that fits the result and names a word of its detail."""
+    if not result.detail:
+        return None
+    words = frozenset(w.lower() for w in _WORD.findall(result.detail))
+    return next((c for c in CUES if c.ok == result.ok and c.words & words), None)
+
+
 def acknowledge(results: Sequence[Outcome], seed: int) -> str:
-    """The embedded engine's first words after the game's results: a failure is the news."""
-    lines = _LINES["ok" if all(r.ok for r in results) else "failed"]
+    """The embedded engine's one sentence about the game's results, said first in the next
+    line. A failure is the news (the first one); then, for that result: what its detail
+    calls for ("paid five silver" → thanks for the coin, "locked" → a complaint), else the
+    persona's own words for the action, else a general line."""
+    if not results:
+        return ""
+    result = next((r for r in results if not r.ok), results[0])
+    cue = cue_for(result)
+    lines = cue.lines if cue else result.said or _LINES["ok" if result.ok else "failed"]
     return lines[seed % len(lines)]
 
 
 __all__ = [
+    "CUES",
     "ActionRegistry",
+    "Cue",
+    "cue_for",
     "Decided",
     "NoWorld",
     "Outcome",

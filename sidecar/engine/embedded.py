@@ -113,6 +113,8 @@ class EmbeddedEngine:
         sentiment: Sentiment,
         tone: tones.ToneReading | None = None,
         memories: Sequence[Recollection] = (),
+        *,
+        news: str = "",
     ) -> Composed:
         """Answer one player line in character. Learns the player's name, likes and dislikes
         into memory; `ending=True` when the player said goodbye. Never raises.
@@ -123,7 +125,9 @@ class EmbeddedEngine:
         told without hostility with sympathy or comfort, never as rudeness.
 
         `memories` (long-term, best first for this line) answer "Do you remember me?", and one
-        relevant to the line is brought up once per conversation."""
+        relevant to the line is brought up once per conversation. `news` (one sentence: the
+        reaction to the game's result of the NPC's last action) opens the line, in place of the
+        voice's opener."""
         turn = Call(ctx, "reply")
         recollect.seed(turn.mem, memories)
         reading = tone if tone is not None else tones.read(player_text, ctx.persona.names, sentiment=sentiment)
@@ -140,7 +144,7 @@ class EmbeddedEngine:
         if heard.goodbye:
             notes.append("goodbye")
             text, mem, _ = turn.finish(
-                lambda rng, mem: (goodbye(turn, rng, mem, kind or tone_).text(), None), notes=notes
+                lambda rng, mem: (goodbye(turn, rng, mem, kind or tone_, news).text(), None), notes=notes
             )
             return Composed(text=text, memory=mem.freeze(), ending=True, notes=tuple(notes))
 
@@ -156,7 +160,7 @@ class EmbeddedEngine:
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,
                                         jab=reading.jab, memories=memories, told=told,
-                                        player_text=player_text)
+                                        player_text=player_text, news=news)
             return d.text(), (topic, why)
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)

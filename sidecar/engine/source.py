@@ -134,15 +134,20 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     if not attempt and turn.composed is not None:
         return turn.composed
     ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
-    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories)
-    if turn.actions_refused and any(note.startswith(AGREES) for note in made.notes):
-        made = replace(made, text=not_now(ctx.seed))
+    # The line reacts to what the game did with the NPC's last action, first of all.
+    news = acknowledge(turn.action_results, ctx.seed)
+    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories, news=news)
+    # A refused rule's request is this NPC's own, even when the request words send the
+    # player elsewhere ("open the gate" → "Wrong door. Ansel mends…"): not now, not "not mine".
+    if turn.actions_refused and any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes):
+        made = replace(made, text=_after(news, not_now(ctx.seed)))
     elif turn.actions_decided and any(note.startswith(DISCLAIMS) for note in made.notes):
-        made = replace(made, text=doing(ctx.seed))
-    if turn.action_results:
-        # The line reacts to what the game did with the NPC's last action, first of all.
-        made = replace(made, text=f"{acknowledge(turn.action_results, ctx.seed)} {made.text}")
+        made = replace(made, text=_after(news, doing(ctx.seed)))
     return made
+
+
+def _after(news: str, line: str) -> str:
+    return f"{news} {line}" if news else line
 
 
 def chunks(text: str, words: int = 3) -> list[str]:

@@ -15,6 +15,7 @@ llama.cpp grammar must express it, and because the game's handler should get fla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -50,6 +51,9 @@ engine reads it (sidecar/engine/reading.py `Reading.intents`; a test keeps the t
 Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
 ArgName = Annotated[str, Field(pattern=ACTION_NAME)]
 Word = Annotated[str, Field(min_length=1, max_length=40)]
+SaidLine = Annotated[str, Field(min_length=1, max_length=160)]
+"""One sentence the NPC says about an action's result; `{arg}` is that argument's value."""
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 class _Strict(BaseModel):
@@ -171,6 +175,11 @@ class EmbeddedRule(_Strict):
     take: dict[ArgName, list[Word]] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
     """Argument → words that may fill it from the player's line (`item = ["sword", "axe"]`:
     "fix my sword" gives `item = "sword"`). The rule fires only when each one is found."""
+    done: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """What the NPC says first after the game carried the action out ("There. Your {item}'s
+    mended."); `{arg}` is the decided argument. Without any, a general line is said."""
+    failed: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """... after the game reports it did not happen ("Shame. I'd have had that {item} right.")."""
 
     @model_validator(mode="after")
     def _triggers(self) -> EmbeddedRule:
@@ -207,7 +216,25 @@ class ActionDef(_Strict):
             for name in [*self.embedded.args, *self.embedded.take]:
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
+            for line in [*self.embedded.done, *self.embedded.failed]:
+                for name in _PLACEHOLDER.findall(line):
+                    if name not in self.arguments.properties:
+                        raise ValueError(
+                            f"embedded line {line!r} names {{{name}}}, which is not in `arguments.properties`"
+                        )
         return self
+
+    def said(self, ok: bool, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rule's own lines about a result, `{arg}`s filled from `args`; a line naming an
+        argument the decision left out (an optional one) is not said."""
+        if self.embedded is None:
+            return ()
+        out: list[str] = []
+        for line in self.embedded.done if ok else self.embedded.failed:
+            names = _PLACEHOLDER.findall(line)
+            if all(n in args for n in names):
+                out.append(_PLACEHOLDER.sub(lambda m: str(args[m.group(1)]), line))
+        return tuple(out)
 
 
 _CHECKERS: dict[int, tuple[ArgumentsSchema, type[BaseModel]]] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sidecar.store.db import Store
@@ -44,7 +44,7 @@ class ActionRow:
 
 @dataclass(frozen=True)
 class Logged:
-    """A decided action as a turn reads it (no arguments: limits and results need none)."""
+    """A decided action as a turn reads it."""
 
     id: str
     name: str
@@ -55,6 +55,8 @@ class Logged:
     answered: bool
     """Whether the game has given its result."""
     told: bool
+    args: Mapping[str, Any] = field(default_factory=dict)
+    """As decided (the embedded engine's words about the result name them: "your sword")."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class ActionStore:
     async def log(self, conversation_id: str) -> ActionLog:
         def q() -> ActionLog:
             rows = self._store.conn.execute(
-                "SELECT id, name, turn, decided_at, ok, detail, result_at IS NOT NULL, told FROM actions"
+                "SELECT id, name, turn, decided_at, ok, detail, result_at IS NOT NULL, told, args FROM actions"
                 " WHERE conversation_id=? ORDER BY decided_at, rowid",
                 (conversation_id,),
             ).fetchall()
@@ -129,6 +131,7 @@ class ActionStore:
                         r[5],
                         bool(r[6]),
                         bool(r[7]),
+                        json.loads(r[8]),
                     )
                     for r in rows
                 )

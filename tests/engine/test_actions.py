@@ -4,6 +4,7 @@ is dropped, conditions and limits, the registry's precedence, the embedded rules
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,13 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidecar.engine.actions import (
+    CUES,
     ActionRegistry,
     Decided,
+    Outcome,
     Proposal,
     Situation,
+    acknowledge,
     embedded_proposals,
     judge,
 )
+from sidecar.engine.data import read_toml
 from sidecar.engine.turn import PersonaRegistry
 from sidecar.personas.actions import ActionDef, check_args
 from sidecar.store import world as world_store
@@ -197,3 +202,48 @@ def test_any_proposal_gets_a_verdict_and_a_valid_one_matches_its_schema(name: st
     assert v.ok == (v.problem is None)
     if v.ok:
         assert check_args(AVAILABLE[name].arguments, v.args) == []
+
+
+def _cue(name: str) -> set[str]:
+    return set(next(c for c in CUES if c.name == name).lines)
+
+
+@pytest.mark.parametrize(
+    ("ok", "detail", "cue"),
+    [
+        (True, "the player paid five silver", "paid"),
+        (True, "Paid in full.", "paid"),
+        (False, "the door is locked", "locked"),
+        (False, "the player has no money", "no_money"),
+        (False, "the player can't afford it", "no_money"),
+        (False, "all the rooms are taken", "full"),
+    ],
+)
+def test_the_embedded_words_answer_the_results_detail(ok: bool, detail: str, cue: str) -> None:
+    for seed in range(6):
+        assert acknowledge([Outcome("x", ok, detail, said=("Own words.",))], seed) in _cue(cue)
+
+
+def test_without_a_fitting_detail_the_persona_speaks_then_the_general_line() -> None:
+    said = ("There. Your sword is mended.",)
+    assert acknowledge([Outcome("repair_item", True, "it rained", said)], 3) == said[0]
+    assert acknowledge([Outcome("repair_item", True, None, said)], 3) == said[0]
+    general = read_toml("actions.toml")["lines"]
+    assert acknowledge([Outcome("repair_item", True)], 1) in general["ok"]
+    assert acknowledge([Outcome("repair_item", False)], 1) in general["failed"]
+    # The failed "locked" detail only fits a failure: a success with it is not a complaint.
+    assert acknowledge([Outcome("open_gate", True, "the lock gave way", ("It's open.",))], 0) == "It's open."
+    assert acknowledge([], 0) == ""
+
+
+def test_a_failure_among_several_results_is_the_news() -> None:
+    results = [Outcome("sell_item", True, "paid three coppers"), Outcome("open_gate", False, "the gate is locked")]
+    assert all(acknowledge(results, seed) in _cue("locked") for seed in range(4))
+
+
+def test_every_cue_line_is_short_and_says_one_thing() -> None:
+    # One sentence, or a short question and its answer ("Locked? Blast it, that's no good.").
+    for cue in CUES:
+        for line in cue.lines:
+            assert line[-1] in ".!?" and not re.search(r"[.!]", line[:-1]) and line.count("?") <= 1, line
+            assert len(line.split()) <= 12, line

@@ -20,8 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sidecar.engine.compose.call import Call
+from sidecar.engine.compose.sentence import Draft
 from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine
 from sidecar.engine.personality import tune
+from sidecar.engine.phrases import BUNDLED
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.state import ConversationState, EngineMemory
 from sidecar.engine.text import normalize
@@ -644,3 +647,56 @@ def test_observe_ends_on_goodbye_and_the_next_reply_knows_what_was_observed() ->
     seen = ENGINE.observe(ctx_for(p, turn=1), "Call me Wren.", "Well met, Wren.")
     c = ENGINE.reply(ctx_for(p, turn=2, memory=seen.memory), "What's my name?", NEUTRAL)
     assert "Wren" in c.text
+
+
+NEWS = "Thank you for the coin."
+
+
+@pytest.mark.parametrize("preset", ["shy", "sarcastic", "outgoing", "intellectual", "flirty"])
+def test_news_of_an_action_opens_the_line_with_no_opener_or_lead_stacked_on_it(preset: str) -> None:
+    """The news takes the voice opener's place: the rest of the line is the line the engine
+    would have said anyway, less its opener or lead-in quirk ("Thank you for the coin. Hm…
+    um… Oh…" stacks them)."""
+    persona = make_persona(preset, speech={"quirks": ["Hm.", "*wipes hands*"]})
+    openers = {normalize(p) for table in ("hesitations", "dry_openers", "bright_openers", "measured_openers")
+               for p in BUNDLED(table)} | {"hm", "wipes hands"}
+    quirks = {"hm", "wipes hands"}
+
+    def bare(text: str) -> str:
+        """The line without openers or quirks at either end (a lead-in quirk may move last)."""
+        words = normalize(text)
+        while True:
+            cut = next((o for o in sorted(openers, key=len, reverse=True) if words.startswith(o + " ")), None)
+            end = next((q for q in quirks if words.endswith(" " + q)), None)
+            if cut is None and end is None:
+                return words
+            words = words[len(cut) + 1 :] if cut else words[: -len(end) - 1] if end else words
+
+    differ = 0
+    for seed in range(25):
+        for line in ("Tell me about the forge.", "Thanks!", "Hmm.", "What do you think of the mayor?"):
+            ctx = ctx_for(persona, seed=seed, turn=3)
+            text = ENGINE.reply(ctx, line, analyze(line), news=NEWS).text
+            assert text.startswith(NEWS + " "), text
+            rest, plain = text[len(NEWS) + 1 :], ENGINE.reply(ctx, line, analyze(line)).text
+            assert bare(rest) == bare(plain), (text, plain)
+            differ += normalize(rest) != normalize(plain)
+    assert differ  # some plain lines had an opener or a lead-in, and it gave way to the news
+
+
+def test_the_news_leaves_the_voice_no_opener_or_lead_in() -> None:
+    for preset in ("shy", "sarcastic", "outgoing", "intellectual", "flirty"):
+        persona = make_persona(preset, speech={"quirks": ["Hm.", "*wipes hands*"]})
+        for seed in range(40):
+            call = Call(ctx_for(persona, seed=seed, turn=5), "reply")
+            rng = random.Random(seed)
+            d = Draft(news=NEWS, core="The forge is hot today.")
+            call.shape(rng, d)
+            call.sprinkle(rng, d, call.mem.copy())
+            assert (d.opener, d.lead) == ("", ""), (preset, seed, d)
+            assert d.text().startswith(NEWS + " The forge is hot today")
+
+
+def test_news_comes_before_a_goodbye_too() -> None:
+    text = ENGINE.reply(ctx_for(make_persona("shy"), seed=2), "Bye!", analyze("Bye!"), news=NEWS)
+    assert text.ending and text.text.startswith(NEWS + " ")

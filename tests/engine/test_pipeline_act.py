@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from sidecar.engine.actions import Outcome, acknowledge, doing, not_now
+from sidecar.engine.actions import CUES, doing, not_now
+from sidecar.engine.data import read_toml
+from sidecar.engine.phrases import for_persona
 from sidecar.engine.turn import Dialogue
 from sidecar.errors import StoreError
 from sidecar.personas.actions import ActionDef
@@ -28,8 +30,9 @@ class Events:
         return [d for n, d in self.items if n == name]
 
 
-OK_LINES = {acknowledge([Outcome("x", True)], seed) for seed in range(8)}
-FAILED_LINES = {acknowledge([Outcome("x", False)], seed) for seed in range(8)}
+CUE_LINES = {c.name: set(c.lines) for c in CUES}
+GENERAL = read_toml("actions.toml")["lines"]
+NEWS = {line for lines in CUE_LINES.values() for line in lines} | set(GENERAL["ok"]) | set(GENERAL["failed"])
 
 
 async def test_a_persona_rule_decides_an_action_stored_before_it_is_announced(dialogue: Dialogue, store: Store) -> None:
@@ -65,10 +68,11 @@ async def test_the_result_reaches_the_next_line_once_and_the_first_result_stands
     assert await actions.pending(cid) == []
 
     reacted = await dialogue.say(cid, "Lovely weather today.")
-    assert any(reacted.line.text.startswith(line) for line in OK_LINES)
+    # The detail "paid two coppers" is thanked for, in one sentence said first.
+    assert any(reacted.line.text.startswith(line + " ") for line in CUE_LINES["paid"])
     assert (await actions.log(cid)).untold == ()  # stored with that turn: told once
     after = await dialogue.say(cid, "Tell me about the village.")
-    assert not any(after.line.text.startswith(line) for line in OK_LINES | FAILED_LINES)
+    assert not any(after.line.text.startswith(line) for line in NEWS)
 
 
 async def test_a_failed_result_is_what_the_embedded_line_says_first(dialogue: Dialogue, store: Store) -> None:
@@ -76,7 +80,25 @@ async def test_a_failed_result_is_what_the_embedded_line_says_first(dialogue: Di
     (action,) = (await dialogue.say(cid, "Please repair my shield.")).actions
     assert await ActionStore(store).record_result(action.id, False, "the player had no money") is not None
     reacted = await dialogue.say(cid, "Oh well.")
-    assert any(reacted.line.text.startswith(line) for line in FAILED_LINES)
+    assert any(reacted.line.text.startswith(line + " ") for line in CUE_LINES["no_money"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_without_a_detail_the_persona_says_its_own_words_for_the_action(
+    dialogue: Dialogue, store: Store, seed: int
+) -> None:
+    cid = (await dialogue.start("ansel", "p1", seed=seed)).conversation
+    (action,) = (await dialogue.say(cid, "Please repair my shield.")).actions
+    assert await ActionStore(store).record_result(action.id, True, None) is not None
+    reacted = (await dialogue.say(cid, "Tell me about the village.")).line.text
+    persona = dialogue.personas.get("ansel")
+    own = persona.actions["repair_item"].said(True, {"item": "shield", "price": 2})
+    said = next((line for line in own if reacted.startswith(line + " ")), None)
+    assert said is not None and "{" not in said, reacted
+    # No hesitation is stacked after the news: the voice's opener gives way to it.
+    rest = reacted[len(said) + 1 :]
+    hesitations = for_persona(persona)("hesitations")
+    assert not any(rest.startswith(h) for h in hesitations), reacted
 
 
 async def test_an_unknown_id_has_no_result(store: Store) -> None:
@@ -107,7 +129,9 @@ async def test_limits_and_conditions_hold_across_turns(dialogue: Dialogue) -> No
 
 async def test_the_captain_opens_the_gate_only_once_convinced(dialogue: Dialogue, store: Store) -> None:
     cid = (await dialogue.start("hesper", "p1", seed=3)).conversation
-    assert (await dialogue.say(cid, "Open the gate for me.")).actions == ()
+    unconvinced = await dialogue.say(cid, "Could you open the gate?")
+    # Not yet: the gate is hers to open, so she does not send the player to the smith.
+    assert unconvinced.actions == () and unconvinced.line.text in NOT_NOW
     await dialogue.set_goal(cid, "ask_favor")
     assert (await dialogue.say(cid, "Please, open the gate.")).actions == ()
     # She is convinced: the goal as stored is completed (what `settle` writes when it is).

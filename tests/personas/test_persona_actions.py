@@ -11,7 +11,7 @@ import pytest
 
 from sidecar.engine.reading import read
 from sidecar.errors import PersonaInvalid
-from sidecar.personas.actions import INTENTS, ArgumentsSchema, check_args
+from sidecar.personas.actions import INTENTS, ActionDef, ArgumentsSchema, check_args
 from sidecar.personas.loader import load_persona_text, load_personas
 
 SAMPLES = Path(__file__).resolve().parents[2] / "personas"
@@ -99,6 +99,8 @@ def test_a_refused_schema_feature_is_a_problem_at_its_line(line: str, field: str
         ("[actions.act.embedded]\nargs = { x = 1 }", "keywords` or `intents"),
         ('[actions.act.embedded]\nintents = ["dance"]', "unknown intent 'dance'"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nargs = { ghost = 1 }', "not in `arguments.properties`"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\ndone = ["Your {item} is done."]', "names {item}, which is not"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nfailed = [""]', "at least 1 character"),
     ],
 )
 def test_bad_conditions_limits_and_rules_are_problems(table: str, why: str) -> None:
@@ -148,3 +150,20 @@ def test_arguments_are_checked_strictly() -> None:
     for field, args in bad.items():
         problems = check_args(schema, args)
         assert problems and problems[0].startswith(field.strip()), (args, problems)
+
+
+def test_a_rules_own_words_fill_the_decided_arguments_and_skip_a_missing_one() -> None:
+    act = ActionDef.model_validate(
+        {
+            "description": "Mend it.",
+            "arguments": {"properties": {"item": {"type": "string"}, "price": {"type": "integer"}}},
+            "embedded": {
+                "keywords": ["fix"],
+                "done": ["Your {item} is mended.", "That's {price} coppers, then.", "Done."],
+                "failed": ["No {item} today."],
+            },
+        }
+    )
+    assert act.said(True, {"item": "axe"}) == ("Your axe is mended.", "Done.")
+    assert act.said(False, {"item": "axe", "price": 2}) == ("No axe today.",)
+    assert ActionDef.model_validate({"description": "Mend it."}).said(True, {}) == ()

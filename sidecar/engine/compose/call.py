@@ -167,7 +167,7 @@ class Call:
         if catchphrase or phrase.startswith("*") or (
             re.search(r"[.!?…]$", phrase) and not phrase.startswith("…")
         ):
-            if not catchphrase and not draft.opener and rng.random() < 0.5:
+            if not catchphrase and not draft.opener and not draft.news and rng.random() < 0.5:
                 draft.lead = phrase
             else:
                 draft.tail = phrase
@@ -191,6 +191,8 @@ class Call:
     def shape(self, rng: random.Random, draft: Draft) -> None:
         """The voice's signature, always visible: shy hesitates, sarcastic is dry."""
         k = self.knobs
+        if draft.news:
+            return  # the news opens the line: "Thanks for the coin. Um… oh…" stacks openers
         if draft.somber and self.voice != "shy":
             return  # "Oh, wonderful. I'm sorry." is mockery; a shy hesitation is not
         if self.voice == "shy":

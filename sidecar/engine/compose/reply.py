@@ -32,9 +32,10 @@ _FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
 
 
-def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str) -> Draft:
-    """The NPC's goodbye; `tone_` keys its reaction (friendly, rude, sympathy, comfort)."""
-    d = Draft(core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
+def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str, news: str = "") -> Draft:
+    """The NPC's goodbye; `tone_` keys its reaction (friendly, rude, sympathy, comfort);
+    `news` is said first (as in `draft_reply`)."""
+    d = Draft(news=news, core=turn.pick_line(rng, turn.persona.farewells, mem), max_chars=turn.max_chars)
     band = turn.tuning.band
     addr = turn.name_for_addressing(mem)
     if tone_ != "neutral" and band != "close":
@@ -83,7 +84,7 @@ def draft_reply(
     turn: Call, rng: random.Random, mem: WorkingMemory, heard: Reading, tone_: Tone,
     new_name: str | None, asked: requests.Asked | None = None, care: str | None = None,
     jab: bool = False, memories: Sequence[Recollection] = (), told: Sequence[NewMemory] = (),
-    player_text: str = "",
+    player_text: str = "", news: str = "",
 ) -> tuple[Draft, str | None, list[str]]:
     """`care` (`sympathy`, `comfort`, from `care()`) answers sad news or a fear: its reaction
     comes first, it is the whole answer when the core would be a fallback line (or, for
@@ -92,13 +93,14 @@ def draft_reply(
     not a topic a word in it names. `memories` (long-term, best first) answer "Do you
     remember me?"; one relevant to the line is brought up once per conversation. `told`: the
     secret, gift or promise this line tells (sidecar/engine/remember.py), acknowledged, as is a
-    promise `player_text` keeps."""
+    promise `player_text` keeps. `news`: the sentence said first (the NPC's reaction to the
+    game's result of its last action)."""
     persona, voice, knobs = turn.persona, turn.voice, turn.knobs
     index = index_for(persona)
     why: list[str] = []
     addr_full = turn.name_for_addressing(mem)
     addr = addr_full if rng.random() < 0.6 else ""
-    d = Draft(max_chars=turn.max_chars)
+    d = Draft(news=news, max_chars=turn.max_chars)
     topic: str | None = None
 
     # What the player said about themself, acknowledged.

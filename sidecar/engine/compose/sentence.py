@@ -101,6 +101,10 @@ def name_like(player: str) -> bool:
 class Draft:
     """The parts of one reply, in speaking order."""
 
+    news: str = ""
+    """What the NPC says first of all: its reaction to the game's result of its last action
+    ("Thank you for the coin."). It takes the place of a voice opener or lead-in quirk, so
+    a hesitation is not stacked before or after it, and it is never dropped for length."""
     opener: str = ""
     reaction: str = ""
     ack: str = ""
@@ -118,7 +122,7 @@ class Draft:
     """The preset's length budget: optional parts are dropped until the line fits."""
 
     def _join(self) -> str:
-        parts = [self.lead, self.opener, self.reaction, self.ack, self.core, *self.extras,
+        parts = [self.news, self.lead, self.opener, self.reaction, self.ack, self.core, *self.extras,
                  self.aside, self.question, self.tail]
         return limit_bangs(clean(" ".join(p for p in parts if p)))
 

@@ -44,7 +44,7 @@ from sidecar.engine.reading import read
 from sidecar.engine.source import Emit, Generated
 from sidecar.personas.actions import ActionDef
 from sidecar.personas.model import Persona
-from sidecar.store.actions import ActionStore, NewAction
+from sidecar.store.actions import ActionStore, Logged, NewAction
 from sidecar.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Act:
             world=world,
             decided=tuple(Decided(r.name, r.turn, r.decided_at) for r in action_log.decided),
         )
-        results = tuple(Outcome(r.name, bool(r.ok), r.detail) for r in action_log.untold)
+        results = tuple(self._outcome(r, available) for r in action_log.untold)
         acting = Acting(available, situation, action_log, self._embedded(draft, available))
         # A provider is offered only what it may do now, so it does not promise the rest.
         now = {name: a for name, a in available.items() if possible(name, a, situation)}
@@ -102,6 +102,13 @@ class Act:
             actions_decided=any(v.ok for v in ruled),
         )
         return acting
+
+    @staticmethod
+    def _outcome(row: Logged, available: Mapping[str, ActionDef]) -> Outcome:
+        # An action no longer available to the speaker is answered with the general words.
+        action = available.get(row.name)
+        said = action.said(bool(row.ok), row.args) if action is not None else ()
+        return Outcome(row.name, bool(row.ok), row.detail, said)
 
     @staticmethod
     def _embedded(draft: Draft, available: Mapping[str, ActionDef]) -> tuple[Proposal, ...]:
