@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sidecar.errors import ProviderBadReply, ProviderRefused
 from sidecar.llm import _http, tools
+from sidecar.llm.json_line import FieldReader
 from sidecar.llm.types import ChatReply, ChatRequest, Delta, ProviderKind, ToolCall, Usage, estimate_usage
 
 log = logging.getLogger(__name__)
@@ -188,8 +189,9 @@ class OpenAICompatProvider(_http.HttpProvider):
         model: str | None = None
         done = False
         calls = tools.OpenAIToolStream()
-        # A structured reply is JSON until it ends: its line is shown once it is complete.
-        hold = self.structured_tools(req)
+        # A structured reply is JSON: its `line` is streamed as it is read from the JSON.
+        structured = self.structured_tools(req)
+        lines = _LineStream(self._spec.json == "prompt") if structured else None
         with _http.mapped_errors(self.name, receiving=False):
             response = await self._client.open_stream(
                 self._url, json=self.body(req, stream=True), headers={**self._headers(), "Accept": "text/event-stream"}
@@ -222,8 +224,9 @@ class OpenAICompatProvider(_http.HttpProvider):
                         calls.feed(delta.tool_calls)
                     if delta is not None and delta.content:
                         parts.append(delta.content)
-                        if not hold:
-                            yield Delta(delta.content)
+                        shown = delta.content if lines is None else lines.feed(delta.content)
+                        if shown:
+                            yield Delta(shown)
                     if choice.finish_reason:
                         finish = choice.finish_reason
         finally:
@@ -232,9 +235,47 @@ class OpenAICompatProvider(_http.HttpProvider):
         if not done and finish is None:
             raise ProviderBadReply(self.name, "stream ended before it finished")
         reply = self._finish(req, "".join(parts), finish, "".join(refusal) or None, usage, model, calls.calls())
-        if hold and reply.text:
-            yield Delta(reply.text)
+        if lines is not None:
+            rest = lines.rest(self.name, reply.text)
+            if rest:
+                yield Delta(rest)
         yield reply
+
+
+class _LineStream:
+    """The words of a structured reply as they arrive: its `line`, read from the JSON text
+    (sidecar/llm/json_line.py). Where the format was only asked for in the prompt, a reply
+    that does not open with "{" is taken to be the line itself and streamed as it comes
+    (`_finish` reads it so too)."""
+
+    def __init__(self, plain_allowed: bool) -> None:
+        self._reader = FieldReader("line")
+        self._plain_allowed = plain_allowed
+        self._plain = False
+        self._before: list[str] = []  # what came before the reply showed whether it is JSON
+        self._shown: list[str] = []
+
+    def feed(self, content: str) -> str:
+        if self._plain:
+            out = content
+        else:
+            out = self._reader.feed(content)
+            if not self._reader.started:
+                self._before.append(content)
+            if self._plain_allowed and self._reader.failed and not self._reader.started:
+                self._plain = True
+                out = "".join(self._before)
+        self._shown.append(out)
+        return out
+
+    def rest(self, provider: str, line: str) -> str:
+        """What is left to show of the finished reply's `line`. Raises `ProviderBadReply`
+        when the streamed words are not the start of it (a duplicate `line` key; text
+        around a JSON object in a prompt-only reply): the router resets the partial line."""
+        shown = "".join(self._shown)
+        if not line.startswith(shown):
+            raise ProviderBadReply(provider, "the structured reply's line is not what was streamed")
+        return line[len(shown) :]
 
 
 __all__ = ["OpenAICompatProvider"]

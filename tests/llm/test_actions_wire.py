@@ -317,3 +317,46 @@ async def test_a_prompt_only_structured_reply_that_ignores_the_format_is_the_lin
     first = openai_fake.received[0].body
     assert not any("response_format" in r.body for r in openai_fake.received)
     assert "tools" not in first and '"actions"' in first["messages"][0]["content"]  # asked in the prompt
+
+
+def deltas(recorder: Recorder) -> list[str]:
+    return [data["text"] for name, data in recorder.items if name == "line.delta"]
+
+
+async def test_llamacpp_structured_line_streams_as_it_is_read_from_the_json(
+    openai_fake: FakeProvider, store: Store, registry: PersonaRegistry
+) -> None:
+    line = 'Your "good" sword?\nLeave it by Maudie — café rules, I\'ll have it right by supper.'
+    reply = json.dumps({"actions": [{"name": "repair_item", "args": {"item": "sword", "price": 3}}], "line": line})
+    said, recorder, _ = await turn(openai_fake, store, registry, Reply(text=reply), stream=True, preset="llamacpp")
+    assert said.line.text == line and [a.name for a in said.actions] == ["repair_item"]
+    pieces = deltas(recorder)
+    # Word by word as the fake sends it, escapes decoded; never the JSON around the line.
+    assert "".join(pieces) == line and len(pieces) >= len(line.split(" ")) - 1
+    assert recorder.events("line.reset") == []
+
+
+async def test_a_prompt_only_reply_that_ignores_the_format_streams_as_plain_text(
+    openai_fake: FakeProvider, store: Store, registry: PersonaRegistry
+) -> None:
+    toml = config(openai_fake) + 'tools = false\njson = "prompt"\n'
+    openai_fake.queue(Reply(text=LINE))
+    openai_fake.default = Reply(text="ask: What else? share: I like iron. leave: Goodbye then, friend.")
+    recorder = Recorder()
+    async with make_router(toml, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+        d = make_dialogue(store, registry, router, None)
+        cid = (await d.start("ansel", "p1", seed=3)).conversation
+        said = await d.say(cid, ASK, stream=True, emit=recorder.event)
+    assert said.provider == "main" and said.line.text == LINE and said.actions == ()
+    assert "".join(deltas(recorder)) == LINE and len(deltas(recorder)) > 1
+
+
+async def test_a_structured_reply_whose_line_changes_after_streaming_is_reset(
+    openai_fake: FakeProvider, store: Store, registry: PersonaRegistry
+) -> None:
+    # json.loads keeps the last of two `line` keys; the first was already on screen.
+    reply = '{"line": "I will mend it.", "actions": [], "line": "Go away."}'
+    said, recorder, _ = await turn(openai_fake, store, registry, Reply(text=reply), stream=True, preset="llamacpp")
+    assert [e["code"] for e in recorder.events("provider.fallback")] == ["provider_bad_reply"]
+    assert len(recorder.events("line.reset")) == 1 and said.provider == "embedded"
+    assert shown(recorder) == said.line.text
