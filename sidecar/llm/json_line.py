@@ -5,10 +5,10 @@ tool calls streams its words like any other instead of holding them until the JS
 `FieldReader.feed(chunk)` returns the newly decoded text of the field's value (escapes
 decoded: `\\n`, `\\"`, `\\u00e9`, surrogate pairs), in any chunking: the concatenation of
 what it returns equals `json.loads(text)[key]` for a valid object whose key occurs once.
-Only the top-level object is read; other values (nested objects, arrays, strings holding
-braces) are skipped without being decoded. It does not validate the whole document: the
-caller parses the finished text, and compares (a duplicate key makes json.loads keep the
-last one; the reader streamed the first).
+Only the top-level object is read, up to the field's closing quote; other values before it
+(nested objects, arrays, strings holding braces) are skipped without being decoded. It does
+not validate the whole document: the caller parses the finished text, and compares (a
+duplicate key makes json.loads keep the last one; the reader streamed the first).
 
 States it ends in: `complete` (the value's closing quote was read), `failed` (the text is
 not an object with that key as a string: a control character in the string, a bad escape,
@@ -17,11 +17,14 @@ a non-object, a non-string value), or neither (the text stopped early).
 
 from __future__ import annotations
 
+import re
 from enum import Enum, auto
 
 _WS = " \t\n\r"
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]+')
+"""Characters a JSON string holds as they are (no quote, backslash or control character)."""
 
 
 class _S(Enum):
@@ -122,10 +125,18 @@ class FieldReader:
 
     def feed(self, chunk: str) -> str:
         out: list[str] = []
-        for ch in chunk:
-            if self._state in (_S.DONE, _S.FAILED):
-                break
-            out.append(self._step(ch))
+        i, n = 0, len(chunk)
+        while i < n and self._state not in (_S.DONE, _S.FAILED):
+            s = self._str
+            if self._state is _S.TARGET and s is not None and not s.escape and not s.high:
+                # A run of plain characters of the line is copied as one slice.
+                m = _PLAIN.match(chunk, i)
+                if m is not None:
+                    out.append(m.group())
+                    i = m.end()
+                    continue
+            out.append(self._step(chunk[i]))
+            i += 1
         return "".join(out)
 
     def _fail(self) -> str:
@@ -204,7 +215,7 @@ class FieldReader:
                 self._state = _S.COLON
             return ""
         if closed:
-            self._state = _S.AFTER
+            self._state = _S.DONE  # the rest of the object is the caller's to parse
         return text
 
     def _skip(self, ch: str) -> str:
