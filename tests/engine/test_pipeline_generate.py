@@ -76,9 +76,11 @@ class CountingEngine(EmbeddedEngine):
         sentiment: Sentiment,
         tone: ToneReading | None = None,
         memories: Sequence[Recollection] = (),
+        *,
+        news: str = "",
     ) -> Composed:
         self.replies += 1
-        return super().reply(ctx, player_text, sentiment, tone, memories)
+        return super().reply(ctx, player_text, sentiment, tone, memories, news=news)
 
 
 def config(fake: FakeProvider) -> str:
