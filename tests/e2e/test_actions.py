@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,37 @@ async def test_a_kill_9_between_decision_and_result_loses_nothing(data_dir: Path
                 assert said["actions"] == []
     finally:
         zctx.destroy(linger=0)
+
+
+async def test_a_world_condition_follows_world_set(data_dir: Path, tmp_path: Path) -> None:
+    """Ansel mends only while the forge is lit: a `world` condition on his file action reads
+    the facts the game stored with `world.set` (the store behind the `WorldFacts` seam)."""
+    personas = tmp_path / "personas"
+    shutil.copytree(PERSONAS, personas)
+    ansel = personas / "ansel.toml"
+    text = ansel.read_text(encoding="utf-8")
+    header = "[actions.repair_item.conditions]\naffinity_min = 40\n"
+    assert header in text
+    ansel.write_text(text.replace(header, header + "world = { forge_lit = true }\n"), encoding="utf-8")
+    zctx = zmq.asyncio.Context()
+    try:
+        with Sidecar(data_dir, personas) as sidecar:
+            async with Client(sidecar.endpoint, sidecar.token, context=zctx, timeout=30) as client:
+
+                async def mend() -> list[dict[str, Any]]:
+                    cid = (await client.call("conversation.start", {"persona": "ansel", "player": "ana", "seed": 3}))[
+                        "conversation"
+                    ]
+                    said = await client.call("conversation.say", {"conversation": cid, "text": "Can you fix my sword?"})
+                    return list(said["actions"])
+
+                assert await mend() == []  # no fact set: the condition fails
+                await client.call("world.set", {"key": "forge_lit", "value": False})
+                assert await mend() == []
+                await client.call("world.set", {"key": "forge_lit", "value": True})
+                (action,) = await mend()
+                assert action["name"] == "repair_item" and action["args"]["item"] == "sword"
+                await client.call("world.clear", {"key": "forge_lit"})
+                assert await mend() == []
+    finally:
+        zctx.term()
