@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sidecar.store.db import Store
+from sidecar.store.memory import MAX_MEMORY_TEXT, NewMemory, write_turn_memories
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,49 @@ class ActionStore:
                     "UPDATE actions SET ok=?, detail=?, result_at=? WHERE id=? AND result_at IS NULL",
                     (int(ok), detail, now, action_id),
                 )
+                first = c.changes() == 1
                 rows = c.execute(f"SELECT {_COLUMNS} FROM actions WHERE id=?", (action_id,)).fetchall()
-            return _row(rows[0]) if rows else None
+                row = _row(rows[0]) if rows else None
+                if row is not None and first and ok:
+                    _remember_accepted(c, row, now)
+            return row
 
         return await self._store._run(q)
 
 
-__all__ = ["ActionLog", "ActionRow", "ActionStore", "Logged", "NewAction"]
+EVENT_IMPORTANCE = 6
+"""An accepted action is something the NPC did for the player: above small talk, below a
+promise or a secret."""
+
+
+def event_text(row: ActionRow) -> str:
+    """The memory an accepted action leaves: what was done, with its arguments and the game's
+    detail ("repair item (item: sword, price: 2), done: the player paid two coppers")."""
+    args = ", ".join(f"{k}: {row.args[k]}" for k in sorted(row.args))
+    text = row.name.replace("_", " ") + (f" ({args})" if args else "") + ", done"
+    if row.detail:
+        text += f": {row.detail}"
+    return text if len(text) <= MAX_MEMORY_TEXT else text[: MAX_MEMORY_TEXT - 1] + "\u2026"
+
+
+def _remember_accepted(c: Any, row: ActionRow, now: float) -> None:
+    """An accepted action becomes an `event` memory of the NPC about this player (issue 15
+    §3), in the result's own transaction: the first result writes it, a repeat cannot. Its
+    source is the NPC line that decided it (the first line of that NPC stored at or after the
+    decision), or the conversation's newest line if the game answered before that line was
+    stored."""
+    conv = c.execute("SELECT player_id FROM conversations WHERE id=?", (row.conversation_id,)).fetchall()
+    if not conv:
+        return
+    seq = c.execute(
+        "SELECT MIN(seq) FROM messages WHERE conversation_id=? AND speaker=? AND at>=?",
+        (row.conversation_id, row.persona_id, row.decided_at),
+    ).fetchall()[0][0]
+    if seq is None:
+        newest = c.execute("SELECT MAX(seq) FROM messages WHERE conversation_id=?", (row.conversation_id,))
+        seq = newest.fetchall()[0][0]
+    memory = NewMemory(kind="event", text=event_text(row), importance=EVENT_IMPORTANCE)
+    write_turn_memories(c, conv[0][0], row.persona_id, row.conversation_id, int(seq or 0), [memory], now)
+
+
+__all__ = ["EVENT_IMPORTANCE", "ActionLog", "ActionRow", "ActionStore", "Logged", "NewAction", "event_text"]

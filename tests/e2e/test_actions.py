@@ -179,3 +179,28 @@ async def test_a_world_condition_follows_world_set(data_dir: Path, tmp_path: Pat
                 assert await mend() == []
     finally:
         zctx.term()
+
+
+async def test_an_accepted_action_is_remembered_once_as_an_event_and_a_refused_one_not(client: Client) -> None:
+    cid, result, _ = await _mend(client)
+    (action,) = result["actions"]
+    history = (await client.call("conversation.history", {"conversation": cid}))["lines"]
+    npc_line = history[-1]
+    assert npc_line["speaker"] == "ansel"
+    for _ in range(2):  # a repeated result answers the same and adds nothing
+        ok = {"id": action["id"], "ok": True, "detail": "the player paid two coppers"}
+        assert await client.call("action.result", ok) == {"accepted": True}
+    memories = (await client.call("memory.list", {"persona": "ansel", "player": "ana"}))["memories"]
+    events = [m for m in memories if m["kind"] == "event"]
+    assert len(events) == 1
+    (event,) = events
+    assert event["text"] == "repair item (item: sword, price: 2), done: the player paid two coppers"
+    assert event["source"] == {"conversation": cid, "seq": npc_line["seq"]}
+
+    cid2, result2, _ = await _mend(client, seed=4)
+    (refused,) = result2["actions"]
+    assert await client.call("action.result", {"id": refused["id"], "ok": False, "detail": "no coin"}) == {
+        "accepted": True
+    }
+    after = (await client.call("memory.list", {"persona": "ansel", "player": "ana"}))["memories"]
+    assert [m for m in after if m["kind"] == "event"] == events
