@@ -19,6 +19,7 @@ from sidecar.llm.budget import SUMMARY_HEADING, tools_tokens
 from sidecar.llm.costs import MemoryLedger
 from sidecar.llm.tools import ToolDef
 from sidecar.store.db import MessageRow, Store
+from sidecar.store.memory import MemoryStore
 from sidecar.store.summaries import SummaryRow, SummaryStore
 from sidecar.wiring import dialogue as wire_dialogue
 
@@ -150,3 +151,22 @@ async def test_a_fact_a_memory_holds_survives_every_later_fold(store: Store, reg
     assert len(history) >= 3 and asked[0][0] == 0
     assert [b for a, b in asked] == [s.to_seq for s in history], "asked once per fold, for the folded lines"
     assert all(holds(s.text, saved) and saved in s.facts for s in history)
+
+
+async def test_by_default_the_facts_to_keep_are_the_speakers_memories_of_the_folded_lines(
+    store: Store, registry: PersonaRegistry
+) -> None:
+    """No hook given: the Dialogue's context step asks long-term memory (store/memory.py)
+    which memories came from the lines being folded, and every summary holds them."""
+    d = Dialogue(store, registry)
+    cid = await talk(d, 40)
+    history = await SummaryStore(store).history(cid, "ansel")
+    assert history
+    mems = await MemoryStore(store).for_pair("p1", "ansel")
+    sourced = [m for m in mems if m.source is not None and m.source.conversation == cid]
+    assert {m.kind for m in sourced} >= {"name", "like"}
+    for s in history:
+        covered = [m for m in sourced if s.from_seq <= m.source.seq <= s.to_seq]  # type: ignore[union-attr]
+        assert covered
+        for m in covered:
+            assert m.text in s.facts and holds(s.text, m.text), (m.text, s.text)

@@ -27,6 +27,7 @@ from sidecar.engine.tokens import EMBEDDED_CONTEXT_BUDGET, MESSAGE_FRAMING, Cont
 from sidecar.engine.types import Line
 from sidecar.personas.model import Persona
 from sidecar.store.db import MessageRow, Store
+from sidecar.store.memory import MemoryStore
 from sidecar.store.summaries import SummaryRow, SummaryStore, SummaryWrite
 
 FOLD_LINES = 16
@@ -47,10 +48,27 @@ Facts = Callable[[Draft, Sequence[MessageRow]], Awaitable[Sequence[Fact]]]
 conversation and player)."""
 
 
-async def read_facts(draft: Draft, rows: Sequence[MessageRow]) -> Sequence[Fact]:
-    """The stand-in for long-term memory: what the line-reading module finds in the player's
-    lines (`summary.reading_facts`)."""
-    return reading_facts(rows)
+class MemoryFacts:
+    """The facts to keep when lines are folded: the speaker's long-term memories of this
+    player that came from those lines (store/memory.py: a memory's source is its line), then
+    what the line-reading module finds in them (a fact no memory took, e.g. a like the turn's
+    extraction missed). A summary checked against these never drops what a memory holds."""
+
+    def __init__(self, memories: MemoryStore) -> None:
+        self.memories = memories
+
+    async def __call__(self, draft: Draft, rows: Sequence[MessageRow]) -> Sequence[Fact]:
+        if not rows:
+            return []
+        first, last = min(r.seq for r in rows), max(r.seq for r in rows)
+        conversation = draft.conversation.id
+        held = [
+            Fact(m.text, m.source.seq)
+            for m in await self.memories.for_pair(draft.conversation.player_id, draft.speaker.id)
+            if m.source is not None and m.source.conversation == conversation and first <= m.source.seq <= last
+        ]
+        seen = {f.text for f in held}
+        return [*sorted(held, key=lambda f: f.seq), *(f for f in reading_facts(rows) if f.text not in seen)]
 
 
 def heard(persona: Persona, rows: Sequence[MessageRow]) -> list[MessageRow]:
@@ -73,13 +91,13 @@ class Context:
         summariser: Summariser | None = None,
         budget: Callable[[], ContextBudget] | None = None,
         *,
-        facts: Facts = read_facts,
+        facts: Facts | None = None,
         select: Callable[[Persona, Sequence[MessageRow]], list[MessageRow]] = heard,
     ) -> None:
         self.summaries = SummaryStore(store)
         self.summariser: Summariser = summariser or Extractive()
         self.budget = budget or (lambda: ContextBudget(EMBEDDED_CONTEXT_BUDGET))
-        self.facts = facts
+        self.facts: Facts = facts or MemoryFacts(MemoryStore(store))
         self.select = select
 
     def fold_point(self, rows: Sequence[MessageRow], player_text: str, budget: ContextBudget, limit: int) -> int:
@@ -146,6 +164,6 @@ __all__ = [
     "SUMMARY_SHARE",
     "Context",
     "Facts",
+    "MemoryFacts",
     "heard",
-    "read_facts",
 ]
