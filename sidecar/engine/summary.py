@@ -111,7 +111,8 @@ def _sentence(text: str) -> str:
 
 def reading_facts(rows: Sequence[LineRow]) -> list[Fact]:
     """The facts the line-reading module finds in the player's lines of `rows`: the name
-    they gave, what they like and what they dislike (the stand-in for long-term memory)."""
+    they gave, what they like and what they dislike (`pipeline.context.MemoryFacts` adds
+    them after the speaker's memories: facts no memory took)."""
     found: list[Fact] = []
     for row in rows:
         if row.speaker != PLAYER:
