@@ -11,6 +11,7 @@ import pytest
 import zmq.asyncio
 
 from parley_client import Client, Sidecar
+from sidecar.store.db import Store
 
 REPO = Path(__file__).resolve().parent.parent
 PERSONAS = REPO / "personas"
@@ -72,3 +73,14 @@ def probe_godot_features(godot: str, tmp_path: Path) -> dict[str, bool]:
 def godot_features() -> Callable[[str, Path], dict[str, bool]]:
     """`probe_godot_features`, for the tests that need a Godot editor or template."""
     return probe_godot_features
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A real store file in the test's own folder, without the checkpoint thread (the tests
+    that need checkpoints open their own)."""
+    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    try:
+        yield s
+    finally:
+        await s.close()

@@ -32,15 +32,6 @@ def registry() -> PersonaRegistry:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
 def dialogue(store: Store, registry: PersonaRegistry) -> Dialogue:
     return Dialogue(store, registry)
 

@@ -7,11 +7,7 @@ figure is printed as `RECALL quality: n/10`."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
 
 from sidecar.engine.pipeline.recall import Recall
 from sidecar.store.db import Store
@@ -75,15 +71,6 @@ SCENARIOS = (
     Scenario("a gift, asked about",
              (), "Do you still have the hammer I gave you?", "silver hammer"),
 )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _first(store: Store, scenario: Scenario, player: str) -> str:

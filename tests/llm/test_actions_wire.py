@@ -50,13 +50,6 @@ options_in_line = false
 """
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    yield s
-    await s.close()
-
-
 @pytest.fixture(scope="module")
 def registry() -> PersonaRegistry:
     return PersonaRegistry(load_personas(PERSONAS).personas)

@@ -4,8 +4,6 @@ on restore; per-message tables move with their lines."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +12,6 @@ from history_support import talk
 from sidecar.errors import ConversationNotFound
 from sidecar.store import archive, history
 from sidecar.store.db import Store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def _count(store: Store, sql: str, *args: Any) -> int:

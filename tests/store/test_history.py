@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from history_support import talk
 
 from sidecar.errors import BadRequest
 from sidecar.store import history
 from sidecar.store.db import Store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _pages(store: Store, limit: int, **filters: str) -> list[list[history.ConversationSummary]]:

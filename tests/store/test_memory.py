@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import apsw
@@ -11,15 +10,6 @@ import pytest
 from sidecar.errors import StoreError
 from sidecar.store.db import NewMessage, Store, TurnWrite
 from sidecar.store.memory import MemorySource, MemoryStore, NewMemory, fts_query
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _conversation(store: Store, cid: str = "c1", player: str = "mira", persona: str = "ansel") -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import apsw
@@ -14,15 +13,6 @@ from sidecar.errors import BadRequest, Busy, SlotNotFound, StoreError, TooLarge
 from sidecar.store import saves, world
 from sidecar.store.db import Store
 from sidecar.store.migrations import SCHEMA_VERSION
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def _conversations(store: Store) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ real SQLite files."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import apsw
@@ -13,15 +12,6 @@ from sidecar.errors import BadRequest, StoreError
 from sidecar.store.db import NewMessage, Store, TurnWrite
 from sidecar.store.relations import NpcRelations
 from sidecar.store.witness import Hearers, Witnesses
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _start(store: Store, cid: str, persona: str, player: str = "p1") -> None:
