@@ -91,13 +91,6 @@ class WorldFacts(Protocol):
         ...
 
 
-class NoWorld:
-    """No world facts are known: every `world` condition fails (a sidecar without them)."""
-
-    async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
-        return {}
-
-
 class ActionRegistry:
     """Every persona's actions: from its file, and registered by the game at run time.
 
@@ -329,7 +322,6 @@ __all__ = [
     "Cue",
     "cue_for",
     "Decided",
-    "NoWorld",
     "Outcome",
     "acknowledge",
     "doing",

@@ -70,7 +70,6 @@ from sidecar.store import world as world_facts
 from sidecar.store.db import ConversationRow, GoalRow, MessageRow, Store, TurnState
 from sidecar.store.memory import MemoryStore
 from sidecar.store.relations import NpcRelations
-from sidecar.store.world import StoredWorld
 
 
 async def _no_emit(event: str, data: Mapping[str, Any]) -> None:
@@ -202,7 +201,7 @@ class Dialogue:
         self.recall = Recall(self.memories, recall)
         self.context = context or Context(store)
         self.generate = Generate(self.source, self.gate, self.engine)
-        self.act = Act(store, self.actions, personas.all, world or StoredWorld(store))
+        self.act = Act(store, self.actions, personas.all, world)
         self.settle = Settle(self.source)
         self.remember = Remember(self.source)
         self.overhear = Overhear(self.memories, NpcRelations(store))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sidecar.errors import TooLarge
@@ -70,17 +70,4 @@ def pick(all_facts: Mapping[str, Value], key: str | None) -> dict[str, Value]:
     return {key: all_facts[key]} if key in all_facts else {}
 
 
-class StoredWorld:
-    """The stored world facts as the NPC actions' `world` conditions read them (the
-    `WorldFacts` seam of sidecar/engine/actions.py): what `world.set` stored, read when the
-    turn is prepared, so a fact the game set before `conversation.say` counts for that turn."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    async def world_facts(self, keys: Sequence[str]) -> Mapping[str, object]:
-        stored: dict[str, Value] = await self._store.run(facts)
-        return {k: stored[k] for k in keys if k in stored}
-
-
-__all__ = ["MAX_FACTS", "StoredWorld", "Value", "clear", "facts", "pick", "set_fact"]
+__all__ = ["MAX_FACTS", "Value", "clear", "facts", "pick", "set_fact"]

@@ -28,7 +28,6 @@ from dataclasses import replace
 from sidecar.engine.actions import (
     ActionRegistry,
     Decided,
-    NoWorld,
     Outcome,
     Proposal,
     Situation,
@@ -68,7 +67,8 @@ class Act:
         self.store = ActionStore(store)
         self.registry = registry
         self.personas = personas
-        self.world: WorldFacts = world or NoWorld()
+        self.world = world
+        """None: the world facts the turn loaded with its state (`draft.turn.world`)."""
         self.clock = clock
 
     async def prepare(self, draft: Draft) -> Acting:
@@ -77,7 +77,10 @@ class Act:
         available = self.registry.available(draft.speaker)
         action_log = await self.store.log(draft.conversation.id)
         keys = world_keys(available.values())
-        world = await self.world.world_facts(keys) if keys else {}
+        if self.world is None:
+            world: Mapping[str, object] = {k: draft.turn.world[k] for k in keys if k in draft.turn.world}
+        else:
+            world = await self.world.world_facts(keys) if keys else {}
         goal = draft.goal_row
         situation = Situation(
             affinity=draft.ctx.affinity,
