@@ -114,6 +114,10 @@ async def _demo_conversation(client: Client, persona: dict[str, Any], seed: int)
     print()
 
 
+_YES = ("y", "yes")
+_NO = ("n", "no")
+
+
 def _action_text(action: dict[str, Any]) -> str:
     args = ", ".join(f"{k}={v!r}" for k, v in action["args"].items())
     return f"{action['name']}({args})"
@@ -125,12 +129,18 @@ async def _answer_actions(client: Client, result: dict[str, Any], read: Callable
     for action in result.get("actions") or []:
         print(f"   >> {result['line']['name']} decides: {_action_text(action)}")
         print("   >> carry it out? y / n, then optionally what happened (y paid in full)")
-        answer = (await read()).strip()
-        if not answer:
-            print("   >> left pending (actions.pending lists it)")
-            return False
-        word, _, rest = answer.partition(" ")
-        ok = word.lower() in ("y", "yes")
+        while True:
+            answer = (await read()).strip()
+            if not answer:
+                print("   >> left pending (actions.pending lists it)")
+                return False
+            word, _, rest = answer.partition(" ")
+            if word.lower() in _YES + _NO:
+                break
+            # A line of dialogue typed here is not a refusal: refusing on it would tell the
+            # game "no" for something the player never decided.
+            print("   >> please answer y or n first (then optionally what happened)")
+        ok = word.lower() in _YES
         detail = rest.strip() or None
         await client.call("action.result", {"id": action["id"], "ok": ok, "detail": detail})
         print(f"   >> {'done' if ok else 'refused'}{': ' + detail if detail else ''}")

@@ -118,7 +118,8 @@ def test_chat_over_stdin() -> None:
 
 def test_chat_shows_a_decided_action_and_the_user_accepts_or_refuses_it() -> None:
     script = (
-        "Can you fix my sword?\ny the player paid two coppers\nThanks.\nCould you sell me a hinge?\nno\nOh.\n/quit\n"
+        "Can you fix my sword?\ny the player paid two coppers\nThanks.\n"
+        "Could you sell me a hinge?\nhow much is it?\nno\nOh.\n/quit\n"
     )
     out = _parley("chat", "--persona", "ansel", "--seed", "3", input_text=script, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -126,6 +127,8 @@ def test_chat_shows_a_decided_action_and_the_user_accepts_or_refuses_it() -> Non
     assert "   >> done: the player paid two coppers" in out.stdout
     assert "   >> Ansel decides: sell_item(price=3, item='hinge')" in out.stdout
     assert "   >> refused\n" in out.stdout
+    # A line that is neither y nor n is asked again, not taken as a refusal.
+    assert out.stdout.count("   >> please answer y or n first") == 1
     replies = [ln for ln in out.stdout.splitlines() if ln.startswith("Ansel: ")]
     # The line after each answer reacts to it first, in one sentence: the coin is thanked
     # for; the refused hinge in Ansel's own words for it (no detail was given).
