@@ -9,6 +9,7 @@ extends SceneTree
 ## path, never by class_name: export-template builds do not register class_name globals.
 
 const SUITES: Array[String] = [
+	"res://tests/api/test_typed_results.gd",
 	"res://tests/net/test_msgpack.gd",
 	"res://tests/net/test_zmtp.gd",
 	"res://tests/net/test_client.gd",

@@ -85,7 +85,7 @@ func test_a_whole_conversation() -> void:
 	var hello: Reply = await parley.start_conversation("ansel", "ada")
 	check(hello.ok, "conversation.start (%s)" % hello)
 	check(not hello.text().is_empty(), "a greeting")
-	check(not hello.options().is_empty(), "answer options")
+	check(not hello.options.is_empty(), "answer options")
 	var conversation: String = parley.conversation_of("ansel")
 	check(not conversation.is_empty(), "conversation id kept")
 
@@ -177,10 +177,10 @@ func test_options_goals_and_cancel() -> void:
 	if not check(await ready_or_failed(parley), "ready"):
 		return
 	var hello: Reply = await parley.start_conversation("goldie", "ada")
-	check(hello.ok and hello.options().size() == 3, "greeting with three options")
+	check(hello.ok and hello.options.size() == 3, "greeting with three options")
 	var goal: Reply = await parley.set_goal("goldie", "build_trust")
 	check(goal.ok, "goal.set (%s)" % goal)
-	var offered: String = str(hello.options()[0].get("text", ""))
+	var offered: String = hello.options[0].text if hello.options.size() > 0 else "?"
 	var chosen: Reply = await parley.choose("goldie", 0)
 	check(chosen.ok, "conversation.choose (%s)" % chosen)
 	check_eq(str(chosen.result.get("player_text", "")), offered, "the option was said")

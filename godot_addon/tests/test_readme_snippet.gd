@@ -18,6 +18,6 @@ func test_await_parley_say() -> void:
 
 	check(reply.ok, "ok (%s)" % reply)
 	check(not reply.text().is_empty(), "Goldie answers: %s" % reply.text())
-	check(not reply.options().is_empty(), "with options")
+	check(not reply.options.is_empty(), "with options")
 	Parley.stop()
 	tree.root.remove_child(autoload)

@@ -6,7 +6,7 @@ extends Node
 ## [codeblock]
 ## var reply := await Parley.say($Ansel/ParleyNPC, "Hello!")
 ## if reply.ok:
-##     print(reply.text(), reply.options())
+##     print(reply.line.text, reply.options)
 ## else:
 ##     print("failed: ", reply.error.code)
 ## [/codeblock]
@@ -178,7 +178,7 @@ func start_conversation(
 	if reply.ok:
 		var conversation: String = str(reply.result.get("conversation", ""))
 		_conversations[persona] = conversation
-		line_received.emit(conversation, reply.line())
+		line_received.emit(conversation, reply.line.to_dict())
 	return reply
 
 
@@ -243,7 +243,7 @@ func end_conversation(npc: Variant) -> ReplyScript:
 	_conversations.erase(persona)
 	var reply: ReplyScript = await request("conversation.end", {"conversation": conversation})
 	if reply.ok:
-		line_received.emit(conversation, reply.line())
+		line_received.emit(conversation, reply.line.to_dict())
 	return reply
 
 
@@ -280,7 +280,7 @@ func _turn(npc: Variant, op: String, extra: Dictionary, stream: bool) -> ReplySc
 	if int(_turns.get(persona, -1)) == pending.id:
 		_turns.erase(persona)
 	if reply.ok:
-		line_received.emit(conversation, reply.line())
+		line_received.emit(conversation, reply.line.to_dict())
 		var affinity: Variant = reply.result.get("affinity")
 		var evented: bool = reply.events.any(_is_affinity_event)
 		if affinity is Dictionary and not evented:

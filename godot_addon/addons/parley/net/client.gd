@@ -260,5 +260,5 @@ func _on_zmtp_message_received(frames: Array[PackedByteArray]) -> void:
 	else:
 		var err: Dictionary = msg["error"] if msg.get("error") is Dictionary else {}
 		var details: Dictionary = err["details"] if err.get("details") is Dictionary else {}
-		var code: StringName = StringName(str(err.get("code", "internal")))
+		var code: StringName = StringName(str(err.get("code", ErrorScript.INTERNAL)))
 		_finish(id, ReplyScript.failed(id, code, str(err.get("message", "")), details))

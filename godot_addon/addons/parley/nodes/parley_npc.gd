@@ -13,13 +13,15 @@ extends Node
 ## closed and reopened. Every call resumes with a [ParleyReply]; none raises.
 
 ## A line of this NPC's conversation arrived (greeting, answer, extra NPC lines).
-signal line_received(line: Dictionary)
+signal line_received(line: LineScript)
 ## A piece of this NPC's line being streamed.
 signal line_streamed(text: String)
 ## The streamed line was restarted; drop what was shown.
 signal line_reset
 
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
+const LineScript := preload("res://addons/parley/api/line.gd")
+const OptionScript := preload("res://addons/parley/api/option.gd")
 const ErrorScript := preload("res://addons/parley/net/error.gd")
 
 ## Id of the persona (its file name without .toml).
@@ -27,10 +29,12 @@ const ErrorScript := preload("res://addons/parley/net/error.gd")
 ## Name shown in the dialogue UI; the persona's own name when empty.
 @export var display_name: String = ""
 
-## The NPC's last line, [code]{"speaker", "name", "text"}[/code] (empty before talking).
-var last_line: Dictionary = {}
+## The NPC's last line (an empty [ParleyLine] before talking and after [method leave]).
+var last_line: LineScript = LineScript.new()
 ## The answer options offered with [member last_line].
-var last_options: Array[Dictionary] = []
+var last_options: Array[OptionScript] = []
+
+var _last_result: Dictionary = {}
 
 
 func _ready() -> void:
@@ -55,7 +59,7 @@ func talk() -> ReplyScript:
 	if parley == null:
 		return _no_autoload()
 	if is_talking() and not last_line.is_empty():
-		return ReplyScript.succeeded(0, {"line": last_line, "options": last_options})
+		return ReplyScript.succeeded(0, _last_result)
 	var reply: ReplyScript = await parley.call("start_conversation", persona_id)
 	_remember(reply)
 	return reply
@@ -76,8 +80,7 @@ func leave() -> ReplyScript:
 	var parley: Node = _parley()
 	if parley == null:
 		return _no_autoload()
-	last_line = {}
-	last_options = []
+	_forget()
 	return await parley.call("end_conversation", persona_id)
 
 
@@ -86,13 +89,20 @@ func leave() -> ReplyScript:
 func shown_name() -> String:
 	if not display_name.is_empty():
 		return display_name
-	return str(last_line.get("name", persona_id.capitalize()))
+	return last_line.name if not last_line.name.is_empty() else persona_id.capitalize()
 
 
 func _remember(reply: ReplyScript) -> void:
 	if reply.ok:
-		last_line = reply.line()
-		last_options = reply.options()
+		last_line = reply.line
+		last_options = reply.options
+		_last_result = reply.result
+
+
+func _forget() -> void:
+	last_line = LineScript.new()
+	last_options = []
+	_last_result = {}
 
 
 func _parley() -> Node:
@@ -112,7 +122,7 @@ func _is_mine(conversation: String) -> bool:
 
 func _on_parley_line_received(conversation: String, line: Dictionary) -> void:
 	if _is_mine(conversation):
-		line_received.emit(line)
+		line_received.emit(LineScript.from_dict(line))
 
 
 func _on_parley_line_streamed(conversation: String, text: String) -> void:

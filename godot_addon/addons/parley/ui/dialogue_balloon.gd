@@ -19,6 +19,7 @@ signal line_shown(line: Dictionary)
 signal closed
 
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
+const OptionScript := preload("res://addons/parley/api/option.gd")
 
 ## How fast text is typed out once known, in characters per second (0 = at once).
 @export var characters_per_second: float = 90.0
@@ -135,19 +136,22 @@ func _show_reply(reply: ReplyScript) -> void:
 		_add_option({"text": "Leave", "intent": "leave"})
 		_focus_first()
 		return
-	var line: Dictionary = reply.line()
-	if line.has("name"):
-		_name_label.text = str(line["name"])
-	var text: String = str(line.get("text", ""))
+	var line: Dictionary = reply.line.to_dict()
+	if not reply.line.name.is_empty():
+		_name_label.text = reply.line.name
+	var text: String = reply.line.text
 	# Already on screen if it was streamed: then do not type it out a second time.
 	var streamed: bool = (
 		not _target_text.is_empty() and _target_text.strip_edges() == text.strip_edges()
 	)
 	_set_line(text, not streamed)
 	_clear_options()
-	for option: Dictionary in reply.options():
+	var options: Array[Dictionary] = []
+	for option: OptionScript in reply.options:
+		options.append({"text": option.text, "intent": option.intent})
+	for option: Dictionary in options:
 		_add_option(option)
-	if not reply.options().any(func(o: Dictionary) -> bool: return o.get("intent") == "leave"):
+	if not options.any(func(o: Dictionary) -> bool: return o.get("intent") == "leave"):
 		_add_option({"text": "Goodbye.", "intent": "leave"})
 	_focus_first()
 	line_shown.emit(line)

@@ -1,0 +1,23 @@
+extends RefCounted
+## Reading one field of a protocol map into a typed value: the one place where the typed
+## results (ParleyLine, ParleyOption, ParleyAffinity, ParleyGoal) decide what a missing or
+## mistyped field becomes. The protocol never coerces types ("5" is not 5), so neither do
+## these: a value of the wrong type counts as missing.
+
+
+## [param data][[param key]] if it is a String, else "".
+static func text(data: Dictionary, key: String) -> String:
+	var value: Variant = data.get(key)
+	return value if value is String else ""
+
+
+## [param data][[param key]] if it is a number, else [param fallback].
+static func number(data: Dictionary, key: String, fallback: float = 0.0) -> float:
+	var value: Variant = data.get(key)
+	return float(value) if value is float or value is int else fallback
+
+
+## [param data][[param key]] as a Dictionary, else an empty one.
+static func map(data: Dictionary, key: String) -> Dictionary:
+	var value: Variant = data.get(key)
+	return value if value is Dictionary else {}
