@@ -88,6 +88,7 @@ _ASKS_MEMORY = re.compile(
     r"\b(?:(?:do|did|can|will)\s+you\s+(?:still\s+|even\s+)?(?:remember|recall|recognise|recognize)\s+(?:me|us"
     r"|what\s+i\s+(?:promised|told\s+you|said|gave|did|owe)|the\s+last\s+time|our|when\s+i|anything\s+about\s+me)"
     r"|remember\s+me\b|have\s+we\s+met|we've\s+met|what\s+did\s+i\s+(?:promise|tell\s+you|say|give\s+you)"
+    r"|(?:did|have)\s+i\s+(?:ever\s+)?(?:promised?|told\s+you|tell\s+you|given?\s+you)\b"
     r"|^\W*(?:do\s+you\s+)?remember\s+(?:the|my|our|that|when|what|how)\b"
     r"|what\s+do\s+you\s+(?:remember|know|recall)\s+(?:about|of)\s+me)",
     re.IGNORECASE,

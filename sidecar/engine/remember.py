@@ -209,7 +209,9 @@ def player_events(text: str, tone: ToneReading | None) -> list[NewMemory]:
     for sentence in _SENTENCE.split(text):
         if _NOT_A_PROMISE.search(sentence):
             continue
-        promise = _PROMISE_WORD.search(sentence) or _PROMISE_WILL.search(sentence)
+        # A question about a promise ("Did I promise you something?") makes none.
+        asked = sentence.rstrip().endswith("?")
+        promise = None if asked else _PROMISE_WORD.search(sentence) or _PROMISE_WILL.search(sentence)
         what = _object(promise.group("what") or promise.group("sworn")) if promise else None
         if what and not (secret and "tell" in what.lower().split()):
             out.append(NewMemory("promise", _cut(_promised("The player", what, _PLAYER_TO_NPC)), IMPORTANCE["promise"]))

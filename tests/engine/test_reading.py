@@ -123,3 +123,10 @@ def test_any_text_reads_without_raising(text: str) -> None:
 )
 def test_asks_only(text: str, asks_only: bool) -> None:
     assert read(text).asks_only is asks_only
+
+
+@pytest.mark.parametrize(
+    "line", ["Did I promise you something?", "Have I told you my name?", "Did I ever give you anything?"]
+)
+def test_asking_what_the_player_did_before_is_a_memory_question(line: str) -> None:
+    assert read(line).asks_memory

@@ -58,6 +58,7 @@ def test_the_rules_read_a_line(line: str, expected: list[tuple[str, str]]) -> No
         "Here's the thing, I don't trust Rook.",
         "Nobody knows where the mayor went.", "I'll be going then.", "I like you.", "I love you, Ansel.",
         "Are you still angry about the cat thing?",
+        "Did I promise you something?", "Didn't I promise you I'd bring a trout?",
     ],
 )
 def test_small_talk_questions_and_nonsense_leave_nothing(line: str) -> None:
