@@ -1,35 +1,45 @@
 extends "res://tests/test_case.gd"
 ## The Parley autoload (parley.gd) with the real sidecar subprocess started by
-## sidecar_process.gd: a whole conversation with streamed text, then the sidecar killed in
-## the middle of a conversation, restarted, and the conversation carried on from SQLite.
+## sidecar_process.gd: a whole conversation with streamed text (ParleyTurn), lifecycle
+## signals with their values, a conversation the NPC ends, then the sidecar killed in the
+## middle of a conversation, restarted, and the conversation carried on from SQLite.
 
 const ParleyScript := preload("res://addons/parley/parley.gd")
 const Reply := preload("res://addons/parley/net/reply.gd")
 const Pending := preload("res://addons/parley/net/pending.gd")
 const ParleyErr := preload("res://addons/parley/net/error.gd")
+const Turn := preload("res://addons/parley/api/turn.gd")
+const Line := preload("res://addons/parley/api/line.gd")
+const Goal := preload("res://addons/parley/api/goal.gd")
+const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 
 var parley: ParleyScript = null
-var _streamed: Dictionary = {}  # conversation -> text
-var _lines: Array[Dictionary] = []
-var _affinity: Array = []
+var _lines: Array[Line] = []
+var _affinity: Array[Array] = []  # [npc_id, old, new, delta, reason]
+var _lifecycle: PackedStringArray = PackedStringArray()  # "started npc conversation", ...
+var _nodes: Array[Node] = []
 
 
 func before_each() -> void:
 	parley = make_parley(tree, "parley-test")
-	parley.line_streamed.connect(
-		func(conversation: String, text: String) -> void:
-			_streamed[conversation] = str(_streamed.get(conversation, "")) + text
-	)
-	parley.line_received.connect(
-		func(_conversation: String, line: Dictionary) -> void: _lines.append(line)
-	)
+	parley.line_received.connect(func(_npc_id: String, line: Line) -> void: _lines.append(line))
 	parley.affinity_changed.connect(
-		func(persona: String, value: int, delta: int, _reason: String) -> void:
-			_affinity.append([persona, value, delta])
+		func(npc_id: String, old: int, new: int, delta: int, reason: String) -> void:
+			_affinity.append([npc_id, old, new, delta, reason])
+	)
+	parley.conversation_started.connect(
+		func(npc_id: String, conversation: String) -> void:
+			_lifecycle.append("started %s %s" % [npc_id, conversation])
+	)
+	parley.conversation_ended.connect(
+		func(npc_id: String, conversation: String) -> void:
+			_lifecycle.append("ended %s %s" % [npc_id, conversation])
 	)
 
 
 func after_each() -> void:
+	for node: Node in _nodes:
+		node.queue_free()
 	parley.stop()
 	parley.queue_free()
 	await tree.process_frame
@@ -89,16 +99,24 @@ func test_a_whole_conversation() -> void:
 	var conversation: String = parley.conversation_of("ansel")
 	check(not conversation.is_empty(), "conversation id kept")
 
-	var answer: Reply = await parley.say("ansel", "Good morning! My name is Ada. Any news?")
+	var turn: Turn = parley.stream("ansel", "Good morning! My name is Ada. Any news?")
+	check(not turn.is_done(), "stream() returns before the turn is done")
+	var pieces: PackedStringArray = PackedStringArray()
+	turn.delta.connect(func(piece: String) -> void: pieces.append(piece))
+	turn.reset.connect(func(_reason: String) -> void: pieces.clear())
+	var answer: Reply = await turn.done()
 	check(answer.ok, "conversation.say (%s)" % answer)
 	check(not answer.text().is_empty(), "an answer")
-	check_eq(
-		str(_streamed.get(conversation, "")).strip_edges(),
-		answer.text().strip_edges(),
-		"the streamed pieces add up to the answer"
-	)
+	check(pieces.size() >= 2, "streamed in pieces: %s" % [pieces])
+	check_eq("".join(pieces).strip_edges(), answer.line.text.strip_edges(), "deltas = the line")
+	check_eq(turn.text.strip_edges(), answer.line.text.strip_edges(), "turn.text = the line")
+	check(turn.reply == answer and turn.conversation == conversation, "the turn's reply and id")
+	var again: Reply = await turn.done()
+	check(again == answer, "done() on a finished turn resumes with the same reply")
 	check(_lines.size() >= 2, "line_received for greeting and answer")
-	check(not _affinity.is_empty() and _affinity[-1][0] == "ansel", "affinity_changed")
+	check(_lines.size() >= 2 and _lines[-1].text == answer.line.text, "the answer's ParleyLine")
+	check_eq(answer.provider, "embedded", "provider")
+	check("started ansel %s" % conversation in _lifecycle, "conversation_started")
 
 	var past: Reply = await parley.history("ansel")
 	check(past.ok, "history")
@@ -125,6 +143,7 @@ func test_a_whole_conversation() -> void:
 	var bye: Reply = await parley.end_conversation("ansel")
 	check(bye.ok and not bye.text().is_empty(), "a farewell")
 	check(parley.conversation_of("ansel").is_empty(), "conversation forgotten")
+	check("ended ansel %s" % conversation in _lifecycle, "conversation_ended")
 	var pid: int = parley.process.pid
 	parley.stop()
 	var gone: bool = await wait_until(func() -> bool: return not OS.is_process_running(pid), 10.0)
@@ -197,6 +216,167 @@ func test_options_goals_and_cancel() -> void:
 	check(not idle.ok, "nothing in flight to cancel")
 
 
+func test_affinity_and_goal_signals_carry_their_values() -> void:
+	# Bug 1 of issue 12: affinity_changed read data.value, which the event does not have,
+	# so it always reported 0. Each signal's values must be the turn's own.
+	var npc: NpcScript = _npc("goldie")
+	var on_npc: Array = []  # untyped, to compare with the map() below
+	npc.affinity_changed.connect(
+		func(old: int, new: int, delta: int, reason: String) -> void:
+			on_npc.append([old, new, delta, reason])
+	)
+	var progressed: Array[Goal] = []
+	npc.goal_progressed.connect(func(goal: Goal) -> void: progressed.append(goal))
+	var completed: Array[Array] = []
+	npc.goal_completed.connect(
+		func(goal: Goal, reward: int) -> void: completed.append([goal, reward])
+	)
+	var autoload_goals: Array = []
+	parley.goal_completed.connect(
+		func(npc_id: String, goal: Goal, _reward: int) -> void:
+			autoload_goals.append("%s %s" % [npc_id, goal.id])
+	)
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var hello: Reply = await npc.talk()
+	if not check(hello.ok, "talk (%s)" % hello):
+		return
+	check(hello.affinity != null and hello.affinity.value == 50, "a greeting starts at 50")
+	var aim: Reply = await parley.set_goal(npc, "build_trust")
+	if not check(aim.ok and aim.goal != null, "goal.set (%s)" % aim):
+		return
+	check(not aim.goal.description.is_empty(), "goal.set carries a description")
+	var lines: PackedStringArray = [
+		"Hello! How are you?",
+		"Tell me about yourself.",
+		"What about your family?",
+		"And the village?"
+	]
+	var moved: int = 0
+	for text: String in lines:
+		var before: int = _affinity.size()
+		var reply: Reply = await npc.say(text)
+		if not check(reply.ok and reply.affinity != null, "say %s (%s)" % [text, reply]):
+			return
+		var signalled: Array = _affinity.slice(before)
+		if reply.affinity.delta == 0:
+			check(signalled.is_empty(), "no affinity_changed when it did not move")
+			continue
+		moved += 1
+		if not check_eq(signalled.size(), 1, "one affinity_changed for %s" % text):
+			continue
+		var got: Array = signalled[0]
+		check_eq(got[0], "goldie", "keyed by persona id")
+		check_eq(got[2], reply.affinity.value, "new = the reply's value")
+		check_eq(got[3], reply.affinity.delta, "delta = the reply's delta")
+		check_eq(got[1], reply.affinity.value - reply.affinity.delta, "old = new - delta")
+		check_eq(got[4], reply.affinity.reason, "reason = the reply's reason")
+		check(reply.goal != null and reply.goal.description == aim.goal.description, "described")
+	check(moved >= 1, "affinity moved at least once")
+	check_eq(on_npc, _affinity.map(func(a: Array) -> Array: return a.slice(1)), "same on the node")
+	check(not progressed.is_empty(), "goal_progressed on the node")
+	for goal: Goal in progressed:
+		check(goal.id == "build_trust" and goal.progress > 0.0, "progress: %s" % goal)
+	if check_eq(completed.size(), 1, "goal_completed once"):
+		var goal: Goal = completed[0][0]
+		check(goal.id == "build_trust" and goal.completed, "the completed goal: %s" % goal)
+		check_eq(goal.description, aim.goal.description, "with its description")
+		check_eq(completed[0][1], 20, "build_trust's reward")
+	check_eq(autoload_goals, ["goldie build_trust"], "goal_completed on the autoload, keyed")
+
+
+func test_a_conversation_the_npc_ends() -> void:
+	# Bug 2 of issue 12: result.ended was ignored, so after the farewell the NPC still looked
+	# busy and the next say or end_conversation failed with conversation_ended.
+	var npc: NpcScript = _npc("sorrel")
+	var ended_on_npc: PackedStringArray = PackedStringArray()
+	npc.conversation_ended.connect(func(id: String) -> void: ended_on_npc.append(id))
+	var streamed: PackedStringArray = PackedStringArray()
+	npc.line_streamed.connect(func(piece: String) -> void: streamed.append(piece))
+	npc.line_reset.connect(func(_reason: String) -> void: streamed.clear())
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var hello: Reply = await npc.talk()
+	if not check(hello.ok and npc.is_talking(), "talking (%s)" % hello):
+		return
+	var first: String = parley.conversation_of("sorrel")
+	var bye: Reply = await npc.say("Goodbye!")
+	if not check(bye.ok, "say goodbye (%s)" % bye):
+		return
+	check(bye.ended and bye.result.get("ended") == true, "the NPC said goodbye: ended")
+	check(bye.options.is_empty(), "no options after the farewell")
+	check_eq("".join(streamed).strip_edges(), bye.line.text.strip_edges(), "streamed on the node")
+	check(not npc.is_talking(), "is_talking() is false once the NPC said goodbye")
+	check(parley.conversation_of("sorrel").is_empty(), "the autoload forgot the conversation")
+	check_eq(ended_on_npc, PackedStringArray([first]), "conversation_ended on the node")
+	check("ended sorrel %s" % first in _lifecycle, "conversation_ended on the autoload")
+
+	var left: Reply = await npc.leave()
+	check(left.ok, "leave() after the farewell succeeds quietly (%s)" % left)
+	check_eq(left.line.text, bye.line.text, "with the farewell that was said")
+	check_eq(ended_on_npc.size(), 1, "and ends nothing twice")
+
+	var again: Reply = await npc.say("Hello again, Sorrel.")
+	check(again.ok, "the next say starts a new conversation (%s)" % again)
+	var second: String = parley.conversation_of("sorrel")
+	check(not second.is_empty() and second != first, "a new conversation id")
+	check("started sorrel %s" % second in _lifecycle, "conversation_started for it")
+	check(npc.is_talking(), "talking again")
+	var bye_again: Reply = await parley.say("sorrel", "Goodbye!")
+	check(bye_again.ok and bye_again.ended, "ended again")
+	var quiet: Reply = await parley.end_conversation("sorrel")
+	check(quiet.ok, "end_conversation after the farewell succeeds quietly (%s)" % quiet)
+	var nothing: Reply = await parley.end_conversation("sorrel")
+	check_eq(nothing.error_code(), ParleyErr.INVALID_ARGUMENT, "but only once")
+
+
+func test_turn_handles_finish_once_after_stream_returns() -> void:
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	# Failures arrive through the turn too, never before stream() has returned.
+	var unknown: Turn = parley.stream("nobody_here", "Hello?")
+	var finishes: Array[Reply] = []
+	unknown.finished.connect(func(reply: Reply) -> void: finishes.append(reply))
+	check(not unknown.is_done(), "not finished before the caller could connect")
+	var missing: Reply = await unknown.done()
+	check_eq(missing.error_code(), ParleyErr.PERSONA_NOT_FOUND, "unknown persona")
+	check_eq(finishes.size(), 1, "finished once")
+	var blank: Reply = await parley.stream("goldie", "   ").done()
+	check_eq(blank.error_code(), ParleyErr.INVALID_ARGUMENT, "blank text")
+
+	var hello: Reply = await parley.start_conversation("goldie", "ada")
+	if not check(hello.ok, "start"):
+		return
+	# Cancelled before it is sent: nothing goes to the sidecar, nothing is stored.
+	var turn: Turn = parley.stream("goldie", "Tell me a secret about the mill.")
+	turn.cancel()
+	var cancelled: Reply = await turn.done()
+	check_eq(cancelled.error_code(), ParleyErr.CANCELLED, "cancelled")
+	check_eq(turn.request_id, 0, "never sent")
+	var past: Reply = await parley.history("goldie")
+	var texts: Array = past.result.get("lines", []).map(
+		func(l: Dictionary) -> String: return l["text"]
+	)
+	check("Tell me a secret about the mill." not in texts, "nothing stored: %s" % [texts])
+
+	# Cancelled while in flight: the sidecar answers request.cancel, and the turn finishes
+	# once, cancelled or (when it was committing already) with its answer.
+	var raced: Turn = parley.stream("goldie", "What is for supper?")
+	await wait_until(func() -> bool: return raced.request_id != 0 or raced.is_done(), 10.0)
+	var asked: Reply = await parley.cancel_turn("goldie")
+	var outcome: Reply = await raced.done()
+	if asked.ok:
+		check(asked.result.has("cancelled") and asked.result.has("state"), "request.cancel's shape")
+		if asked.result.get("cancelled") == true:
+			check_eq(outcome.error_code(), ParleyErr.CANCELLED, "cancelled in flight")
+	else:
+		check(raced.is_done(), "only a finished turn cannot be cancelled (%s)" % asked)
+	check(outcome.ok or outcome.error_code() == ParleyErr.CANCELLED, "finished: %s" % outcome)
+
+
 func test_requests_before_start_start_the_sidecar() -> void:
 	var reply: Reply = await parley.personas()
 	check(reply.ok, "persona.list started the sidecar on demand (%s)" % reply)
@@ -213,6 +393,15 @@ func test_freeing_the_autoload_stops_the_sidecar() -> void:
 	var gone: bool = await wait_until(func() -> bool: return not OS.is_process_running(pid), 10.0)
 	check(gone, "the sidecar ends with the node")
 	parley = make_parley(tree, "parley-test")  # for after_each
+
+
+## A ParleyNPC for [param persona] under the root (freed after the test).
+func _npc(persona: String) -> NpcScript:
+	var npc: NpcScript = NpcScript.new()
+	npc.persona_id = persona
+	tree.root.add_child(npc)
+	_nodes.append(npc)
+	return npc
 
 
 ## Waits until [param node] is connected to its sidecar, or has given up on it (then the

@@ -31,23 +31,38 @@ signal sidecar_failed(reason: String)
 ## [param command] its program and arguments. Also readable afterwards as
 ## [code]process.launch_kind[/code] / [code]process.launch_command[/code].
 signal sidecar_launched(kind: String, command: PackedStringArray)
-## A whole line was said in [param conversation]: [code]{"speaker", "name", "text"}[/code]
-## (greetings, replies, farewells, and extra NPC lines of group scenes).
-signal line_received(conversation: String, line: Dictionary)
-## A piece of a line being streamed in [param conversation] (append it to what was shown).
-signal line_streamed(conversation: String, text: String)
-## The line being streamed in [param conversation] was restarted: discard the shown text.
-signal line_reset(conversation: String)
-## An NPC's affinity for the player moved (0-100), with the sidecar's reason.
-signal affinity_changed(persona: String, value: int, delta: int, reason: String)
-## Any other event from the sidecar (goal progress, provider fallback, ...).
-signal event_received(conversation: String, event: String, data: Dictionary)
+## A conversation with [param npc_id] was opened ([method start_conversation], or the first
+## [method say] to that NPC); [param conversation] is its id.
+signal conversation_started(npc_id: String, conversation: String)
+## The conversation with [param npc_id] is over: [method end_conversation], or the NPC said
+## goodbye in a turn ([member ParleyReply.ended]). The next [method say] starts a new one.
+signal conversation_ended(npc_id: String, conversation: String)
+## A whole line of [param npc_id]'s conversation was said: the greeting, an answer, the
+## farewell.
+signal line_received(npc_id: String, line: LineScript)
+## [param npc_id]'s affinity for the player moved from [param old] to [param new] (0-100)
+## by [param delta], for [param reason] (every part of the change, joined with "; ").
+## Emitted once the turn is stored, before its reply; not emitted when it did not move.
+signal affinity_changed(npc_id: String, old: int, new: int, delta: int, reason: String)
+## The player's goal with [param npc_id] ([method set_goal]) got further:
+## [member ParleyGoal.progress] went up.
+signal goal_progressed(npc_id: String, goal: GoalScript)
+## The player achieved the goal with [param npc_id]; [param reward] is the affinity bonus
+## it paid (once).
+signal goal_completed(npc_id: String, goal: GoalScript, reward: int)
+## Any other event from the sidecar ([code]provider.fallback[/code], [code]npc.action[/code],
+## ...) with its data; [param npc_id] is "" for an event of no turn.
+signal event_received(npc_id: String, event: String, data: Dictionary)
 
 const ClientScript := preload("res://addons/parley/net/client.gd")
 const ProcessScript := preload("res://addons/parley/sidecar_process.gd")
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
 const PendingScript := preload("res://addons/parley/net/pending.gd")
 const ErrorScript := preload("res://addons/parley/net/error.gd")
+const TurnScript := preload("res://addons/parley/api/turn.gd")
+const LineScript := preload("res://addons/parley/api/line.gd")
+const GoalScript := preload("res://addons/parley/api/goal.gd")
+const Fields := preload("res://addons/parley/api/fields.gd")
 
 ## Project settings of the addon and their defaults.
 const SETTINGS: Dictionary = {
@@ -62,15 +77,22 @@ const SETTINGS: Dictionary = {
 	"parley/player/id": "player",
 }
 
+## The request/reply layer (advanced: [method request] is the usual way in).
 var client: ClientScript = ClientScript.new()
+## The sidecar process: [code]process.launch_kind[/code], [code]process.pid[/code],
+## [code]process.stderr_tail[/code] and the like.
 var process: ProcessScript = ProcessScript.new()
 ## The player's display name ("Wren"), if the game knows it: sent with every new
 ## conversation, so NPCs address the player by it and never ask for it. Empty: unknown (an
 ## NPC learns it only if the player says it). 1-40 printable characters.
 var player_name: String = ""
 
-var _conversations: Dictionary = {}  # persona id -> conversation id
-var _turns: Dictionary = {}  # persona id -> id of the turn request in flight
+var _conversations: Dictionary = {}  # persona id -> open conversation id
+# persona id -> {"conversation", "line"} of a conversation the NPC ended in a turn, so
+# that end_conversation afterwards succeeds quietly with that farewell.
+var _ended: Dictionary = {}
+var _turns: Dictionary = {}  # persona id -> the TurnScript in flight
+var _goals: Dictionary = {}  # persona id -> the last GoalScript known (for its description)
 var _overrides: Dictionary = {}
 
 
@@ -119,7 +141,7 @@ func start() -> bool:
 	return process.start()
 
 
-## Stops the sidecar; pending requests fail with [code]closed[/code].
+## Stops the sidecar; pending requests fail with [constant ParleyError.CLOSED].
 func stop() -> void:
 	process.stop()
 	client.close(ErrorScript.CLOSED, "Parley stopped")
@@ -160,9 +182,9 @@ func personas() -> ReplyScript:
 	return await request("persona.list")
 
 
-## Opens a conversation with [param npc]; the reply carries the greeting line and options.
-## [param display_name] is the player's name as the NPC should know it (default:
-## [member player_name]; empty: not sent).
+## Opens a conversation with [param npc]; the reply carries the greeting line and options,
+## and [signal conversation_started] is emitted. [param display_name] is the player's name
+## as the NPC should know it (default: [member player_name]; empty: not sent).
 func start_conversation(
 	npc: Variant, player: String = "", display_name: String = ""
 ) -> ReplyScript:
@@ -176,38 +198,58 @@ func start_conversation(
 		args["player_name"] = shown
 	var reply: ReplyScript = await request("conversation.start", args)
 	if reply.ok:
-		var conversation: String = str(reply.result.get("conversation", ""))
+		var conversation: String = Fields.text(reply.result, "conversation")
 		_conversations[persona] = conversation
-		line_received.emit(conversation, reply.line.to_dict())
+		_ended.erase(persona)
+		_goals.erase(persona)
+		conversation_started.emit(persona, conversation)
+		line_received.emit(persona, reply.line)
 	return reply
 
 
+## Says [param text] to [param npc] and returns at once with the [ParleyTurn] that carries
+## the answer as it streams ([signal ParleyTurn.delta]) and when it is done
+## ([code]await turn.done()[/code]). Starts the conversation if none is open.
+func stream(npc: Variant, text: String) -> TurnScript:
+	return _begin(npc, "conversation.say", {"text": text}, true)
+
+
+## Like [method stream], saying answer option [param index] (0-based) of the NPC's last line.
+func stream_choice(npc: Variant, index: int) -> TurnScript:
+	return _begin(npc, "conversation.choose", {"option": index}, true)
+
+
 ## Says [param text] to [param npc] (starting the conversation if needed) and resumes with
-## the NPC's answer. With [param stream], [signal line_streamed] carries the answer as it is
-## generated.
-func say(npc: Variant, text: String, stream: bool = true) -> ReplyScript:
-	if text.strip_edges().is_empty():
-		return _invalid("say needs some text")
-	return await _turn(npc, "conversation.say", {"text": text}, stream)
+## the NPC's answer: [code]await Parley.stream(npc, text).done()[/code] in one call. With
+## [param streamed] false the sidecar sends the line whole.
+func say(npc: Variant, text: String, streamed: bool = true) -> ReplyScript:
+	return await _begin(npc, "conversation.say", {"text": text}, streamed).done()
 
 
 ## Says answer option [param index] (0-based) of the NPC's last line as the player's line;
 ## [code]reply.result.player_text[/code] is the option's text.
-func choose(npc: Variant, index: int, stream: bool = true) -> ReplyScript:
-	return await _turn(npc, "conversation.choose", {"option": index}, stream)
+func choose(npc: Variant, index: int, streamed: bool = true) -> ReplyScript:
+	return await _begin(npc, "conversation.choose", {"option": index}, streamed).done()
 
 
-## Cancels the turn [param npc] is still generating (its [method say] then resumes with the
-## error code [code]cancelled[/code] and nothing is stored). [code]result.cancelled[/code]
-## is false when the turn had already finished or was committing.
+## Cancels the turn [param npc] is still generating (as [method ParleyTurn.cancel]): its
+## [method say] then resumes with [constant ParleyError.CANCELLED] and nothing is stored.
+## Resumes with the sidecar's answer to [code]request.cancel[/code]
+## ([code]result.cancelled[/code] is false when the turn was already committing), or at
+## once with [code]{"cancelled": true, "state": "queued"}[/code] when the turn was not sent
+## yet. Fails with [constant ParleyError.INVALID_ARGUMENT] when no turn is in flight.
 func cancel_turn(npc: Variant) -> ReplyScript:
 	var persona: String = persona_of(npc)
-	if not _turns.has(persona):
+	var turn: TurnScript = _turns.get(persona)
+	if turn == null or turn.is_done() or turn.is_cancel_requested():
 		return _invalid("no turn in flight with %s" % persona)
-	return await request("request.cancel", {"id": int(_turns[persona])})
+	if not turn._want_cancel():
+		return ReplyScript.succeeded(0, {"cancelled": true, "state": "queued"})
+	return await _cancel_request(turn.request_id)
 
 
-## New answer options for the NPC's last line: [code]result.options[/code].
+## New answer options for the NPC's last line: [code]result.options[/code] (also
+## [member ParleyReply.options]).
 func regenerate_options(npc: Variant) -> ReplyScript:
 	var conversation: String = conversation_of(npc)
 	if conversation.is_empty():
@@ -218,37 +260,56 @@ func regenerate_options(npc: Variant) -> ReplyScript:
 ## Sets what the player is trying to achieve with [param npc]: a goal id
 ## ([code]"build_trust"[/code], [code]"ask_favor"[/code], [code]"flirt"[/code],
 ## [code]"apologize"[/code] or one from the persona file) or a Dictionary defining one.
-## Progress then comes with every answer ([code]reply.result.goal[/code]).
+## Progress then comes with every answer ([member ParleyReply.goal]) and as
+## [signal goal_progressed] / [signal goal_completed].
 func set_goal(npc: Variant, goal: Variant) -> ReplyScript:
-	var conversation: String = conversation_of(npc)
-	if conversation.is_empty():
-		return _invalid("no open conversation with %s" % persona_of(npc))
-	return await request("goal.set", {"conversation": conversation, "goal": goal})
-
-
-## The goal with [param npc] and its progress: [code]result.goal[/code] (null if none).
-func goal_status(npc: Variant) -> ReplyScript:
-	var conversation: String = conversation_of(npc)
-	if conversation.is_empty():
-		return _invalid("no open conversation with %s" % persona_of(npc))
-	return await request("goal.status", {"conversation": conversation})
-
-
-## Ends the conversation with [param npc]; the reply carries the farewell line.
-func end_conversation(npc: Variant) -> ReplyScript:
 	var persona: String = persona_of(npc)
 	var conversation: String = conversation_of(persona)
 	if conversation.is_empty():
 		return _invalid("no open conversation with %s" % persona)
+	var reply: ReplyScript = await request("goal.set", {"conversation": conversation, "goal": goal})
+	_know_goal(persona, reply)
+	return reply
+
+
+## The goal with [param npc] and its progress: [member ParleyReply.goal] (null if none).
+func goal_status(npc: Variant) -> ReplyScript:
+	var persona: String = persona_of(npc)
+	var conversation: String = conversation_of(persona)
+	if conversation.is_empty():
+		return _invalid("no open conversation with %s" % persona)
+	var reply: ReplyScript = await request("goal.status", {"conversation": conversation})
+	_know_goal(persona, reply)
+	return reply
+
+
+## Ends the conversation with [param npc]; the reply carries the farewell line and
+## [signal conversation_ended] is emitted. If the NPC already said goodbye in a turn
+## ([member ParleyReply.ended]), this succeeds quietly with that farewell.
+func end_conversation(npc: Variant) -> ReplyScript:
+	var persona: String = persona_of(npc)
+	var conversation: String = conversation_of(persona)
+	if conversation.is_empty():
+		if _ended.has(persona):
+			var farewell: Dictionary = _ended[persona]
+			_ended.erase(persona)
+			return ReplyScript.succeeded(0, farewell)
+		return _invalid("no open conversation with %s" % persona)
 	_conversations.erase(persona)
+	_goals.erase(persona)
 	var reply: ReplyScript = await request("conversation.end", {"conversation": conversation})
 	if reply.ok:
-		line_received.emit(conversation, reply.line.to_dict())
+		line_received.emit(persona, reply.line)
+		conversation_ended.emit(persona, conversation)
+	elif reply.error_code() == ErrorScript.CONVERSATION_ENDED:
+		# Ended already (by a turn this client did not see through): that is what was asked.
+		conversation_ended.emit(persona, conversation)
+		return ReplyScript.succeeded(reply.id, {"conversation": conversation})
 	return reply
 
 
 ## The lines of the conversation with [param npc], oldest first (greeting included):
-## [code]result.lines[/code], each [code]{"speaker", "name", "text", "at"}[/code].
+## [code]result.lines[/code], each [code]{"speaker", "name", "text", "at", ...}[/code].
 func history(npc: Variant, limit: int = 50) -> ReplyScript:
 	var conversation: String = conversation_of(npc)
 	if conversation.is_empty():
@@ -256,38 +317,104 @@ func history(npc: Variant, limit: int = 50) -> ReplyScript:
 	return await request("conversation.history", {"conversation": conversation, "limit": limit})
 
 
-func _turn(npc: Variant, op: String, extra: Dictionary, stream: bool) -> ReplyScript:
-	var persona: String = persona_of(npc)
+# A turn that runs from the next idle moment, so the caller connects its signals first.
+func _begin(npc: Variant, op: String, extra: Dictionary, streamed: bool) -> TurnScript:
+	var turn := TurnScript.new()
+	turn.npc_id = persona_of(npc)
+	_run_turn.call_deferred(turn, op, extra, streamed)
+	return turn
+
+
+func _run_turn(turn: TurnScript, op: String, extra: Dictionary, streamed: bool) -> void:
+	var persona: String = turn.npc_id
 	if persona.is_empty():
-		return _invalid("%s needs a ParleyNPC or a persona id" % op)
+		turn._finish(_invalid("%s needs a ParleyNPC or a persona id" % op))
+		return
+	if extra.has("text") and str(extra["text"]).strip_edges().is_empty():
+		turn._finish(_invalid("say needs some text"))
+		return
+	_turns[persona] = turn
+	var reply: ReplyScript = await _send_turn(turn, op, extra, streamed)
+	if _turns.get(persona) == turn:
+		_turns.erase(persona)
+	turn._finish(reply)
+
+
+func _send_turn(turn: TurnScript, op: String, extra: Dictionary, streamed: bool) -> ReplyScript:
+	var persona: String = turn.npc_id
 	var conversation: String = conversation_of(persona)
-	if conversation.is_empty():
+	if conversation.is_empty() and not turn.is_cancel_requested():
 		var started: ReplyScript = await start_conversation(persona)
 		if not started.ok:
 			return started
 		conversation = conversation_of(persona)
+	turn.conversation = conversation
+	# Checked after the start too: cancel() may come while the conversation is opened.
+	if turn.is_cancel_requested():
+		return ReplyScript.failed(
+			0, ErrorScript.CANCELLED, "the turn was cancelled before it was sent"
+		)
 	var refused: ReplyScript = _refuse_if_down()
 	if refused != null:
 		return refused
-	var args: Dictionary = {"conversation": conversation, "stream": stream}
+	var args: Dictionary = {"conversation": conversation, "stream": streamed}
 	args.merge(extra)
 	var pending: PendingScript = client.send_request(op, args)
-	pending.event_received.connect(_on_conversation_event.bind(conversation, persona))
-	_turns[persona] = pending.id
+	pending.event_received.connect(_on_turn_event.bind(turn))
+	turn._sent(pending.id, _cancel_request)
 	var reply: ReplyScript = pending.reply
 	if not pending.done:
 		reply = await pending.resolved
-	if int(_turns.get(persona, -1)) == pending.id:
-		_turns.erase(persona)
 	if reply.ok:
-		line_received.emit(conversation, reply.line.to_dict())
-		var affinity: Variant = reply.result.get("affinity")
-		var evented: bool = reply.events.any(_is_affinity_event)
-		if affinity is Dictionary and not evented:
-			_emit_affinity(persona, affinity)
-	elif reply.error.code == &"conversation_not_found" or reply.error.code == &"conversation_ended":
-		_conversations.erase(persona)
+		_know_goal(persona, reply)
+		line_received.emit(persona, reply.line)
+		if reply.ended:
+			_conversations.erase(persona)
+			_goals.erase(persona)
+			_ended[persona] = {"conversation": conversation, "line": reply.line.to_dict()}
+			conversation_ended.emit(persona, conversation)
+	elif reply.error_code() in [ErrorScript.CONVERSATION_NOT_FOUND, ErrorScript.CONVERSATION_ENDED]:
+		if conversation_of(persona) == conversation:
+			_conversations.erase(persona)
+			conversation_ended.emit(persona, conversation)
 	return reply
+
+
+# request.cancel for an earlier request of this connection. If the connection dropped, the
+# turn's own request fails by itself (disconnected, or timeout).
+func _cancel_request(request_id: int) -> ReplyScript:
+	var reply: ReplyScript = await request("request.cancel", {"id": request_id})
+	if not reply.ok:
+		push_warning("Parley: request.cancel failed: %s" % reply.error)
+	return reply
+
+
+# Keeps the goal a reply carries (for the description turn replies lack) and fills a
+# turn reply's goal description from what goal.set / goal.status said.
+func _know_goal(persona: String, reply: ReplyScript) -> void:
+	if not reply.ok or not reply.result.has("goal"):
+		return
+	if reply.goal == null:
+		_goals.erase(persona)
+		return
+	var known: GoalScript = _goals.get(persona)
+	if reply.goal.description.is_empty() and known != null and known.id == reply.goal.id:
+		reply.goal.description = known.description
+	_goals[persona] = reply.goal
+
+
+func _goal_from_event(persona: String, data: Dictionary) -> GoalScript:
+	var known: GoalScript = _goals.get(persona)
+	var goal := GoalScript.new()
+	goal.id = Fields.text(data, "id")
+	goal.reason = Fields.text(data, "reason")
+	if known != null and known.id == goal.id:
+		goal.description = known.description
+		goal.progress = known.progress
+		goal.completed = known.completed
+	goal.progress = Fields.number(data, "progress", goal.progress)
+	_goals[persona] = goal
+	return goal
 
 
 func _autostart() -> void:
@@ -307,34 +434,29 @@ func _invalid(message: String) -> ReplyScript:
 	return ReplyScript.failed(0, ErrorScript.INVALID_ARGUMENT, message)
 
 
-static func _is_affinity_event(item: Dictionary) -> bool:
-	return item.get("event") == "affinity_changed"
-
-
-func _emit_affinity(persona: String, data: Dictionary) -> void:
-	affinity_changed.emit(
-		str(data.get("persona", persona)),
-		int(data.get("value", 0)),
-		int(data.get("delta", 0)),
-		str(data.get("reason", ""))
-	)
-
-
-func _on_conversation_event(
-	event: String, data: Dictionary, conversation: String, persona: String
-) -> void:
+func _on_turn_event(event: String, data: Dictionary, turn: TurnScript) -> void:
+	var persona: String = turn.npc_id
 	match event:
 		"line.delta":
-			line_streamed.emit(conversation, str(data.get("text", "")))
+			turn._add_delta(Fields.text(data, "text"))
 		"line.reset":
-			line_reset.emit(conversation)
-		"npc.line":
-			var npc_line: Variant = data.get("line", data)
-			line_received.emit(conversation, npc_line if npc_line is Dictionary else {})
+			turn._reset(Fields.text(data, "reason"))
 		"affinity_changed":
-			_emit_affinity(persona, data)
+			affinity_changed.emit(
+				persona,
+				int(Fields.number(data, "old")),
+				int(Fields.number(data, "new")),
+				int(Fields.number(data, "delta")),
+				Fields.text(data, "reason")
+			)
+		"goal_progressed":
+			goal_progressed.emit(persona, _goal_from_event(persona, data))
+		"goal_completed":
+			var goal: GoalScript = _goal_from_event(persona, data)
+			goal.completed = true
+			goal_completed.emit(persona, goal, int(Fields.number(data, "reward")))
 		_:
-			event_received.emit(conversation, event, data)
+			event_received.emit(persona, event, data)
 
 
 func _on_client_event_received(request_id: int, event: String, data: Dictionary) -> void:

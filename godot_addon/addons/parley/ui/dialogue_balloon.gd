@@ -382,6 +382,6 @@ func _on_npc_line_streamed(text: String) -> void:
 	_revealed = _target_text.length()
 
 
-func _on_npc_line_reset() -> void:
+func _on_npc_line_reset(_reason: String = "") -> void:
 	if _streaming:
 		_set_line("", false)
