@@ -38,6 +38,7 @@ from sidecar.engine import options as option_rules
 from sidecar.engine import remember as memory_rules
 from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.scene import cue as scene_cue
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.tokens import ContextBudget
 from sidecar.engine.types import Composed, Line, Option
@@ -122,6 +123,8 @@ class RoutedSource:
             hints.append(dropped_note(turn.action_problems))
         if world := world_hint(turn.world):
             hints.append(world)
+        if turn.scene is not None:
+            hints.append(scene_cue.instruction(turn.scene, persona))
         if attempt:
             hints.append(retry_note(persona.name))
         if with_options:
@@ -141,7 +144,7 @@ class RoutedSource:
             tuning=turn.tuning,
             history=view.recent if view is not None else ctx.history,
             summary=view.text if view is not None else None,
-            others=ctx.others,
+            others=turn.scene.present if turn.scene is not None else ctx.others,
             conversation=turn.conversation,
             player_line=turn.player_text,
             memories=[witness.attributed(r.memory.text, r.memory.told_by, ctx.neighbours) for r in turn.memories],

@@ -21,6 +21,7 @@ from sidecar.engine.actions import Outcome, Proposal, acknowledge, doing, not_no
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
 from sidecar.engine.recollect import Recollection
+from sidecar.engine.scene.cue import SceneCue
 from sidecar.engine.summary import SummaryView
 from sidecar.engine.text import SEED_STEP
 from sidecar.engine.types import Composed, Line, Option, Sentiment, TurnContext
@@ -76,6 +77,10 @@ class TurnInput:
     world: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     """The game's world facts (`world.set`): an LLM prompt is told them (the embedded engine
     sees them as the persona topics they open, `engine/world.py`)."""
+    scene: SceneCue | None = None
+    """In a multi-NPC scene (issue 14), who this line addresses, who else is present, how the
+    speaker stands toward the addressee and the line it answers (engine/scene/cue.py); None in
+    a one-to-one conversation, which it leaves unchanged."""
 
 
 @dataclass(frozen=True)

@@ -442,6 +442,10 @@ class Persona(_Strict):
     """Things the NPC knows and may share about themself or the village."""
     interests: list[Keyword] = Field(default_factory=list, max_length=30)
     """Topics that make this NPC join a multi-persona scene."""
+    talkativeness: float = Field(default=0.5, ge=0.0, le=1.0)
+    """How readily this NPC speaks up in a multi-NPC scene, 0 (only when asked) to 1: the
+    chance that it answers a line addressed to it, before its relationships raise it and
+    each further line lowers it. 0.5 is the default."""
     relationships: dict[Key, Relationship] = Field(default_factory=dict)
     """Other persona id → how this NPC feels about them."""
     goals: dict[Key, Goal] = Field(default_factory=dict)

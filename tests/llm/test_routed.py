@@ -195,3 +195,25 @@ async def test_the_goal_judge_parses_a_verdict_and_gives_none_for_garbage(
     assert verdicts[1] is None, "not JSON: the heuristics decide"
     judged = openai_fake.received[1].body
     assert judged["temperature"] == 0.0 and judged["response_format"]["type"] == "json_schema"
+
+
+async def test_a_scene_line_carries_the_scene_instruction_and_who_is_present(router: Router) -> None:
+    from dataclasses import replace
+
+    from sidecar.engine.scene.cue import Answering, make_cue
+
+    village = load_personas(PERSONAS).personas
+    source = RoutedSource(router, EmbeddedEngine())
+    turn = turn_input("Ansel, what does Goldie think of your forge?")
+    cue = make_cue(
+        village["ansel"],
+        ["goldie"],
+        [village["ansel"], village["goldie"], village["rook"]],
+        player_name="Ana",
+        answering=Answering(PLAYER, "Ana", turn.player_text),
+    )
+    req = source.request(replace(turn, scene=cue))
+    assert "[Scene] You are Ansel" in req.system and "Address Goldie by name" in req.system
+    assert "Also present: Goldie" in req.system and "\nGoldie:" in req.stop and "\nRook:" in req.stop
+    plain = source.request(turn)
+    assert "[Scene]" not in plain.system and "Also present" not in plain.system
