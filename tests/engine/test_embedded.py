@@ -700,3 +700,17 @@ def test_the_news_leaves_the_voice_no_opener_or_lead_in() -> None:
 def test_news_comes_before_a_goodbye_too() -> None:
     text = ENGINE.reply(ctx_for(make_persona("shy"), seed=2), "Bye!", analyze("Bye!"), news=NEWS)
     assert text.ending and text.text.startswith(NEWS + " ")
+
+
+@pytest.mark.parametrize("preset", ["outgoing", "shy", "intellectual", "flirty", "sarcastic"])
+def test_a_promise_acknowledged_gets_no_question_back_about_it(preset: str) -> None:
+    # Found in play: "I promise I'll bring you some apples." -> "Promise? I won't forget!
+    # Have you tried it yourself?" -- a question about an "it" nobody mentioned.
+    questions = BUNDLED("questions", preset)
+    assert questions
+    for seed in range(1, 25):
+        conv = Conversation(make_persona(preset), seed=seed)
+        conv.greet()
+        text = conv.say("I promise I'll bring you a fresh trout tomorrow.").text
+        # A question's words before its address ("What about you, {addr}?" -> "What about you").
+        assert not any(q.split(",")[0].split("{")[0] in text for q in questions), (seed, text)

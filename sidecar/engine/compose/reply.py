@@ -282,6 +282,9 @@ def draft_reply(
     # A request answered, or a reaction that is the whole answer, stands alone: no question
     # back or quirk glued after it ("I can make your horseshoe. Do you… like it here?").
     alone = any(w.startswith(("core:request", "core:reaction", "core:care")) for w in why)
+    # A promise, gift or secret acknowledged is answer enough when nothing else was said: a
+    # question back about "it" after "I'll hold you to that!" has no "it" to be about.
+    alone = alone or (bool(told_ack) and not substantive)
     substantive = substantive and not alone
     if budget > 0 and substantive and care is None and rng.random() < signature:
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
