@@ -15,9 +15,11 @@ const SUITES: Array[String] = [
 	"res://tests/net/test_client.gd",
 	"res://tests/test_sidecar_process.gd",
 	"res://tests/test_parley.gd",
+	"res://tests/editor/test_persona_catalog.gd",
 	"res://tests/ui/test_dialogue_balloon.gd",
 	"res://tests/test_demo.gd",
 	"res://tests/test_readme_snippet.gd",
+	"res://tests/test_tutorial.gd",
 ]
 ## No run may take longer than this; a hung await ends the run as a failure.
 const WATCHDOG_S := 300.0

@@ -1,3 +1,4 @@
+@tool
 @icon("res://addons/parley/nodes/parley_npc.svg")
 class_name ParleyNPC
 extends Node
@@ -16,6 +17,10 @@ extends Node
 ## its streamed lines come from the [ParleyTurn]s it starts, and it remembers the NPC's last
 ## line and options, so a dialogue UI can be closed and reopened. Every call resumes with a
 ## [ParleyReply]; none raises.
+##
+## In the editor, [member persona_id] offers the ids of the persona files in
+## [code]parley/sidecar/personas_dir[/code], and the node warns when its id is empty or has
+## no file there.
 
 ## A whole line of this NPC's conversation arrived (greeting, answer, farewell).
 signal line_received(line: LineScript)
@@ -44,9 +49,15 @@ const LineScript := preload("res://addons/parley/api/line.gd")
 const OptionScript := preload("res://addons/parley/api/option.gd")
 const GoalScript := preload("res://addons/parley/api/goal.gd")
 const TurnScript := preload("res://addons/parley/api/turn.gd")
+const Catalog := preload("res://addons/parley/editor/persona_catalog.gd")
 
-## Id of the persona (its file name without .toml).
-@export var persona_id: String = ""
+## Id of the persona (its file name without .toml). The inspector suggests the ids found in
+## the persona folder ([code]parley/sidecar/personas_dir[/code]).
+@export var persona_id: String = "":
+	set(value):
+		persona_id = value
+		if Engine.is_editor_hint():
+			update_configuration_warnings()
 ## Name shown in the dialogue UI; the persona's own name when empty.
 @export var display_name: String = ""
 
@@ -59,6 +70,8 @@ var _last_result: Dictionary = {}
 
 
 func _ready() -> void:
+	if Engine.is_editor_hint():
+		return  # a @tool script: in the editor there is no Parley to talk to
 	var parley: ParleyScript = _parley()
 	if parley == null:
 		return
@@ -136,6 +149,18 @@ func shown_name() -> String:
 	if not display_name.is_empty():
 		return display_name
 	return last_line.name if not last_line.name.is_empty() else persona_id.capitalize()
+
+
+func _validate_property(property: Dictionary) -> void:
+	# The scan only runs in the editor: at run time, the property list is also read by
+	# duplicate() and saving, where a folder listing would be wasted.
+	if property.get("name") == &"persona_id" and Engine.is_editor_hint():
+		property["hint"] = PROPERTY_HINT_ENUM_SUGGESTION
+		property["hint_string"] = ",".join(Catalog.ids_in(Catalog.folder()))
+
+
+func _get_configuration_warnings() -> PackedStringArray:
+	return Catalog.problems(persona_id, Catalog.folder())
 
 
 func _follow(turn: TurnScript) -> TurnScript:
