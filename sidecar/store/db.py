@@ -1,4 +1,5 @@
-"""The SQLite store: one apsw connection, one transaction per call.
+"""The SQLite store: one apsw connection, one transaction per call (the turns of several
+conversations in flight share one: group commit, `Store._flush_turns`).
 
 Durability: WAL with `synchronous=NORMAL`. A committed turn survives a crash of the
 sidecar process (the WAL is in the OS page cache, written before commit returns). A power
@@ -15,6 +16,10 @@ What does wait for the disk — checkpoints, which copy the WAL into the databas
 runs on its own connection and thread. What can still stall the loop: a RESTART checkpoint
 (only past `WAL_RESET_FRAMES` of sustained writes) makes the next write wait until it ends,
 and a kernel under heavy dirty-page pressure can make a WAL append slow.
+
+`commit_turn` is the one call that waits a pass of the event loop: the turns that reach it
+in the same pass are committed together, each in its own savepoint, and each waiter resumes
+only after that COMMIT (so an acknowledged turn is as durable as before).
 """
 
 from __future__ import annotations
@@ -217,6 +222,8 @@ class Store:
         self._ckpt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-checkpoint")
         self._ckpt_conn: apsw.Connection | None = None
         self._ckpt_task: asyncio.Future[None] | None = None
+        self._turns: list[tuple[TurnWrite, asyncio.Future[AffinityResult]]] = []
+        """Turns waiting for the group commit of this pass of the event loop."""
 
     @classmethod
     async def open(cls, path: Path, *, checkpoint_interval: float | None = CHECKPOINT_INTERVAL_S) -> Store:
@@ -236,6 +243,8 @@ class Store:
             except asyncio.CancelledError:
                 pass
             self._ckpt_task = None
+        if self._turns:  # a group still waiting for its pass: commit it before closing
+            self._flush_turns()
         if self._conn is not None:
             await self._run(self._close_sync)
         self._ckpt_executor.submit(self._close_checkpointer).result()
@@ -476,8 +485,68 @@ class Store:
         return list(map(MessageRow._make, reversed(rows)))
 
     async def commit_turn(self, turn: TurnWrite) -> AffinityResult:
-        """Store one turn atomically; returns the affinity before and after."""
-        return await self._run(self._commit_turn_sync, turn)
+        """Store one turn atomically; returns the affinity before and after, once the turn
+        is committed (group commit: see `_flush_turns`). Raises StoreError for this turn
+        alone when its own writes fail (nothing of it is stored)."""
+        if self.conn.in_transaction:  # a caller's transaction groups the calls (bulk loads)
+            return self._guarded(self._commit_turn_sync, (turn,))
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[AffinityResult] = loop.create_future()
+        self._turns.append((turn, done))
+        if len(self._turns) == 1:
+            loop.call_soon(self._flush_turns)
+        # A waiter cancelled now (shutdown) cancels `done` but not the write: the turn stays in
+        # its group and is committed with it, as a turn already written would be.
+        return await done
+
+    def _flush_turns(self) -> None:
+        """Group commit: every turn that reached `commit_turn` in the same pass of the event
+        loop (the turns of other conversations in flight) is written in one transaction, each
+        in its own savepoint, so the per-transaction work (BEGIN/COMMIT, the WAL append of
+        the pages they share, one FTS5 segment instead of one per turn) is paid once.
+
+        Semantics kept: a turn's reply waits for the COMMIT that holds it (no acknowledged
+        turn is lost on a sidecar crash, as before); each turn is atomic (a failing one rolls
+        back to its savepoint and gets its StoreError; the others commit); a failed COMMIT
+        fails every turn of the group, none of them stored. A lone turn (the usual case for
+        one conversation) is one transaction, exactly as before."""
+        group, self._turns = self._turns, []
+        if not group:  # already flushed by `close`
+            return
+        if self._conn is None:  # closed meanwhile: nothing can be written
+            for _, done in group:
+                if not done.done():
+                    done.set_exception(StoreError("store is closed"))
+            return
+        if len(group) == 1:
+            turn, done = group[0]
+            try:
+                result = self._guarded(self._commit_turn_sync, (turn,))
+            except Exception as exc:  # the waiter raises it (a callback's error would be lost)
+                if not done.done():
+                    done.set_exception(exc)
+                return
+            if not done.done():
+                done.set_result(result)
+            return
+        results: list[tuple[asyncio.Future[AffinityResult], AffinityResult | Exception]] = []
+        try:
+            with writing(self.conn):
+                for turn, done in group:
+                    try:  # `writing` inside a transaction is a savepoint: this turn alone
+                        results.append((done, self._guarded(self._commit_turn_sync, (turn,))))
+                    except Exception as exc:
+                        results.append((done, exc))
+        except Exception as exc:  # BEGIN or COMMIT failed: no turn of the group is stored
+            failed = StoreError(f"database error: {type(exc).__name__}: {exc}")
+            results = [(done, failed) for _, done in group]
+        for done, outcome in results:
+            if done.done():
+                continue
+            if isinstance(outcome, Exception):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
 
     def _commit_turn_sync(self, t: TurnWrite) -> AffinityResult:
         now = time.time()
