@@ -37,6 +37,7 @@ from sidecar.engine import options as option_rules
 from sidecar.engine import remember, requests
 from sidecar.engine import tone as tones
 from sidecar.engine.compose import recollect
+from sidecar.engine.compose import scene as scene_lines
 from sidecar.engine.compose.call import NO_REPEAT_WINDOW, Call
 from sidecar.engine.compose.index import forms, index_for
 from sidecar.engine.compose.memory import WorkingMemory, learn
@@ -44,8 +45,9 @@ from sidecar.engine.compose.reply import care, draft_reply, goodbye
 from sidecar.engine.compose.sentence import Draft
 from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
 from sidecar.engine.recollect import Recollection
+from sidecar.engine.scene.cue import SceneCue
 from sidecar.engine.sentiment import Tone
-from sidecar.engine.types import Composed, Option, Sentiment, TurnContext
+from sidecar.engine.types import PLAYER, Composed, Option, Sentiment, TurnContext
 
 
 @functools.lru_cache(maxsize=1024)
@@ -166,6 +168,27 @@ class EmbeddedEngine:
         text, mem, (topic, why) = turn.finish(draft, notes=notes)
         notes.extend(why)
         return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
+
+    def scene_reply(
+        self,
+        ctx: TurnContext,
+        cue: SceneCue,
+        player_text: str,
+        sentiment: Sentiment,
+        tone: tones.ToneReading | None = None,
+        memories: Sequence[Recollection] = (),
+        *,
+        news: str = "",
+    ) -> Composed:
+        """One line of a multi-NPC scene (compose/scene.py): the first answers the player's
+        line (as `reply`) and turns to the NPC it addresses by name; a later one answers the
+        NPC line before it (`cue.answering`), agreeing or arguing by the speaker's leaning, and
+        never repeats it. `player_text` is the player's line of the exchange. Never raises."""
+        if cue.answering is None or cue.answering.speaker == PLAYER:
+            about = scene_lines.first_line_text(ctx, cue, player_text)
+            base = self.reply(ctx, about, sentiment, tone, memories, news=news)
+            return scene_lines.hand_off(ctx, cue, base)
+        return scene_lines.answer(ctx, cue, player_text, news=news)
 
     def observe(self, ctx: TurnContext, player_text: str, npc_text: str) -> Composed:
         """What the NPC remembers after a line it did not compose (a provider wrote

@@ -1,6 +1,7 @@
-"""The embedded engine's phrase tables: sidecar/data/phrases.toml (replies) and
-sidecar/data/options.toml (answer options), checked against `PHRASE_TABLES` (the one spec,
-in sidecar/personas/model.py) and extended per persona by its `[phrases]`.
+"""The embedded engine's phrase tables: sidecar/data/phrases.toml (replies),
+sidecar/data/options.toml (answer options) and sidecar/data/scene.toml (NPC to NPC in a
+scene), checked against `PHRASE_TABLES` (the one spec, in sidecar/personas/model.py) and
+extended per persona by its `[phrases]`.
 
 `BUNDLED` is loaded at import. A missing or unknown table, a missing voice or key, an empty
 list, an unknown placeholder, or a line that breaks a table's own rule (an option outside
@@ -26,7 +27,7 @@ VOICES = PRESETS
 """The voices a voiced table has one list for."""
 OPTION_WORDS = (5, 10)
 """Every option has between 5 and 10 words (seed §2)."""
-FILES = ("phrases.toml", "options.toml")
+FILES = ("phrases.toml", "options.toml", "scene.toml")
 
 Key = tuple[str, ...]
 

@@ -3,8 +3,9 @@
 `score()` starts at 100 and applies named rules (see `RULES`); every rule that fires is
 returned as a `RuleHit`, so a stored score can always be explained. Bonuses for engaging the
 player never apply to a line that hits a *severe* rule (breaking character, speaking for the
-player or another NPC, repeating a recent line verbatim or nearly, empty): a question mark
-must not redeem "As an AI, I can't help with that. Anything else?".
+player or another NPC by a label or by narrating their words or actions (`voices_other`: what
+engine/scene/attribution.py cannot cut), repeating a recent line verbatim or nearly, empty):
+a question mark must not redeem "As an AI, I can't help with that. Anything else?".
 
 Fixed from the seed:
 - its "bonus" for the NPC's own name subtracted points and fired on any mention, including
@@ -30,6 +31,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.text import estimate_tokens, normalize, similarity, straight
 from sidecar.engine.types import PLAYER, Line
 from sidecar.errors import ConfigError, ProviderError
@@ -52,6 +54,7 @@ RULES: dict[str, int] = {
     "breaks_character": -50,
     "speaks_for_player": -50,
     "speaks_for_other": -50,
+    "voices_other": -45,
     "repeats_line": -50,
     "near_repeat": -45,
     "invalid_action": -45,
@@ -69,6 +72,7 @@ SEVERE = frozenset(
         "breaks_character",
         "speaks_for_player",
         "speaks_for_other",
+        "voices_other",
         "repeats_line",
         "near_repeat",
         "invalid_action",
@@ -235,6 +239,39 @@ def _speaks_for(
     return hits
 
 
+_VOICE_VERBS = word_list(read_toml("scene_quality.toml"), "scene_quality.toml", "verbs")
+
+
+@functools.lru_cache(maxsize=1024)
+def _narration_patterns(alts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Another's name (or "you") and a speech or action verb, inside a stage direction or next
+    to a quotation (sidecar/data/scene_quality.toml)."""
+    who = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in alts)
+    verbs = "|".join(re.escape(v) for v in _VOICE_VERBS)
+    subject = rf"(?<!\w)(?P<who>{who})(?:\s+\w+ly)?\s+(?:{verbs})\b"
+    forms = (
+        rf"\*[^*\n]{{0,40}}?{subject}[^*\n]*\*",  # *Goldie laughs*, *then Rook nods*
+        rf"[,!?\u2026][\"\u201d]\s*{subject}",  # "Oh!" Goldie says. (a dialogue tag)
+        rf"{subject}[^\"\u201c\n]{{0,30}}?[,:.]\s*[\"\u201c]",  # Goldie says, "Oh!"
+    )
+    return tuple(re.compile(f, re.IGNORECASE) for f in forms)
+
+
+def _voices_other(text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]) -> RuleHit | None:
+    """Narrated words or actions of another NPC or the player: what `split_foreign`
+    (engine/scene/attribution.py) cannot cut, because no "Name:" label marks it."""
+    own = {n.casefold() for n in persona.names}
+    names = [n.strip() for n in (*other_names, *((player_name,) if player_name else ()), "you") if n and n.strip()]
+    alts = tuple(sorted({n for n in names if n.casefold() not in own}, key=lambda n: (-len(n), n)))
+    if not alts:
+        return None
+    plain = _plain(text)
+    for pattern in _narration_patterns(alts):
+        if (m := pattern.search(plain)) is not None:
+            return RuleHit("voices_other", RULES["voices_other"], f"narrates {m['who']}: {m.group(0)[:60]!r}")
+    return None
+
+
 def _self_reference(text: str, persona: Persona) -> list[RuleHit]:
     hits: list[RuleHit] = []
     label = _speaker_label(persona.names)
@@ -289,6 +326,8 @@ def score(
     if (hit := _repeat(text, persona, history)) is not None:
         hits.append(hit)
     hits.extend(_speaks_for(text, persona, player_name, other_names))
+    if (hit := _voices_other(text, persona, player_name, other_names)) is not None:
+        hits.append(hit)
     hits.extend(_self_reference(text, persona))
     hits.extend(RuleHit("invalid_action", RULES["invalid_action"], why) for why in invalid_actions)
     bangs = text.count("!")

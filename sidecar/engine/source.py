@@ -141,7 +141,12 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     ctx = replace(turn.ctx, seed=turn.ctx.seed + attempt * SEED_STEP) if attempt else turn.ctx
     # The line reacts to what the game did with the NPC's last action, first of all.
     news = acknowledge(turn.action_results, ctx.seed)
-    made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories, news=news)
+    if turn.scene is not None:
+        made = engine.scene_reply(
+            ctx, turn.scene, turn.player_text, turn.sentiment, turn.tone, turn.memories, news=news
+        )
+    else:
+        made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories, news=news)
     # A refused rule's request is this NPC's own, even when the request words send the
     # player elsewhere ("open the gate" → "Wrong door. Ansel mends…"): not now, not "not mine".
     if turn.actions_refused and any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes):

@@ -306,6 +306,9 @@ _TONES = ("friendly", "rude", "sympathy", "comfort")
 """Reaction keys: the player's stance toward the NPC (engine/tone.py) is warm (friendly) or
 hostile (rude); sad news told without hostility gets sympathy, a fear gets comfort."""
 
+_LEANINGS = ("agree", "argue", "neutral")
+"""Scene keys: how the speaker leans toward the NPC it speaks to (engine/scene/cue.py)."""
+
 PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "hesitations": PhraseTable("Shy openers (the shy voice's signature)."),
     "dry_openers": PhraseTable("Sarcastic openers."),
@@ -350,6 +353,14 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
         keys=("how", "hello", "thanks", "sorry"),
     ),
     "farewell_tails": PhraseTable("Farewell tails by affinity band.", _FILL, keys=("close", "guarded")),
+    "scene_react": PhraseTable(
+        "In a scene, said first to the NPC {to} whose line this one answers, by leaning.",
+        _FILL | {"to"}, voiced=True, keys=_LEANINGS, file="scene.toml",
+    ),
+    "scene_handoff": PhraseTable(
+        "In a scene, said last, turning to the NPC {to} addressed next, by leaning.",
+        _FILL | {"to"}, voiced=True, keys=_LEANINGS, file="scene.toml",
+    ),
     "ask_subject": PhraseTable("Option: ask about subject {s}.", _OPTION, file="options.toml", extensible=False),
     "ask_opinion": PhraseTable("Option: ask the NPC's opinion of {s}.", _OPTION, file="options.toml", extensible=False),
     "ask_generic": PhraseTable("Option: ask, when nothing better fits.", file="options.toml", extensible=False),

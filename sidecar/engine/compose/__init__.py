@@ -5,6 +5,8 @@
     engine = EmbeddedEngine()
     engine.greet(ctx, memories=()) -> Composed     # the opening line (a returning player's)
     engine.reply(ctx, player_text, sentiment, tone=None, memories=()) -> Composed
+    engine.scene_reply(ctx, cue, player_text, sentiment, tone=None, memories=()) -> Composed
+        # one line of a multi-NPC scene (`cue`: engine/scene/cue.py `SceneCue`)
     engine.observe(ctx, player_text, npc_text) -> Composed
         # a line the engine did not compose (an LLM's): what the NPC remembers, no composition
     engine.farewell(ctx) -> Composed               # the game ended the conversation
@@ -33,6 +35,8 @@ The parts in this package (internal; the engine and options.py use them):
     call.py      one engine call: tuning, phrases, memory, the no-repeat window, seeded picks
     reply.py     composing a reply (core, reaction, acknowledgement, extras, question) and
                  a goodbye
+    scene.py     a scene line: answer the player and turn to the next NPC by name, or
+                 answer the NPC before, agreeing or arguing (sidecar/data/scene.toml)
     recollect.py long-term memory in a line: the returning player's welcome and promise,
                  "do you remember me?", a memory brought up, a secret or a gift acknowledged
 """

@@ -34,6 +34,10 @@ AGREE_AT = 60
 """NPC↔NPC affinity at or above which a speaker agrees with the one it answers."""
 ARGUE_BELOW = 35
 """NPC↔NPC affinity below which a speaker argues with the one it answers."""
+STUNG = -0.55
+"""The stance (engine/tone.py) of an answered line at or below which anyone argues back: an
+insult, contempt or a threat. Sarcasm and teasing (-0.5) are not enough: tone.py's lexicon is
+made for players' lines, and an NPC's dry "as if she does" reads as sarcasm."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,8 @@ class SceneCue:
 
 def leaning(kind: str | None, affinity: int, answered_stance: float = 0.0) -> Leaning:
     """Whether a line agrees or argues: rivals and enemies argue, low affinity argues, high
-    affinity agrees; and anyone argues back at a hostile line aimed at it."""
-    if kind in ARGUE_KINDS or affinity < ARGUE_BELOW or answered_stance <= tones.HOSTILE:
+    affinity agrees; and anyone argues back at an insult aimed at it (`STUNG`)."""
+    if kind in ARGUE_KINDS or affinity < ARGUE_BELOW or answered_stance <= STUNG:
         return "argue"
     if affinity >= AGREE_AT:
         return "agree"
@@ -187,6 +191,7 @@ __all__ = [
     "AGREE_AT",
     "ARGUE_BELOW",
     "ARGUE_KINDS",
+    "STUNG",
     "Answering",
     "Leaning",
     "SceneCue",

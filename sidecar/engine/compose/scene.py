@@ -1,0 +1,168 @@
+"""The embedded engine in a multi-NPC scene (issue 14): a line given a `SceneCue`.
+
+The first line of an exchange answers the player (the ordinary reply) and then turns to the
+NPC it addresses, by name, in the manner of its leaning (`scene_handoff`: agree, argue,
+neutral; sidecar/data/scene.toml). A later line answers the NPC line before it: it speaks to
+that NPC by name first (`scene_react`: "Oh, come off it, Rook!" from a rival), then gives the
+speaker's own take on what the talk is about (its persona topic or opinion on the player's
+line, else on the answered line; never a greeting), and turns to the next NPC when it
+addresses someone else.
+
+A scene line never repeats the line it answers: that line joins the speaker's no-repeat window
+for this call, so neither it nor any shared phrase inside it is said again. Reading another
+NPC's line teaches the speaker nothing about the player (it is never `learn`ed from).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from sidecar.engine.compose.call import Call
+from sidecar.engine.compose.index import index_for
+from sidecar.engine.compose.memory import WorkingMemory
+from sidecar.engine.compose.sentence import Draft, clean
+from sidecar.engine.data import read_toml, word_list
+from sidecar.engine.scene.cue import Answering, Leaning, SceneCue, stance_toward
+from sidecar.engine.text import normalize, sentences, tokens
+from sidecar.engine.types import PLAYER, Composed, TurnContext
+from sidecar.personas.model import Persona
+
+
+def _names(text: str, persona: Persona) -> bool:
+    """Whether `text` already speaks `persona`'s name (or an alias) as a word."""
+    return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE) for n in persona.names)
+
+
+SUBJECT_MARKERS = frozenset(word_list(read_toml("words.toml"), "words.toml", "subject_markers"))
+"""A name right after one of these is what the line is about ("think of Goldie")."""
+_LAST_WORD = re.compile(r"(\w+)\W*$")
+
+
+def without_names(text: str, people: Sequence[Persona], *, keep_subjects: bool = False) -> str:
+    """`text` with every name and alias of `people` taken out (possessives too): in a scene,
+    the names in a line mostly say whom it is spoken to, not what it is about. With
+    `keep_subjects`, a name after a `SUBJECT_MARKERS` word stays ("what of Goldie?")."""
+    names = sorted({n for p in people for n in p.names if n.strip()}, key=len, reverse=True)
+    if not names:
+        return text
+    alts = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in names)
+    pattern = re.compile(rf"(?<!\w)(?:{alts})(?:['\u2019]s)?(?!\w)", re.IGNORECASE)
+
+    def cut(m: re.Match[str]) -> str:
+        before = _LAST_WORD.search(text[: m.start()])
+        if keep_subjects and before is not None and before.group(1).lower() in SUBJECT_MARKERS:
+            return m.group(0)
+        return " "
+
+    return pattern.sub(cut, text)
+
+
+def _spoken_to(ctx: TurnContext, cue: SceneCue) -> list[Persona]:
+    """The speaker, the NPC it answers and the ones it addresses: names that are no topic."""
+    answered = cue.answering.speaker if cue.answering is not None else None
+    return [ctx.persona, *cue.addressees, *(p for p in cue.present if p.id == answered)]
+
+
+def _leaning_toward(ctx: TurnContext, cue: SceneCue, other: str, answered: Answering | None = None) -> Leaning:
+    if cue.stance is not None and cue.stance.toward == other:
+        return cue.stance.leaning
+    persona = next((p for p in cue.present if p.id == other), None)
+    if persona is None:
+        return "neutral"
+    return stance_toward(ctx.persona, persona, None, answered).leaning
+
+
+def _handoff(turn: Call, rng: random.Random, mem: WorkingMemory, cue: SceneCue, ctx: TurnContext) -> str:
+    to = cue.addressees[0]
+    lean = _leaning_toward(ctx, cue, to.id)
+    return turn.pick(rng, turn.ph("scene_handoff", turn.voice, lean), mem, "", to=to.name)
+
+
+def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
+    """`base` (the reply to the player's line) turned to the NPC the cue addresses, by name.
+    A line that already names it, an ending line, and a line to the player stay as they are."""
+    addressees = cue.addressees
+    if base.ending or not addressees or _names(base.text, addressees[0]):
+        return base
+    turn = Call(ctx, "scene_handoff")
+    mem = WorkingMemory.load(base.memory)
+    rng = turn.rng(0)
+    handoff = _handoff(turn, rng, mem, cue, ctx)
+    kept = sentences(base.text)
+    if len(kept) > 1 and kept[-1].endswith("?"):
+        kept.pop()  # a question back to the player gives way to the one passed on
+    text = clean(f"{' '.join(kept)} {handoff}")
+    while len(text) > turn.max_chars and len(kept) > 1:
+        kept.pop()  # the name stays: the line's point in a scene is to pass the word on
+        text = clean(f"{' '.join(kept)} {handoff}")
+    mem.note_said(text)
+    lean = _leaning_toward(ctx, cue, addressees[0].id)
+    return Composed(text=text, memory=mem.freeze(), ending=False, topic=base.topic,
+                    notes=(*base.notes, f"scene:handoff:{lean}"))
+
+
+def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "") -> Composed:
+    """A line answering the NPC line `cue.answering` (a later line of the exchange)."""
+    answered = cue.answering
+    assert answered is not None and answered.speaker != PLAYER  # the caller's rule
+    turn = Call(ctx, "scene")
+    own = normalize(answered.text)
+    if own:
+        turn.recent.add(own)  # never say the line it answers, nor a phrase of it
+    persona = ctx.persona
+    index = index_for(persona)
+    spoken_to = _spoken_to(ctx, cue)
+    heard = tokens(without_names(player_text, spoken_to))
+    answered_words = tokens(without_names(answered.text, spoken_to))
+    topics = index.topics.find(heard) or index.topics.find(answered_words)
+    opinions = index.opinions.find(heard) or index.opinions.find(answered_words)
+    lean = _leaning_toward(ctx, cue, answered.speaker, answered)
+    to_next = cue.addressees[0] if cue.addressees and cue.addressees[0].id != answered.speaker else None
+    notes = [f"voice:{turn.voice}", f"scene:answer:{lean}"]
+
+    def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, str]]:
+        d = Draft(news=news, max_chars=turn.max_chars)
+        d.reaction = turn.pick(rng, turn.ph("scene_react", turn.voice, lean), mem, "", to=answered.name)
+        topic: str | None = None
+        core: str | None = None
+        why = "core:fallback"
+        if topics:
+            core = turn.pick_fresh_line(rng, persona.topics[topics[0]].lines, mem)
+            if core is not None:
+                topic, why = topics[0], f"core:topic:{topics[0]}"
+                mem.topics[topic] = mem.topics.get(topic, 0) + 1
+        if core is None and opinions:
+            said = turn.render(persona.opinions[opinions[0]], mem)
+            if not turn.said_recently(said):
+                core, why = said, f"core:opinion:{opinions[0]}"
+                mem.note_core(normalize(said))
+        if core is None:
+            core = turn.pick_fresh_line(rng, persona.fallbacks, mem) or turn.pick(rng, turn.ph("generic", turn.voice))
+        d.core = core
+        if to_next is None:
+            return d.text(), (topic, why)
+        d.tail = _handoff(turn, rng, mem, cue, ctx)
+        text = d.text()
+        if normalize(d.tail) not in normalize(text):
+            # Dropped for length: the core gives way, the next NPC's name does not.
+            d.core, d.extras = sentences(d.core)[0], []
+            handoff, d.tail = d.tail, ""
+            text = clean(f"{d.text()} {handoff}")
+        return text, (topic, why)
+
+    text, mem, (topic, why) = turn.finish(draft, notes=notes)
+    notes.append(why)
+    return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
+
+
+def first_line_text(ctx: TurnContext, cue: SceneCue, player_text: str) -> str:
+    """The player's line as the first speaker's reply reads it: without the names of those it
+    speaks to ("Ansel and Goldie, what of the festival?" is about the festival, and Ansel
+    answers that, not its topic on Goldie), but with a name the line is about ("Ansel, what
+    do you think of Goldie?")."""
+    return without_names(player_text, _spoken_to(ctx, cue), keep_subjects=True)
+
+
+__all__ = ["answer", "first_line_text", "hand_off", "without_names"]

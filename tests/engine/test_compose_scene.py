@@ -1,0 +1,169 @@
+"""The embedded engine in a scene (issue 14): lines to other NPCs by name, agreeing or arguing
+by relationship, answering the line given, never repeating it. No key, no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sidecar.engine import tone as tones
+from sidecar.engine.compose.scene import without_names
+from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.personality import tune
+from sidecar.engine.phrases import BUNDLED, for_persona
+from sidecar.engine.scene.cue import Answering, SceneCue, make_cue
+from sidecar.engine.sentiment import analyze
+from sidecar.engine.source import EmbeddedSource, TurnInput, compose
+from sidecar.engine.text import normalize, similarity
+from sidecar.engine.types import PLAYER, Composed, Line, TurnContext
+from sidecar.personas.loader import PersonaSet, load_persona_text, load_personas
+from sidecar.personas.model import Persona
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINE = EmbeddedEngine()
+
+
+@pytest.fixture(scope="module")
+def village() -> PersonaSet:
+    return load_personas(REPO / "personas")
+
+
+def say(speaker: Persona, cue: SceneCue, player_text: str, seed: int = 1, history: tuple[Line, ...] = ()) -> Composed:
+    ctx = TurnContext(persona=speaker, player="Wren", affinity=50, seed=seed, turn=1, history=history)
+    return ENGINE.scene_reply(ctx, cue, player_text, analyze(player_text), tones.read(player_text, speaker.names))
+
+
+def lines_of(table: str, voice: str, key: str, to: str) -> list[str]:
+    return [line.replace("{to}", to) for line in BUNDLED(table, voice, key)]
+
+
+def test_the_first_speaker_answers_the_player_and_turns_to_the_next_by_name(village: PersonaSet) -> None:
+    p = village.personas
+    text = "Goldie and Ansel, what do you think of the festival?"
+    for seed in range(1, 8):
+        cue = make_cue(p["goldie"], ["ansel"], [p["goldie"], p["ansel"]], player_name="Wren",
+                       answering=Answering(PLAYER, "Wren", text))
+        made = say(p["goldie"], cue, text, seed)
+        assert "Ansel" in made.text, made.text
+        assert made.topic == "festival", made.text  # the names say whom it is spoken to, not what about
+
+
+def test_a_name_the_line_is_about_stays_the_topic(village: PersonaSet) -> None:
+    p = village.personas
+    both = [p["ansel"], p["goldie"]]
+    assert "Goldie" in without_names("Ansel, what do you think of Goldie?", both, keep_subjects=True)
+    assert "Ansel" not in without_names("Ansel, what do you think of Goldie?", both)
+    cut = without_names("Rook's tab and Captain Vane's fines", [p["rook"], p["hesper"]])
+    assert cut.split() == ["tab", "and", "fines"]
+
+
+def test_a_later_speaker_answers_the_npc_before_it_agreeing_with_family(village: PersonaSet) -> None:
+    p = village.personas
+    before = Answering("ansel", "Ansel", "I shoe horses, mostly. Isn't that so, Goldie?")
+    cue = make_cue(p["goldie"], ["ansel"], [p["goldie"], p["ansel"]], player_name="Wren", answering=before)
+    made = say(p["goldie"], cue, "Ansel, tell Goldie about your forge.")
+    assert any(made.text.startswith(line) for line in lines_of("scene_react", "outgoing", "agree", "Ansel")), made.text
+    assert "scene:answer:agree" in made.notes
+
+
+def test_rivals_argue(village: PersonaSet) -> None:
+    p = village.personas
+    before = Answering("rook", "Rook", "Oh, stories are my whole trade, darling.")
+    cue = make_cue(p["sorrel"], ["rook"], [p["sorrel"], p["rook"]], player_name="Wren", answering=before)
+    for seed in range(1, 6):
+        made = say(p["sorrel"], cue, "Sorrel, Rook, who tells better stories?", seed)
+        argues = lines_of("scene_react", "intellectual", "argue", "Rook")
+        assert any(made.text.startswith(line) for line in argues), made.text
+
+
+def test_a_later_speaker_passes_the_word_on_by_name(village: PersonaSet) -> None:
+    p = village.personas
+    before = Answering("goldie", "Goldie", "Rook? Lovely lad. Terrible with money.")
+    present = [p["goldie"], p["rook"], p["hesper"]]
+    for seed in range(1, 6):
+        cue = make_cue(p["rook"], ["hesper"], present, player_name="Wren", answering=before)
+        made = say(p["rook"], cue, "Hey Goldie, Rook and Captain Vane - who's the smartest?", seed)
+        keys = ("agree", "argue", "neutral")
+        reacts = [line for key in keys for line in lines_of("scene_react", "flirty", key, "Goldie")]
+        assert any(made.text.startswith(line) for line in reacts), made.text
+        assert "Captain Vane" in made.text, made.text
+
+
+def test_an_answer_to_an_npc_is_never_a_greeting(village: PersonaSet) -> None:
+    p = village.personas
+    text = "Hello Ansel and Goldie!"
+    greetings = {normalize(g.replace("{player}", "Wren").replace("{name}", "Goldie")) for g in p["goldie"].greetings}
+    hellos = {normalize(h) for h in BUNDLED("smalltalk", "outgoing", "hello")}
+    for seed in range(1, 12):
+        before = Answering("ansel", "Ansel", "H-hello… hi. Goldie?")
+        cue = make_cue(p["goldie"], ["ansel"], [p["goldie"], p["ansel"]], player_name="Wren", answering=before)
+        made = normalize(say(p["goldie"], cue, text, seed).text)
+        assert not any(g in made for g in greetings | hellos), made
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), pick=st.integers(0, 100))
+def test_never_repeats_the_line_it_answers(village: PersonaSet, seed: int, pick: int) -> None:
+    """The answered line is one the speaker itself could say (another NPC parroting its topic
+    line): the answer never says it again, nor anything near it."""
+    p = village.personas
+    lines = [line for t in p["ansel"].topics.values() for line in t.lines]
+    answered = lines[pick % len(lines)]
+    cue = make_cue(p["ansel"], ["goldie"], [p["ansel"], p["goldie"]], player_name="Wren",
+                   answering=Answering("goldie", "Goldie", answered))
+    made = say(p["ansel"], cue, "Ansel, Goldie, tell me about the forge and horses and hinges.", seed,
+               history=(Line(PLAYER, "hi"), Line("goldie", answered)))
+    assert normalize(answered) not in normalize(made.text)
+    assert similarity(made.text, answered) < 0.85
+
+
+def test_a_one_to_one_turn_is_composed_as_before(village: PersonaSet) -> None:
+    ansel = village.personas["ansel"]
+    ctx = TurnContext(persona=ansel, player="Wren", affinity=50, seed=3, turn=1)
+    text = "Tell me about your forge."
+    turn = TurnInput(ctx=ctx, player_text=text, sentiment=analyze(text), tuning=tune(ansel, 50),
+                     tone=tones.read(text, ansel.names))
+    assert compose(ENGINE, turn, 0) == ENGINE.reply(ctx, text, turn.sentiment, turn.tone, ())
+
+
+async def test_the_embedded_source_speaks_the_scene_line(village: PersonaSet) -> None:
+    from dataclasses import replace
+
+    p = village.personas
+    ctx = TurnContext(persona=p["sorrel"], player="Wren", affinity=50, seed=3, turn=1)
+    text = "Sorrel, Rook, who tells better stories?"
+    asked = Answering(PLAYER, "Wren", text)
+    cue = make_cue(p["sorrel"], ["rook"], [p["sorrel"], p["rook"]], player_name="Wren", answering=asked)
+    turn = TurnInput(ctx=ctx, player_text=text, sentiment=analyze(text), tuning=tune(p["sorrel"], 50),
+                     tone=tones.read(text, p["sorrel"].names), scene=cue)
+
+    async def no_emit(event: str, data: object) -> None:
+        return None
+
+    line = await EmbeddedSource(ENGINE).generate(turn, 0, on_delta=None, emit=no_emit)  # type: ignore[arg-type]
+    assert "Rook" in line.text and line.composition is not None
+    plain = await EmbeddedSource(ENGINE).generate(replace(turn, scene=None), 0, on_delta=None, emit=no_emit)  # type: ignore[arg-type]
+    assert plain.text != line.text
+
+
+def test_a_persona_adds_its_own_scene_lines() -> None:
+    tess = load_persona_text(
+        """
+id = "tess"
+name = "Tess"
+role = "the tester"
+bio = "Tests."
+greetings = ["Hi."]
+farewells = ["Bye."]
+[phrases]
+scene_react.argue = ["Pfft, {to}. Prove it."]
+scene_handoff.agree = ["{to} will vouch for me."]
+""",
+        "tess.toml",
+    )
+    ph = for_persona(tess)
+    assert "Pfft, {to}. Prove it." in ph("scene_react", "shy", "argue")
+    assert "{to} will vouch for me." in ph("scene_handoff", "sarcastic", "agree")

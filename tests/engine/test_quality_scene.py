@@ -1,0 +1,65 @@
+"""The quality rule `voices_other` (issue 14 §4): what slips through `split_foreign`, narrated
+words or actions of another present NPC or the player, costs the line its pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sidecar.engine.quality import DEFAULT_THRESHOLD, SEVERE, score
+from sidecar.engine.scene.attribution import split_foreign
+from sidecar.engine.types import PLAYER
+from sidecar.personas.loader import load_personas
+
+VILLAGE = load_personas(Path(__file__).resolve().parents[2] / "personas").personas
+ANSEL = VILLAGE["ansel"]
+OTHERS = tuple(n for pid in ("goldie", "rook", "hesper") for n in VILLAGE[pid].names)
+
+
+def names(text: str) -> tuple[str, ...]:
+    return score(text, persona=ANSEL, history=(), preset_max_tokens=200, player_name="Wren", other_names=OTHERS).names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*Goldie laughs* Oh, you two. Hm.",
+        '"Oh, Ansel, you big softie!" Goldie says. Hm. Maybe.',
+        'Goldie says, "You work too hard." She is right.',
+        '"Aye," Captain Vane agreed. The forge is lit.',
+        "*then Rook winks at me* Hm. Hinges, mostly.",
+        '"Sure, Ansel," you reply. Fine then.',
+        "*you nod slowly* The iron is cold.",
+        'Wren nods. "Yes, the forge."',
+    ],
+)
+def test_narrating_another_is_severe_and_fails_the_gate(text: str) -> None:
+    result = score(text, persona=ANSEL, history=(), preset_max_tokens=200, player_name="Wren", other_names=OTHERS)
+    assert "voices_other" in result.names and "voices_other" in SEVERE
+    assert result.score < DEFAULT_THRESHOLD and "asks_question" not in result.names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goldie says the stew is ready. Hm.",  # hearsay, not narration
+        "Goldie, you laughed at that once.",
+        "*Ansel grins* Hinges, mostly.",  # its own stage direction
+        '"Hinges," I said. Rook laughed at me, once.',
+        'I said "no". You say "yes". Fine.',
+        "You nod a lot, friend. Do you want a hinge?",
+        "Rook sings too loud, says Goldie.",
+    ],
+)
+def test_its_own_words_and_hearsay_are_fine(text: str) -> None:
+    assert "voices_other" not in names(text)
+
+
+def test_what_split_foreign_cuts_and_what_the_rule_scores_are_apart() -> None:
+    """A label is cut (the rule never sees it); narration is not cut, and the rule scores it."""
+    others = {pid: VILLAGE[pid].names for pid in ("goldie", "rook")} | {PLAYER: ("Wren",)}
+    labelled = split_foreign("Hm. Goldie: Oh, Ansel!", ANSEL.names, others)
+    assert labelled.foreign and "voices_other" not in names(labelled.own)
+    narrated = split_foreign('Hm. "Oh, Ansel!" Goldie says.', ANSEL.names, others)
+    assert not narrated.foreign and "voices_other" in names(narrated.own)
