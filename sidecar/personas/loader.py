@@ -29,7 +29,7 @@ import stat
 import sys
 import tomllib
 import types
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +37,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from sidecar.engine.text import straight
 from sidecar.errors import ConfigError, PersonaInvalid, PersonaNotFound
 from sidecar.personas.limits import LIMITS, Limits, first_excess
 from sidecar.personas.locate import KeyLines, PathPart, scan
@@ -374,7 +375,7 @@ class PersonaSet:
     @cached_property
     def _mention_re(self) -> re.Pattern[str] | None:
         names = sorted(
-            {n for p in self.personas.values() for n in p.names if n.strip()},
+            {straight(n) for p in self.personas.values() for n in p.names if n.strip()},
             key=lambda n: (-len(n), n),
         )
         if not names:
@@ -387,26 +388,35 @@ class PersonaSet:
         pid = self._names.get(_norm(text))
         return None if pid is None else self.personas[pid]
 
-    def mentioned_in(self, text: str) -> list[Persona]:
+    def mentioned_in(
+        self, text: str, *, among: Collection[str] | None = None, besides: Collection[str] = ()
+    ) -> list[Persona]:
         """Every persona named in `text` (by name or alias), in order of first mention.
 
-        Whole words only ("Ansel" is not found in "Anselm"), case-insensitive, each persona
-        once; where names overlap the longest wins ("Old Tam" before "Tam"). Ids are not
-        matched: players type names, and ids are often ordinary words.
+        Whole words only ("Ansel" is not found in "Anselm", "Al" not in "Always"),
+        case-insensitive, curly and straight apostrophes alike ("O’Brien" is "O'Brien"), a
+        possessive or punctuation after a name is still the name ("Rook's", "Captain Vane?"),
+        each persona once; where names overlap the longest wins ("Old Tam" before "Tam"). Ids
+        are not matched: players type names, and ids are often ordinary words.
+
+        `among`: only these persona ids count (the NPCs present in a scene; an absent NPC
+        named is no addressee). `besides`: ids that never count (the NPC whose own line this
+        is: an NPC naming itself does not call on itself).
         """
         pattern = self._mention_re
         if pattern is None:
             return []
         found: dict[str, Persona] = {}
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(straight(text)):
             pid = self._names.get(_norm(m.group(0)))
-            if pid is not None and pid not in found:
-                found[pid] = self.personas[pid]
+            if pid is None or pid in found or pid in besides or (among is not None and pid not in among):
+                continue
+            found[pid] = self.personas[pid]
         return list(found.values())
 
 
 def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    return " ".join(straight(name).split()).casefold()
 
 
 _NONBLOCK = 0 if sys.platform == "win32" else os.O_NONBLOCK

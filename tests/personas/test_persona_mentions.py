@@ -141,3 +141,52 @@ def test_every_name_and_alias_of_every_sample_is_found(village: PersonaSet) -> N
 def test_mentions_never_crash_and_are_unique(text: str) -> None:
     found = load_personas(REPO / "personas").mentioned_in(text)
     assert len({p.id for p in found}) == len(found)
+
+
+# --- issue 14 §2: the seed's examples with our personas, and what a scene needs ----------------
+
+
+def test_the_seeds_examples_with_the_village(village: PersonaSet) -> None:
+    # two names, in the order named (the first answers first)
+    assert ids(village.mentioned_in("Goldie, what do you think about Rook?")) == ["goldie", "rook"]
+    assert ids(village.mentioned_in("Rook, what do you think about Goldie?")) == ["rook", "goldie"]
+    # three names
+    assert ids(village.mentioned_in("Hey Ansel, Sorrel, and Captain Vane - who's the smartest?")) == [
+        "ansel",
+        "sorrel",
+        "hesper",
+    ]
+    # duplicates and case
+    assert ids(village.mentioned_in("Rook Rook Rook what do you think?")) == ["rook"]
+    assert ids(village.mentioned_in("Tell Ansel about ansel")) == ["ansel"]
+    assert ids(village.mentioned_in("rook, sing!")) == ["rook"]
+    # one name inside another (an alias inside a longer alias, a name inside a word)
+    assert ids(village.mentioned_in("Captain Hesper Vane and the captain")) == ["hesper"]
+    assert ids(village.mentioned_in("Rook Amberlay sang")) == ["rook"]
+    assert village.mentioned_in("The rookery by the goldies' marrowbone stall") == []
+    # possessives and punctuation
+    assert ids(village.mentioned_in("Is Rook's tab bigger than Goldie’s stew pot, Captain Vane?")) == [
+        "rook",
+        "goldie",
+        "hesper",
+    ]
+    assert ids(village.mentioned_in("(Sorrel)... ANSEL!? \"Marigold\"")) == ["sorrel", "ansel", "goldie"]
+
+
+def test_al_never_fires_inside_always() -> None:
+    al = PersonaSet({"al": persona("al", "Al"), "o_brien": persona("o_brien", "O'Brien")})
+    assert al.mentioned_in("Always the alchemist, always Alfred; a gala") == []
+    assert ids(al.mentioned_in("Al, always Al.")) == ["al"]
+    assert ids(al.mentioned_in("Ask O’Brien, then Al")) == ["o_brien", "al"]  # a curly apostrophe is the same
+
+
+def test_an_absent_npc_named_is_no_addressee(village: PersonaSet) -> None:
+    present = {"ansel", "goldie"}
+    assert ids(village.mentioned_in("Ansel, ask Rook and Goldie", among=present)) == ["ansel", "goldie"]
+    assert village.mentioned_in("Rook? Captain Vane?", among=present) == []
+
+
+def test_an_npc_naming_itself_does_not_call_on_itself(village: PersonaSet) -> None:
+    line = "Rook Amberlay, at your service! Goldie, tell them about Rook's ballad."
+    assert ids(village.mentioned_in(line, besides={"rook"})) == ["goldie"]
+    assert village.mentioned_in("Rook, and Rook again", besides={"rook"}) == []
