@@ -25,7 +25,9 @@
     ├── StoreError                   store_error
     ├── Internal                     internal
     ├── ActionNotFound               action_not_found    (no decided action with that id)
-    └── SlotNotFound                 slot_not_found      (no save slot of that name)
+    ├── SlotNotFound                 slot_not_found      (no save slot of that name)
+    ├── SceneNotFound                scene_not_found     (no scene with that id)
+    └── PersonaNotInScene            persona_not_in_scene (leaving, or speaking in, a scene it is not in)
 
 Codes are a wire contract (`ErrorCode`, in sidecar/protocol/codes.py with the rest of the
 protocol): a code is never renamed or reused. Only `server/` turns these
@@ -173,6 +175,14 @@ class ActionNotFound(ParleyError):
 
 class SlotNotFound(ParleyError):
     code = ErrorCode.SLOT_NOT_FOUND
+
+
+class SceneNotFound(ParleyError):
+    code = ErrorCode.SCENE_NOT_FOUND
+
+
+class PersonaNotInScene(ParleyError):
+    code = ErrorCode.PERSONA_NOT_IN_SCENE
 
 
 __all__ = [name for name in dir() if name[0].isupper()]

@@ -1,6 +1,7 @@
 """The one place that builds the sidecar's objects and hands each its dependencies.
 
     Store ─┬─ PersonaRegistry ── Dialogue (EmbeddedEngine, LineSource, QualityGate, Context) ─┐
+           │                        └─ SceneDirector (turn-taker, over Dialogue's steps) ──┤
            └─ Router (providers, SqliteCostLedger)  ───────────────────────────────── Services
                                                                       Services + send ─ Dispatcher
 
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.pipeline.context import Context
 from sidecar.engine.recollect import DEFAULT_WEIGHTS, RecallWeights
+from sidecar.engine.scene.director import SceneDirector
 from sidecar.engine.turn import Dialogue, LineSource, PersonaRegistry
 from sidecar.personas.loader import load_personas
 from sidecar.server.dispatch import Dispatcher, Send, Services
@@ -121,8 +123,10 @@ async def services(data_dir: Path, personas_dir: Path, llm: LlmSettings | None) 
             gate = _gate(llm)
         else:
             log.info("no provider config: every line comes from the embedded engine")
+        conversations = dialogue(store, registry, router, gate, _recall(llm))
         yield Services(
-            dialogue=dialogue(store, registry, router, gate, _recall(llm)),
+            dialogue=conversations,
+            scenes=SceneDirector(conversations),
             store=store,
             personas=registry,
             persona_problems=problems,

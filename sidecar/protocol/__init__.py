@@ -8,3 +8,4 @@ from sidecar.protocol import actions as actions
 from sidecar.protocol import history as history
 from sidecar.protocol import memory as memory
 from sidecar.protocol import saves as saves
+from sidecar.protocol import scenes as scenes

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     ACTION_NOT_FOUND = "action_not_found"
     MEMORY_NOT_FOUND = "memory_not_found"
     SLOT_NOT_FOUND = "slot_not_found"
+    SCENE_NOT_FOUND = "scene_not_found"
+    PERSONA_NOT_IN_SCENE = "persona_not_in_scene"
 
 
 __all__ = ["PROTOCOL_VERSION", "ErrorCode"]

@@ -38,6 +38,9 @@ class ConversationOut(OutModel):
     ended: bool
     archived: bool
     kind: Literal["conversation", "scene"]
+    personas: list[str] = Field(default_factory=list)
+    """Every NPC of it: the one persona of a conversation; a scene's members (present or
+    gone), in joining order (a scene's `persona` is "")."""
 
 
 class ConversationListResult(OutModel):

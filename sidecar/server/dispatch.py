@@ -25,13 +25,15 @@ from sidecar import __version__
 from sidecar.engine.cancel import CANCEL, CancelToken
 from sidecar.engine.emotion import Feeling
 from sidecar.engine.goals import GoalDef
+from sidecar.engine.scene.director import SceneDirector
 from sidecar.engine.turn import Dialogue, GoalState, PersonaRegistry, Said
 from sidecar.engine.types import Line
 from sidecar.errors import BadRequest, Busy, Cancelled, ParleyError, TooLarge, UnknownOp
 from sidecar.protocol import ops as P
+from sidecar.protocol import scenes as S
 from sidecar.protocol.codec import FrameError, UnsupportedValue, pack, request_id, unpack
 from sidecar.protocol.codes import PROTOCOL_VERSION, ErrorCode
-from sidecar.server import ops_actions, ops_history, ops_memory, ops_saves
+from sidecar.server import ops_actions, ops_history, ops_memory, ops_saves, ops_scenes
 from sidecar.server.ordering import KeyedSerializer
 from sidecar.store.db import Store
 from sidecar.store.saves import Activity
@@ -69,6 +71,8 @@ class Services:
     ledger: Callable[[], SqliteCostLedger]
     """The cost ledger over the store (made on first use: a sidecar without a provider
     config does not load the LLM package at start-up)."""
+    scenes: SceneDirector
+    """Every scene op (multi-NPC scenes over the conversation service's steps)."""
     activity: Activity = field(default_factory=Activity)
     """Requests in flight (a save slot loads only when no other one is)."""
 
@@ -92,6 +96,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._order = KeyedSerializer(self._tasks)
         self._flight: dict[Key, InFlight] = {}
+        self._scene_says: dict[str, InFlight] = {}
+        """The newest `scene.say` of each scene (queued, running or just done)."""
         self._handlers: dict[str, Handler] = {
             "server.info": self._server_info,
             "persona.list": self._persona_list,
@@ -124,6 +130,12 @@ class Dispatcher:
             "memory.list": self._over(ops_memory.memory_list),
             "memory.add": self._over(ops_memory.memory_add),
             "memory.forget": self._over(ops_memory.memory_forget),
+            "scene.start": self._over(ops_scenes.scene_start),
+            "scene.join": self._over(ops_scenes.scene_join),
+            "scene.leave": self._over(ops_scenes.scene_leave),
+            "scene.say": self._scene_say,
+            "scene.end": self._over(ops_scenes.scene_end),
+            "scene.history": self._over(ops_scenes.scene_history),
         }
         missing = set(P.OPS) ^ set(self._handlers)
         assert not missing, f"ops without handler or spec: {missing}"
@@ -191,9 +203,20 @@ class Dispatcher:
             return
         record = InFlight()
         self._flight[(*prefix, req_id)] = record
+        if isinstance(args, S.SceneSayArgs):
+            self._interrupt(args.scene, record)
         self._order.submit(
             args.conversation_key(), functools.partial(self._execute, prefix, req_id, env.op, handler, args, record)
         )
+
+    def _interrupt(self, scene: str, newer: InFlight) -> None:
+        """A new player line to a scene cancels the rest of the exchange the scene is running
+        (and an older line still queued): set on arrival, since the new line itself waits in
+        the scene's queue behind the running one."""
+        older = self._scene_says.get(scene)
+        if older is not None:
+            older.token.set()
+        self._scene_says[scene] = newer
 
     def _cancel(self, prefix: list[bytes], req_id: int, target: int) -> None:
         """`request.cancel`: answered at once, outside any conversation's queue."""
@@ -243,6 +266,8 @@ class Dispatcher:
         finally:
             CANCEL.reset(reset)
             self._flight.pop((*prefix, req_id), None)
+            if isinstance(args, S.SceneSayArgs) and self._scene_says.get(args.scene) is record:
+                del self._scene_says[args.scene]
         await self._send(prefix, {"id": req_id, "ok": True, "result": result.model_dump(mode="json")})
 
     def _reply_error(self, prefix: list[bytes], req_id: int, exc: ParleyError) -> None:
@@ -349,6 +374,9 @@ class Dispatcher:
                 args.conversation, args.text, stream=args.stream, emit=emit, witnesses=tuple(args.witnesses)
             )
         )
+
+    async def _scene_say(self, args: S.SceneSayArgs, emit: Emit) -> S.SceneSayResult:
+        return await ops_scenes.scene_say(self.services, args, emit)
 
     async def _cancel_op(self, args: P.CancelArgs, emit: Emit) -> P.CancelResult:
         raise AssertionError("request.cancel is answered in handle(), never queued")

@@ -11,7 +11,7 @@ from sidecar.engine.emotion import accept
 from sidecar.engine.pipeline.load import load_conversation
 from sidecar.protocol import history as H
 from sidecar.protocol import ops as P
-from sidecar.store import archive, history
+from sidecar.store import archive, history, scenes
 
 if TYPE_CHECKING:
     from sidecar.server.dispatch import Services
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 async def conversation_list(services: Services, args: H.ConversationListArgs) -> H.ConversationListResult:
     page = await services.store.run(
         history.list_conversations, player=args.player, persona=args.persona, limit=args.limit, cursor=args.cursor
+    )
+    members = await services.store.run(
+        scenes.members_of, [c.conversation for c in page.conversations if c.kind == scenes.KIND]
     )
     return H.ConversationListResult(
         conversations=[
@@ -32,7 +35,8 @@ async def conversation_list(services: Services, args: H.ConversationListArgs) ->
                 lines=c.lines,
                 ended=c.ended,
                 archived=c.archived,
-                kind="scene" if c.kind == "scene" else "conversation",
+                kind="scene" if c.kind == scenes.KIND else "conversation",
+                personas=members.get(c.conversation, []) if c.kind == scenes.KIND else [c.persona],
             )
             for c in page.conversations
         ],

@@ -210,6 +210,56 @@ class TurnWrite:
     """A rolling summary the turn's prompt was built on (store/summaries.py)."""
 
 
+def insert_messages(conn: Any, cid: str, first_seq: int, messages: Iterable[NewMessage], now: float) -> None:
+    """Lines `first_seq`, `first_seq + 1`, ... of a conversation, inside the caller's transaction."""
+    conn.executemany(
+        "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, sentiment,"
+        " compound, provider, quality, retries, quality_rules, arc, stance, emotion, intensity)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                cid,
+                first_seq + i,
+                m.speaker,
+                m.name,
+                m.text,
+                now,
+                m.sentiment,
+                m.compound,
+                m.provider,
+                m.quality,
+                m.retries,
+                m.quality_rules,
+                m.arc,
+                m.stance,
+                m.emotion,
+                m.intensity,
+            )
+            for i, m in enumerate(messages)
+        ],
+    )
+
+
+def apply_affinity(
+    conn: Any, player_id: str, persona_id: str, conversation_id: str, old: int, write: AffinityWrite | None, now: float
+) -> int:
+    """Move the pair's affinity from `old` by `write.delta` (clamped 0..100) and log the
+    change, inside the caller's transaction; returns the new value (`old` when unchanged)."""
+    if write is None or write.delta == 0:
+        return old
+    new = max(0, min(100, old + write.delta))
+    conn.execute(
+        "UPDATE relationships SET affinity=?, updated_at=? WHERE player_id=? AND persona_id=?",
+        (new, now, player_id, persona_id),
+    )
+    conn.execute(
+        "INSERT INTO affinity_events(player_id, persona_id, conversation_id, old,"
+        " new, delta, reason, at) VALUES (?,?,?,?,?,?,?,?)",
+        (player_id, persona_id, conversation_id, old, new, new - old, write.reason, now),
+    )
+    return new
+
+
 class Store:
     """Open with `await Store.open(path)`; close with `await store.close()`."""
 
@@ -394,32 +444,7 @@ class Store:
         return int(row[0][0])
 
     def _insert_messages(self, cid: str, first_seq: int, messages: Iterable[NewMessage], now: float) -> None:
-        self.conn.executemany(
-            "INSERT INTO messages(conversation_id, seq, speaker, name, text, at, sentiment,"
-            " compound, provider, quality, retries, quality_rules, arc, stance, emotion, intensity)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    cid,
-                    first_seq + i,
-                    m.speaker,
-                    m.name,
-                    m.text,
-                    now,
-                    m.sentiment,
-                    m.compound,
-                    m.provider,
-                    m.quality,
-                    m.retries,
-                    m.quality_rules,
-                    m.arc,
-                    m.stance,
-                    m.emotion,
-                    m.intensity,
-                )
-                for i, m in enumerate(messages)
-            ],
-        )
+        insert_messages(self.conn, cid, first_seq, messages, now)
 
     async def conversation(self, conversation_id: str) -> ConversationRow | None:
         return await self._run(self._conversation_sync, conversation_id)
@@ -572,27 +597,7 @@ class Store:
                 " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",
                 (now, _dump_state(t.memory), t.ended, now, t.conversation_id),
             )
-            new = old
-            if t.affinity is not None and t.affinity.delta != 0:
-                new = max(0, min(100, old + t.affinity.delta))
-                c.execute(
-                    "UPDATE relationships SET affinity=?, updated_at=? WHERE player_id=? AND persona_id=?",
-                    (new, now, player_id, persona_id),
-                )
-                c.execute(
-                    "INSERT INTO affinity_events(player_id, persona_id, conversation_id, old,"
-                    " new, delta, reason, at) VALUES (?,?,?,?,?,?,?,?)",
-                    (
-                        player_id,
-                        persona_id,
-                        t.conversation_id,
-                        old,
-                        new,
-                        new - old,
-                        t.affinity.reason,
-                        now,
-                    ),
-                )
+            new = apply_affinity(c, player_id, persona_id, t.conversation_id, old, t.affinity, now)
             if t.goal is not None:
                 c.execute(
                     "UPDATE goals SET progress=?, completed=?, rewarded=?, reason=?, updated_at=?"
@@ -739,4 +744,6 @@ __all__ = [
     "Store",
     "TurnState",
     "TurnWrite",
+    "apply_affinity",
+    "insert_messages",
 ]

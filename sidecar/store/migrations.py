@@ -220,6 +220,33 @@ MIGRATIONS: list[str] = [
         updated_at  REAL NOT NULL
     );
     """,
+    # 9 -> 10: multi-NPC scenes (issue 14, store/scenes.py). A scene is a `conversations` row
+    # of kind 'scene' whose `persona_id` is '' (no persona id is empty: a scene belongs to no
+    # single NPC, and no NPC is taken to have heard all of it); `scenes` holds how it picks
+    # its speakers, `scene_members` who is in it (present or gone), each member's own
+    # conversation state (ConversationState JSON, as `conversations.memory` holds it) and
+    # whether it has said goodbye. Who heard each scene line is in `message_witnesses`,
+    # every NPC present at the moment, the speaker included.
+    """
+    CREATE TABLE scenes (
+        conversation_id  TEXT PRIMARY KEY REFERENCES conversations(id),
+        strategy         TEXT NOT NULL CHECK (strategy IN ('natural', 'list', 'pooled', 'manual')),
+        max_lines        INTEGER NOT NULL CHECK (max_lines BETWEEN 1 AND 32),
+        max_tokens       INTEGER CHECK (max_tokens >= 1),
+        talkativeness    REAL CHECK (talkativeness BETWEEN 0 AND 1),
+        last_addressed   TEXT,
+        exchanges        INTEGER NOT NULL DEFAULT 0 CHECK (exchanges >= 0)
+    );
+    CREATE TABLE scene_members (
+        conversation_id  TEXT NOT NULL REFERENCES conversations(id),
+        persona_id       TEXT NOT NULL CHECK (persona_id <> ''),
+        ord              INTEGER NOT NULL,
+        present          INTEGER NOT NULL CHECK (present IN (0, 1)),
+        farewell         INTEGER NOT NULL DEFAULT 0 CHECK (farewell IN (0, 1)),
+        state            TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (conversation_id, persona_id)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

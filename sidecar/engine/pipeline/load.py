@@ -6,7 +6,7 @@ stored.
 
 from __future__ import annotations
 
-from sidecar.errors import ConversationEnded, ConversationNotFound
+from sidecar.errors import BadRequest, ConversationEnded, ConversationNotFound
 from sidecar.store.db import ConversationRow, Store, TurnState
 
 HISTORY_WINDOW = 24
@@ -18,6 +18,9 @@ def _missing(conversation_id: str) -> ConversationNotFound:
 
 
 def _refuse_ended(conv: ConversationRow) -> None:
+    if not conv.persona_id:
+        # A scene (store/scenes.py: its persona is ''): its lines go through the scene ops.
+        raise BadRequest(f"{conv.id!r} is a scene: use the scene ops", details={"conversation": conv.id})
     if conv.ended_at is not None:
         raise ConversationEnded(f"conversation {conv.id!r} has ended", details={"conversation": conv.id})
 
