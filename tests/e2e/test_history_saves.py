@@ -58,6 +58,7 @@ async def test_list_history_search_archive_and_restore(client: Client) -> None:
         "ended": True,
         "archived": False,
         "kind": "conversation",
+        "personas": ["ansel"],
     }
     mine = await client.call("conversation.list", {"player": "tom", "persona": "ansel"})
     assert [x["conversation"] for x in mine["conversations"]] == [c]
