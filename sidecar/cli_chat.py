@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,13 @@ DEMO_SCRIPT = (
 DEMO_PAIR = ("ansel", "hesper")
 """A shy and a sarcastic NPC, so the same lines visibly get different answers."""
 DEMO_GOAL = "build_trust"
+DEMO_SCENE = ("ansel", "goldie", "rook")
+SCENE_SCRIPT = (
+    "Ansel, Goldie, Rook: what do you three make of the festival?",
+    "And what about the old mine?",
+)
+"""One line names all three NPCs (they answer in that order, each addressing the next); the
+next names nobody (the best-interested NPC answers, or the one last addressed)."""
 SECOND_MEETING = ("Hello again!", "Do you remember what I promised?", "Here is the trout I promised.")
 """The second meeting with the first NPC, in a new conversation: it greets Ana by the name it
 remembers and brings up her promise; she keeps it."""
@@ -74,6 +82,7 @@ async def demo(args: argparse.Namespace) -> int:
                 for persona in pair:
                     await _demo_conversation(client, persona, args.seed)
                 await _second_meeting(client, pair[0], args.seed + 1)
+                await _demo_scene(client, args.seed, by_id)
                 info = await client.call("server.info")
                 c = info["counts"]
                 print(
@@ -161,6 +170,47 @@ async def _second_meeting(client: Client, persona: dict[str, Any], seed: int) ->
     print(f"   ({persona['name']} remembers, most important first:)")
     for m in memories:
         print(f"   - [{m['kind']} {m['importance']}] {m['text']}")
+    print()
+
+
+async def _demo_scene(client: Client, seed: int, by_id: dict[str, dict[str, Any]]) -> None:
+    cast = [p for p in DEMO_SCENE if p in by_id]
+    if len(cast) < 2:
+        return
+    names = " + ".join(by_id[p]["name"] for p in cast)
+    print(f"== A scene in the square: {names} (one player line; they answer each other) ==")
+    started = await client.call(
+        "scene.start", {"personas": cast, "player": "Mira", "player_name": "Mira", "seed": seed}
+    )
+    scene = started["scene"]
+    for line in started["lines"]:
+        print(f"{line['name']}: {line['text']}")
+    for text in SCENE_SCRIPT:
+        print(f"Mira: {text}")
+        t0 = time.perf_counter()
+        first: list[float] = []
+
+        def shown(event: Event, first: list[float] = first) -> None:
+            if event.event != "scene.line":
+                return
+            first.append(time.perf_counter())
+            line = event.data
+            to = ", ".join(by_id[a]["name"] for a in line["addressed_to"] if a in by_id) or "Mira"
+            print(f"{line['name']} (to {to}): {line['text']}")
+
+        said = await client.call("scene.say", {"scene": scene, "text": text}, on_event=shown)
+        done = time.perf_counter()
+        moved = "; ".join(
+            f"{by_id[p]['name']} {a['value']} ({'+' if a['delta'] >= 0 else ''}{a['delta']})"
+            for p, a in said["affinity"].items()
+        )
+        print(
+            f"   [{len(said['lines'])} NPC lines; first after {1000 * (first[0] - t0):.1f} ms,"
+            f" all after {1000 * (done - t0):.1f} ms; affinity {moved}]"
+        )
+        print(f"   options: {_options(said)}")
+    for line in (await client.call("scene.end", {"scene": scene}))["lines"]:
+        print(f"{line['name']}: {line['text']}")
     print()
 
 

@@ -89,6 +89,24 @@ def test_demo_has_a_second_meeting_that_remembers_the_name_and_the_promise(
     assert "The player's name is Ana." in second
 
 
+def test_demo_shows_a_three_npc_scene_started_by_one_player_line(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    out = demo_run[0]
+    assert out.returncode == 0, out.stderr
+    _, scene = out.stdout.split("== A scene in the square: ", 1)
+    lines = scene.splitlines()
+    said = next(i for i, ln in enumerate(lines) if ln.startswith("Mira: "))
+    answers = []
+    for ln in lines[said + 1 :]:
+        if not (m := re.match(r"^(\w+) \(to (\w+)\): \S", ln)):
+            break
+        answers.append(m.groups())
+    assert [a for a, _ in answers[:3]] == ["Ansel", "Goldie", "Rook"], lines
+    assert answers[0][1] == "Goldie" and answers[1][1] == "Rook", "each addresses the next"
+    assert re.search(r"\[\d+ NPC lines; first after [\d.]+ ms, all after [\d.]+ ms; affinity Ansel ", scene)
+
+
 def test_memory_show_lists_what_an_npc_remembers(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     data = demo_run[1]
     out = _parley("memory", "show", "--persona", "ansel", "--player", "Ana", "--data-dir", str(data))
