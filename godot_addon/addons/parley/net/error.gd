@@ -65,6 +65,10 @@ const ACTION_NOT_FOUND := &"action_not_found"
 const MEMORY_NOT_FOUND := &"memory_not_found"
 ## No save slot of that name ([code]details.slot[/code]).
 const SLOT_NOT_FOUND := &"slot_not_found"
+## No scene with that id ([code]details.scene[/code]).
+const SCENE_NOT_FOUND := &"scene_not_found"
+## The persona is not present in the scene ([code]scene.leave[/code], a manual speaker).
+const PERSONA_NOT_IN_SCENE := &"persona_not_in_scene"
 
 # The client's own codes: failures the addon reports without a reply from the sidecar.
 
