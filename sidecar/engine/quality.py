@@ -170,7 +170,8 @@ def _label_pattern(alts: tuple[str, ...]) -> re.Pattern[str]:
     # and compiling them was about a quarter of a score in a profile.
     body = "|".join(re.escape(n) for n in alts)
     return re.compile(
-        rf"(?:^|[\r\n]|(?<=[.!?\u2026]))\s*[*_\"'\[(]*\s*(?P<who>{body})\s*[*_\])]*\s*:",
+        rf"(?:^|[\r\n]|(?<=[.!?\u2026]))\s*[*_\"'\[(]*\s*(?P<who>{body})\s*[*_\])]*"
+        r"(?:\s*\([^()\n]{0,40}\))?\s*[*_\])]*\s*:",  # "Goldie (laughing):" too
         re.IGNORECASE,
     )
 

@@ -38,6 +38,7 @@ from sidecar.engine import options as option_rules
 from sidecar.engine import remember as memory_rules
 from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.scene import attribution
 from sidecar.engine.scene import cue as scene_cue
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
 from sidecar.engine.tokens import ContextBudget
@@ -176,8 +177,14 @@ class RoutedSource:
         with_options = self.options_in_line()
         splits: list[inline_options.Split] = []
 
+        heard: list[attribution.Recorder] = []
+
         def cleaner() -> TextFilter:
-            inner = StreamCleaner(persona.names, turn.ctx.player_name or turn.ctx.player, turn.other_names)
+            inner: TextFilter = StreamCleaner(persona.names, turn.ctx.player_name or turn.ctx.player, turn.other_names)
+            if turn.scene is not None:
+                # What the cleaner cuts in a scene is a line for someone else: kept to say who.
+                heard.append(attribution.Recorder(inner))
+                inner = heard[-1]
             if not with_options:
                 return inner
             splits.append(inline_options.Split(inner))
@@ -201,6 +208,11 @@ class RoutedSource:
         # The last filter made is the answering provider's; a reply cut by max_tokens may end
         # inside the block, so its options are not trusted.
         block = splits[-1].block if splits and not routed.embedded and routed.reply.finish_reason != "length" else None
+        voiced: dict[str, object] = {}
+        if heard and turn.scene is not None and not routed.embedded:
+            split = attribution.split_foreign(heard[-1].raw, persona.names, turn.scene.others())
+            if split.foreign:
+                voiced[attribution.VOICED] = [list(pair) for pair in split.foreign]
         return Generated(
             text=text,
             provider=routed.provider,
@@ -212,6 +224,7 @@ class RoutedSource:
                 "fallbacks": [f.to_event() for f in routed.fallbacks],
                 "attempts": [(a.provider, a.outcome, a.tries) for a in routed.attempts],
                 OPTIONS_BLOCK: block,
+                **voiced,
             },
             proposals=tuple(Proposal(c.name, c.arguments, c.id) for c in calls),
         )

@@ -63,3 +63,9 @@ def test_what_split_foreign_cuts_and_what_the_rule_scores_are_apart() -> None:
     assert labelled.foreign and "voices_other" not in names(labelled.own)
     narrated = split_foreign('Hm. "Oh, Ansel!" Goldie says.', ANSEL.names, others)
     assert not narrated.foreign and "voices_other" in names(narrated.own)
+
+
+def test_a_label_with_a_stage_direction_is_still_a_label() -> None:
+    assert "speaks_for_other" in names("Hm. Goldie (laughing): Oh, Ansel!")
+    assert "speaks_for_player" in names("Fine. Wren (quietly): thanks.")
+    assert "speaks_for_other" not in names("Hm (a sigh): the iron is cold.")

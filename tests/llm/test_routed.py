@@ -217,3 +217,31 @@ async def test_a_scene_line_carries_the_scene_instruction_and_who_is_present(rou
     assert "Also present: Goldie" in req.system and "\nGoldie:" in req.stop and "\nRook:" in req.stop
     plain = source.request(turn)
     assert "[Scene]" not in plain.system and "Also present" not in plain.system
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_lines_a_provider_writes_for_others_in_a_scene_are_cut_and_named(
+    openai_fake: FakeProvider, router: Router, stream: bool
+) -> None:
+    """The loopback provider does what models do in a scene: it voices the others too."""
+    from dataclasses import replace
+
+    from sidecar.engine.scene.attribution import VOICED
+    from sidecar.engine.scene.cue import Answering, make_cue
+
+    village = load_personas(PERSONAS).personas
+    openai_fake.queue(Reply(text="Hm. The forge is lit, Goldie. Goldie: Oh, Ansel, you dear! Rook: I'll sing of it!"))
+    source = RoutedSource(router, EmbeddedEngine())
+    turn = turn_input("Ansel and Goldie, is the forge lit?")
+    cue = make_cue(village["ansel"], ["goldie"], [village["ansel"], village["goldie"], village["rook"]],
+                   player_name="Ana", answering=Answering(PLAYER, "Ana", turn.player_text))
+    recorder = Recorder()
+    got = await source.generate(replace(turn, scene=cue, other_names=("Goldie", "Rook")), 0,
+                                on_delta=recorder.delta if stream else None, emit=recorder.event)
+    assert got.text == "Hm. The forge is lit, Goldie."
+    if stream:
+        assert recorder.text_since_reset() == got.text  # the player never saw the others' lines
+    assert got.meta[VOICED] == [["goldie", "Oh, Ansel, you dear!"], ["rook", "I'll sing of it!"]]
+    openai_fake.queue(Reply(text=GOOD))
+    plain = await source.generate(replace(turn, scene=cue), 0, on_delta=None, emit=recorder.event)
+    assert VOICED not in plain.meta

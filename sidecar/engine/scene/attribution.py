@@ -9,8 +9,13 @@ An LLM asked to voice one NPC of a scene often writes the others' lines too:
 at them: what precedes the first label, and what follows the speaker's own labels, is the
 speaker's; what follows a label of another present NPC, or of the player (its name, or
 "Player", "User", "You"), is that one's, and the director lets it speak for itself in its own
-turn. What this misses (narrated speech, "Goldie laughs and says…") is scored by the quality
-rule `voices_other` (sidecar/engine/quality.py).
+turn. What this misses (narrated speech, '"Oh!" Goldie says.') is scored by the quality rule
+`voices_other` (sidecar/engine/quality.py), so the gate asks again.
+
+With a provider, the stream cleaner (llm/prompt.py) already cuts a reply at the first foreign
+label, so the player never sees those lines; in a scene the routed source keeps the reply as it
+came (`Recorder`) and puts what `split_foreign` finds in it on the line's
+`Generated.meta[VOICED]`, for the director.
 
 Pure; never raises for any text.
 """
@@ -21,6 +26,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sidecar.engine.types import PLAYER
 
@@ -112,4 +118,36 @@ def split_foreign(text: str, speaker: Sequence[str], others: Mapping[str, Sequen
     return Split(" ".join(own), tuple(foreign))
 
 
-__all__ = ["GENERIC_PLAYER_LABELS", "Split", "split_foreign"]
+VOICED = "voiced"
+"""`Generated.meta` key of a provider's scene line: [[persona id or `PLAYER`, text], ...], the
+lines the provider wrote for others (the stream cleaner cut them; the director lets each of
+them speak for itself). Absent when nothing was written for anyone else."""
+
+
+class Recorder:
+    """A `TextFilter` (llm/router.py) that passes a reply through `inner` (the stream cleaner)
+    and keeps what came in (`raw`), so the lines the cleaner cut can be attributed after."""
+
+    def __init__(self, inner: TextFilter) -> None:
+        self._inner = inner
+        self._raw: list[str] = []
+
+    @property
+    def raw(self) -> str:
+        return "".join(self._raw)
+
+    def feed(self, chunk: str) -> str:
+        self._raw.append(chunk)
+        return self._inner.feed(chunk)
+
+    def finish(self) -> str:
+        return self._inner.finish()
+
+
+class TextFilter(Protocol):
+    def feed(self, chunk: str) -> str: ...
+
+    def finish(self) -> str: ...
+
+
+__all__ = ["GENERIC_PLAYER_LABELS", "VOICED", "Recorder", "Split", "TextFilter", "split_foreign"]
