@@ -32,6 +32,7 @@ from sidecar.errors import ConfigError
 from sidecar.protocol.codec import MAX_FRAME_BYTES
 from sidecar.protocol.codes import PROTOCOL_VERSION
 from sidecar.server.dispatch import Dispatcher, Send
+from sidecar.server.wire import Wire
 
 if TYPE_CHECKING:
     from zmq.auth.asyncio import AsyncioAuthenticator
@@ -118,11 +119,13 @@ async def serve(opts: ServeOptions) -> int:
         auth = None
         try:
             sock, auth = _bind(ctx, opts, token)
-            dispatcher = wiring.dispatcher(services, socket_sender(sock), started=started)
+            wire = Wire.open(sock)
+            send = wire.send if wire is not None else socket_sender(sock)
+            dispatcher = wiring.dispatcher(services, send, started=started)
             stop = asyncio.Event()
             _install_signals(stop)
             _announce(sock.getsockopt_string(zmq.LAST_ENDPOINT), started)
-            await _run(sock, dispatcher, stop, watch)
+            await _run(sock, dispatcher, stop, watch, wire)
             sock.close(linger=0)
         finally:
             if auth is not None:
@@ -171,7 +174,8 @@ def _announce(endpoint: str, started: float) -> None:
 
 
 def socket_sender(sock: zmq.asyncio.Socket) -> Send:
-    """The dispatcher's `send`: one frame to the peer named by the identity frames."""
+    """The dispatcher's `send` through zmq.asyncio: one frame to the peer named by the
+    identity frames (the path of a loop that cannot watch the socket, sidecar/server/wire.py)."""
 
     async def send(prefix: Sequence[bytes], frame: bytes) -> None:
         try:
@@ -213,7 +217,11 @@ def _install_signals(stop: asyncio.Event) -> None:
 
 
 async def _run(
-    sock: zmq.asyncio.Socket, dispatcher: Dispatcher, stop: asyncio.Event, watch: ParentWatch | None
+    sock: zmq.asyncio.Socket,
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
+    watch: ParentWatch | None,
+    wire: Wire | None = None,
 ) -> None:
     async def watch_parent() -> None:
         assert watch is not None
@@ -227,7 +235,12 @@ async def _run(
             frames = await sock.recv_multipart(copy=True)
             dispatcher.handle(frames)
 
-    recv_task = asyncio.ensure_future(receive())
+    recv_task: asyncio.Future[Any]
+    if wire is not None:
+        wire.start(dispatcher.handle)
+        recv_task = asyncio.ensure_future(wire.closed.wait())
+    else:
+        recv_task = asyncio.ensure_future(receive())
     watch_task = asyncio.ensure_future(watch_parent()) if watch else None
     stop_task = asyncio.ensure_future(stop.wait())
     waiting: set[asyncio.Future[Any]] = {recv_task, stop_task}
@@ -237,6 +250,8 @@ async def _run(
             task.cancel()
     if recv_task in done and recv_task.exception() is not None:
         log.error("receive loop failed", exc_info=recv_task.exception())
+    if wire is not None:
+        wire.close()  # no new requests while the ones in flight finish
     await dispatcher.drain()
 
 
