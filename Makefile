@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint schema test-godot demo-godot test-llm sidecar package bench soak clean
+.PHONY: demo test setup lint schema test-godot demo-godot bench-godot screenshot-godot test-llm sidecar package bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Parley needs Python 3.11+")'
@@ -67,6 +67,17 @@ clean:
 test-godot: $(STAMP)
 	@if [ -z "$$GODOT_BIN" ]; then echo "test-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
 	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" "$$GODOT_BIN" --headless --path godot_addon --script res://tests/run_tests.gd
+
+# What the addon costs per frame (headless, real sidecar): prints `BENCH name: ...` lines.
+bench-godot: $(STAMP)
+	@if [ -z "$$GODOT_BIN" ]; then echo "bench-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
+	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" "$$GODOT_BIN" --headless --path godot_addon --script res://benchmarks/frame_cost.gd
+
+# A PNG of the demo (balloon open) under Xvfb; SCREENSHOT= picks the file.
+SCREENSHOT ?= $(CURDIR)/godot_addon/addons/parley/docs/demo.png
+screenshot-godot: $(STAMP)
+	@if [ -z "$$GODOT_BIN" ]; then echo "screenshot-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
+	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" xvfb-run -a -s "-screen 0 1280x720x24" "$$GODOT_BIN" --path godot_addon --script res://tools/screenshot.gd -- "$(SCREENSHOT)"
 
 # The demo village (three NPCs; walk up to one to talk). Needs a display.
 demo-godot: $(STAMP)

@@ -12,6 +12,7 @@ const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
 const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
 const ExportCheck := preload("res://demo/export_check.gd")
+const Portraits := preload("res://demo/portraits.gd")
 
 ## Persona id, place, colour and the name over its head.
 const VILLAGERS: Array[Dictionary] = [
@@ -35,6 +36,10 @@ func _ready() -> void:
 	player = _make_player(Vector2(560, 300))
 	add_child(player)
 	balloon = BalloonScene.instantiate()
+	var personas := PackedStringArray()
+	for villager: Dictionary in VILLAGERS:
+		personas.append(str(villager["persona"]))
+	balloon.portraits = Portraits.table(personas)  # a face per emotion
 	add_child(balloon)
 	balloon.closed.connect(_on_balloon_closed)
 	status = Label.new()

@@ -4,6 +4,7 @@ extends "res://tests/test_case.gd"
 
 const ParleyTest := preload("res://tests/test_parley.gd")
 const VillageScene := preload("res://demo/village.tscn")
+const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 
 var parley: Node = null
 var village: Node2D = null
@@ -40,6 +41,14 @@ func test_walking_up_to_a_villager_opens_the_dialogue() -> void:
 	if not check(greeted, "greeting and options shown"):
 		return
 	check(not str(balloon.call("shown_text")).is_empty(), "the greeting is on screen")
+	var face: Texture2D = balloon.call("shown_portrait")
+	var emotion: String = (npcs[2] as NpcScript).last_line.emotion
+	check(face != null, "Sorrel's portrait shows")
+	check(
+		face == balloon.call("portrait_for", "sorrel", emotion),
+		"the face of the greeting's emotion (%s)" % emotion
+	)
+	check(face != null and face.get_width() == 128, "a 128 px face drawn from its SVG")
 	var buttons: Array = balloon.call("option_buttons")
 	var first: Button = buttons[0]
 	var chosen: String = first.text
