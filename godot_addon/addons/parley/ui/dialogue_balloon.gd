@@ -339,12 +339,13 @@ func _move_focus(step: int) -> void:
 
 
 func _on_accept() -> void:
+	var focused: Control = get_viewport().gui_get_focus_owner()
+	if focused is LineEdit:
+		return  # the text box keeps its keys (a space is ui_accept too); Enter submits it
 	if _typing:
 		get_viewport().set_input_as_handled()
 		skip_typing()
 		return
-	var focused: Control = get_viewport().gui_get_focus_owner()
-	# The text box keeps its own keys (a space is ui_accept too); Enter submits it.
 	if focused is BaseButton and _balloon.is_ancestor_of(focused):
 		get_viewport().set_input_as_handled()
 		if not (focused as BaseButton).disabled:
