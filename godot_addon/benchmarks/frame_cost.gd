@@ -21,6 +21,7 @@ const ParleyScript := preload("res://addons/parley/parley.gd")
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
 const MsgpackScript := preload("res://addons/parley/net/msgpack.gd")
 const ProcessScript := preload("res://addons/parley/sidecar_process.gd")
+const TurnScript := preload("res://addons/parley/api/turn.gd")
 const ParleyTest := preload("res://tests/test_parley.gd")
 
 ## Frames sampled while idle, and at least as many while streaming.
@@ -78,7 +79,6 @@ func _run() -> void:
 	_bench_msgpack()
 	parley = ParleyTest.make_parley(self, "bench")
 	parley.set_process(false)
-	parley.line_streamed.connect(func(_conversation: String, _text: String) -> void: _pieces += 1)
 	if not parley.start():
 		_fail("the sidecar did not start")
 		return
@@ -149,19 +149,25 @@ func _bench_streaming() -> void:
 	)
 
 
-## One turn, not awaited by the sampling loop: its end is timed from the start of the poll
-## that read the reply (the signal resumes this coroutine inside that poll).
+## One streamed turn ([method Parley.stream]), not awaited by the sampling loop: its
+## [signal ParleyTurn.finished] is timed from the start of the poll that read the reply.
 func _turn(text: String) -> void:
 	_turn_busy = true
 	_turns += 1
-	var reply: ReplyScript = await parley.say(PERSONA, text, true)
-	_finished_us.append(Time.get_ticks_usec() - _frame_started_us)
-	_finished_frames.append(Engine.get_process_frames() - _poll_frame)
+	var turn: TurnScript = parley.stream(PERSONA, text)
+	turn.delta.connect(func(_piece: String) -> void: _pieces += 1)
+	turn.finished.connect(_on_turn_finished)
+	var reply: ReplyScript = await turn.done()
 	_last_reply = reply
 	if not reply.ok:
 		print("BENCH note: a turn failed (%s); starting a new conversation" % reply.error_code())
 		await parley.end_conversation(PERSONA)
 	_turn_busy = false
+
+
+func _on_turn_finished(_reply: ReplyScript) -> void:
+	_finished_us.append(Time.get_ticks_usec() - _frame_started_us)
+	_finished_frames.append(Engine.get_process_frames() - _poll_frame)
 
 
 func _timed_frame() -> int:

@@ -26,6 +26,8 @@ const TALK_RADIUS := 70.0
 var player: CharacterBody2D
 var balloon: BalloonScript
 var status: Label
+## How each villager feels about the player, from ParleyNPC.affinity_changed (top right).
+var feelings: Label
 var _near: NpcScript = null
 
 
@@ -46,6 +48,11 @@ func _ready() -> void:
 	status.position = Vector2(16, 12)
 	status.text = "Starting the Parley sidecar…"
 	add_child(status)
+	feelings = Label.new()
+	feelings.position = Vector2(860, 12)
+	feelings.horizontal_alignment = HORIZONTAL_ALIGNMENT_RIGHT
+	feelings.size = Vector2(276, 24)
+	add_child(feelings)
 	var parley: Node = get_node_or_null("/root/Parley")
 	if parley == null:
 		status.text = "The Parley autoload is missing: enable the Parley plugin."
@@ -129,6 +136,7 @@ func _add_villager(villager: Dictionary) -> void:
 	npc.display_name = villager["name"]
 	npc.add_to_group(&"parley_villagers")
 	body.add_child(npc)
+	npc.affinity_changed.connect(_on_villager_affinity_changed.bind(npc))
 	body.body_entered.connect(_on_villager_body_entered.bind(npc))
 	body.body_exited.connect(_on_villager_body_exited.bind(npc))
 	add_child(body)
@@ -174,6 +182,12 @@ func _on_villager_body_exited(body: Node2D, npc: NpcScript) -> void:
 	if body == player and _near == npc:
 		_near = null
 		balloon.close()
+
+
+func _on_villager_affinity_changed(
+	_old: int, new: int, delta: int, reason: String, npc: NpcScript
+) -> void:
+	feelings.text = "%s: %d (%+d, %s)" % [npc.display_name, new, delta, reason.get_slice(";", 0)]
 
 
 func _on_balloon_closed() -> void:

@@ -36,6 +36,7 @@ signal closed
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
 const LineScript := preload("res://addons/parley/api/line.gd")
 const OptionScript := preload("res://addons/parley/api/option.gd")
+const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 
 ## How fast a line is typed out, in characters per second (0 or less: all at once). A
 ## streamed line is shown as its pieces arrive and is not typed out a second time.
@@ -67,7 +68,7 @@ const OptionScript := preload("res://addons/parley/api/option.gd")
 			_balloon.theme = value
 
 ## The NPC being talked to.
-var npc: Node = null
+var npc: NpcScript = null
 ## True while waiting for the NPC's answer.
 var busy: bool = false
 
@@ -129,20 +130,20 @@ func _input(event: InputEvent) -> void:
 
 ## Shows the balloon for [param target] (a [ParleyNPC]) and opens the conversation (or, if it
 ## is open, shows the NPC's last line and options again).
-func open(target: Node) -> void:
+func open(target: NpcScript) -> void:
 	if npc != null and npc != target:
 		_disconnect_npc()
 	npc = target
-	if not npc.is_connected("line_streamed", _on_npc_line_streamed):
-		npc.connect("line_streamed", _on_npc_line_streamed)
-		npc.connect("line_reset", _on_npc_line_reset)
+	if not npc.line_streamed.is_connected(_on_npc_line_streamed):
+		npc.line_streamed.connect(_on_npc_line_streamed)
+		npc.line_reset.connect(_on_npc_line_reset)
 	visible = true
-	_name_label.text = str(npc.call("shown_name"))
+	_name_label.text = npc.shown_name()
 	_show_portrait("")
 	_clear_options()
 	_set_line("…", false)
 	_set_busy(true)
-	var reply: ReplyScript = await npc.call("talk")
+	var reply: ReplyScript = await npc.talk()
 	if not is_inside_tree() or npc != target:
 		return
 	_show_reply(reply)
@@ -152,13 +153,29 @@ func open(target: Node) -> void:
 func say(text: String) -> void:
 	if npc == null or busy or text.strip_edges().is_empty():
 		return
-	var target: Node = npc
+	await _take_turn(text, -1)
+
+
+## Says the NPC's answer option [param option] (one of those shown: the sidecar gets its
+## index, so the NPC knows which of its options was picked) and shows the answer.
+func choose(option: OptionScript) -> void:
+	if npc == null or busy:
+		return
+	await _take_turn(option.text, option.index)
+
+
+func _take_turn(text: String, index: int) -> void:
+	var target: NpcScript = npc
 	player_spoke.emit(text)
 	_clear_options()
 	_set_busy(true)
 	_streaming = true
 	_set_line("", false)
-	var reply: ReplyScript = await target.call("say", text)
+	var reply: ReplyScript
+	if index >= 0:
+		reply = await target.choose(index)
+	else:
+		reply = await target.say(text)
 	if not is_inside_tree() or npc != target:
 		return
 	_streaming = false
@@ -171,13 +188,13 @@ func close() -> void:
 		return
 	visible = false
 	_typing = false
-	var target: Node = npc
+	var target: NpcScript = npc
 	_disconnect_npc()
 	npc = null
 	_set_busy(false)
 	closed.emit()
-	if target != null and bool(target.call("is_talking")):
-		await target.call("leave")
+	if target != null and target.is_talking():
+		await target.leave()
 
 
 ## True while a line is being typed out.
@@ -236,7 +253,7 @@ func _show_reply(reply: ReplyScript) -> void:
 		_finish_line()
 		return
 	_line = reply.line
-	_name_label.text = str(npc.call("shown_name"))
+	_name_label.text = npc.shown_name()
 	_show_portrait(_line.emotion)
 	var text: String = _line.text
 	# Already on screen if it was streamed: then it is not typed out a second time.
@@ -271,7 +288,7 @@ func _finish_line() -> void:
 
 
 func _show_portrait(emotion: String) -> void:
-	var persona: String = str(npc.get("persona_id")) if npc != null else ""
+	var persona: String = npc.persona_id if npc != null else ""
 	var texture: Texture2D = portrait_for(persona, emotion)
 	_portrait.texture = texture
 	_portrait_frame.visible = texture != null
@@ -353,16 +370,16 @@ func _on_accept() -> void:
 
 
 func _disconnect_npc() -> void:
-	if npc != null and npc.is_connected("line_streamed", _on_npc_line_streamed):
-		npc.disconnect("line_streamed", _on_npc_line_streamed)
-		npc.disconnect("line_reset", _on_npc_line_reset)
+	if npc != null and npc.line_streamed.is_connected(_on_npc_line_streamed):
+		npc.line_streamed.disconnect(_on_npc_line_streamed)
+		npc.line_reset.disconnect(_on_npc_line_reset)
 
 
 func _on_option_pressed(option: OptionScript) -> void:
 	if option.intent == "leave":
 		close()
 	else:
-		say(option.text)
+		choose(option)
 
 
 func _on_input_text_submitted(text: String) -> void:
@@ -383,6 +400,6 @@ func _on_npc_line_streamed(text: String) -> void:
 	_revealed = _target_text.length()
 
 
-func _on_npc_line_reset(_reason: String = "") -> void:
+func _on_npc_line_reset(_reason: String) -> void:
 	if _streaming:
 		_set_line("", false)
