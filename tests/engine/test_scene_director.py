@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 
 from sidecar.engine.cancel import CANCEL, CancelToken
+from sidecar.engine.gossip import starting_affinity
+from sidecar.engine.scene.bonds import tone_delta
 from sidecar.engine.scene.director import SceneDirector, SceneSettings
-from sidecar.engine.turn import Dialogue
+from sidecar.engine.turn import Dialogue, PersonaRegistry
 from sidecar.errors import BadRequest, Cancelled, ConversationEnded, PersonaNotFound, PersonaNotInScene, SceneNotFound
 from sidecar.store import history, scenes
 from sidecar.store.db import Store
 from sidecar.store.memory import MemoryStore
+from sidecar.store.relations import NpcRelations
 from sidecar.store.witness import Witnesses
 
 PLAYER = "p1"
@@ -239,3 +242,21 @@ async def test_streamed_deltas_carry_the_speaker_and_add_up_to_each_line(directo
         pieces = [d for e, d in events[start:k] if e == "line.delta"]
         assert {d["speaker"] for d in pieces} == {line.speaker}
         assert "".join(d["text"] for d in pieces) == line.text
+
+
+async def test_what_npcs_say_to_each_other_moves_how_they_feel_about_each_other(
+    director: SceneDirector, store: Store, registry: PersonaRegistry
+) -> None:
+    s = await director.start(["goldie", "rook"], PLAYER, seed=4, settings=SceneSettings(talkativeness=1.0))
+    moved: dict[tuple[str, str], int] = {}
+    for text in ("Goldie, Rook, who sings best at the Heron?", "Rook, Goldie, you are both wonderful."):
+        for line in (await director.say(s.scene, text)).lines:
+            for to in line.addressed_to:
+                delta, _ = tone_delta(line.text, registry.get(to))
+                moved[(to, line.speaker)] = moved.get((to, line.speaker), 0) + delta
+    assert any(moved.values()), moved
+    relations = NpcRelations(store)
+    for (persona, other), delta in moved.items():
+        start = starting_affinity(registry.get(persona), other)
+        stored = await relations.get(persona, other, start=start)
+        assert stored.value == max(0, min(100, start + delta)), (persona, other)

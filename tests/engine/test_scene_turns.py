@@ -223,3 +223,22 @@ def test_over_1000_seeded_scenes_the_cap_holds_named_npcs_speak_and_absent_ones_
         must = [i for i in dict.fromkeys(named) if i in present] if strategy == "natural" else present
         assert spoke[: min(len(must), max_lines)] == must[:max_lines]
     assert once() == turns  # seeded: the scene replays identically
+
+
+def test_let_speak_gives_a_voiced_npc_the_next_turn_once_and_the_cap_holds() -> None:
+    import random as _random
+
+    from sidecar.engine.scene.turns import Member, Policy, plan
+
+    present = [Member("ansel"), Member("goldie"), Member("rook")]
+    taker = plan("natural", present, named=["ansel"], line="Ansel?", rng=_random.Random(1), policy=Policy(max_lines=2))
+    first = taker.next_turn()
+    assert first is not None and first.speaker == "ansel"
+    assert not taker.let_speak("ansel", ("goldie",)), "not the one who just spoke"
+    assert not taker.let_speak("sorrel", ("ansel",)), "not an absent NPC"
+    assert taker.let_speak("goldie", ("ansel",))
+    assert not taker.let_speak("goldie", ("ansel",)), "once"
+    assert taker.let_speak("rook", ("ansel",))
+    voiced = taker.next_turn()
+    assert voiced is not None and (voiced.speaker, voiced.addressed_to, voiced.why) == ("goldie", ("ansel",), "voiced")
+    assert taker.next_turn() is None, "the cap (2) holds over owed turns"

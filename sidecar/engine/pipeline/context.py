@@ -18,7 +18,7 @@ the budget as a hard cap (sidecar/llm/budget.py), whatever this step decided.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from sidecar.engine.cancel import until_cancelled
 from sidecar.engine.pipeline.draft import Draft, Fitted
@@ -71,10 +71,13 @@ class MemoryFacts:
         return [*sorted(held, key=lambda f: f.seq), *(f for f in reading_facts(rows) if f.text not in seen)]
 
 
-def heard(persona: Persona, rows: Sequence[MessageRow]) -> list[MessageRow]:
-    """The lines `persona` heard, of `rows`. Today every line of its conversation; the
-    witness rule (who was present) filters here, and only here."""
-    return list(rows)
+def heard(persona: Persona, rows: Sequence[MessageRow], present_for: Collection[int] | None = None) -> list[MessageRow]:
+    """The lines `persona` heard, of `rows`: in a conversation every line of it; in a scene
+    only the lines it was present for (`present_for`: their seqs, as the scene's store read
+    gave them, store/scenes.py `heard_lines`). The witness rule filters here, and only here."""
+    if present_for is None:
+        return list(rows)
+    return [r for r in rows if r.seq in present_for]
 
 
 def _view(summary: SummaryRow | SummaryWrite | None, rows: Sequence[MessageRow]) -> SummaryView | None:
@@ -92,7 +95,7 @@ class Context:
         budget: Callable[[], ContextBudget] | None = None,
         *,
         facts: Facts | None = None,
-        select: Callable[[Persona, Sequence[MessageRow]], list[MessageRow]] = heard,
+        select: Callable[[Persona, Sequence[MessageRow], Collection[int] | None], list[MessageRow]] = heard,
     ) -> None:
         self.summaries = SummaryStore(store)
         self.summariser: Summariser = summariser or Extractive()
@@ -123,7 +126,9 @@ class Context:
     async def __call__(self, draft: Draft) -> Fitted:
         persona = draft.speaker
         window = await self.summaries.window(draft.conversation.id, persona.id, loaded=draft.lines)
-        rows = self.select(persona, window.lines)
+        # A scene's draft holds only the lines its speaker heard; a read past them must not add more.
+        present_for = {r.seq for r in draft.lines} if draft.turn.scene is not None else None
+        rows = self.select(persona, window.lines, present_for)
         budget = self.budget()
         limit = budget.prompt_tokens(min(draft.tuning.max_tokens, budget.tokens // 2))
         k = self.fold_point(rows, draft.player_text, budget, limit)

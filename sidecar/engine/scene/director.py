@@ -38,13 +38,15 @@ from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.load import HISTORY_WINDOW
 from sidecar.engine.pipeline.persist import offered
 from sidecar.engine.pipeline.read import other_names, read_line
-from sidecar.engine.scene import turns
+from sidecar.engine.scene import attribution, turns
+from sidecar.engine.scene.bonds import StoredBonds
+from sidecar.engine.scene.cue import Answering, SceneCue, make_cue
 from sidecar.engine.sentiment import analyze
-from sidecar.engine.source import EMBEDDED, Emit
+from sidecar.engine.source import EMBEDDED, Emit, chunks
 from sidecar.engine.state import ConversationState
 from sidecar.engine.text import estimate_tokens
 from sidecar.engine.turn import Affinity, Dialogue
-from sidecar.engine.types import Composed, Option, TurnContext
+from sidecar.engine.types import PLAYER, Composed, Option, TurnContext
 from sidecar.engine.witness import overheard
 from sidecar.engine.world import persona_in
 from sidecar.errors import BadRequest, Cancelled, PersonaNotInScene, SceneNotFound
@@ -53,6 +55,7 @@ from sidecar.personas.model import Persona
 from sidecar.store import scenes
 from sidecar.store import world as world_facts
 from sidecar.store.db import AffinityWrite, NewMessage
+from sidecar.store.relations import NpcRelations
 
 
 async def _no_emit(event: str, data: Mapping[str, Any]) -> None:
@@ -111,11 +114,11 @@ class SceneSettings:
 class SceneDirector:
     """Every scene op over the conversation service's steps (`Dialogue`)."""
 
-    def __init__(self, dialogue: Dialogue, bonds: turns.Bonds | None = None) -> None:
+    def __init__(self, dialogue: Dialogue) -> None:
         self.dialogue = dialogue
         self.store = dialogue.store
         self.personas = dialogue.personas
-        self.bonds: turns.Bonds = bonds or turns.NoBonds()
+        self.relations = NpcRelations(self.store)
         self._mentions: tuple[tuple[int, ...], PersonaSet] | None = None
 
     # --- who is named --------------------------------------------------------------------
@@ -273,21 +276,27 @@ class SceneDirector:
             if speaker not in {p.id for p in present}:
                 raise PersonaNotInScene(f"{speaker!r} is not in scene {scene!r}", details={"speaker": speaker})
         rng = random.Random(f"{row.seed}:{row.exchanges}")
+        # How the NPCs present feel about each other, read once: the turn-taker asks often.
+        bonds = await StoredBonds.load(self.relations, present)
         try:
             taker = turns.plan(
                 row.strategy,
-                turns.members([p.id for p in present], {p.id: p.interests for p in present}, {}),
+                turns.members(
+                    [p.id for p in present],
+                    {p.id: p.interests for p in present},
+                    {p.id: p.talkativeness for p in present},
+                ),
                 named=self.named(text),
                 line=text,
                 rng=rng,
                 last_addressed=row.last_addressed,
                 speaker=speaker,
                 policy=turns.Policy(max_lines=row.max_lines, talkativeness=row.talkativeness),
-                bonds=self.bonds,
+                bonds=bonds,
             )
         except turns.SceneRuleError as exc:
             raise BadRequest(str(exc), details={"scene": scene}) from None
-        exchange = _Exchange(self, row, present, text, stream=stream, emit=emit)
+        exchange = _Exchange(self, row, present, text, bonds, stream=stream, emit=emit)
         return await exchange.run(taker)
 
     async def history_exists(self, scene: str) -> None:
@@ -330,6 +339,7 @@ class _Exchange:
         row: scenes.SceneRow,
         present: Sequence[Persona],
         text: str,
+        bonds: StoredBonds,
         *,
         stream: bool,
         emit: Emit,
@@ -341,7 +351,10 @@ class _Exchange:
         self.text = text
         self.stream = stream
         self.emit = emit
+        self.bonds = bonds
         self.lines: list[SceneLine] = []
+        self.turns: list[turns.Turn] = []
+        """The turn of each stored line."""
         self.affinity: dict[str, Affinity] = {}
         self.tokens = 0
         self.ended = False
@@ -353,6 +366,9 @@ class _Exchange:
 
     async def run(self, taker: turns.TurnTaker) -> SceneSaid:
         interrupted = False
+        # Once the player's line proves a goodbye (the first line ends the talk), each other
+        # present NPC that has not said goodbye answers it in turn, and nobody banters.
+        farewells: list[turns.Turn] | None = None
         while not self.ended:
             if self._cancelled():
                 interrupted = True
@@ -360,25 +376,47 @@ class _Exchange:
             if self.row.max_tokens is not None and self.lines and self.tokens >= self.row.max_tokens:
                 taker.stop()
                 break
-            turn = taker.next_turn()
+            if farewells is None:
+                turn = taker.next_turn()
+            else:
+                turn = farewells.pop(0) if farewells and len(self.lines) < self.row.max_lines else None
             if turn is None:
                 break
             try:
-                draft = await self._line(turn)
+                made = await self._line(turn, taker)
             except Cancelled:
                 interrupted = True
                 break
-            if draft is None:  # cancelled after the line was made: it is dropped
+            if made is None:  # cancelled after the line was made: it is dropped
                 interrupted = True
                 break
+            if farewells is None and self.last is not None and self.last.generation.ending:
+                said_goodbye = {m.persona for m in self.row.members if m.farewell} | {self.lines[-1].speaker}
+                farewells = [turns.Turn(p.id, (), "farewell") for p in self.present if p.id not in said_goodbye]
         if interrupted and not self.lines:
             raise Cancelled("a newer line to this scene cancelled the exchange")
         options = () if interrupted or self.ended else await self._options()
-        return SceneSaid(
-            tuple(self.lines), options, dict(self.affinity), self.ended, interrupted, taker.given[: len(self.lines)]
+        return SceneSaid(tuple(self.lines), options, dict(self.affinity), self.ended, interrupted, tuple(self.turns))
+
+    def _cue_for(self, speaker: Persona, turn: turns.Turn, player_name: str) -> SceneCue:
+        """What the speaker's line source is told of the scene (engine/scene/cue.py): whom it
+        addresses and how it stands toward them, who else is here, the line it answers (the
+        exchange's last line, else the player's)."""
+        last = self.lines[-1] if self.lines and turn.why != "farewell" else None
+        answering = Answering(last.speaker, last.name, last.text) if last else Answering(PLAYER, player_name, self.text)
+        to = turn.addressed_to[0] if turn.addressed_to else None
+        return make_cue(
+            speaker,
+            turn.addressed_to,
+            self.present,
+            player_name=player_name,
+            answering=answering,
+            affinity=self.bonds.affinity(speaker.id, to) if to is not None else None,
         )
 
-    async def _line(self, turn: turns.Turn) -> Draft | None:
+    async def _line(self, turn: turns.Turn, taker: turns.TurnTaker) -> bool | None:
+        """One NPC line, stored: True; nothing of the speaker's own to store (it only wrote
+        lines for others, who get their turns): False; cancelled once made: None."""
         store = self.d.store
         speaker = self.d.personas.get(turn.speaker)
         state = await store.run(scenes.turn_state, self.row.id, speaker.id, HISTORY_WINDOW)
@@ -387,8 +425,9 @@ class _Exchange:
         others = tuple(p for p in self.present if p.id != speaker.id)
         here = {p.id for p in self.present}
         ctx = replace(draft.ctx, others=others, neighbours=tuple(p for p in draft.ctx.neighbours if p.id not in here))
+        cue = self._cue_for(speaker, turn, ctx.player_name or self.row.player)
         draft.ctx = ctx
-        draft.turn = replace(draft.turn, ctx=ctx)
+        draft.turn = replace(draft.turn, ctx=ctx, scene=cue)
         draft.recalled = await self.dialogue.recall(draft)
         draft.turn = replace(draft.turn, memories=draft.recalled.memories)
         draft.context = await self.dialogue.context(draft)
@@ -399,6 +438,29 @@ class _Exchange:
             await self.emit(event, data)
 
         draft.generation = await self.dialogue.generate(draft, stream=self.stream, emit=said_by)
+        # Nobody speaks for anyone else: lines written under another's label are cut, and
+        # each present NPC voiced gets a turn of its own (if the cap allows). A provider's
+        # reply was cut already where another's label began (the stream cleaner) and the
+        # routed source says whom it voiced; the embedded engine's line is cut here.
+        gen = draft.generation
+        voiced = gen.line.meta.get(attribution.VOICED)
+        split = (
+            attribution.Split(gen.text, tuple((str(w), str(t)) for w, t in voiced))
+            if gen.line.from_provider and voiced
+            else attribution.split_foreign(gen.text, speaker.names, cue.others())
+        )
+        for who in split.voiced:
+            if who != PLAYER and who in here:
+                taker.let_speak(who, (speaker.id,))
+        if split.foreign and not gen.line.from_provider:
+            if self.stream:
+                await said_by("line.reset", {"reason": "foreign"})
+                for chunk in chunks(split.own) if split.own else ():
+                    await said_by("line.delta", {"text": chunk})
+            if not split.own:
+                return False
+            gen = draft.generation
+            draft.generation = replace(gen, line=replace(gen.line, text=split.own))
         draft.settled = await self.dialogue.settle(draft)
         opens = not self.lines
         memories: tuple[Any, ...] = ()
@@ -457,8 +519,13 @@ class _Exchange:
         delta = (before.delta if before else 0) + stored.affinity.delta
         reason = settled.change.reason if first_word else (before.reason if before else "")
         self.affinity[speaker.id] = Affinity(stored.affinity.new, delta, reason)
+        self.turns.append(turn)
         self.ended = stored.ended
         self.last = draft
+        for to in turn.addressed_to:
+            # How the one spoken to feels about the speaker moves by the line's tone.
+            self.bonds.tone_move(speaker.id, to, gen.text)
+        await self.bonds.commit()
         await self.emit("scene.line", line.wire())
         if stored.affinity.delta:
             await self.emit(
@@ -471,7 +538,7 @@ class _Exchange:
                     "reason": settled.change.reason,
                 },
             )
-        return draft
+        return True
 
     async def _options(self) -> tuple[Option, ...]:
         """The player's answer options for the exchange's last line, kept in that speaker's

@@ -37,7 +37,9 @@ from sidecar.engine.text import tokens
 Strategy = Literal["natural", "list", "pooled", "manual"]
 STRATEGIES: tuple[Strategy, ...] = ("natural", "list", "pooled", "manual")
 
-Why = Literal["named", "interest", "last", "first", "listed", "pooled", "manual", "chime", "banter"]
+Why = Literal[
+    "named", "interest", "last", "first", "listed", "pooled", "manual", "chime", "banter", "voiced", "farewell"
+]
 """Why a speaker was chosen: kept on the turn for logs and tests."""
 
 BondKind = Literal["friend", "rival", "family", "acquaintance"]
@@ -115,17 +117,42 @@ class TurnTaker:
     _given: list[Turn] = field(default_factory=list)
     _banter: int = 0
     _done: bool = False
+    _opened: int = 0
+    """Turns of `opening` given so far."""
+    _voiced: list[Turn] = field(default_factory=list)
+    """Turns owed to NPCs another one wrote a line for (`let_speak`), given first."""
 
     def next_turn(self) -> Turn | None:
         """The next speaker, or None when the exchange is over."""
         if self._done or len(self._given) >= self.policy.max_lines:
             return None
-        turn = self.opening[len(self._given)] if len(self._given) < len(self.opening) else self._banter_turn()
+        if self._voiced:
+            turn: Turn | None = self._voiced.pop(0)
+        elif self._opened < len(self.opening):
+            turn = self.opening[self._opened]
+            self._opened += 1
+        else:
+            turn = self._banter_turn()
         if turn is None:
             self._done = True
             return None
         self._given.append(turn)
         return turn
+
+    def let_speak(self, speaker: str, to: tuple[str, ...]) -> bool:
+        """Give `speaker` the next turn, spoken to `to`: the last speaker wrote a line for it,
+        which the director cut (engine/scene/attribution.py), so it says its own. Nothing when
+        it is not present, spoke last, or already has a turn coming; the cap still holds.
+        True when the turn was given."""
+        if self._done or speaker not in {m.id for m in self.present}:
+            return False
+        if self._given and self._given[-1].speaker == speaker:
+            return False
+        coming = [*self._voiced, *self.opening[self._opened :]]
+        if any(t.speaker == speaker for t in coming):
+            return False
+        self._voiced.append(Turn(speaker, to, "voiced"))
+        return True
 
     def stop(self) -> None:
         """End the exchange early (a budget ran out, the game cancelled)."""
