@@ -240,8 +240,12 @@ def _ranked(conn: Any, expression: str, *, persona: str | None, player: str | No
             " JOIN conversations c ON c.id = COALESCE(m.conversation_id, a.conversation_id)"
         )
     if persona is not None:
-        where.append("c.persona_id = ?")
-        params.append(persona)
+        # A scene (store/scenes.py) has no persona of its own: its members' lines are theirs.
+        where.append(
+            "(c.persona_id = ? OR (c.kind = 'scene' AND c.id IN"
+            " (SELECT conversation_id FROM scene_members WHERE persona_id = ?)))"
+        )
+        params.extend((persona, persona))
     if player is not None:
         where.append("c.player_id = ?")
         params.append(player)

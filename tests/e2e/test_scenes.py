@@ -70,6 +70,9 @@ async def test_a_three_npc_scene_over_the_wire(client: Client) -> None:
     ]
     hits = (await client.call("history.search", {"query": "inn news Goldie Rook", "player": "ana"}))["hits"]
     assert [(h["conversation"], h["speaker"]) for h in hits] == [(scene, "player")]
+    for persona, found in (("goldie", True), ("sorrel", False)):  # a member's scenes are its own
+        args = {"query": "inn news Goldie Rook", "persona": persona}
+        assert bool((await client.call("history.search", args))["hits"]) is found
     joined = await client.call("scene.join", {"scene": scene, "persona": "sorrel"})
     assert joined["present"] == ["ansel", "goldie", "rook", "sorrel"]
     left = await client.call("scene.leave", {"scene": scene, "persona": "ansel"})
