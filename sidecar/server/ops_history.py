@@ -45,7 +45,7 @@ async def conversation_list(services: Services, args: H.ConversationListArgs) ->
 
 
 async def conversation_history(services: Services, args: P.HistoryArgs) -> P.HistoryResult:
-    await load_conversation(services.store, args.conversation, allow_ended=True)
+    await load_conversation(services.store, args.conversation, allow_ended=True, allow_scene=True)
     rows = await services.store.run(history.lines, args.conversation, limit=args.limit, before=args.before)
     return P.HistoryResult(
         lines=[

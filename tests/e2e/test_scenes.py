@@ -102,6 +102,10 @@ async def test_bad_scene_requests_get_typed_errors_and_change_nothing(client: Cl
         "bad_request"
     )
     assert await _error(client, "conversation.say", {"conversation": scene, "text": "hi"}) == "bad_request"
+    assert await _error(client, "goal.status", {"conversation": scene}) == "bad_request"
+    assert await _error(client, "options.generate", {"conversation": scene}) == "bad_request"
+    lines = (await client.call("conversation.history", {"conversation": scene}))["lines"]
+    assert [x["speaker"] for x in lines] == ["ansel", "goldie"], "a scene's lines read like a conversation's"
     assert (await client.call("server.info"))["counts"]["messages"] == before
 
 

@@ -17,10 +17,14 @@ def _missing(conversation_id: str) -> ConversationNotFound:
     return ConversationNotFound(f"no conversation {conversation_id!r}", details={"conversation": conversation_id})
 
 
-def _refuse_ended(conv: ConversationRow) -> None:
+def _refuse_scene(conv: ConversationRow) -> None:
     if not conv.persona_id:
-        # A scene (store/scenes.py: its persona is ''): its lines go through the scene ops.
+        # A scene (store/scenes.py: its persona is ''): it has its own ops.
         raise BadRequest(f"{conv.id!r} is a scene: use the scene ops", details={"conversation": conv.id})
+
+
+def _refuse_ended(conv: ConversationRow) -> None:
+    _refuse_scene(conv)
     if conv.ended_at is not None:
         raise ConversationEnded(f"conversation {conv.id!r} has ended", details={"conversation": conv.id})
 
@@ -28,7 +32,7 @@ def _refuse_ended(conv: ConversationRow) -> None:
 async def load_turn(store: Store, conversation_id: str) -> TurnState:
     """The conversation, its recent lines, the affinity and the goal, in one read.
 
-    Raises ConversationNotFound, ConversationEnded."""
+    Raises ConversationNotFound, ConversationEnded, BadRequest (a scene's id)."""
     state = await store.turn_state(conversation_id, HISTORY_WINDOW)
     if state is None:
         raise _missing(conversation_id)
@@ -36,11 +40,16 @@ async def load_turn(store: Store, conversation_id: str) -> TurnState:
     return state
 
 
-async def load_conversation(store: Store, conversation_id: str, *, allow_ended: bool = False) -> ConversationRow:
-    """Raises ConversationNotFound, and ConversationEnded unless `allow_ended`."""
+async def load_conversation(
+    store: Store, conversation_id: str, *, allow_ended: bool = False, allow_scene: bool = False
+) -> ConversationRow:
+    """Raises ConversationNotFound, ConversationEnded unless `allow_ended`, and BadRequest for
+    a scene's id unless `allow_scene` (what reads a scene's lines like a conversation's)."""
     conv = await store.conversation(conversation_id)
     if conv is None:
         raise _missing(conversation_id)
+    if not allow_scene:
+        _refuse_scene(conv)
     if not allow_ended:
         _refuse_ended(conv)
     return conv
