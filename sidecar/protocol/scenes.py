@@ -79,6 +79,10 @@ class SceneStartArgs(WireModel):
     talkativeness: float | None = Field(None, ge=0.0, le=1.0)
     """The chance that an addressed NPC answers in banter, for every NPC of this scene
     (default: each persona's own, 0.5 without one)."""
+    max_usd: float | None = Field(None, ge=0.0, le=100.0)
+    """A budget of what the provider calls of one player line's exchange may cost (USD, as
+    `stats.costs` counts it): the exchange stops before a line once its lines cost this.
+    Default: none (the provider config's own budgets still apply)."""
 
 
 class SceneLineOut(OutModel):

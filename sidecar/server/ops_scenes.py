@@ -34,7 +34,7 @@ async def scene_start(services: Services, args: S.SceneStartArgs) -> S.SceneStar
         args.player,
         seed=args.seed,
         player_name=args.player_name,
-        settings=SceneSettings(args.strategy, args.max_lines, args.max_tokens, args.talkativeness),
+        settings=SceneSettings(args.strategy, args.max_lines, args.max_tokens, args.talkativeness, args.max_usd),
     )
     return S.SceneStartResult(
         scene=started.scene,

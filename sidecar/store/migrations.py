@@ -247,6 +247,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (conversation_id, persona_id)
     ) WITHOUT ROWID;
     """,
+    # 10 -> 11: a scene's cost budget per player line (USD, what its lines' provider calls
+    # may cost before the exchange stops; NULL: none).
+    """
+    ALTER TABLE scenes ADD COLUMN max_usd REAL CHECK (max_usd >= 0);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -68,6 +68,7 @@ class SceneRow:
     max_tokens: int | None
     talkativeness: float | None
     last_addressed: str | None
+    max_usd: float | None
     exchanges: int
     ended: bool
     members: tuple[Member, ...]
@@ -90,6 +91,7 @@ class NewScene:
     max_lines: int
     max_tokens: int | None
     talkativeness: float | None
+    max_usd: float | None
     personas: tuple[str, ...]
     greetings: tuple[NewMessage, ...]
     """One per persona, in order; each heard by every persona of the scene."""
@@ -150,9 +152,9 @@ def create(conn: Any, new: NewScene) -> dict[str, int]:
             (new.scene, new.player, NO_PERSONA, new.seed, now, now, KIND),
         )
         conn.execute(
-            "INSERT INTO scenes(conversation_id, strategy, max_lines, max_tokens, talkativeness)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (new.scene, new.strategy, new.max_lines, new.max_tokens, new.talkativeness),
+            "INSERT INTO scenes(conversation_id, strategy, max_lines, max_tokens, talkativeness, max_usd)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (new.scene, new.strategy, new.max_lines, new.max_tokens, new.talkativeness, new.max_usd),
         )
         conn.executemany(
             "INSERT INTO scene_members(conversation_id, persona_id, ord, present, state) VALUES (?, ?, ?, 1, ?)",
@@ -182,7 +184,7 @@ def load(conn: Any, scene: str) -> SceneRow | None:
     conversation's id is no scene either)."""
     rows = conn.execute(
         "SELECT c.id, c.player_id, c.seed, s.strategy, s.max_lines, s.max_tokens, s.talkativeness,"
-        " s.last_addressed, s.exchanges, c.ended_at FROM conversations c JOIN scenes s"
+        " s.last_addressed, s.exchanges, c.ended_at, s.max_usd FROM conversations c JOIN scenes s"
         " ON s.conversation_id = c.id WHERE c.id = ?",
         (scene,),
     ).fetchall()
@@ -206,6 +208,7 @@ def load(conn: Any, scene: str) -> SceneRow | None:
         max_tokens=None if r[5] is None else int(r[5]),
         talkativeness=None if r[6] is None else float(r[6]),
         last_addressed=r[7],
+        max_usd=None if r[10] is None else float(r[10]),
         exchanges=int(r[8]),
         ended=r[9] is not None,
         members=members,

@@ -104,3 +104,23 @@ async def test_an_npc_that_joined_later_is_not_given_the_lines_before_it_came(
     assert "heliotrope" not in _prompt(rook), "Rook was not there to hear it"
     others = [b for b in _line_requests(openai_fake) if "You are Rook" not in _prompt(b)]
     assert others and all("heliotrope" in _prompt(b) for b in others), "the NPCs present then heard it"
+
+
+async def test_a_cost_budget_stops_the_exchange_once_its_lines_cost_it(
+    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
+) -> None:
+    openai_fake.default = Reply(text="Well now, that is a fine thing to hear on a fine evening.", usage=(400, 100))
+    priced = _config(openai_fake.base_url) + '[providers.main.price]\ninput = 1.0\noutput = 4.0\ndate = "2025-01-01"\n'
+    line_usd = (400 * 1.0 + 100 * 4.0) / 1_000_000
+    async with make_router(priced, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+        director = await _director(store, registry, router)
+        spoke = []
+        for budget in (None, line_usd * 1.5):
+            s = await director.start(
+                ["ansel", "goldie", "rook"],
+                PLAYER,
+                seed=1,
+                settings=SceneSettings(strategy="list", talkativeness=0.0, max_usd=budget),
+            )
+            spoke.append(len((await director.say(s.scene, "How is everyone this evening?")).lines))
+    assert spoke == [3, 2], "the line that reaches the budget is the last"

@@ -109,6 +109,7 @@ class SceneSettings:
     max_lines: int = 6
     max_tokens: int | None = None
     talkativeness: float | None = None
+    max_usd: float | None = None
 
 
 class SceneDirector:
@@ -180,6 +181,7 @@ class SceneDirector:
                 max_lines=settings.max_lines,
                 max_tokens=settings.max_tokens,
                 talkativeness=settings.talkativeness,
+                max_usd=settings.max_usd,
                 personas=tuple(p.id for p in cast),
                 greetings=tuple(greetings),
                 states=states,
@@ -357,6 +359,7 @@ class _Exchange:
         """The turn of each stored line."""
         self.affinity: dict[str, Affinity] = {}
         self.tokens = 0
+        self.usd = 0.0
         self.ended = False
         self.last: Draft | None = None
 
@@ -373,7 +376,7 @@ class _Exchange:
             if self._cancelled():
                 interrupted = True
                 break
-            if self.row.max_tokens is not None and self.lines and self.tokens >= self.row.max_tokens:
+            if self.lines and self._spent():
                 taker.stop()
                 break
             if farewells is None:
@@ -397,6 +400,13 @@ class _Exchange:
             raise Cancelled("a newer line to this scene cancelled the exchange")
         options = () if interrupted or self.ended else await self._options()
         return SceneSaid(tuple(self.lines), options, dict(self.affinity), self.ended, interrupted, tuple(self.turns))
+
+    def _spent(self) -> bool:
+        """Whether the exchange's budgets are used up (the first line is always said)."""
+        row = self.row
+        return (row.max_tokens is not None and self.tokens >= row.max_tokens) or (
+            row.max_usd is not None and self.usd >= row.max_usd
+        )
 
     def _cue_for(self, speaker: Persona, turn: turns.Turn, player_name: str) -> SceneCue:
         """What the speaker's line source is told of the scene (engine/scene/cue.py): whom it
@@ -515,6 +525,7 @@ class _Exchange:
         line = SceneLine(speaker.id, speaker.name, gen.text, turn.addressed_to, stored.seq, settled.feeling)
         self.lines.append(line)
         self.tokens += estimate_tokens(gen.text)
+        self.usd += float(gen.line.meta.get("usd", 0.0))  # the routed source's cost of the line
         before = self.affinity.get(speaker.id)
         delta = (before.delta if before else 0) + stored.affinity.delta
         reason = settled.change.reason if first_word else (before.reason if before else "")
