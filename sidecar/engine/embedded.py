@@ -184,7 +184,8 @@ class EmbeddedEngine:
         line (as `reply`) and turns to the NPC it addresses by name; a later one answers the
         NPC line before it (`cue.answering`), agreeing or arguing by the speaker's leaning, and
         never repeats it. `player_text` is the player's line of the exchange. Never raises."""
-        if cue.answering is None or cue.answering.speaker == PLAYER:
+        if cue.answering is None or cue.answering.speaker == PLAYER or read(player_text).goodbye:
+            # The player's own line; or a goodbye, which every NPC present answers as one.
             about = scene_lines.first_line_text(ctx, cue, player_text)
             base = self.reply(ctx, about, sentiment, tone, memories, news=news)
             return scene_lines.hand_off(ctx, cue, base)

@@ -71,7 +71,7 @@ def test_a_later_speaker_answers_the_npc_before_it_agreeing_with_family(village:
 
 def test_rivals_argue(village: PersonaSet) -> None:
     p = village.personas
-    before = Answering("rook", "Rook", "Oh, stories are my whole trade, darling.")
+    before = Answering("rook", "Rook", "Stories are my whole trade. Nobody tells them better.")
     cue = make_cue(p["sorrel"], ["rook"], [p["sorrel"], p["rook"]], player_name="Wren", answering=before)
     for seed in range(1, 6):
         made = say(p["sorrel"], cue, "Sorrel, Rook, who tells better stories?", seed)
@@ -167,3 +167,67 @@ scene_handoff.agree = ["{to} will vouch for me."]
     ph = for_persona(tess)
     assert "Pfft, {to}. Prove it." in ph("scene_react", "shy", "argue")
     assert "{to} will vouch for me." in ph("scene_handoff", "sarcastic", "agree")
+
+
+# --- found playing scenes with the village --------------------------------------------------
+
+
+def test_a_goodbye_is_answered_with_a_farewell_by_every_npc(village: PersonaSet) -> None:
+    p = village.personas
+    text = "Goldie, Rook: goodbye!"
+    before = Answering("goldie", "Goldie", "Ta-ra, love! Come back Thursday.")
+    cue = make_cue(p["rook"], ["goldie"], [p["goldie"], p["rook"]], player_name="Wren", answering=before)
+    made = say(p["rook"], cue, text)
+    assert made.ending and "goodbye" in made.notes, made.text  # not an argument with Goldie's farewell
+
+
+def test_nobody_argues_with_a_compliment(village: PersonaSet) -> None:
+    p = village.personas
+    praise = Answering("rook", "Rook", "Goldie is a queen among innkeepers, and the kindest soul I know.")
+    rival = make_cue(p["goldie"], ["rook"], [p["goldie"], p["rook"]], player_name="Wren", answering=praise)
+    assert rival.stance is not None and rival.stance.kind == "rival" and rival.stance.leaning == "neutral"
+    made = say(p["goldie"], rival, "Rook, what do you think of Goldie?")
+    assert "scene:answer:neutral" in made.notes
+    warm = Answering("goldie", "Goldie", "Ansel, you are a dear, and the best smith in the valley.")
+    family = make_cue(p["ansel"], ["goldie"], [p["ansel"], p["goldie"]], player_name="Wren", answering=warm)
+    assert family.stance is not None and family.stance.leaning == "agree"
+
+
+def test_asked_about_itself_an_npc_speaks_of_itself(village: PersonaSet) -> None:
+    p = village.personas
+    before = Answering("rook", "Rook", "Goldie is a queen among innkeepers.")
+    cue = make_cue(p["goldie"], ["rook"], [p["goldie"], p["rook"]], player_name="Wren", answering=before)
+    for seed in range(1, 6):
+        made = say(p["goldie"], cue, "Rook, what do you think of Goldie?", seed)
+        assert "core:fact" in made.notes, made.text
+
+
+def test_an_answer_does_not_talk_past_the_one_it_answers(village: PersonaSet) -> None:
+    """Sorrel's moonlace topic has a line about Rook borrowing it: said to Rook, it would be
+    "That's not quite accurate, Rook. … until Rook borrowed it". Another line is picked."""
+    p = village.personas
+    before = Answering("rook", "Rook", "Moonlace? A flower for serenades, darling.")
+    for seed in range(1, 15):
+        cue = make_cue(p["sorrel"], ["rook"], [p["sorrel"], p["rook"]], player_name="Wren", answering=before)
+        made = say(p["sorrel"], cue, "Sorrel, what is moonlace?", seed)
+        assert made.text.count("Rook") == 1, made.text
+
+
+@pytest.mark.parametrize("to", [("Rook", "Rook Amberlay"), ("Goldie", "Marigold"), ("Captain Vane", "Captain")])
+def test_the_bundled_scene_lines_read_as_their_leaning(to: tuple[str, ...]) -> None:
+    """The NPC spoken to reads the line as a player's line would be read (bonds.tone_delta):
+    an argument is never an insult nor a compliment, agreement never hostile, so a rivalry
+    does not sink the stored affinity line by line, nor a quarrel raise it."""
+    from sidecar.engine.phrases import VOICES
+
+    for table in ("scene_react", "scene_handoff"):
+        for voice in VOICES:
+            for key in ("agree", "argue", "neutral"):
+                for line in BUNDLED(table, voice, key):
+                    stance = tones.read(line.replace("{to}", to[0]), to).stance
+                    if key == "argue":
+                        assert tones.HOSTILE - 0.5 < stance < tones.WARM, (table, voice, line, stance)
+                    elif key == "agree":
+                        assert stance > tones.HOSTILE, (table, voice, line, stance)
+                    else:
+                        assert abs(stance) < 0.3, (table, voice, line, stance)

@@ -15,6 +15,7 @@ NPC's line teaches the speaker nothing about the player (it is never `learn`ed f
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Sequence
@@ -40,15 +41,24 @@ SUBJECT_MARKERS = frozenset(word_list(read_toml("words.toml"), "words.toml", "su
 _LAST_WORD = re.compile(r"(\w+)\W*$")
 
 
+@functools.lru_cache(maxsize=256)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Any of `names` (longest first) as a word, with a possessive. Cached: a scene asks for
+    the same few sets line after line."""
+    if not names:
+        return None
+    alts = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in names)
+    return re.compile(rf"(?<!\w)(?:{alts})(?:['\u2019]s)?(?!\w)", re.IGNORECASE)
+
+
 def without_names(text: str, people: Sequence[Persona], *, keep_subjects: bool = False) -> str:
     """`text` with every name and alias of `people` taken out (possessives too): in a scene,
     the names in a line mostly say whom it is spoken to, not what it is about. With
     `keep_subjects`, a name after a `SUBJECT_MARKERS` word stays ("what of Goldie?")."""
-    names = sorted({n for p in people for n in p.names if n.strip()}, key=len, reverse=True)
-    if not names:
+    names = sorted({n for p in people for n in p.names if n.strip()}, key=lambda n: (-len(n), n))
+    pattern = _names_pattern(tuple(names))
+    if pattern is None:
         return text
-    alts = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in names)
-    pattern = re.compile(rf"(?<!\w)(?:{alts})(?:['\u2019]s)?(?!\w)", re.IGNORECASE)
 
     def cut(m: re.Match[str]) -> str:
         before = _LAST_WORD.search(text[: m.start()])
@@ -63,6 +73,15 @@ def _spoken_to(ctx: TurnContext, cue: SceneCue) -> list[Persona]:
     """The speaker, the NPC it answers and the ones it addresses: names that are no topic."""
     answered = cue.answering.speaker if cue.answering is not None else None
     return [ctx.persona, *cue.addressees, *(p for p in cue.present if p.id == answered)]
+
+
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
+
+
+def _is_subject(text: str, persona: Persona) -> bool:
+    """Whether `text` is about `persona` ("what do you think of Goldie?"): one of its names
+    right after a `SUBJECT_MARKERS` word."""
+    return without_names(text, [persona], keep_subjects=True) != without_names(text, [persona])
 
 
 def _leaning_toward(ctx: TurnContext, cue: SceneCue, other: str, answered: Answering | None = None) -> Leaning:
@@ -122,14 +141,25 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     to_next = cue.addressees[0] if cue.addressees and cue.addressees[0].id != answered.speaker else None
     notes = [f"voice:{turn.voice}", f"scene:answer:{lean}"]
 
+    others = [p for p in spoken_to if p.id != persona.id]
+    asked_about_me = _is_subject(player_text, persona)
+    personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
+
     def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, str]]:
         d = Draft(news=news, max_chars=turn.max_chars)
         d.reaction = turn.pick(rng, turn.ph("scene_react", turn.voice, lean), mem, "", to=answered.name)
         topic: str | None = None
         core: str | None = None
         why = "core:fallback"
-        if topics:
-            core = turn.pick_fresh_line(rng, persona.topics[topics[0]].lines, mem)
+        if asked_about_me and personal:
+            # "Rook, what do you think of Goldie?": Goldie, answering Rook, speaks of herself.
+            core = turn.pick_fresh_line(rng, personal, mem)
+            why = "core:fact"
+        if core is None and topics:
+            lines = persona.topics[topics[0]].lines
+            # Not a line about the one it speaks to: "Rook. I lent Rook…" talks past him.
+            aimed = [line for line in lines if not any(_names(line, p) for p in others)] or lines
+            core = turn.pick_fresh_line(rng, aimed, mem)
             if core is not None:
                 topic, why = topics[0], f"core:topic:{topics[0]}"
                 mem.topics[topic] = mem.topics.get(topic, 0) + 1

@@ -38,6 +38,9 @@ STUNG = -0.55
 """The stance (engine/tone.py) of an answered line at or below which anyone argues back: an
 insult, contempt or a threat. Sarcasm and teasing (-0.5) are not enough: tone.py's lexicon is
 made for players' lines, and an NPC's dry "as if she does" reads as sarcasm."""
+TOUCHED = 0.3
+"""The stance of an answered line at or above which nobody argues with it: a compliment aimed
+at the speaker ("Goldie is a queen among innkeepers")."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,13 @@ class SceneCue:
 
 def leaning(kind: str | None, affinity: int, answered_stance: float = 0.0) -> Leaning:
     """Whether a line agrees or argues: rivals and enemies argue, low affinity argues, high
-    affinity agrees; and anyone argues back at an insult aimed at it (`STUNG`)."""
-    if kind in ARGUE_KINDS or affinity < ARGUE_BELOW or answered_stance <= STUNG:
+    affinity agrees; anyone argues back at an insult aimed at it (`STUNG`), and nobody argues
+    with a compliment (`TOUCHED`: a rival takes it without a fight, the others agree)."""
+    if answered_stance <= STUNG:
+        return "argue"
+    if answered_stance >= TOUCHED:
+        return "neutral" if kind in ARGUE_KINDS or affinity < ARGUE_BELOW else "agree"
+    if kind in ARGUE_KINDS or affinity < ARGUE_BELOW:
         return "argue"
     if affinity >= AGREE_AT:
         return "agree"
@@ -104,15 +112,15 @@ def stance_toward(
     speaker: Persona, toward: Persona, affinity: int | None = None, answered: Answering | None = None
 ) -> Stance:
     """The speaker's stance toward `toward`: the relationship its persona file declares, at
-    `affinity` (the stored NPC↔NPC value; the file's start when None). A hostile `answered`
-    line from `toward` tips it into an argument."""
+    `affinity` (the stored NPC↔NPC value; the file's start when None). An insult or a
+    compliment in the `answered` line from `toward` tips it (`leaning`)."""
     rel = speaker.relationships.get(toward.id)
     kind = rel.kind if rel is not None else None
     value = affinity if affinity is not None else (rel.affinity if rel is not None else 50)
-    hostile = 0.0
+    said = 0.0
     if answered is not None and answered.speaker == toward.id:
-        hostile = tones.read(answered.text, speaker.names).stance
-    return Stance(toward.id, kind, value, leaning(kind, value, hostile))
+        said = tones.read(answered.text, speaker.names).stance
+    return Stance(toward.id, kind, value, leaning(kind, value, said))
 
 
 def make_cue(
@@ -192,6 +200,7 @@ __all__ = [
     "ARGUE_BELOW",
     "ARGUE_KINDS",
     "STUNG",
+    "TOUCHED",
     "Answering",
     "Leaning",
     "SceneCue",
