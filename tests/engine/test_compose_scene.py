@@ -231,3 +231,32 @@ def test_the_bundled_scene_lines_read_as_their_leaning(to: tuple[str, ...]) -> N
                         assert stance > tones.HOSTILE, (table, voice, line, stance)
                     else:
                         assert abs(stance) < 0.3, (table, voice, line, stance)
+
+
+def test_the_first_speaker_answers_the_question_not_a_topic_on_a_third_npc_named(village: PersonaSet) -> None:
+    """`make demo`: "Ansel, Goldie, Rook: what do you three make of the festival?" had Ansel
+    answer with his topic on Rook (the ballad), named only as one of those asked."""
+    p = village.personas
+    text = "Ansel, Goldie, Rook: what do you three make of the festival?"
+    present = [p["ansel"], p["goldie"], p["rook"]]
+    for seed in range(1, 8):
+        cue = make_cue(p["ansel"], ["goldie"], present, player_name="Mira", answering=Answering(PLAYER, "Mira", text))
+        made = say(p["ansel"], cue, text, seed)
+        assert made.topic != "rook" and "Ballad" not in made.text, made.text
+
+
+def test_with_nothing_to_say_the_word_is_only_passed_on(village: PersonaSet) -> None:
+    """`make demo`: "I'm not sure I know about that. … Isn't that so, Goldie?" — agreeing
+    about nothing. A line with no answer of its own asks the next NPC instead."""
+    p = village.personas
+    text = "Ansel, Goldie: have you ever seen the ghosts in the old mine?"
+    claims = tuple(line for key in ("agree", "argue") for line in lines_of("scene_handoff", "shy", key, "Goldie"))
+    asked = 0
+    for seed in range(1, 10):
+        cue = make_cue(p["ansel"], ["goldie"], [p["ansel"], p["goldie"]], player_name="Mira",
+                       answering=Answering(PLAYER, "Mira", text))
+        made = say(p["ansel"], cue, text, seed)
+        if "core:fallback" in made.notes:
+            assert not made.text.endswith(claims), made.text
+            asked += "scene:handoff:neutral" in made.notes
+    assert asked >= 3

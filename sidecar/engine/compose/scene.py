@@ -93,9 +93,17 @@ def _leaning_toward(ctx: TurnContext, cue: SceneCue, other: str, answered: Answe
     return stance_toward(ctx.persona, persona, None, answered).leaning
 
 
-def _handoff(turn: Call, rng: random.Random, mem: WorkingMemory, cue: SceneCue, ctx: TurnContext) -> str:
+_NOTHING_SAID = ("core:fallback", "core:self:none")
+"""Notes of a line with nothing of its own to say ("I'm not sure I know about that.")."""
+
+
+def _handoff(
+    turn: Call, rng: random.Random, mem: WorkingMemory, cue: SceneCue, ctx: TurnContext, *, said_nothing: bool = False
+) -> str:
+    """The turn to the next NPC. After a line with nothing in it, it only passes the word on
+    (`neutral`): "Isn't that so, Goldie?" after "I'm not sure I know about that" reads wrong."""
     to = cue.addressees[0]
-    lean = _leaning_toward(ctx, cue, to.id)
+    lean = "neutral" if said_nothing else _leaning_toward(ctx, cue, to.id)
     return turn.pick(rng, turn.ph("scene_handoff", turn.voice, lean), mem, "", to=to.name)
 
 
@@ -108,7 +116,8 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
     turn = Call(ctx, "scene_handoff")
     mem = WorkingMemory.load(base.memory)
     rng = turn.rng(0)
-    handoff = _handoff(turn, rng, mem, cue, ctx)
+    said_nothing = any(note in _NOTHING_SAID for note in base.notes)
+    handoff = _handoff(turn, rng, mem, cue, ctx, said_nothing=said_nothing)
     kept = sentences(base.text)
     if len(kept) > 1 and kept[-1].endswith("?"):
         kept.pop()  # a question back to the player gives way to the one passed on
@@ -117,7 +126,7 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
         kept.pop()  # the name stays: the line's point in a scene is to pass the word on
         text = clean(f"{' '.join(kept)} {handoff}")
     mem.note_said(text)
-    lean = _leaning_toward(ctx, cue, addressees[0].id)
+    lean = "neutral" if said_nothing else _leaning_toward(ctx, cue, addressees[0].id)
     return Composed(text=text, memory=mem.freeze(), ending=False, topic=base.topic,
                     notes=(*base.notes, f"scene:handoff:{lean}"))
 
@@ -133,7 +142,7 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     persona = ctx.persona
     index = index_for(persona)
     spoken_to = _spoken_to(ctx, cue)
-    heard = tokens(without_names(player_text, spoken_to))
+    heard = tokens(without_names(player_text, [persona, *cue.present], keep_subjects=True))
     answered_words = tokens(without_names(answered.text, spoken_to))
     topics = index.topics.find(heard) or index.topics.find(answered_words)
     opinions = index.opinions.find(heard) or index.opinions.find(answered_words)
@@ -173,7 +182,7 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
         d.core = core
         if to_next is None:
             return d.text(), (topic, why)
-        d.tail = _handoff(turn, rng, mem, cue, ctx)
+        d.tail = _handoff(turn, rng, mem, cue, ctx, said_nothing=why in _NOTHING_SAID)
         text = d.text()
         if normalize(d.tail) not in normalize(text):
             # Dropped for length: the core gives way, the next NPC's name does not.
@@ -188,11 +197,11 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
 
 
 def first_line_text(ctx: TurnContext, cue: SceneCue, player_text: str) -> str:
-    """The player's line as the first speaker's reply reads it: without the names of those it
-    speaks to ("Ansel and Goldie, what of the festival?" is about the festival, and Ansel
-    answers that, not its topic on Goldie), but with a name the line is about ("Ansel, what
-    do you think of Goldie?")."""
-    return without_names(player_text, _spoken_to(ctx, cue), keep_subjects=True)
+    """The player's line as the first speaker's reply reads it: without the names of the NPCs
+    present, whom the player speaks to ("Ansel, Goldie, Rook: what of the festival?" is about
+    the festival, and Ansel answers that, not its topic on Rook), but with a name the line is
+    about ("Ansel, what do you think of Goldie?")."""
+    return without_names(player_text, [ctx.persona, *cue.present], keep_subjects=True)
 
 
 __all__ = ["answer", "first_line_text", "hand_off", "without_names"]
