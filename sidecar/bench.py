@@ -102,6 +102,22 @@ async def _turns(client: Client, persona: str, n: int, per_conv: int = 200) -> l
     return samples
 
 
+FLOOR_ID = 2**31
+"""The id `_floor` asks to cancel: no request of the bench ever has it."""
+
+
+async def _floor(client: Client, n: int) -> list[float]:
+    """Round trips of the sidecar's quickest answer through the same client and socket as the
+    turns: `request.cancel` of an id never sent, answered at once, before any queue or store.
+    The turn's own work is its median above this one."""
+    samples: list[float] = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await client.request("request.cancel", {"id": FLOOR_ID})
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
 async def _throughput(client: Client, personas: list[str], conversations: int, turns: int) -> dict[str, float]:
     per = max(1, turns // conversations)
 
@@ -226,12 +242,16 @@ async def run_bench(args: argparse.Namespace) -> int:
                 personas = [p["id"] for p in (await client.call("persona.list"))["personas"]]
                 await _turns(client, personas[0], 200)  # warm up
                 cpu0 = _cpu_s(_pid(side))
+                report["floor"] = _summary(await _floor(client, args.turns))
+                report["floor"]["cpu_ms_per_request"] = round((_cpu_s(_pid(side)) - cpu0) * 1000 / args.turns, 4)
+                cpu0 = _cpu_s(_pid(side))
                 report["turn"] = _summary(await _turns(client, personas[0], args.turns))
                 report["turn"]["cpu_ms_per_turn"] = round((_cpu_s(_pid(side)) - cpu0) * 1000 / args.turns, 4)
                 report["throughput"] = await _throughput(client, personas, args.conversations, args.turns)
     report["llm"] = await _llm_cpu(personas_dir, args.llm_turns)
     t, e = report["turn"], report["echo"]
     report["ratios"] = {
+        "floor_median_to_echo_median": round(report["floor"]["median_ms"] / e["median_ms"], 2),
         "turn_median_to_echo_median": round(t["median_ms"] / e["median_ms"], 2),
         "turn_p99_to_echo_median": round(t["p99_ms"] / e["median_ms"], 2),
         "turn_p999_to_echo_median": round(t["p999_ms"] / e["median_ms"], 2),
@@ -249,6 +269,11 @@ def _table(report: dict[str, Any]) -> None:
         ("machine", f"{report['machine']['cpus']} cpus, python {report['machine']['python']}", ""),
         ("start-to-ready", f"median {s['median_s']} s, max {s['max_s']} s", f"{s['runs']} runs"),
         ("echo median (bare pyzmq+msgpack)", f"{e['median_ms']} ms", "1.00x"),
+        (
+            "floor median (request.cancel, no work)",
+            f"{report['floor']['median_ms']} ms",
+            f"{r['floor_median_to_echo_median']}x; sidecar CPU {report['floor']['cpu_ms_per_request']} ms",
+        ),
         ("turn median (conversation.say)", f"{t['median_ms']} ms", f"{r['turn_median_to_echo_median']}x"),
         ("turn p99", f"{t['p99_ms']} ms", f"{r['turn_p99_to_echo_median']}x"),
         ("turn p99.9", f"{t['p999_ms']} ms", f"{r['turn_p999_to_echo_median']}x"),
