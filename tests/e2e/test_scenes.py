@@ -176,3 +176,35 @@ async def test_a_newer_line_cancels_the_rest_of_the_exchange(
             assert newer["interrupted"] is False and newer["lines"]
     finally:
         await asyncio.to_thread(sidecar.stop)
+
+
+async def test_request_cancel_stops_an_exchange_the_same_way(
+    tmp_path: Path, data_dir: Path, held: FakeProvider
+) -> None:
+    first = "The forge is hot today, Goldie, and the iron sings."
+    held.queue(Reply(text=first), Reply(mode="hang"))
+    held.default = Reply(text="Aye, that it is, friend.")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env[KEY_ENV] = KEY
+    sidecar = Sidecar(data_dir, PERSONAS, extra_args=["--config", str(_config(tmp_path / "llm.toml", held))], env=env)
+    sidecar.start()
+    try:
+        async with Client(sidecar.endpoint, sidecar.token, timeout=60) as client:
+            args = {"personas": ["ansel", "goldie"], "player": "ana", "seed": 3, "strategy": "list"}
+            scene = (await client.call("scene.start", args))["scene"]
+            seen = Seen()
+            running = asyncio.ensure_future(
+                client.request(
+                    "scene.say", {"scene": scene, "text": "How is the village today?"}, on_event=seen, req_id=777
+                )
+            )
+            await asyncio.wait_for(seen.line.wait(), 30)
+            cancel = await client.call("request.cancel", {"id": 777})
+            assert cancel == {"cancelled": True, "state": "running"}
+            reply = await running
+            assert reply["ok"] and reply["result"]["interrupted"] is True
+            assert [x["text"] for x in reply["result"]["lines"]] == [first]
+            history = (await client.call("scene.history", {"scene": scene}))["lines"]
+            assert [h["speaker"] for h in history] == ["ansel", "goldie", "player", "ansel"]
+    finally:
+        await asyncio.to_thread(sidecar.stop)

@@ -178,6 +178,8 @@ async def test_witnesses_are_the_npcs_present_at_each_line(director: SceneDirect
     for persona, knows in (("ansel", True), ("goldie", True), ("rook", False)):
         texts = [m.text for m in await memories.for_pair(PLAYER, persona)]
         assert any("Mira" in t for t in texts) is knows, (persona, texts)
+        recalled = await director.dialogue.recall.ranked(PLAYER, persona, "Do you remember my name?")
+        assert any("Mira" in r.memory.text for r in recalled) is knows, persona
     lines_of = {p: {h.seq for h in await witnesses.lines_heard(p, PLAYER)} for p in ("goldie", "rook")}
     assert second_player.seq not in lines_of["goldie"], "left earlier: did not hear it"
     assert first_player.seq not in lines_of["rook"], "joined later: did not hear it"
