@@ -12,6 +12,7 @@ const Turn := preload("res://addons/parley/api/turn.gd")
 const Line := preload("res://addons/parley/api/line.gd")
 const Goal := preload("res://addons/parley/api/goal.gd")
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
+const Action := preload("res://addons/parley/api/action.gd")
 
 var parley: ParleyScript = null
 var _lines: Array[Line] = []
@@ -101,14 +102,18 @@ func test_a_whole_conversation() -> void:
 
 	var turn: Turn = parley.stream("ansel", "Good morning! My name is Ada. Any news?")
 	check(not turn.is_done(), "stream() returns before the turn is done")
-	var pieces: PackedStringArray = PackedStringArray()
+	var pieces: Array[String] = []  # an Array: lambdas capture it by reference
 	turn.delta.connect(func(piece: String) -> void: pieces.append(piece))
 	turn.reset.connect(func(_reason: String) -> void: pieces.clear())
 	var answer: Reply = await turn.done()
 	check(answer.ok, "conversation.say (%s)" % answer)
 	check(not answer.text().is_empty(), "an answer")
 	check(pieces.size() >= 2, "streamed in pieces: %s" % [pieces])
-	check_eq("".join(pieces).strip_edges(), answer.line.text.strip_edges(), "deltas = the line")
+	check_eq(
+		"".join(PackedStringArray(pieces)).strip_edges(),
+		answer.line.text.strip_edges(),
+		"deltas = the line"
+	)
 	check_eq(turn.text.strip_edges(), answer.line.text.strip_edges(), "turn.text = the line")
 	check(turn.reply == answer and turn.conversation == conversation, "the turn's reply and id")
 	var again: Reply = await turn.done()
@@ -290,9 +295,9 @@ func test_a_conversation_the_npc_ends() -> void:
 	# Bug 2 of issue 12: result.ended was ignored, so after the farewell the NPC still looked
 	# busy and the next say or end_conversation failed with conversation_ended.
 	var npc: NpcScript = _npc("sorrel")
-	var ended_on_npc: PackedStringArray = PackedStringArray()
+	var ended_on_npc: Array[String] = []  # an Array: lambdas capture it by reference
 	npc.conversation_ended.connect(func(id: String) -> void: ended_on_npc.append(id))
-	var streamed: PackedStringArray = PackedStringArray()
+	var streamed: Array[String] = []  # an Array: lambdas capture it by reference
 	npc.line_streamed.connect(func(piece: String) -> void: streamed.append(piece))
 	npc.line_reset.connect(func(_reason: String) -> void: streamed.clear())
 	check(parley.start(), "start")
@@ -307,10 +312,14 @@ func test_a_conversation_the_npc_ends() -> void:
 		return
 	check(bye.ended and bye.result.get("ended") == true, "the NPC said goodbye: ended")
 	check(bye.options.is_empty(), "no options after the farewell")
-	check_eq("".join(streamed).strip_edges(), bye.line.text.strip_edges(), "streamed on the node")
+	check_eq(
+		"".join(PackedStringArray(streamed)).strip_edges(),
+		bye.line.text.strip_edges(),
+		"streamed on the node"
+	)
 	check(not npc.is_talking(), "is_talking() is false once the NPC said goodbye")
 	check(parley.conversation_of("sorrel").is_empty(), "the autoload forgot the conversation")
-	check_eq(ended_on_npc, PackedStringArray([first]), "conversation_ended on the node")
+	check_eq(ended_on_npc, [first] as Array[String], "conversation_ended on the node")
 	check("ended sorrel %s" % first in _lifecycle, "conversation_ended on the autoload")
 
 	var left: Reply = await npc.leave()
@@ -375,6 +384,159 @@ func test_turn_handles_finish_once_after_stream_returns() -> void:
 	else:
 		check(raced.is_done(), "only a finished turn cannot be cancelled (%s)" % asked)
 	check(outcome.ok or outcome.error_code() == ParleyErr.CANCELLED, "finished: %s" % outcome)
+
+
+func test_memories_history_search_save_slots_and_world_facts() -> void:
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var told: Reply = await parley.remember("goldie", "The player saved the mill.", "", 0, "ada")
+	check(told.ok, "memory.add (%s)" % told)
+	if told.ok:
+		check_eq(told.result["memory"]["text"], "The player saved the mill.", "stored as given")
+		check_eq(told.result["memory"]["kind"], "event", "the default kind")
+	var promise: Reply = await parley.remember(
+		"goldie", "The player promised to bring a trout.", "promise", 9, "ada"
+	)
+	check(promise.ok and promise.result["memory"]["importance"] == 9, "kind and importance")
+	var listed: Reply = await parley.memories("goldie", 0, "ada")
+	var texts: Array = listed.result.get("memories", []).map(
+		func(m: Dictionary) -> String: return m["text"]
+	)
+	check_eq(texts.size(), 2, "both memories: %s" % [texts])
+	check(texts.size() == 2 and texts[0] == "The player promised to bring a trout.", "ranked")
+	var top: Reply = await parley.memories("goldie", 1, "ada")
+	check_eq(top.result.get("memories", []).size(), 1, "limit")
+	var bad: Reply = await parley.remember("goldie", "line\nbreak", "", 0, "ada")
+	check_eq(bad.error_code(), ParleyErr.BAD_REQUEST, "a control character is refused")
+	var nobody: Reply = await parley.remember("nobody_here", "x", "", 0, "ada")
+	check_eq(nobody.error_code(), ParleyErr.PERSONA_NOT_FOUND, "an unknown persona")
+
+	var hello: Reply = await parley.start_conversation("goldie", "ada")
+	var said: Reply = await parley.say("goldie", "My grandmother's copper kettle whistles.")
+	check(hello.ok and said.ok, "a conversation to search")
+	var found: Reply = await parley.search_history("copper kettle")
+	var hits: Array = found.result.get("hits", [])
+	check(
+		hits.any(func(h: Dictionary) -> bool: return "copper kettle" in str(h["text"])),
+		"history.search finds the line: %s" % [hits]
+	)
+	check(hits.size() >= 1 and "[b]" in str(hits[0].get("snippet", "")), "a BBCode snippet")
+	var elsewhere: Reply = await parley.search_history("copper kettle", "sorrel")
+	check(elsewhere.ok and elsewhere.result.get("hits", []).is_empty(), "narrowed to sorrel")
+	var blank: Reply = await parley.search_history("  ")
+	check_eq(blank.error_code(), ParleyErr.BAD_REQUEST, "an empty query")
+
+	var world: Reply = await parley.set_world("time_of_day", "night")
+	check(world.ok and world.result["facts"].get("time_of_day") == "night", "world.set")
+	var odd: Reply = await parley.set_world("weather", [1, 2])
+	check_eq(odd.error_code(), ParleyErr.BAD_REQUEST, "a list is no world value")
+
+	var saved: Reply = await parley.save_slot("before_trout")
+	check(saved.ok and saved.result["save"]["slot"] == "before_trout", "save.create (%s)" % saved)
+	await parley.remember("goldie", "The player broke a mug.", "", 0, "ada")
+	await parley.set_world("time_of_day", "morning")
+	var ended: Array[String] = []  # an Array: lambdas capture it by reference
+	parley.conversation_ended.connect(func(id: String, _c: String) -> void: ended.append(id))
+	var loaded: Reply = await parley.load_slot("before_trout")
+	check(loaded.ok, "save.load (%s)" % loaded)
+	var after: Reply = await parley.memories("goldie", 0, "ada")
+	var after_texts: Array = after.result.get("memories", []).map(
+		func(m: Dictionary) -> String: return m["text"]
+	)
+	check("The player broke a mug." not in after_texts, "the load undid the later memory")
+	check_eq(after_texts.size(), 2, "and kept the saved ones: %s" % [after_texts])
+	var facts: Reply = await parley.request("world.get")
+	check_eq(str(facts.result["facts"].get("time_of_day")), "night", "and the saved world")
+	check_eq(ended, ["goldie"] as Array[String], "the open conversation is over")
+	check(parley.conversation_of("goldie").is_empty(), "forgotten")
+	var missing: Reply = await parley.load_slot("no_such_slot")
+	check_eq(missing.error_code(), ParleyErr.SLOT_NOT_FOUND, "an unknown slot")
+
+
+func test_an_npc_action_round_trip() -> void:
+	var npc: NpcScript = _npc("ansel")
+	var on_npc: Array[Action] = []
+	npc.action_requested.connect(func(action: Action) -> void: on_npc.append(action))
+	var on_autoload: Array[String] = []
+	parley.action_requested.connect(
+		func(npc_id: String, action: Action) -> void: on_autoload.append(npc_id + " " + action.name)
+	)
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var hello: Reply = await npc.talk()
+	if not check(hello.ok, "talk (%s)" % hello):
+		return
+	var asked: Reply = await npc.say("My sword is chipped. Can you mend it?")
+	check(asked.ok, "say (%s)" % asked)
+	check_eq(on_autoload, ["ansel repair_item"], "action_requested on the autoload, keyed")
+	if not check_eq(on_npc.size(), 1, "and on the node"):
+		return
+	var action: Action = on_npc[0]
+	check(action.id.begins_with("a_") and action.npc_id == "ansel", "id and npc: %s" % action)
+	check_eq(action.args.get("item"), "sword", "the item from the player's words")
+	check_eq(action.args.get("price"), 2, "the persona rule's price")
+	var listed: Array = asked.result.get("actions", [])
+	check(listed.size() == 1 and listed[0]["id"] == action.id, "the reply lists the same action")
+	var conversation: String = parley.conversation_of("ansel")
+	var waiting: Reply = await parley.request("actions.pending", {"conversation": conversation})
+	check_eq(waiting.result.get("actions", []).size(), 1, "pending until answered")
+	var answer: Reply = await action.succeed("the player paid two coppers")
+	check(answer.ok and answer.result.get("accepted") == true, "action.result (%s)" % answer)
+	check(action.answered, "answered")
+	var twice: Reply = await action.fail("changed my mind")
+	check_eq(twice.error_code(), ParleyErr.INVALID_ARGUMENT, "the first answer stands")
+	var after: Reply = await parley.request("actions.pending", {"conversation": conversation})
+	check(after.ok and after.result.get("actions", []).is_empty(), "no longer pending")
+	var next: Reply = await npc.say("Thank you.")
+	check(next.ok and "sword" in next.text(), "the next line knows it was done: %s" % next.text())
+
+
+func test_a_scene_with_three_npcs() -> void:
+	var heard: Array[Line] = []
+	parley.scene_line.connect(func(_scene: String, line: Line) -> void: heard.append(line))
+	check(parley.start(), "start")
+	if not check(await ready_or_failed(parley), "ready"):
+		return
+	var started: Reply = await parley.start_scene(["goldie", "ansel", "rook"], "natural", "ada")
+	if not check(started.ok, "scene.start (%s)" % started):
+		return
+	var scene: String = str(started.result.get("scene", ""))
+	var greeters: Array = started.lines.map(func(l: Line) -> String: return l.speaker)
+	check_eq(greeters, ["goldie", "ansel", "rook"], "a greeting each, in the scene's order")
+	check_eq(heard.size(), 3, "scene_line for each greeting")
+	heard.clear()
+	var turn: Turn = parley.stream_scene(scene, "Goldie, Ansel, what news from the village?")
+	var said: Array[Line] = []
+	turn.line_said.connect(func(line: Line) -> void: said.append(line))
+	var speakers: Array[String] = []  # an Array: lambdas capture it by reference
+	turn.delta.connect(
+		func(_piece: String) -> void:
+			if speakers.is_empty() or speakers[-1] != turn.speaker:
+				speakers.append(turn.speaker)
+	)
+	var reply: Reply = await turn.done()
+	if not check(reply.ok, "scene.say (%s)" % reply):
+		return
+	check(reply.lines.size() >= 2, "at least the two named NPCs answer: %s" % [reply.lines])
+	if reply.lines.size() >= 2:
+		check_eq(reply.lines[0].speaker, "goldie", "Goldie first (named first)")
+		check_eq(reply.lines[1].speaker, "ansel", "then Ansel")
+		check_eq(reply.lines[0].addressed_to, PackedStringArray(["ansel"]), "to the next named")
+		check(reply.lines[1].seq > reply.lines[0].seq, "in order")
+	var texts: Array = reply.lines.map(func(l: Line) -> String: return l.text)
+	check_eq(said.map(func(l: Line) -> String: return l.text), texts, "line_said per line")
+	check_eq(heard.map(func(l: Line) -> String: return l.text), texts, "scene_line per line")
+	check(speakers.size() >= 2 and speakers[0] == "goldie", "deltas name who: %s" % [speakers])
+	var quick: Reply = await parley.scene_say(scene, "Rook, and you?", false)
+	check(quick.ok and quick.lines.size() >= 1 and quick.lines[0].speaker == "rook", "Rook")
+	heard.clear()
+	var bye: Reply = await parley.end_scene(scene)
+	check(bye.ok and bye.lines.size() == 3, "three farewells (%s)" % bye)
+	check_eq(heard.size(), 3, "as scene_line too")
+	var after: Reply = await parley.scene_say(scene, "Hello?")
+	check_eq(after.error_code(), ParleyErr.CONVERSATION_ENDED, "an ended scene")
 
 
 func test_requests_before_start_start_the_sidecar() -> void:

@@ -1,3 +1,6 @@
+# gdlint: disable=max-public-methods
+# (The autoload is the addon's one front door, so its methods are the API the issues name;
+# a facade object would only add a hop. That is more than gdlint's default of 20.)
 extends Node
 ## The [code]Parley[/code] autoload: the one owner of the sidecar process, the connection
 ## and the conversations in flight. [code]plugin.gd[/code] registers it when the plugin is
@@ -50,8 +53,16 @@ signal goal_progressed(npc_id: String, goal: GoalScript)
 ## The player achieved the goal with [param npc_id]; [param reward] is the affinity bonus
 ## it paid (once).
 signal goal_completed(npc_id: String, goal: GoalScript, reward: int)
-## Any other event from the sidecar ([code]provider.fallback[/code], [code]npc.action[/code],
-## ...) with its data; [param npc_id] is "" for an event of no turn.
+## A whole NPC line of scene [param scene] was said (its greetings, each line of an
+## exchange as soon as it is stored, its farewells), in order; [member ParleyLine.speaker]
+## says who, [member ParleyLine.addressed_to] to whom.
+signal scene_line(scene: String, line: LineScript)
+## [param npc_id] decided to do something with its line ([code]npc.action[/code]): carry
+## it out, then answer with [method ParleyAction.succeed] or [method ParleyAction.fail].
+## Emitted before the turn's reply.
+signal action_requested(npc_id: String, action: ActionScript)
+## Any other event from the sidecar ([code]provider.fallback[/code], ...) with its data;
+## [param npc_id] is "" for an event of no turn.
 signal event_received(npc_id: String, event: String, data: Dictionary)
 
 const ClientScript := preload("res://addons/parley/net/client.gd")
@@ -62,6 +73,7 @@ const ErrorScript := preload("res://addons/parley/net/error.gd")
 const TurnScript := preload("res://addons/parley/api/turn.gd")
 const LineScript := preload("res://addons/parley/api/line.gd")
 const GoalScript := preload("res://addons/parley/api/goal.gd")
+const ActionScript := preload("res://addons/parley/api/action.gd")
 const Fields := preload("res://addons/parley/api/fields.gd")
 
 ## Project settings of the addon and their defaults.
@@ -191,8 +203,7 @@ func start_conversation(
 	var persona: String = persona_of(npc)
 	if persona.is_empty():
 		return _invalid("start_conversation needs a ParleyNPC or a persona id")
-	var who: String = player if not player.is_empty() else str(setting("parley/player/id"))
-	var args: Dictionary = {"persona": persona, "player": who}
+	var args: Dictionary = {"persona": persona, "player": _player_id(player)}
 	var shown: String = display_name if not display_name.is_empty() else player_name
 	if not shown.strip_edges().is_empty():
 		args["player_name"] = shown
@@ -317,6 +328,143 @@ func history(npc: Variant, limit: int = 50) -> ReplyScript:
 	return await request("conversation.history", {"conversation": conversation, "limit": limit})
 
 
+## Makes [param npc] remember [param text] about the player (a game event, "The player
+## saved the mill."): [code]memory.add[/code], [code]result.memory[/code]. [param kind]
+## ([code]event[/code], [code]promise[/code], [code]gift[/code], ...; "" = event) and
+## [param importance] (1-10; 0 = the kind's default) are optional; [param player] defaults
+## to [code]parley/player/id[/code]. The same text and kind again refreshes that memory.
+func remember(
+	npc: Variant, text: String, kind: String = "", importance: int = 0, player: String = ""
+) -> ReplyScript:
+	var persona: String = persona_of(npc)
+	if persona.is_empty():
+		return _invalid("remember needs a ParleyNPC or a persona id")
+	var args: Dictionary = {"persona": persona, "player": _player_id(player), "text": text}
+	if not kind.is_empty():
+		args["kind"] = kind
+	if importance != 0:
+		args["importance"] = importance
+	return await request("memory.add", args)
+
+
+## What [param npc] remembers about the player, most important first:
+## [code]result.memories[/code], each [code]{"id", "text", "kind", "importance", "at",
+## "source", "told_by"}[/code]. [param limit] 0 = all.
+func memories(npc: Variant, limit: int = 0, player: String = "") -> ReplyScript:
+	var persona: String = persona_of(npc)
+	if persona.is_empty():
+		return _invalid("memories needs a ParleyNPC or a persona id")
+	var args: Dictionary = {"persona": persona, "player": _player_id(player)}
+	if limit > 0:
+		args["limit"] = limit
+	return await request("memory.list", args)
+
+
+## Every stored line holding every word of [param query], best first:
+## [code]result.hits[/code], each [code]{"conversation", "seq", "speaker", "text",
+## "snippet", "at", "archived"}[/code] ([code]snippet[/code] is BBCode for a
+## [RichTextLabel]). [param npc] (a [ParleyNPC], a persona id, or null for every NPC)
+## narrows it to one NPC's conversations.
+func search_history(query: String, npc: Variant = null, limit: int = 20) -> ReplyScript:
+	var args: Dictionary = {"query": query, "limit": limit}
+	var persona: String = persona_of(npc) if npc != null else ""
+	if not persona.is_empty():
+		args["persona"] = persona
+	return await request("history.search", args)
+
+
+## Saves the whole store (every conversation, memory and world fact) into save slot
+## [param slot] (1-64 letters, digits, _ and -), replacing what it held:
+## [code]result.save[/code] is [code]{"slot", "created_at", "bytes"}[/code].
+func save_slot(slot: String) -> ReplyScript:
+	return await request("save.create", {"slot": slot})
+
+
+## Replaces the whole store with save slot [param slot]. Conversations open in the game are
+## then over ([signal conversation_ended] for each; the next [method say] starts anew),
+## since the loaded store is another moment of the game. Fails with
+## [constant ParleyError.BUSY] while a turn is in flight, and
+## [constant ParleyError.SLOT_NOT_FOUND] for an unknown slot; nothing changes then.
+func load_slot(slot: String) -> ReplyScript:
+	var reply: ReplyScript = await request("save.load", {"slot": slot})
+	if reply.ok:
+		var open: Dictionary = _conversations.duplicate()
+		_conversations.clear()
+		_ended.clear()
+		_goals.clear()
+		for persona: String in open:
+			conversation_ended.emit(persona, str(open[persona]))
+	return reply
+
+
+## Tells the sidecar a fact that is true in the game now ([code]"time_of_day"[/code],
+## [code]"night"[/code]): NPC lines take it into account. [param value] is a String
+## (up to 200 characters), a number or a bool; [code]result.facts[/code] is every fact.
+func set_world(key: String, value: Variant) -> ReplyScript:
+	return await request("world.set", {"key": key, "value": value})
+
+
+## Starts a scene: several NPCs within earshot of each other and the player ([param npcs]:
+## [ParleyNPC]s or persona ids, 1-8, in the scene's fixed order). [member ParleyReply.lines]
+## are their greetings (also as [signal scene_line]); [code]result.scene[/code] is the id
+## the scene calls take. [param strategy] picks who answers a player line:
+## [code]natural[/code] (the NPCs the line names, in mention order), [code]list[/code],
+## [code]pooled[/code] or [code]manual[/code].
+func start_scene(
+	npcs: Array, strategy: String = "natural", player: String = "", display_name: String = ""
+) -> ReplyScript:
+	var personas: Array = []
+	for npc: Variant in npcs:
+		var persona: String = persona_of(npc)
+		if persona.is_empty():
+			return _invalid("start_scene needs ParleyNPCs or persona ids")
+		personas.append(persona)
+	var args: Dictionary = {
+		"personas": personas, "player": _player_id(player), "strategy": strategy
+	}
+	var shown: String = display_name if not display_name.is_empty() else player_name
+	if not shown.strip_edges().is_empty():
+		args["player_name"] = shown
+	var reply: ReplyScript = await request("scene.start", args)
+	if reply.ok:
+		var scene: String = Fields.text(reply.result, "scene")
+		for line: LineScript in reply.lines:
+			scene_line.emit(scene, line)
+	return reply
+
+
+## Says [param text] to scene [param scene] and returns the [ParleyTurn] at once: the NPCs'
+## exchange streams through it ([signal ParleyTurn.delta] with [member ParleyTurn.speaker],
+## one [signal ParleyTurn.line_said] per NPC line) and [code]await turn.done()[/code]
+## gives the reply ([member ParleyReply.lines], [member ParleyReply.options],
+## [code]result.interrupted[/code]). A newer line to the same scene cuts the running
+## exchange short; [method ParleyTurn.cancel] stops it.
+func stream_scene(scene: String, text: String) -> TurnScript:
+	var turn := TurnScript.new()
+	turn.conversation = scene
+	_run_scene_turn.call_deferred(turn, text, true)
+	return turn
+
+
+## Says [param text] to scene [param scene] and resumes with the whole exchange:
+## [code]await Parley.stream_scene(scene, text).done()[/code] in one call.
+func scene_say(scene: String, text: String, streamed: bool = true) -> ReplyScript:
+	var turn := TurnScript.new()
+	turn.conversation = scene
+	_run_scene_turn.call_deferred(turn, text, streamed)
+	return await turn.done()
+
+
+## Ends scene [param scene]: every present NPC's farewell ([member ParleyReply.lines], also
+## as [signal scene_line]).
+func end_scene(scene: String) -> ReplyScript:
+	var reply: ReplyScript = await request("scene.end", {"scene": scene})
+	if reply.ok:
+		for line: LineScript in reply.lines:
+			scene_line.emit(scene, line)
+	return reply
+
+
 # A turn that runs from the next idle moment, so the caller connects its signals first.
 func _begin(npc: Variant, op: String, extra: Dictionary, streamed: bool) -> TurnScript:
 	var turn := TurnScript.new()
@@ -382,6 +530,24 @@ func _send_turn(turn: TurnScript, op: String, extra: Dictionary, streamed: bool)
 
 # request.cancel for an earlier request of this connection. If the connection dropped, the
 # turn's own request fails by itself (disconnected, or timeout).
+func _run_scene_turn(turn: TurnScript, text: String, streamed: bool) -> void:
+	if turn.conversation.is_empty() or text.strip_edges().is_empty():
+		turn._finish(_invalid("scene_say needs a scene id and some text"))
+		return
+	var refused: ReplyScript = _refuse_if_down()
+	if refused != null:
+		turn._finish(refused)
+		return
+	var args: Dictionary = {"scene": turn.conversation, "text": text, "stream": streamed}
+	var pending: PendingScript = client.send_request("scene.say", args)
+	pending.event_received.connect(_on_turn_event.bind(turn))
+	turn._sent(pending.id, _cancel_request)
+	var reply: ReplyScript = pending.reply
+	if not pending.done:
+		reply = await pending.resolved
+	turn._finish(reply)
+
+
 func _cancel_request(request_id: int) -> ReplyScript:
 	var reply: ReplyScript = await request("request.cancel", {"id": request_id})
 	if not reply.ok:
@@ -417,6 +583,17 @@ func _goal_from_event(persona: String, data: Dictionary) -> GoalScript:
 	return goal
 
 
+func _send_action_result(id: String, done: bool, detail: String) -> ReplyScript:
+	var args: Dictionary = {"id": id, "ok": done}
+	if not detail.is_empty():
+		args["detail"] = detail
+	return await request("action.result", args)
+
+
+func _player_id(player: String) -> String:
+	return player if not player.is_empty() else str(setting("parley/player/id"))
+
+
 func _autostart() -> void:
 	if is_inside_tree() and not is_queued_for_deletion():
 		start()
@@ -435,10 +612,12 @@ func _invalid(message: String) -> ReplyScript:
 
 
 func _on_turn_event(event: String, data: Dictionary, turn: TurnScript) -> void:
-	var persona: String = turn.npc_id
+	# Scene events name their NPC; a one-to-one turn's are its own NPC's.
+	var named: String = Fields.text(data, "persona")
+	var persona: String = named if not named.is_empty() else turn.npc_id
 	match event:
 		"line.delta":
-			turn._add_delta(Fields.text(data, "text"))
+			turn._add_delta(Fields.text(data, "text"), Fields.text(data, "speaker"))
 		"line.reset":
 			turn._reset(Fields.text(data, "reason"))
 		"affinity_changed":
@@ -455,6 +634,14 @@ func _on_turn_event(event: String, data: Dictionary, turn: TurnScript) -> void:
 			var goal: GoalScript = _goal_from_event(persona, data)
 			goal.completed = true
 			goal_completed.emit(persona, goal, int(Fields.number(data, "reward")))
+		"scene.line":
+			var line: LineScript = LineScript.from_dict(data)
+			turn._add_line(line)
+			scene_line.emit(turn.conversation, line)
+		"npc.action":
+			action_requested.emit(
+				persona, ActionScript.from_dict(data, persona, _send_action_result)
+			)
 		_:
 			event_received.emit(persona, event, data)
 

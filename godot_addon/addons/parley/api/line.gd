@@ -26,6 +26,10 @@ var text: String = ""
 var emotion: String = ""
 ## How strongly the [member emotion] shows, 0-1 (0.0 when none was sent).
 var intensity: float = 0.0
+## In a scene: the persona ids the line is spoken to (empty: the player, or not a scene).
+var addressed_to: PackedStringArray = PackedStringArray()
+## In a scene: the line's place in it (-1 when not sent).
+var seq: int = -1
 
 
 ## A line from the protocol's map [param data]. Fields of the wrong type count as missing,
@@ -37,6 +41,12 @@ static func from_dict(data: Dictionary) -> LineScript:
 	line.text = Fields.text(data, "text")
 	line.emotion = Fields.text(data, "emotion")
 	line.intensity = Fields.number(data, "intensity")
+	line.seq = int(Fields.number(data, "seq", -1))
+	var to: Variant = data.get("addressed_to")
+	if to is Array:
+		for who: Variant in to:
+			if who is String:
+				line.addressed_to.append(who)
 	return line
 
 
@@ -45,11 +55,16 @@ func is_empty() -> bool:
 	return text.is_empty()
 
 
-## The line as the protocol's map (for saving it, or handing it to untyped code).
+## The line as the protocol's map (for saving it, or handing it to untyped code); a scene
+## line's [code]addressed_to[/code] and [code]seq[/code] only when it has them.
 func to_dict() -> Dictionary:
-	return {
+	var out: Dictionary = {
 		"speaker": speaker, "name": name, "text": text, "emotion": emotion, "intensity": intensity
 	}
+	if seq >= 0:
+		out["seq"] = seq
+		out["addressed_to"] = Array(addressed_to)
+	return out
 
 
 func _to_string() -> String:

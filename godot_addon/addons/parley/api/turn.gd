@@ -19,6 +19,9 @@ signal delta(text: String)
 ## for a better line): discard what was shown. [param reason] is the sidecar's
 ## ([code]"quality"[/code], or why a provider failed).
 signal reset(reason: String)
+## A whole NPC line of the turn was said and stored: in a scene turn
+## ([method Parley.stream_scene]) once per NPC line, in order, before [signal finished].
+signal line_said(line: LineScript)
 ## The turn is over: [param reply] is the sidecar's answer (see [ParleyReply]) or a failure
 ## ([constant ParleyError.CANCELLED] after [method cancel], [constant ParleyError.TIMEOUT],
 ## ...). Emitted exactly once.
@@ -26,14 +29,19 @@ signal finished(reply: ReplyScript)
 
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
 const ErrorScript := preload("res://addons/parley/net/error.gd")
+const LineScript := preload("res://addons/parley/api/line.gd")
 
 ## The persona id of the NPC this turn talks to.
 var npc_id: String = ""
 ## The conversation the turn belongs to ("" until it is known: a turn may first have to
 ## start the conversation).
 var conversation: String = ""
-## The NPC's line as streamed so far (since the last [signal reset]).
+## The NPC's line as streamed so far (since the last [signal reset] or, in a scene, since
+## the last [signal line_said]).
 var text: String = ""
+## Who the streamed pieces are from: the persona id of the NPC speaking now (in a scene the
+## speaker changes from line to line; set before each [signal delta]).
+var speaker: String = ""
 ## The reply, once [signal finished] was emitted; null before.
 var reply: ReplyScript = null
 ## The id of the turn's request once it is sent to the sidecar (0 before).
@@ -87,12 +95,21 @@ func _sent(id: int, cancel_request: Callable) -> void:
 	_cancel_request = cancel_request
 
 
-## For the Parley autoload: a streamed piece arrived.
-func _add_delta(piece: String) -> void:
+## For the Parley autoload: a streamed piece from [param from] arrived ("" = the turn's NPC).
+func _add_delta(piece: String, from: String = "") -> void:
 	if reply != null:
 		return
+	speaker = from if not from.is_empty() else npc_id
 	text += piece
 	delta.emit(piece)
+
+
+## For the Parley autoload: a whole line of a scene turn was stored.
+func _add_line(line: LineScript) -> void:
+	if reply != null:
+		return
+	text = ""
+	line_said.emit(line)
 
 
 ## For the Parley autoload: the streamed line was restarted.

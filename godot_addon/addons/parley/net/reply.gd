@@ -46,6 +46,9 @@ var events: Array[Dictionary] = []
 ## The NPC's line ([code]result.line[/code]: greeting, answer or farewell); an empty line
 ## when the reply has none (for example on failure). Never null.
 var line: LineScript = LineScript.new()
+## The lines of a reply that has several ([code]result.lines[/code]: a scene's greetings or
+## exchange, in order); empty when none.
+var lines: Array[LineScript] = []
 ## The answer options offered with [member line] ([code]result.options[/code]), in order;
 ## empty when none (and after the NPC said goodbye).
 var options: Array[OptionScript] = []
@@ -95,6 +98,12 @@ func text() -> String:
 
 func _read_result() -> void:
 	line = LineScript.from_dict(Fields.map(result, "line"))
+	lines = []
+	var said: Variant = result.get("lines")
+	if said is Array:
+		for item: Variant in said:
+			if item is Dictionary:
+				lines.append(LineScript.from_dict(item))
 	options = []
 	var offered: Variant = result.get("options")
 	if offered is Array:

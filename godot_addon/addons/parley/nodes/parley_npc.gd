@@ -41,6 +41,9 @@ signal affinity_changed(old: int, new: int, delta: int, reason: String)
 signal goal_progressed(goal: GoalScript)
 ## The player achieved the goal with this NPC; [param reward] is the affinity bonus paid.
 signal goal_completed(goal: GoalScript, reward: int)
+## This NPC decided to do something with its line: carry it out, then
+## [method ParleyAction.succeed] or [method ParleyAction.fail].
+signal action_requested(action: ActionScript)
 
 const ParleyScript := preload("res://addons/parley/parley.gd")
 const ReplyScript := preload("res://addons/parley/net/reply.gd")
@@ -49,6 +52,7 @@ const LineScript := preload("res://addons/parley/api/line.gd")
 const OptionScript := preload("res://addons/parley/api/option.gd")
 const GoalScript := preload("res://addons/parley/api/goal.gd")
 const TurnScript := preload("res://addons/parley/api/turn.gd")
+const ActionScript := preload("res://addons/parley/api/action.gd")
 const Catalog := preload("res://addons/parley/editor/persona_catalog.gd")
 
 ## Id of the persona (its file name without .toml). The inspector suggests the ids found in
@@ -81,6 +85,7 @@ func _ready() -> void:
 	parley.affinity_changed.connect(_on_parley_affinity_changed)
 	parley.goal_progressed.connect(_on_parley_goal_progressed)
 	parley.goal_completed.connect(_on_parley_goal_completed)
+	parley.action_requested.connect(_on_parley_action_requested)
 
 
 ## True while a conversation with this NPC is open.
@@ -230,3 +235,8 @@ func _on_parley_goal_progressed(npc_id: String, goal: GoalScript) -> void:
 func _on_parley_goal_completed(npc_id: String, goal: GoalScript, reward: int) -> void:
 	if npc_id == persona_id:
 		goal_completed.emit(goal, reward)
+
+
+func _on_parley_action_requested(npc_id: String, action: ActionScript) -> void:
+	if npc_id == persona_id:
+		action_requested.emit(action)
