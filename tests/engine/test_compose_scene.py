@@ -260,3 +260,15 @@ def test_with_nothing_to_say_the_word_is_only_passed_on(village: PersonaSet) -> 
             assert not made.text.endswith(claims), made.text
             asked += "scene:handoff:neutral" in made.notes
     assert asked >= 3
+
+
+def test_with_nothing_to_add_agreeing_is_the_whole_line(village: PersonaSet) -> None:
+    """Live scene: "Oh… that's true, Goldie. *turns a horseshoe over*…Could you say it another
+    way?" — a fallback meant for the player after agreeing with Goldie."""
+    p = village.personas
+    before = Answering("goldie", "Goldie", "Ha! Ansel's got it exactly!")
+    agrees = lines_of("scene_react", "shy", "agree", "Goldie")
+    for seed in range(1, 8):
+        cue = make_cue(p["ansel"], ["goldie"], [p["ansel"], p["goldie"]], player_name="Wren", answering=before)
+        made = say(p["ansel"], cue, "Goldie and Ansel, have you ever seen the ghosts in the old mine?", seed)
+        assert "core:fallback" in made.notes and made.text in agrees, made.text

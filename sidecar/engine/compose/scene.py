@@ -5,8 +5,9 @@ NPC it addresses, by name, in the manner of its leaning (`scene_handoff`: agree,
 neutral; sidecar/data/scene.toml). A later line answers the NPC line before it: it speaks to
 that NPC by name first (`scene_react`: "Oh, come off it, Rook!" from a rival), then gives the
 speaker's own take on what the talk is about (its persona topic or opinion on the player's
-line, else on the answered line; never a greeting), and turns to the next NPC when it
-addresses someone else.
+line, else on the answered line; never a greeting; with none, agreeing or arguing is the
+line), and
+turns to the next NPC when it addresses someone else.
 
 A scene line never repeats the line it answers: that line joins the speaker's no-repeat window
 for this call, so neither it nor any shared phrase inside it is said again. Reading another
@@ -177,9 +178,15 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
             if not turn.said_recently(said):
                 core, why = said, f"core:opinion:{opinions[0]}"
                 mem.note_core(normalize(said))
-        if core is None:
-            core = turn.pick_fresh_line(rng, persona.fallbacks, mem) or turn.pick(rng, turn.ph("generic", turn.voice))
-        d.core = core
+        if core is None and lean != "neutral":
+            # Nothing of its own on this: agreeing or arguing is the whole line ("For once,
+            # Ansel is right."); a fallback after it reads as said to the player.
+            d.core, d.reaction = d.reaction, ""
+        elif core is None:
+            # A neutral reaction alone is a stammer ("Oh, Sorrel…"): the fallback goes with it.
+            d.core = turn.pick_fresh_line(rng, persona.fallbacks, mem) or turn.pick(rng, turn.ph("generic", turn.voice))
+        else:
+            d.core = core
         if to_next is None:
             return d.text(), (topic, why)
         d.tail = _handoff(turn, rng, mem, cue, ctx, said_nothing=why in _NOTHING_SAID)
