@@ -65,3 +65,12 @@ def test_a_line_to_the_player_is_told_so(village: PersonaSet) -> None:
     p = village.personas
     text = instruction(make_cue(p["rook"], [], [p["rook"], p["goldie"]], player_name="Wren"), p["rook"])
     assert "Speak to Wren." in text and "Address" not in text
+
+
+def test_answering_one_npc_and_addressing_another_gives_both_stances(village: PersonaSet) -> None:
+    p = village.personas
+    answered = Answering("ansel", "Ansel", "Rook wrote a song about me. Isn't that so, Goldie?")
+    cue = make_cue(p["goldie"], ["rook"], [p["ansel"], p["goldie"], p["rook"]], player_name="Mira", answering=answered)
+    text = instruction(cue, p["goldie"])
+    assert "Rook is your rival; you tend to disagree" in text
+    assert "Ansel is family to you; you tend to agree" in text

@@ -180,6 +180,13 @@ def instruction(cue: SceneCue, speaker: Persona) -> str:
     if cue.answering is not None:
         said = " ".join(cue.answering.text.split())[:300]
         parts.append(f'You are answering {cue.answering.name}, who said: "{said}" Answer that, not a greeting.')
+        answered = next((p for p in cue.present if p.id == cue.answering.speaker), None)
+        if answered is not None and (cue.stance is None or cue.stance.toward != answered.id):
+            # Answering one NPC and addressing another: how it takes the one it answers, too.
+            took = stance_toward(speaker, answered, None, cue.answering)
+            kind = _KIND_WORDS.get(took.kind or "", "")
+            what = f"{answered.name} is {kind}; " if kind else f"Toward {answered.name}, "
+            parts.append(f"{what}{_LEANING_WORDS[took.leaning]}.")
     others = _join([cue.player_name, *names], "or")
     parts.append(
         f"Speak only for yourself: never write lines, names as labels, or actions for {others}; "
