@@ -120,8 +120,8 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
     said_nothing = any(note in _NOTHING_SAID for note in base.notes)
     handoff = _handoff(turn, rng, mem, cue, ctx, said_nothing=said_nothing)
     kept = sentences(base.text)
-    if len(kept) > 1 and kept[-1].endswith("?"):
-        kept.pop()  # a question back to the player gives way to the one passed on
+    while len(kept) > 1 and kept[-1].endswith("?"):
+        kept.pop()  # questions back to the player ("And you? What brings you…?") give way
     text = clean(f"{' '.join(kept)} {handoff}")
     while len(text) > turn.max_chars and len(kept) > 1:
         kept.pop()  # the name stays: the line's point in a scene is to pass the word on
