@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         "or a preset such as groq, openai, anthropic, ollama",
     )
     c.add_argument("--model", default=None, help="with a preset --provider: the model id to use")
+    c.add_argument("--scene", default=None, metavar="ID,ID,...",
+                   help="talk to several NPCs at once (a scene): persona ids, comma-separated")
+    c.add_argument("--strategy", default="natural", choices=["natural", "list", "pooled"],
+                   help="with --scene: who answers a line (default: the NPCs it names, in order)")
 
     pr = sub.add_parser("providers", help="the provider chain and each provider's state (never the keys)")
     pr.add_argument("action", nargs="?", choices=["list", "check"], default="list",

@@ -173,6 +173,12 @@ async def _second_meeting(client: Client, persona: dict[str, Any], seed: int) ->
     print()
 
 
+def _scene_line(line: dict[str, Any], by_id: dict[str, dict[str, Any]], player: str) -> str:
+    """"Goldie (to Rook): ..." -- whom a scene line addresses, the player when no NPC."""
+    to = ", ".join(by_id[a]["name"] for a in line["addressed_to"] if a in by_id) or player
+    return f"{line['name']} (to {to}): {line['text']}"
+
+
 async def _demo_scene(client: Client, seed: int, by_id: dict[str, dict[str, Any]]) -> None:
     cast = [p for p in DEMO_SCENE if p in by_id]
     if len(cast) < 2:
@@ -194,9 +200,7 @@ async def _demo_scene(client: Client, seed: int, by_id: dict[str, dict[str, Any]
             if event.event != "scene.line":
                 return
             first.append(time.perf_counter())
-            line = event.data
-            to = ", ".join(by_id[a]["name"] for a in line["addressed_to"] if a in by_id) or "Mira"
-            print(f"{line['name']} (to {to}): {line['text']}")
+            print(_scene_line(event.data, by_id, "Mira"))
 
         said = await client.call("scene.say", {"scene": scene, "text": text}, on_event=shown)
         done = time.perf_counter()
@@ -221,6 +225,8 @@ async def chat(args: argparse.Namespace) -> int:
             async with Client(sidecar.endpoint, sidecar.token, timeout=60) as client:
                 personas = (await client.call("persona.list"))["personas"]
                 ids = [p["id"] for p in personas]
+                if args.scene:
+                    return await _scene_chat(client, args, {p["id"]: p for p in personas})
                 persona = args.persona or (ids[0] if ids else None)
                 if persona not in ids:
                     print(f"chat: unknown persona {persona!r}; known: {', '.join(ids)}", file=sys.stderr)
@@ -273,4 +279,58 @@ async def chat(args: argparse.Namespace) -> int:
                         break
                     options = result["options"]
                     print("   " + _options(result))
+    return 0
+
+
+async def _scene_chat(client: Client, args: argparse.Namespace, by_id: dict[str, dict[str, Any]]) -> int:
+    """`parley chat --scene ansel,goldie,rook`: one player among several NPCs; every line the
+    NPCs say to each other is printed as it arrives (the `scene.line` events)."""
+    cast = [p.strip() for p in args.scene.split(",") if p.strip()]
+    unknown = [p for p in cast if p not in by_id]
+    if unknown or len(cast) < 2:
+        known = ", ".join(by_id)
+        why = f"unknown persona {unknown[0]!r}" if unknown else "a scene needs at least two personas"
+        print(f"chat: {why}; known: {known}", file=sys.stderr)
+        return 1
+    player = args.player_name or args.player
+    begin: dict[str, Any] = {"personas": cast, "player": args.player, "seed": args.seed, "strategy": args.strategy}
+    if args.player_name:
+        begin["player_name"] = args.player_name
+    started = await client.call("scene.start", begin)
+    scene = started["scene"]
+    for line in started["lines"]:
+        print(f"{line['name']}: {line['text']}")
+    options = started["options"]
+    print("   " + _options(started) + "   (type a line, a number, or /quit)")
+    loop = asyncio.get_running_loop()
+
+    def shown(event: Event) -> None:
+        if event.event == "scene.line":
+            print(_scene_line(event.data, by_id, player))
+
+    while True:
+        text = await loop.run_in_executor(None, sys.stdin.readline)
+        if not text:
+            break
+        text = text.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            for line in (await client.call("scene.end", {"scene": scene}))["lines"]:
+                print(f"{line['name']}: {line['text']}")
+            break
+        if text.isdigit() and 1 <= int(text) <= len(options):
+            text = options[int(text) - 1]["text"]
+            print(f"{player}: {text}")
+        try:
+            said = await client.call("scene.say", {"scene": scene, "text": text}, on_event=shown)
+        except RemoteError as exc:
+            print(f"   ! {exc.code}: {exc.message}")
+            continue
+        print("   [" + "; ".join(f"{by_id[p]['name']} {a['value']} ({a['delta']:+d})"
+                                 for p, a in said["affinity"].items()) + "]")
+        if said.get("ended"):
+            break
+        options = said["options"]
+        print("   " + _options(said))
     return 0

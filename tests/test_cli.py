@@ -134,6 +134,21 @@ def test_chat_over_stdin() -> None:
     assert len(lines) >= 4  # greeting, reply, option echo, reply, farewell
 
 
+def test_chat_with_a_scene_prints_each_npcs_line_and_whom_it_addresses() -> None:
+    script = "Hello everyone!\nRook, what do you think of Goldie?\n/quit\n"
+    out = _parley("chat", "--scene", "ansel,goldie,rook", "--player-name", "Ana", "--seed", "4",
+                  input_text=script, timeout=120)
+    assert out.returncode == 0, out.stderr
+    said = [ln for ln in out.stdout.splitlines() if " (to " in ln]
+    assert [ln.split(" (to ")[0] for ln in said[:3]] == ["Ansel", "Goldie", "Rook"]
+    assert all(" (to Ana): " in ln for ln in said[:3]), said[:3]
+    assert said[3].startswith("Rook (to ")
+    farewells = out.stdout.rstrip().splitlines()[-3:]
+    assert [ln.split(":")[0] for ln in farewells] == ["Ansel", "Goldie", "Rook"]
+    bad = _parley("chat", "--scene", "ansel,nobody", input_text="", timeout=120)
+    assert bad.returncode == 1 and "unknown persona 'nobody'" in bad.stderr
+
+
 def test_chat_shows_a_decided_action_and_the_user_accepts_or_refuses_it() -> None:
     script = (
         "Can you fix my sword?\ny the player paid two coppers\nThanks.\n"

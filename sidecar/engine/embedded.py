@@ -187,6 +187,11 @@ class EmbeddedEngine:
         if cue.answering is None or cue.answering.speaker == PLAYER or read(player_text).goodbye:
             # The player's own line; or a goodbye, which every NPC present answers as one.
             about = scene_lines.first_line_text(ctx, cue, player_text)
+            if cue.addressed_to:
+                # The line is handed to another NPC: a memory of the player brought up unasked
+                # would be said to that NPC as "you ..." ("I remember, you insulted Rook", said
+                # to Rook). The names that made it relevant were addresses, not a subject.
+                memories = [replace(r, relevance=0.0) for r in memories]
             base = self.reply(ctx, about, sentiment, tone, memories, news=news)
             return scene_lines.hand_off(ctx, cue, base)
         return scene_lines.answer(ctx, cue, player_text, news=news)

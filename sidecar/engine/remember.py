@@ -425,7 +425,9 @@ def without_when(text: str) -> str:
 def spoken(text: str) -> str:
     """A memory as the NPC says it to the player: "The player promised to bring me a trout."
     becomes "you promised to bring me a trout" (no final stop: it goes inside a phrase)."""
-    out = _PLAYER.sub(_you, text.strip().rstrip(".!"))
+    # A quoted line keeps its quote but not its full stop: the phrase adds its own ('you
+    # insulted me: "You oaf".', not '"You oaf.".').
+    out = _PLAYER.sub(_you, re.sub(r'[.!]+(["\u201d])$', r"\1", text.strip().rstrip(".!")))
     out = _swap(out, _TO_YOU)
     # Only the words made here start lower-case inside a phrase; a name ("Mira promised ...")
     # or "I" keeps its capital.

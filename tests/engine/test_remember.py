@@ -245,3 +245,9 @@ def test_bad_weights_are_a_config_error(bad: dict[str, float]) -> None:
 
     with pytest.raises(ConfigError):
         RecallWeights(**bad)  # type: ignore[arg-type]
+
+
+def test_a_quoted_line_said_back_has_one_full_stop() -> None:
+    said = remember.spoken('The player insulted me: "Rook, you are a terrible bard."')
+    assert said == 'you insulted me: "Rook, you are a terrible bard"'
+    assert remember.spoken('The player told me a secret: "Are you mad?"').endswith('"Are you mad?"')

@@ -75,6 +75,31 @@ async def test_named_npcs_answer_in_mention_order_and_address_the_next(director:
     assert set(said.affinity) == set(speakers)
 
 
+@pytest.mark.parametrize("seed", [1, 4, 9])
+async def test_a_line_to_everyone_gets_each_npcs_own_answer_to_the_player(director: SceneDirector, seed: int) -> None:
+    # Found in play: "Hello everyone!" got one answer; then each later NPC answered the one
+    # before it ("That's the truth of it, Ansel!") instead of the player.
+    s = await director.start(["ansel", "goldie", "rook"], PLAYER, seed=seed, player_name="Ana")
+    said = await director.say(s.scene, "Hello everyone!")
+    assert [(x.speaker, x.addressed_to) for x in said.lines] == [("ansel", ()), ("goldie", ()), ("rook", ())]
+    for x in said.lines[1:]:
+        assert "Ansel" not in x.text and "Goldie" not in x.text, x.text
+
+
+@pytest.mark.parametrize("seed", [2, 4, 6])
+async def test_a_line_handed_to_another_npc_does_not_bring_up_the_players_past_to_it(
+    director: SceneDirector, seed: int
+) -> None:
+    # Found in play: "What about the old mine, Ansel and Rook?" -> Ansel (to Rook): "I
+    # remember, you insulted Rook: ..." -- a memory of the player, said to Rook as "you".
+    s = await director.start(["ansel", "goldie", "rook"], PLAYER, seed=seed, player_name="Ana")
+    await director.say(s.scene, "Rook, you are a terrible bard.")
+    said = await director.say(s.scene, "What about the old mine, Ansel and Rook?")
+    first = said.lines[0]
+    assert first.speaker == "ansel" and first.addressed_to == ("rook",)
+    assert "insult" not in first.text.lower() and "bard" not in first.text.lower(), first.text
+
+
 async def test_same_seed_replays_the_same_scene(dialogue: Dialogue, store: Store) -> None:
     async def play() -> list[tuple[str, str]]:
         d = SceneDirector(dialogue)

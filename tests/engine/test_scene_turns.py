@@ -97,6 +97,21 @@ def test_with_nobody_named_and_no_interest_the_last_addressed_answers(village: P
     assert first[0] == Turn("sorrel", (), "first")
 
 
+@pytest.mark.parametrize("text", ["Hello everyone!", "What do you all think of the festival?", "Evening, folks."])
+def test_a_line_to_everyone_is_answered_by_every_present_npc_to_the_player(village: PersonaSet, text: str) -> None:
+    # Found in play: "Hello everyone!" in a scene of three got one "H-hello… hi." back.
+    turns = line(village, text, ["ansel", "goldie", "rook"])
+    assert turns == [Turn("ansel", (), "group"), Turn("goldie", (), "group"), Turn("rook", (), "group")]
+    capped = line(village, text, ["ansel", "goldie", "rook"], policy=Policy(max_lines=2))
+    assert [t.speaker for t in capped] == ["ansel", "goldie"]
+
+
+@pytest.mark.parametrize("text", ["I lost all my money.", "Rook, tell everyone the news."])
+def test_all_alone_or_a_named_npc_is_not_a_line_to_everyone(village: PersonaSet, text: str) -> None:
+    turns = line(village, text, ["ansel", "goldie", "rook"], policy=Policy(talkativeness=0.0, chime_interest=99))
+    assert turns and all(t.why != "group" for t in turns)
+
+
 def test_a_keen_unnamed_npc_may_chime_in_after_the_named_ones(village: PersonaSet) -> None:
     text = "Ansel, will there be songs, music and dancing at the festival?"
     turns = line(village, text, VILLAGE_IDS, policy=Policy(talkativeness=1.0, decay=0.0))

@@ -411,8 +411,9 @@ class _Exchange:
     def _cue_for(self, speaker: Persona, turn: turns.Turn, player_name: str) -> SceneCue:
         """What the speaker's line source is told of the scene (engine/scene/cue.py): whom it
         addresses and how it stands toward them, who else is here, the line it answers (the
-        exchange's last line, else the player's)."""
-        last = self.lines[-1] if self.lines and turn.why != "farewell" else None
+        exchange's last line, else the player's; a farewell and a line to everyone answer the
+        player's, as each NPC's own answer to it)."""
+        last = self.lines[-1] if self.lines and turn.why not in ("farewell", "group") else None
         answering = Answering(last.speaker, last.name, last.text) if last else Answering(PLAYER, player_name, self.text)
         to = turn.addressed_to[0] if turn.addressed_to else None
         return make_cue(

@@ -4,7 +4,8 @@ One player line starts an exchange. The *opening round* is chosen by the scene's
 
     natural  the present NPCs the line names, in mention order; with none named, the one whose
              interests best match the line's words, else the one last addressed, else the
-             first present
+             first present; a line spoken to everyone ("Hello, everyone!") is answered by
+             every present NPC, each to the player
     list     every present NPC, in the scene's fixed order
     pooled   every present NPC once, in an order drawn from the seeded generator
     manual   the one NPC the game names (`scene.say`'s `speaker`)
@@ -32,13 +33,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from sidecar.engine.data import read_toml
 from sidecar.engine.text import tokens
+from sidecar.errors import ConfigError
 
 Strategy = Literal["natural", "list", "pooled", "manual"]
 STRATEGIES: tuple[Strategy, ...] = ("natural", "list", "pooled", "manual")
 
 Why = Literal[
-    "named", "interest", "last", "first", "listed", "pooled", "manual", "chime", "banter", "voiced", "farewell"
+    "named", "interest", "last", "first", "listed", "pooled", "manual", "chime", "banter", "voiced", "farewell",
+    "group",
 ]
 """Why a speaker was chosen: kept on the turn for logs and tests."""
 
@@ -248,12 +252,31 @@ def _opening_order(
         raise SceneRuleError(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
     line_words = tokens(line)
     order: list[tuple[str, Why]] = [(i, "named") for i in dict.fromkeys(named) if i in ids]
+    if not order and spoken_to_everyone(line_words):
+        return [(i, "group") for i in ids[: policy.max_lines]]
     if not order:
         return [_unnamed_speaker(present, line_words, last_addressed)]
     chimer = _chimer(present, {i for i, _ in order}, line_words, rng, policy)
     if chimer is not None:
         order.append((chimer, "chime"))
     return order
+
+
+def _group_phrases() -> tuple[tuple[str, ...], ...]:
+    raw = read_toml("words.toml").get("group_address")
+    if not isinstance(raw, list) or not raw or not all(isinstance(p, str) and p == p.lower() for p in raw):
+        raise ConfigError("sidecar/data/words.toml: group_address: must be a non-empty list of lowercase phrases")
+    return tuple(tuple(p.split()) for p in raw)
+
+
+_GROUP = _group_phrases()
+
+
+def spoken_to_everyone(line_words: Sequence[str]) -> bool:
+    """Whether the line speaks to the whole scene ("Hello everyone!", "What do you all
+    think?"): one of words.toml's `group_address` phrases, as whole words in order."""
+    words = list(line_words)
+    return any(words[k : k + len(p)] == list(p) for p in _GROUP for k in range(len(words) - len(p) + 1))
 
 
 def _unnamed_speaker(present: Sequence[Member], line_words: list[str], last: str | None) -> tuple[str, Why]:
@@ -282,6 +305,9 @@ def _address(order: list[tuple[str, Why]]) -> list[Turn]:
     """Each speaker of the round addresses the next, the last the one before it, a lone one
     the player. An NPC that chimes in was not asked: it addresses the one who spoke before it,
     and nobody addresses it before it has spoken."""
+    if order and all(w == "group" for _, w in order):
+        # Spoken to everyone: each answers the player, and no one is handed the word.
+        return [Turn(speaker, (), why) for speaker, why in order]
     chime = [(s, w) for s, w in order if w == "chime"]
     order = [(s, w) for s, w in order if w != "chime"]
     turns: list[Turn] = []
