@@ -1,8 +1,8 @@
 """Gossip: what one NPC may pass on to another about the player, as pure rules.
 
-Two NPCs meet when the game names one as a bystander of the other's conversation (issue 14's
-scenes will be a second way). At a meeting, a *teller* passes memories to a *listener* only
-if all of this holds (`may_gossip`):
+Two NPCs meet when the game names one as a bystander of the other's conversation, and when
+they are together in a scene (as it starts, or as one of them joins it). At a meeting, a
+*teller* passes memories to a *listener* only if all of this holds (`may_gossip`):
 
 - the teller's persona has `gossip = true`;
 - they like each other: each one's affinity for the other (NPC<->NPC, store/relations.py,
@@ -12,7 +12,8 @@ It then passes (`passable`) its memories about the player that were made before 
 never one of kind `secret`, never one the listener gave it (`told_by` the listener), never one
 the listener already holds (the same memory key: store/memory.py's dedup key, which stays the
 same when a memory is retold), the most important first, at most `LIMIT`. The listener
-stores each as its own memory marked `told_by` the teller (pipeline/overhear.py).
+stores each as its own memory marked `told_by` the teller (pipeline/overhear.py, the one
+place the rule is run, for a turn's witnesses and for a scene's meetings).
 
 Nothing here reads the store or the clock: the caller looks up the affinities and memories
 and stores what comes out, in the turn's transaction.

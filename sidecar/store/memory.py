@@ -173,6 +173,17 @@ def write_turn_memories(
         _upsert(conn, player, m.persona or persona, m, MemorySource(conversation, first_seq + m.line), now)
 
 
+def write_told(conn: Any, player: str, memories: Iterable[NewMemory], now: float) -> None:
+    """Memories passed on between NPCs with no line to source them to (gossip as an NPC joins
+    a scene: store/scenes.py `join`), inside the caller's transaction; each names the NPC
+    who remembers it (`persona`) and its teller (`told_by`). Raises ValueError otherwise (a
+    caller bug: such a memory would read as one the game added)."""
+    for m in memories:
+        if m.persona is None or m.told_by is None:
+            raise ValueError("a memory passed on names who remembers it and who told it")
+        _upsert(conn, player, m.persona, m, None, now)
+
+
 def fts_query(words: Iterable[str]) -> str | None:
     """An FTS5 query matching any of `words`, each quoted so nothing in it is FTS syntax;
     None when there is no word."""
@@ -285,5 +296,6 @@ __all__ = [
     "NewMemory",
     "fts_query",
     "memory_key",
+    "write_told",
     "write_turn_memories",
 ]

@@ -38,7 +38,7 @@ from sidecar.store.db import (
     apply_affinity,
     insert_messages,
 )
-from sidecar.store.memory import NewMemory, write_turn_memories
+from sidecar.store.memory import NewMemory, write_told, write_turn_memories
 from sidecar.store.summaries import SummaryWrite, insert_sync
 from sidecar.store.tx import writing
 
@@ -99,6 +99,9 @@ class NewScene:
     """Each persona's ConversationState JSON after its greeting."""
     affinity: Mapping[str, int]
     """The starting affinity of each pair that has none stored yet."""
+    memories: tuple[NewMemory, ...] = ()
+    """What the NPCs gossiped as the scene began (each `m.persona`'s, `told_by` its teller),
+    sourced to the greeting `m.line` (the teller's)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def create(conn: Any, new: NewScene) -> dict[str, int]:
         )
         insert_messages(conn, new.scene, 0, new.greetings, now)
         witness.record_sync(conn, new.scene, 0, len(new.greetings), new.personas)
+        write_turn_memories(conn, new.player, NO_PERSONA, new.scene, 0, new.memories, now)
         return _affinities(conn, new.player, new.personas)
 
 
@@ -337,9 +341,11 @@ def _all_said_goodbye(conn: Any, scene: str) -> bool:
     return present > 0 and farewells == present
 
 
-def join(conn: Any, scene: str, persona: str, *, affinity: int) -> SceneRow:
+def join(conn: Any, scene: str, persona: str, *, affinity: int, told: Sequence[NewMemory] = ()) -> SceneRow:
     """`persona` comes within earshot: it hears every line from now on (not the ones before).
-    Raises SceneNotFound, ConversationEnded, BadRequest (already present)."""
+    `told`: what it and the NPCs present gossiped as it came (no line is said then, so they
+    have no source; each names its teller). Raises SceneNotFound, ConversationEnded,
+    BadRequest (already present)."""
     now = time.time()
     with writing(conn):
         row = open_scene(conn, scene)
@@ -361,6 +367,7 @@ def join(conn: Any, scene: str, persona: str, *, affinity: int) -> SceneRow:
                 "UPDATE scene_members SET present = 1, farewell = 0 WHERE conversation_id = ? AND persona_id = ?",
                 (scene, persona),
             )
+        write_told(conn, row.player, told, now)
         conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, scene))
         return _loaded(conn, scene)
 

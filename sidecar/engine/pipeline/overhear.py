@@ -9,6 +9,10 @@ Two parts, both only when the game named witnesses:
   on memories it made before this turn, never a secret, marked `told_by` the teller and
   retold in the listener's words.
 
+`Overhear.meet` is the same gossip for NPCs that meet with no player line (together in a
+scene: engine/scene/director.py); the director stores what it returns with the scene's start
+or join.
+
 Reads happen here, before the commit: the memories each NPC holds (store/memory.py) and how
 the two NPCs feel about each other (store/relations.py, starting from the persona files).
 """
@@ -50,15 +54,31 @@ class Overhear:
         if not meeting.bystanders:
             return ()
         out = witness.overheard(remembered, meeting.speaker, meeting.bystanders)
-        before = time.time()
         held = {meeting.speaker.id: {m.key for m in remembered}}
         for b in meeting.bystanders:
             held[b.id] = {m.key for m in out if m.persona == b.id}
-        for b in meeting.bystanders:
-            pair = await self._pair(meeting.speaker, b)
-            for teller, listener in gossip.tellers(pair):
-                out.extend(await self._told(meeting.player, teller, listener, before, held[listener.id]))
+        pairs = [(meeting.speaker, b) for b in meeting.bystanders]
+        out.extend(await self._gossip(meeting.player, pairs, held, time.time()))
         return tuple(out)
+
+    async def meet(self, player: str, pairs: Sequence[tuple[Persona, Persona]]) -> tuple[NewMemory, ...]:
+        """What is gossiped when each of `pairs` meets now with no line of the player's (NPCs
+        together in a scene: engine/scene/director.py, as it starts and as an NPC joins):
+        each memory is the listener's (`persona`), marked `told_by` its teller."""
+        return tuple(await self._gossip(player, pairs, {}, time.time()))
+
+    async def _gossip(
+        self, player: str, pairs: Sequence[tuple[Persona, Persona]], held: dict[str, set[str]], before: float
+    ) -> list[NewMemory]:
+        """The one gossip step over meeting `pairs`: for each, in the directions the rules allow
+        (engine/gossip.py `tellers`), what the teller passes on; `held` (persona -> memory
+        keys it is getting at this meeting) grows with what is passed, so nobody is told a
+        fact twice at one meeting."""
+        out: list[NewMemory] = []
+        for a, b in pairs:
+            for teller, listener in gossip.tellers(await self._pair(a, b)):
+                out.extend(await self._told(player, teller, listener, before, held.setdefault(listener.id, set())))
+        return out
 
     async def _pair(self, a: Persona, b: Persona) -> gossip.Pair:
         a_feels = await self.relations.get(a.id, b.id, start=gossip.starting_affinity(a, b.id))

@@ -18,12 +18,18 @@ speaker included); what the player's line tells the first speaker is also rememb
 other present NPC (engine/witness.py `overheard`), so an NPC that joined later or left earlier
 neither heard the lines nor remembers them.
 
+Gossip: NPCs together in a scene meet as it starts (every pair of the cast, after the
+greetings) and as one joins (the joiner and each NPC present): where engine/gossip.py's rule
+allows it, a teller passes on memories made before that moment, never a secret, marked
+`told_by` (pipeline/overhear.py `Overhear.meet`, the same step a turn's witnesses meet in).
+
 Randomness (the turn-taker's banter, the embedded engine's seeds) comes from the scene's seed
 and the exchange's number: a scene replays identically.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -168,6 +174,12 @@ class SceneDirector:
             states[persona.id] = replace(given, engine=greeting.memory).to_json()
             last_ctx = ctx
         assert last_ctx is not None  # the protocol refuses an empty cast
+        # Together in the scene, NPCs who like each other gossip (engine/gossip.py's rule, run
+        # by the turn's overhear step): after the greetings, so no greeting is made from
+        # hearsay; each passed memory is sourced to its teller's greeting.
+        greeted = {p.id: k for k, p in enumerate(cast)}
+        told = await self.dialogue.overhear.meet(player, list(itertools.combinations(cast, 2)))
+        told = tuple(replace(m, line=greeted[m.told_by]) for m in told if m.told_by is not None)
         options = self.dialogue.offer.embedded(last_ctx, greetings[-1].text, None)
         last = cast[-1].id
         states[last] = offered(ConversationState.from_json(states[last]), options).to_json()
@@ -186,6 +198,7 @@ class SceneDirector:
                 greetings=tuple(greetings),
                 states=states,
                 affinity=starting,
+                memories=told,
             ),
         )
         lines = tuple(
@@ -221,7 +234,11 @@ class SceneDirector:
         found = self.personas.get(persona)
         row = await self.store.run(scenes.open_scene, scene)
         affinity = await self.store.affinity(row.player, found.id)
-        joined = await self.store.run(scenes.join, scene, found.id, affinity=affinity)
+        # The joiner meets each NPC present: gossip flows where the rule allows, stored with
+        # the join (a refused join stores none of it).
+        present = [self.personas.get(m.persona) for m in row.present if m.persona != found.id]
+        told = await self.dialogue.overhear.meet(row.player, [(found, p) for p in present])
+        joined = await self.store.run(scenes.join, scene, found.id, affinity=affinity, told=told)
         return tuple(m.persona for m in joined.present)
 
     async def leave(self, scene: str, persona: str) -> tuple[str, ...]:
