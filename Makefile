@@ -63,9 +63,12 @@ clean:
 
 # GDScript tests in a real Godot 4 (4.5 targeted, 4.4+ expected): GODOT_BIN=/path/to/godot.
 # The runner prints one line per test and "N passed, N failed"; PARLEY_PYTHON is the Python
-# its helpers and the sidecar run under.
+# its helpers and the sidecar run under. The import first writes the class_name cache
+# (.godot/), which a fresh clone lacks: the addon itself never needs it (scripts preload
+# each other), but the README tutorial's script uses ParleyNPC, ParleyReply... as a game does.
 test-godot: $(STAMP)
 	@if [ -z "$$GODOT_BIN" ]; then echo "test-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
+	"$$GODOT_BIN" --headless --path godot_addon --import >/dev/null 2>&1 || echo "test-godot: the import failed (an export template?): class_name globals are not registered" >&2
 	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" "$$GODOT_BIN" --headless --path godot_addon --script res://tests/run_tests.gd
 
 # What the addon costs per frame (headless, real sidecar): prints `BENCH name: ...` lines.

@@ -379,8 +379,8 @@ func test_turn_handles_finish_once_after_stream_returns() -> void:
 	var outcome: Reply = await raced.done()
 	if asked.ok:
 		check(asked.result.has("cancelled") and asked.result.has("state"), "request.cancel's shape")
-		if asked.result.get("cancelled") == true:
-			check_eq(outcome.error_code(), ParleyErr.CANCELLED, "cancelled in flight")
+		if asked.result.get("state") == "queued":
+			check_eq(outcome.error_code(), ParleyErr.CANCELLED, "a queued turn is cancelled")
 	else:
 		check(raced.is_done(), "only a finished turn cannot be cancelled (%s)" % asked)
 	check(outcome.ok or outcome.error_code() == ParleyErr.CANCELLED, "finished: %s" % outcome)
@@ -489,8 +489,17 @@ func test_an_npc_action_round_trip() -> void:
 	check_eq(twice.error_code(), ParleyErr.INVALID_ARGUMENT, "the first answer stands")
 	var after: Reply = await parley.request("actions.pending", {"conversation": conversation})
 	check(after.ok and after.result.get("actions", []).is_empty(), "no longer pending")
+	# The result with its detail became an event memory of Ansel's about the player.
+	var kept: Reply = await parley.memories("ansel")
+	var memory_texts: Array = kept.result.get("memories", []).map(
+		func(m: Dictionary) -> String: return m["text"]
+	)
+	check(
+		memory_texts.any(func(t: String) -> bool: return "the player paid two coppers" in t),
+		"the detail is remembered: %s" % [memory_texts]
+	)
 	var next: Reply = await npc.say("Thank you.")
-	check(next.ok and "sword" in next.text(), "the next line knows it was done: %s" % next.text())
+	check(next.ok and not next.text().is_empty(), "the turn after the result (%s)" % next)
 
 
 func test_a_scene_with_three_npcs() -> void:

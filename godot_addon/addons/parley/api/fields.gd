@@ -17,6 +17,13 @@ static func number(data: Dictionary, key: String, fallback: float = 0.0) -> floa
 	return float(value) if value is float or value is int else fallback
 
 
+## True only when [param data][[param key]] is the bool true (comparing a String with a
+## bool is a script error in Godot 4, so the type is checked first).
+static func flag(data: Dictionary, key: String) -> bool:
+	var value: Variant = data.get(key)
+	return value is bool and value
+
+
 ## [param data][[param key]] as a Dictionary, else an empty one.
 static func map(data: Dictionary, key: String) -> Dictionary:
 	var value: Variant = data.get(key)

@@ -27,7 +27,7 @@ static func from_dict(data: Dictionary) -> GoalScript:
 	goal.id = Fields.text(data, "id")
 	goal.description = Fields.text(data, "description")
 	goal.progress = Fields.number(data, "progress")
-	goal.completed = data.get("completed") == true
+	goal.completed = Fields.flag(data, "completed")
 	goal.reason = Fields.text(data, "reason")
 	return goal
 

@@ -254,7 +254,7 @@ func _on_zmtp_message_received(frames: Array[PackedByteArray]) -> void:
 		return
 	if not _pending.has(id):
 		return  # a reply to a request that already timed out
-	if msg.get("ok") == true:
+	if msg.get("ok") is bool and msg["ok"]:
 		var result: Dictionary = msg["result"] if msg.get("result") is Dictionary else {}
 		_finish(id, ReplyScript.succeeded(id, result))
 	else:

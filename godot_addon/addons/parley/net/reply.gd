@@ -116,7 +116,7 @@ func _read_result() -> void:
 	affinity = AffinityScript.from_dict(moved) if moved is Dictionary else null
 	var aim: Variant = result.get("goal")
 	goal = GoalScript.from_dict(aim) if aim is Dictionary else null
-	ended = result.get("ended") == true
+	ended = Fields.flag(result, "ended")
 	provider = Fields.text(result, "provider")
 
 
