@@ -12,7 +12,8 @@ OpenAI-format provider: once with Ansel a gossip (a copy of the shipped personas
 file says `gossip = true`; he and Goldie like each other, 80 / 90), once with the shipped
 files (Ansel keeps what he is told). Goldie learns the promise, `told_by` Ansel, only in the
 first run; she never learns the secret; Rook learns neither in either run. Checked on every
-prompt sent to the provider, attributed to the NPC it voices, and on `memory.list`.
+prompt sent to the provider, attributed to the NPC it voices, on `memory.list`, and on every
+line said (the same day on the embedded engine too).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Day:
     prompts: dict[str, list[str]] = field(default_factory=dict)
     """Each provider request's text, by the NPC it voiced."""
     listed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    """Every NPC line said (greetings, answers, scene lines, farewells), by its speaker."""
 
 
 def _personas(tmp: Path, ansel_gossips: bool) -> Path:
@@ -74,10 +77,13 @@ def _personas(tmp: Path, ansel_gossips: bool) -> Path:
 
 
 @asynccontextmanager
-async def _sidecar(data_dir: Path, personas: Path, config: Path) -> AsyncIterator[Client]:
+async def _sidecar(data_dir: Path, personas: Path, config: Path | None) -> AsyncIterator[Client]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "MAIN_KEY"}
-    env["MAIN_KEY"] = KEY
-    proc = Sidecar(data_dir, personas, extra_args=["--config", str(config)], env=env).start()
+    extra: list[str] = []
+    if config is not None:
+        env["MAIN_KEY"] = KEY
+        extra = ["--config", str(config)]
+    proc = Sidecar(data_dir, personas, extra_args=extra, env=env).start()
     try:
         async with Client(proc.endpoint, proc.token, timeout=30) as client:
             yield client
@@ -109,22 +115,30 @@ def _voiced(text: str) -> str:
 
 
 class Script:
-    def __init__(self, client: Client, fake: FakeProvider, day: Day) -> None:
+    def __init__(self, client: Client, fake: FakeProvider | None, day: Day) -> None:
         self.client, self.fake, self.day = client, fake, day
 
-    async def call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        first = len(self.fake.received)
+    async def call(self, op: str, args: dict[str, Any], persona: str = "") -> dict[str, Any]:
+        """`op`, recording its NPC lines (by `persona`, else by each scene line's speaker) and
+        the provider requests it made."""
+        first = len(self.fake.received) if self.fake else 0
         result: dict[str, Any] = await self.client.call(op, args)
-        for r in self.fake.received[first:]:
-            text = _request_text(r.body)
-            self.day.prompts.setdefault(_voiced(text), []).append(text)
+        if self.fake is not None:
+            for r in self.fake.received[first:]:
+                text = _request_text(r.body)
+                self.day.prompts.setdefault(_voiced(text), []).append(text)
+        if "line" in result:
+            self.day.lines.setdefault(persona, []).append(result["line"]["text"])
+        for line in result.get("lines", []):
+            self.day.lines.setdefault(line["speaker"], []).append(line["text"])
         return result
 
     async def talk(self, persona: str, lines: list[str]) -> None:
-        cid = (await self.call("conversation.start", {"persona": persona, "player": PLAYER, "seed": 3}))["conversation"]
+        start = {"persona": persona, "player": PLAYER, "seed": 3}
+        cid = (await self.call("conversation.start", start, persona))["conversation"]
         for line in lines:
-            await self.call("conversation.say", {"conversation": cid, "text": line})
-        await self.call("conversation.end", {"conversation": cid})
+            await self.call("conversation.say", {"conversation": cid, "text": line}, persona)
+        await self.call("conversation.end", {"conversation": cid}, persona)
 
     async def scene(self, personas: list[str], joins: list[str], lines: list[str]) -> None:
         args = {"personas": personas, "player": PLAYER, "seed": 8, "strategy": "list"}
@@ -136,13 +150,15 @@ class Script:
         await self.call("scene.end", {"scene": started["scene"]})
 
 
-async def _run_day(data_dir: Path, tmp: Path, ansel_gossips: bool) -> Day:
-    fake = await FakeProvider("openai", key=KEY).start()
+async def _run_day(data_dir: Path, tmp: Path, ansel_gossips: bool, *, provider: bool = True) -> Day:
+    fake = await FakeProvider("openai", key=KEY).start() if provider else None
     day = Day()
     try:
-        fake.default = Reply(text="Mm. Go on, I'm listening.")
-        config = tmp / "providers.toml"
-        config.write_text(one_openai_provider(fake.base_url), encoding="utf-8")
+        config = None
+        if fake is not None:
+            fake.default = Reply(text="Mm. Go on, I'm listening.")
+            config = tmp / "providers.toml"
+            config.write_text(one_openai_provider(fake.base_url), encoding="utf-8")
         async with _sidecar(data_dir, _personas(tmp, ansel_gossips), config) as client:
             s = Script(client, fake, day)
             await s.talk("ansel", [f"Can you keep a secret? {SECRET}.", f"I promise to {PROMISE} tomorrow."])
@@ -158,11 +174,15 @@ async def _run_day(data_dir: Path, tmp: Path, ansel_gossips: bool) -> Day:
                     "memories"
                 ]
     finally:
-        await fake.stop()
+        if fake is not None:
+            await fake.stop()
     return day
 
 
 def _check(day: Day, knows: dict[str, set[str]]) -> None:
+    for persona, lines in day.lines.items():
+        for line in lines:
+            assert not _facts(line) - knows[persona], (persona, line)
     for persona, prompts in day.prompts.items():
         for prompt in prompts:
             leaked = _facts(prompt) - knows[persona]
@@ -191,6 +211,20 @@ async def test_in_a_scene_an_npc_without_gossip_passes_nothing(data_dir: Path, t
     day = await _run_day(data_dir, tmp_path, ansel_gossips=False)
     _check(day, {"ansel": {"spoons", "quince"}, "goldie": set(), "rook": set()})
     assert day.prompts["goldie"] and day.prompts["rook"]
+
+
+
+
+@pytest.mark.parametrize("ansel_gossips", [True, False])
+async def test_in_a_scene_the_embedded_engine_says_only_what_each_npc_knows(
+    data_dir: Path, tmp_path: Path, ansel_gossips: bool
+) -> None:
+    day = await _run_day(data_dir, tmp_path, ansel_gossips, provider=False)
+    _check(day, {"ansel": {"spoons", "quince"}, "goldie": {"quince"} if ansel_gossips else set(), "rook": set()})
+    assert day.lines["goldie"] and day.lines["rook"]
+    # The gossip path on the embedded engine: asked about it, Goldie brings up the promise Ansel
+    # told her ("You promised to bring Ansel a jar of quince jam!"), and only then.
+    assert any("quince" in line for line in day.lines["goldie"]) is ansel_gossips, day.lines["goldie"]
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
