@@ -23,6 +23,7 @@ const SUITES: Array[String] = [
 ]
 ## No run may take longer than this; a hung await ends the run as a failure.
 const WATCHDOG_S := 300.0
+const ErrorLogger := preload("res://tests/helpers/script_error_logger.gd")
 
 
 func _initialize() -> void:
@@ -44,6 +45,9 @@ func _run() -> void:
 	var filter: String = user_args[0] if not user_args.is_empty() else ""
 	var passed: int = 0
 	var failed: int = 0
+	# A script error ends the test's function early without telling the caller: count them.
+	var errors := ErrorLogger.new()
+	OS.add_logger(errors)
 	for path: String in SUITES:
 		var script: GDScript = load(path)
 		if script == null:
@@ -62,10 +66,18 @@ func _run() -> void:
 			suite.set("tree", self)
 			suite.set("current_test", full)
 			var started: int = Time.get_ticks_msec()
+			var errors_before: int = errors.count
 			await suite.call("before_each")
 			await suite.call(test_name)
 			await suite.call("after_each")
 			var problems: PackedStringArray = suite.get("failures")
+			if errors.count > errors_before:
+				problems.append(
+					(
+						"%s: %d script error(s), the last: %s"
+						% [full, errors.count - errors_before, errors.last]
+					)
+				)
 			var ms: int = Time.get_ticks_msec() - started
 			if problems.is_empty():
 				passed += 1
@@ -77,6 +89,7 @@ func _run() -> void:
 					print("     ", problem)
 	if has_meta(&"parley_autoload"):
 		(get_meta(&"parley_autoload") as Node).queue_free()
+	OS.remove_logger(errors)
 	print("%d passed, %d failed" % [passed, failed])
 	quit(0 if failed == 0 and passed > 0 else 1)
 
