@@ -80,6 +80,23 @@ func test_the_tutorial_runs_as_written() -> void:
 	check(not npc.is_talking(), "left")
 
 
+func test_the_use_snippet_compiles() -> void:
+	# The "## Use" example is statements, not a script: it compiles inside a coroutine.
+	var readme: String = FileAccess.get_file_as_string(README)
+	var use: String = code_block(
+		readme.get_slice("\n## Use\n", 1).get_slice("\n## ", 0), "gdscript"
+	)
+	if not check(not use.is_empty(), "the README has a Use example"):
+		return
+	var body := PackedStringArray()
+	for line: String in use.split("\n"):
+		body.append("    " + line)  # the README indents with spaces
+	var script := GDScript.new()
+	script.source_code = "extends Node\n\n\nfunc example() -> void:\n" + "\n".join(body) + "\n"
+	var err: Error = script.reload()
+	check_eq(err, OK, "the Use example compiles (%s)" % error_string(err))
+
+
 ## The first fenced block of [param language] in [param markdown], without the fence and
 ## with the list indentation it has in the README removed.
 static func code_block(markdown: String, language: String) -> String:
