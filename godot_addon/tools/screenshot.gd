@@ -50,7 +50,7 @@ func _run() -> void:
 	var balloon: BalloonScript = village.get("balloon")
 	while balloon.option_buttons().is_empty():
 		await process_frame
-	for _i: int in 10:  # the layout settles (containers sort on the next frames)
+	for _i: int in 90:  # the layout settles (containers sort on the next frames)
 		await process_frame
 	await RenderingServer.frame_post_draw
 	var image: Image = root.get_texture().get_image()

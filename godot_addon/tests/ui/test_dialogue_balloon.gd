@@ -129,7 +129,7 @@ func test_a_line_is_typed_out_and_accept_skips_to_its_end() -> void:
 	var typing: bool = await wait_until(func() -> bool: return balloon.is_typing(), 90.0)
 	if not check(typing, "the greeting is being typed out"):
 		return
-	var text: RichTextLabel = balloon.get_node("%Text")
+	var text: Label = balloon.get_node("%Text")
 	var total: int = balloon.shown_text().length()
 	check(total > 5, "a greeting to type (%d characters)" % total)
 	check(balloon.option_buttons().is_empty(), "no options while the line is typed")

@@ -81,7 +81,7 @@ var _pending_options: Array[OptionScript] = []
 
 @onready var _balloon: Control = %Balloon
 @onready var _name_label: Label = %NameLabel
-@onready var _text: RichTextLabel = %Text
+@onready var _text: Label = %Text
 @onready var _options: Container = %Options
 @onready var _option_template: Button = %OptionTemplate
 @onready var _portrait_frame: Control = %PortraitFrame
