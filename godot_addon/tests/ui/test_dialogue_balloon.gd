@@ -267,3 +267,49 @@ static func _texture(color: Color) -> Texture2D:
 	var image: Image = Image.create_empty(8, 8, false, Image.FORMAT_RGBA8)
 	image.fill(color)
 	return ImageTexture.create_from_image(image)
+
+
+func test_a_scene_shows_each_line_with_its_speaker_in_order() -> void:
+	var faces: Dictionary = {}
+	for persona: String in ["goldie", "ansel", "sorrel"]:
+		faces[persona] = _texture(Color.from_hsv(randf(), 0.7, 0.7))
+		balloon.portraits[persona] = faces[persona]
+	check(parley.call("start"), "start")
+	var ready: bool = await wait_until(func() -> bool: return parley.call("is_ready"), 60.0)
+	if not check(ready, "the sidecar is ready"):
+		return
+	balloon.open_scene(["goldie", "ansel", "sorrel"])
+	var greeted: bool = await wait_until(func() -> bool: return _shown.size() >= 1, 60.0)
+	if not check(greeted, "the first greeting is shown"):
+		return
+	check(not balloon.scene.is_empty(), "the balloon shows a scene")
+	for i: int in 3:
+		if not check(_shown.size() == i + 1, "greeting %d shown (%d)" % [i + 1, _shown.size()]):
+			return
+		var line: LineScript = _shown[i]
+		check_eq(balloon.shown_name(), line.name, "greeting %d under its speaker's name" % i)
+		check(balloon.shown_portrait() == faces[line.speaker], "with %s's face" % line.speaker)
+		check_eq(balloon.shown_text(), line.text, "and its words")
+		if i < 2:
+			check(balloon.option_buttons().is_empty(), "no options before the last line")
+			_press(&"ui_accept")  # the next line
+	var speakers: Array = _shown.map(func(l: LineScript) -> String: return l.speaker)
+	check_eq(speakers, ["goldie", "ansel", "sorrel"], "one greeting each, in the scene's order")
+	check(balloon.option_buttons().size() >= 1, "then the options")
+	balloon.say("Goldie, Ansel, what news from the village?")
+	var answered: bool = await wait_until(
+		func() -> bool: return not balloon.busy and _shown.size() >= 4, 60.0
+	)
+	if not check(answered, "the scene answers"):
+		return
+	for _i: int in 10:
+		if not balloon.option_buttons().is_empty():
+			break
+		_press(&"ui_accept")
+	var answers: Array = _shown.slice(3).map(func(l: LineScript) -> String: return l.speaker)
+	check(answers.size() >= 2, "at least the two named NPCs answer: %s" % [answers])
+	if answers.size() >= 2:
+		check_eq(answers.slice(0, 2), ["goldie", "ansel"], "in the order they were named")
+	_press(&"ui_cancel")
+	check(not balloon.visible, "cancel closes the scene")
+	check(balloon.scene.is_empty(), "and ends it")

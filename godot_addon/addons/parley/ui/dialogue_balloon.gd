@@ -37,6 +37,7 @@ const ReplyScript := preload("res://addons/parley/net/reply.gd")
 const LineScript := preload("res://addons/parley/api/line.gd")
 const OptionScript := preload("res://addons/parley/api/option.gd")
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
+const ParleyScript := preload("res://addons/parley/parley.gd")
 
 ## How fast a line is typed out, in characters per second (0 or less: all at once). A
 ## streamed line is shown as its pieces arrive and is not typed out a second time.
@@ -71,6 +72,8 @@ const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 var npc: NpcScript = null
 ## True while waiting for the NPC's answer.
 var busy: bool = false
+## The scene shown ([method open_scene]), or "" for a conversation with one NPC.
+var scene: String = ""
 
 var _target_text: String = ""
 var _revealed: float = 0.0
@@ -78,6 +81,9 @@ var _typing: bool = false
 var _streaming: bool = false
 var _line: LineScript = LineScript.new()
 var _pending_options: Array[OptionScript] = []
+# A scene's lines still to show, one at a time (accept shows the next).
+var _queue: Array[LineScript] = []
+var _waiting_next: bool = false
 
 @onready var _balloon: Control = %Balloon
 @onready var _name_label: Label = %NameLabel
@@ -133,6 +139,8 @@ func _input(event: InputEvent) -> void:
 func open(target: NpcScript) -> void:
 	if npc != null and npc != target:
 		_disconnect_npc()
+	scene = ""
+	_queue.clear()
 	npc = target
 	if not npc.line_streamed.is_connected(_on_npc_line_streamed):
 		npc.line_streamed.connect(_on_npc_line_streamed)
@@ -149,19 +157,61 @@ func open(target: NpcScript) -> void:
 	_show_reply(reply)
 
 
-## Says [param text] to the NPC and shows the answer as it streams in.
-func say(text: String) -> void:
-	if npc == null or busy or text.strip_edges().is_empty():
+## Shows a scene with several NPCs ([param npcs]: [ParleyNPC]s or persona ids, as
+## [method Parley.start_scene] takes them): each line with its speaker's name and portrait,
+## one after another in the order said ([member action_accept] shows the next), then the
+## options. [method say] then speaks to the whole scene.
+func open_scene(npcs: Array) -> void:
+	var parley: ParleyScript = _parley()
+	if parley == null or busy:
 		return
-	await _take_turn(text, -1)
+	_disconnect_npc()
+	npc = null
+	scene = ""
+	visible = true
+	_clear_options()
+	_set_line("…", false)
+	_set_busy(true)
+	var reply: ReplyScript = await parley.start_scene(npcs)
+	if not is_inside_tree() or npc != null:
+		return
+	if reply.ok:
+		scene = str(reply.result.get("scene", ""))
+	_show_scene_reply(reply)
+
+
+## Says [param text] to the NPC (or the scene) and shows the answer as it streams in.
+func say(text: String) -> void:
+	if busy or text.strip_edges().is_empty():
+		return
+	if not scene.is_empty():
+		await _take_scene_turn(text)
+	elif npc != null:
+		await _take_turn(text, -1)
 
 
 ## Says the NPC's answer option [param option] (one of those shown: the sidecar gets its
 ## index, so the NPC knows which of its options was picked) and shows the answer.
 func choose(option: OptionScript) -> void:
-	if npc == null or busy:
+	if busy:
 		return
-	await _take_turn(option.text, option.index)
+	if not scene.is_empty():
+		await _take_scene_turn(option.text)
+	elif npc != null:
+		await _take_turn(option.text, option.index)
+
+
+func _take_scene_turn(text: String) -> void:
+	var parley: ParleyScript = _parley()
+	var shown: String = scene
+	player_spoke.emit(text)
+	_clear_options()
+	_set_busy(true)
+	_set_line("…", false)
+	var reply: ReplyScript = await parley.scene_say(shown, text, false)
+	if not is_inside_tree() or scene != shown:
+		return
+	_show_scene_reply(reply)
 
 
 func _take_turn(text: String, index: int) -> void:
@@ -188,6 +238,16 @@ func close() -> void:
 		return
 	visible = false
 	_typing = false
+	_queue.clear()
+	_waiting_next = false
+	if not scene.is_empty():
+		var ended: String = scene
+		scene = ""
+		closed.emit()
+		var parley: ParleyScript = _parley()
+		if parley != null:
+			await parley.end_scene(ended)
+		return
 	var target: NpcScript = npc
 	_disconnect_npc()
 	npc = null
@@ -242,6 +302,36 @@ func portrait_for(persona: String, emotion: String) -> Texture2D:
 	return portraits.get(persona, null)
 
 
+func _show_scene_reply(reply: ReplyScript) -> void:
+	_set_busy(false)
+	_clear_options()
+	if not reply.ok:
+		var why: String = reply.error.message if reply.error != null else "no answer"
+		_line = LineScript.new()
+		_set_line("(%s: %s)" % [reply.error_code(), why], false)
+		_pending_options = [_leave_option("Leave")]
+		_finish_line()
+		return
+	_queue = reply.lines.duplicate()
+	_pending_options = reply.options.duplicate()
+	if not _pending_options.any(func(o: OptionScript) -> bool: return o.intent == "leave"):
+		_pending_options.append(_leave_option("Goodbye."))
+	_play_next()
+
+
+func _play_next() -> void:
+	_waiting_next = false
+	if _queue.is_empty():
+		_finish_line()
+		return
+	_line = _queue.pop_front()
+	_name_label.text = _line.name if not _line.name.is_empty() else _line.speaker.capitalize()
+	_show_portrait_of(_line.speaker, _line.emotion)
+	_set_line(_line.text, true)
+	if not _typing:
+		_finish_line()
+
+
 func _show_reply(reply: ReplyScript) -> void:
 	_set_busy(false)
 	_clear_options()
@@ -279,6 +369,10 @@ func _set_line(text: String, typed: bool) -> void:
 func _finish_line() -> void:
 	_typing = false
 	_text.visible_characters = -1
+	if not _queue.is_empty():  # more lines of the scene: accept shows the next
+		_waiting_next = true
+		line_shown.emit(_line)
+		return
 	for option: OptionScript in _pending_options:
 		_add_option(option)
 	_pending_options = []
@@ -288,7 +382,10 @@ func _finish_line() -> void:
 
 
 func _show_portrait(emotion: String) -> void:
-	var persona: String = npc.persona_id if npc != null else ""
+	_show_portrait_of(npc.persona_id if npc != null else "", emotion)
+
+
+func _show_portrait_of(persona: String, emotion: String) -> void:
 	var texture: Texture2D = portrait_for(persona, emotion)
 	_portrait.texture = texture
 	_portrait_frame.visible = texture != null
@@ -363,10 +460,18 @@ func _on_accept() -> void:
 		get_viewport().set_input_as_handled()
 		skip_typing()
 		return
+	if _waiting_next:
+		get_viewport().set_input_as_handled()
+		_play_next()
+		return
 	if focused is BaseButton and _balloon.is_ancestor_of(focused):
 		get_viewport().set_input_as_handled()
 		if not (focused as BaseButton).disabled:
 			(focused as BaseButton).pressed.emit()
+
+
+func _parley() -> ParleyScript:
+	return get_node_or_null("/root/Parley") as ParleyScript
 
 
 func _disconnect_npc() -> void:
