@@ -82,7 +82,7 @@ screenshot-godot: $(STAMP)
 	@if [ -z "$$GODOT_BIN" ]; then echo "screenshot-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
 	PARLEY_PYTHON="$(CURDIR)/$(BIN)/python" xvfb-run -a -s "-screen 0 1280x720x24" "$$GODOT_BIN" --path godot_addon --script res://tools/screenshot.gd -- "$(SCREENSHOT)"
 
-# The demo village (three NPCs; walk up to one to talk). Needs a display.
+# The demo village (walk up to a villager to talk, or to the three at the well for a scene). Needs a display.
 demo-godot: $(STAMP)
 	@if [ -z "$$GODOT_BIN" ]; then echo "demo-godot: set GODOT_BIN to a Godot 4.4+ binary" >&2; exit 2; fi
 	"$$GODOT_BIN" --path godot_addon

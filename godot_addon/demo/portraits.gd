@@ -9,6 +9,8 @@ const LOOKS: Dictionary = {
 	"ansel": {"skin": "#c8926c", "hair": "#3b2a20", "shirt": "#8c4a2f"},
 	"goldie": {"skin": "#f2cda6", "hair": "#e0a030", "shirt": "#c0392b"},
 	"sorrel": {"skin": "#d9b08c", "hair": "#4f6b32", "shirt": "#4d8a4d"},
+	"rook": {"skin": "#b98565", "hair": "#1f1f2a", "shirt": "#3d3d52"},
+	"hesper": {"skin": "#e6bf9a", "hair": "#6b2a1e", "shirt": "#8a2f3c"},
 }
 ## Brows and mouth by emotion (the protocol's eight), as SVG path data on a 128 px face.
 const FACES: Dictionary = {

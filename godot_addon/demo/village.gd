@@ -1,12 +1,13 @@
 extends Node2D
-## Thimbleford, a very small village: walk (arrow keys, WASD or a gamepad stick) up to one
-## of three villagers and the dialogue balloon opens. Pick an answer or type your own; Esc
+## Thimbleford, a very small village: walk (arrow keys, WASD or a gamepad stick) up to a
+## villager and the dialogue balloon opens; at the well three villagers stand together, and
+## what you say there starts a scene they all take part in. Pick an answer or type your own; Esc
 ## (or the gamepad's cancel button) says goodbye.
 ##
 ## The scene is built in code from plain shapes, so it needs no imported assets and runs
 ## the same in the editor and in an export template. The villagers are personas from the
-## repository's personas/ folder: ansel (the smith), goldie (the innkeeper) and sorrel (the
-## herbalist).
+## repository's personas/ folder: ansel (the smith) and goldie (the innkeeper) on their own,
+## sorrel (the herbalist), rook and hesper (the captain) at the well.
 
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
@@ -18,8 +19,17 @@ const Portraits := preload("res://demo/portraits.gd")
 const VILLAGERS: Array[Dictionary] = [
 	{"persona": "ansel", "at": Vector2(260, 230), "color": Color(0.55, 0.3, 0.2), "name": "Ansel"},
 	{"persona": "goldie", "at": Vector2(880, 210), "color": Color(0.9, 0.7, 0.2), "name": "Goldie"},
-	{"persona": "sorrel", "at": Vector2(560, 140), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
 ]
+## The well, where three villagers stand together: walking up to them starts a scene (one
+## player line, several NPCs answering each other). Places are relative to the well.
+const WELL_AT := Vector2(560, 170)
+const WELL_RADIUS := 95.0
+const SQUARE: Array[Dictionary] = [
+	{"persona": "sorrel", "at": Vector2(-52, 6), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
+	{"persona": "rook", "at": Vector2(0, -44), "color": Color(0.3, 0.3, 0.4), "name": "Rook"},
+	{"persona": "hesper", "at": Vector2(52, 6), "color": Color(0.6, 0.2, 0.25), "name": "Hesper"},
+]
+const HINT := "Walk up to a villager, or to the three at the well. (Enter: talk again; Esc: bye.)"
 const SPEED := 240.0
 const TALK_RADIUS := 70.0
 
@@ -29,17 +39,20 @@ var status: Label
 ## How each villager feels about the player, from ParleyNPC.affinity_changed (top right).
 var feelings: Label
 var _near: NpcScript = null
+var _at_well: bool = false
+var _square: Array[NpcScript] = []
 
 
 func _ready() -> void:
 	_build_ground()
 	for villager: Dictionary in VILLAGERS:
 		_add_villager(villager)
+	_add_well()
 	player = _make_player(Vector2(560, 300))
 	add_child(player)
 	balloon = BalloonScene.instantiate()
 	var personas := PackedStringArray()
-	for villager: Dictionary in VILLAGERS:
+	for villager: Dictionary in VILLAGERS + SQUARE:
 		personas.append(str(villager["persona"]))
 	balloon.portraits = Portraits.table(personas)  # a face per emotion
 	add_child(balloon)
@@ -74,8 +87,12 @@ func _physics_process(_delta: float) -> void:
 
 
 func _unhandled_input(event: InputEvent) -> void:
-	if _near != null and not balloon.visible and event.is_action_pressed("ui_accept"):
+	if balloon.visible or not event.is_action_pressed("ui_accept"):
+		return
+	if _near != null:
 		balloon.open(_near)
+	elif _at_well:
+		balloon.open_scene(_square)
 
 
 ## Opens the dialogue with the villager whose persona is [param persona] (used by the
@@ -142,6 +159,54 @@ func _add_villager(villager: Dictionary) -> void:
 	add_child(body)
 
 
+func _add_well() -> void:
+	var well := Area2D.new()
+	well.name = "Well"
+	well.position = WELL_AT
+	var shape := CollisionShape2D.new()
+	var circle := CircleShape2D.new()
+	circle.radius = WELL_RADIUS
+	shape.shape = circle
+	well.add_child(shape)
+	var stone := _disc(14.0, Color(0.5, 0.5, 0.55))
+	well.add_child(stone)
+	for member: Dictionary in SQUARE:
+		var spot := Node2D.new()
+		spot.name = str(member["name"])
+		spot.position = member["at"]
+		spot.add_child(_disc(16.0, member["color"]))
+		var label := Label.new()
+		label.text = str(member["name"])
+		label.position = Vector2(-28, -44)
+		spot.add_child(label)
+		var npc := NpcScript.new()
+		npc.name = "ParleyNPC"
+		npc.persona_id = member["persona"]
+		npc.display_name = member["name"]
+		npc.add_to_group(&"parley_square")
+		spot.add_child(npc)
+		_square.append(npc)
+		well.add_child(spot)
+	well.body_entered.connect(_on_well_body_entered)
+	well.body_exited.connect(_on_well_body_exited)
+	add_child(well)
+
+
+func _on_well_body_entered(body: Node2D) -> void:
+	if body != player:
+		return
+	_at_well = true
+	if not balloon.visible:
+		balloon.open_scene(_square)
+
+
+func _on_well_body_exited(body: Node2D) -> void:
+	if body == player:
+		_at_well = false
+		if not balloon.scene.is_empty():
+			balloon.close()
+
+
 func _make_player(at: Vector2) -> CharacterBody2D:
 	var body := CharacterBody2D.new()
 	body.name = "Player"
@@ -191,11 +256,11 @@ func _on_villager_affinity_changed(
 
 
 func _on_balloon_closed() -> void:
-	status.text = "Walk up to a villager to talk. (Enter talks again, Esc says goodbye.)"
+	status.text = HINT
 
 
 func _on_parley_sidecar_ready(_endpoint: String) -> void:
-	status.text = "Walk up to a villager to talk. (Enter talks again, Esc says goodbye.)"
+	status.text = HINT
 
 
 func _on_parley_sidecar_failed(reason: String) -> void:
