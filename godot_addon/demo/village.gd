@@ -14,6 +14,8 @@ const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
 const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
 const ExportCheck := preload("res://demo/export_check.gd")
 const Portraits := preload("res://demo/portraits.gd")
+const ShopPanel := preload("res://demo/shop_panel.gd")
+const ActionScript := preload("res://addons/parley/api/action.gd")
 
 ## Persona id, place, colour and the name over its head.
 const VILLAGERS: Array[Dictionary] = [
@@ -38,6 +40,8 @@ var balloon: BalloonScript
 var status: Label
 ## How each villager feels about the player, from ParleyNPC.affinity_changed (top right).
 var feelings: Label
+## The smith's counter, shown when Ansel offers to sell or mend something.
+var shop: ShopPanel
 var _near: NpcScript = null
 var _at_well: bool = false
 var _square: Array[NpcScript] = []
@@ -57,6 +61,8 @@ func _ready() -> void:
 	balloon.portraits = Portraits.table(personas)  # a face per emotion
 	add_child(balloon)
 	balloon.closed.connect(_on_balloon_closed)
+	shop = ShopPanel.new()
+	add_child(shop)
 	status = Label.new()
 	status.position = Vector2(16, 12)
 	status.text = "Starting the Parley sidecar…"
@@ -154,6 +160,7 @@ func _add_villager(villager: Dictionary) -> void:
 	npc.add_to_group(&"parley_villagers")
 	body.add_child(npc)
 	npc.affinity_changed.connect(_on_villager_affinity_changed.bind(npc))
+	npc.action_requested.connect(_on_villager_action_requested)
 	body.body_entered.connect(_on_villager_body_entered.bind(npc))
 	body.body_exited.connect(_on_villager_body_exited.bind(npc))
 	add_child(body)
@@ -253,6 +260,11 @@ func _on_villager_affinity_changed(
 	_old: int, new: int, delta: int, reason: String, npc: NpcScript
 ) -> void:
 	feelings.text = "%s: %d (%+d, %s)" % [npc.display_name, new, delta, reason.get_slice(";", 0)]
+
+
+func _on_villager_action_requested(action: ActionScript) -> void:
+	if action.name in ["sell_item", "repair_item"]:
+		shop.show_offer(action)
 
 
 func _on_balloon_closed() -> void:

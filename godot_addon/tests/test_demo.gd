@@ -112,3 +112,29 @@ func _accept() -> void:
 		event.action = &"ui_accept"
 		event.pressed = pressed
 		tree.root.push_input(event)
+
+
+func test_the_smith_opens_his_shop_panel() -> void:
+	var npcs: Array[Node] = tree.get_nodes_in_group(&"parley_villagers")
+	var ansel: NpcScript = npcs[0]
+	var balloon: CanvasLayer = village.get("balloon")
+	var shop: CanvasLayer = village.get("shop")
+	var player: CharacterBody2D = village.get("player")
+	player.global_position = (ansel.get_parent() as Node2D).global_position + Vector2(40, 0)
+	var greeted: bool = await wait_until(
+		func() -> bool: return not balloon.call("option_buttons").is_empty(), 90.0
+	)
+	if not check(greeted, "Ansel greets"):
+		return
+	check(not shop.visible, "no shop before anything is asked")
+	balloon.call("say", "I'd like to buy a horseshoe, please.")
+	var offered: bool = await wait_until(func() -> bool: return shop.visible, 60.0)
+	if not check(offered, "asking to buy opens the shop panel"):
+		return
+	var offer: String = (shop.get("offer") as Label).text
+	check("horseshoe" in offer and "3 coppers" in offer, "the offer: %s" % offer)
+	var action: Object = shop.get("action")
+	(shop.get("pay") as Button).pressed.emit()
+	var paid: bool = await wait_until(func() -> bool: return bool(action.get("answered")), 30.0)
+	check(paid, "paying answers the action")
+	check(not shop.visible, "and closes the panel")
