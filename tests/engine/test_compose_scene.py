@@ -297,6 +297,27 @@ def test_every_embedded_scene_line_names_whom_it_addresses_and_passes_the_gate(
 ) -> None:
     """No key: over seeded scenes, a line to another NPC names it, never repeats the line it
     answers, and passes the quality gate (no label or narration for anyone else)."""
+    _check_scene_line(village, ids, line, seed, answering_npc)
+
+
+def test_a_handoff_dropped_for_length_is_put_back(village: PersonaSet) -> None:
+    # Found by the property test above: Hesper's long answer to Rook lost its handoff to
+    # Goldie when the draft trimmed its tail to fit, and the line never named Goldie.
+    _check_scene_line(village, ["hesper", "goldie", "rook"], "what do you think of the festival?", 1382, True)
+
+
+@pytest.mark.parametrize(
+    ("ids", "line", "seed"),
+    [(["goldie", "ansel", "rook"], "is the village safe at night?", 79733),
+     (["hesper", "sorrel", "rook"], "what's the news today?", 86070)],
+)
+def test_a_title_in_the_line_is_not_a_handoff(village: PersonaSet, ids: list[str], line: str, seed: int) -> None:
+    # Found by a sweep of the property test: "You've met everyone? The smith, the
+    # herbalist…" spoke of Ansel as "the smith", and the word was never passed to him.
+    _check_scene_line(village, ids, line, seed, False)
+
+
+def _check_scene_line(village: PersonaSet, ids: list[str], line: str, seed: int, answering_npc: bool) -> None:
     from sidecar.engine.quality import DEFAULT_THRESHOLD, score
 
     p = village.personas

@@ -37,6 +37,11 @@ def _names(text: str, persona: Persona) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE) for n in persona.names)
 
 
+def _says_name(text: str, persona: Persona) -> bool:
+    """Whether `text` speaks `persona`'s own name as a word (not a title such as "the smith")."""
+    return re.search(rf"(?<!\w){re.escape(persona.name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
 SUBJECT_MARKERS = frozenset(word_list(read_toml("words.toml"), "words.toml", "subject_markers"))
 """A name right after one of these is what the line is about ("think of Goldie")."""
 _LAST_WORD = re.compile(r"(\w+)\W*$")
@@ -112,7 +117,9 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
     """`base` (the reply to the player's line) turned to the NPC the cue addresses, by name.
     A line that already names it, an ending line, and a line to the player stay as they are."""
     addressees = cue.addressees
-    if base.ending or not addressees or _names(base.text, addressees[0]):
+    # Only its own name turns a line to an NPC: "the smith, the herbalist…" in a line about
+    # the village speaks of them, and the word still has to be passed on.
+    if base.ending or not addressees or _says_name(base.text, addressees[0]):
         return base
     turn = Call(ctx, "scene_handoff")
     mem = WorkingMemory.load(base.memory)
@@ -189,12 +196,12 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
             d.core = core
         if to_next is None:
             return d.text(), (topic, why)
-        d.tail = _handoff(turn, rng, mem, cue, ctx, said_nothing=why in _NOTHING_SAID)
-        text = d.text()
-        if normalize(d.tail) not in normalize(text):
+        handoff = _handoff(turn, rng, mem, cue, ctx, said_nothing=why in _NOTHING_SAID)
+        d.tail = handoff
+        text = d.text()  # may drop the tail (and clear it) to fit the length budget
+        if normalize(handoff) not in normalize(text):
             # Dropped for length: the core gives way, the next NPC's name does not.
-            d.core, d.extras = sentences(d.core)[0], []
-            handoff, d.tail = d.tail, ""
+            d.core, d.extras, d.tail = sentences(d.core)[0], [], ""
             text = clean(f"{d.text()} {handoff}")
         return text, (topic, why)
 
