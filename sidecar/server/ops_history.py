@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sidecar.engine.emotion import accept
@@ -12,6 +13,7 @@ from sidecar.engine.pipeline.load import load_conversation
 from sidecar.protocol import history as H
 from sidecar.protocol import ops as P
 from sidecar.store import archive, history, scenes
+from sidecar.store.db import MessageRow
 
 if TYPE_CHECKING:
     from sidecar.server.dispatch import Services
@@ -47,6 +49,11 @@ async def conversation_list(services: Services, args: H.ConversationListArgs) ->
 async def conversation_history(services: Services, args: P.HistoryArgs) -> P.HistoryResult:
     await load_conversation(services.store, args.conversation, allow_ended=True, allow_scene=True)
     rows = await services.store.run(history.lines, args.conversation, limit=args.limit, before=args.before)
+    return history_result(rows)
+
+
+def history_result(rows: Sequence[MessageRow]) -> P.HistoryResult:
+    """Stored lines as `conversation.history` and `scene.history` send them."""
     return P.HistoryResult(
         lines=[
             P.HistoryLine(
@@ -105,4 +112,6 @@ async def archive_restore(services: Services, args: H.ArchiveRestoreArgs) -> H.A
     return H.ArchiveRestoreResult(restored=await services.store.run(archive.restore, args.conversation))
 
 
-__all__ = ["archive_restore", "archive_run", "conversation_history", "conversation_list", "history_search"]
+__all__ = [
+    "archive_restore", "archive_run", "conversation_history", "conversation_list", "history_result", "history_search",
+]

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sidecar.engine.emotion import accept
 from sidecar.engine.scene.director import SceneLine, SceneSettings
 from sidecar.engine.turn import Affinity
 from sidecar.protocol import ops as P
 from sidecar.protocol import scenes as S
+from sidecar.server.ops_history import history_result
 from sidecar.store import history
 
 if TYPE_CHECKING:
@@ -70,20 +70,7 @@ async def scene_end(services: Services, args: S.SceneArgs) -> S.SceneEndResult:
 async def scene_history(services: Services, args: S.SceneHistoryArgs) -> P.HistoryResult:
     await services.scenes.history_exists(args.scene)
     rows = await services.store.run(history.lines, args.scene, limit=args.limit, before=args.before)
-    return P.HistoryResult(
-        lines=[
-            P.HistoryLine(
-                seq=r.seq,
-                speaker=r.speaker,
-                name=r.name,
-                text=r.text,
-                at=r.at,
-                emotion=accept(r.emotion),
-                intensity=r.intensity,
-            )
-            for r in rows
-        ]
-    )
+    return history_result(rows)
 
 
 __all__ = ["scene_end", "scene_history", "scene_join", "scene_leave", "scene_say", "scene_start"]

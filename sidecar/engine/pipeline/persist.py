@@ -40,36 +40,39 @@ def state_after(draft: Draft) -> ConversationState:
     )
 
 
+def player_message(draft: Draft, player: str, text: str) -> NewMessage:
+    """The player's line of a turn (or of a scene's exchange) as stored, with how it read."""
+    return NewMessage(
+        PLAYER, player, text, sentiment=draft.sentiment.label, compound=draft.sentiment.compound,
+        stance=draft.tone.stance,
+    )
+
+
+def npc_message(draft: Draft) -> NewMessage:
+    """The NPC's line of a turn as stored: what it said, how it was made and how it felt."""
+    gen, settled, speaker = draft.generation, draft.settled, draft.speaker
+    return NewMessage(
+        speaker.id,
+        speaker.name,
+        gen.text,
+        sentiment=settled.npc_sentiment.label,
+        compound=settled.npc_sentiment.compound,
+        provider=gen.line.provider,
+        quality=gen.quality.score,
+        retries=gen.retries,
+        quality_rules=json.dumps([[h.name, h.points] for h in gen.quality.rules]),
+        arc=settled.arc.arc.value,
+        emotion=settled.feeling.emotion,
+        intensity=settled.feeling.intensity,
+    )
+
+
 def turn_write(draft: Draft) -> TurnWrite:
     """The turn as one write: the player's line, the NPC's, state, affinity, goal."""
-    gen, settled, speaker = draft.generation, draft.settled, draft.speaker
-    rules = json.dumps([[h.name, h.points] for h in gen.quality.rules])
+    gen, settled = draft.generation, draft.settled
     return TurnWrite(
         conversation_id=draft.conversation.id,
-        messages=(
-            NewMessage(
-                PLAYER,
-                draft.conversation.player_id,
-                draft.player_text,
-                sentiment=draft.sentiment.label,
-                compound=draft.sentiment.compound,
-                stance=draft.tone.stance,
-            ),
-            NewMessage(
-                speaker.id,
-                speaker.name,
-                gen.text,
-                sentiment=settled.npc_sentiment.label,
-                compound=settled.npc_sentiment.compound,
-                provider=gen.line.provider,
-                quality=gen.quality.score,
-                retries=gen.retries,
-                quality_rules=rules,
-                arc=settled.arc.arc.value,
-                emotion=settled.feeling.emotion,
-                intensity=settled.feeling.intensity,
-            ),
-        ),
+        messages=(player_message(draft, draft.conversation.player_id, draft.player_text), npc_message(draft)),
         memory=state_after(draft).to_json(),
         affinity=AffinityWrite(settled.change.delta, settled.change.reason),
         ended=gen.ending,
@@ -155,9 +158,11 @@ async def persist_options(
 
 
 __all__ = [
+    "npc_message",
     "offered",
     "persist_farewell",
     "persist_greeting",
+    "player_message",
     "persist_options",
     "persist_turn",
     "state_after",

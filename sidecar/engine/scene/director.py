@@ -42,7 +42,7 @@ from sidecar.engine.emotion import Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.load import HISTORY_WINDOW
-from sidecar.engine.pipeline.persist import offered
+from sidecar.engine.pipeline.persist import npc_message, offered, player_message
 from sidecar.engine.pipeline.read import other_names, read_line
 from sidecar.engine.scene import attribution, turns
 from sidecar.engine.scene.bonds import StoredBonds
@@ -501,27 +501,9 @@ class _Exchange:
             return None
         gen, settled = draft.generation, draft.settled
         first_word = speaker.id not in self.affinity
-        npc = NewMessage(
-            speaker.id,
-            speaker.name,
-            gen.text,
-            sentiment=settled.npc_sentiment.label,
-            compound=settled.npc_sentiment.compound,
-            provider=gen.line.provider,
-            quality=gen.quality.score,
-            retries=gen.retries,
-            arc=settled.arc.arc.value,
-            emotion=settled.feeling.emotion,
-            intensity=settled.feeling.intensity,
-        )
-        player = NewMessage(
-            "player",
-            self.row.player,
-            self.text,
-            sentiment=draft.sentiment.label,
-            compound=draft.sentiment.compound,
-            stance=draft.tone.stance,
-        )
+        # The NPC's line as a one-to-one turn stores it (quality rules included).
+        npc = npc_message(draft)
+        player = player_message(draft, self.row.player, self.text)
         after = replace(draft.ctx.state, engine=gen.memory, arc_episode=settled.arc.episode, options_round=0)
         stored = await store.run(
             scenes.commit_line,
