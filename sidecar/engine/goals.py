@@ -239,6 +239,10 @@ _CLAMMED = cue_pattern(_DATA, "clammed")
 _SELF = cue_pattern(_DATA, "self")
 _AGREE = cue_pattern(_DATA, "agree")
 _REFUSE = cue_pattern(_DATA, "refuse")
+_DEFER = cue_pattern(_DATA, "defer")
+PERSUADE_ASKS = 2
+"""Requests put off (not refused) that talk an NPC round for `ask_favor`: asking again,
+politely, is how a player convinces an NPC without an LLM judge."""
 _NOT_A_REFUSAL = cue_pattern(_DATA, "not_a_refusal")
 _REBUFF = cue_pattern(_DATA, "rebuff")
 _ACCEPT = cue_pattern(_DATA, "accept")
@@ -312,6 +316,7 @@ def _build_trust(
 
 def _ask_favor(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) -> GoalCheck:
     best = GoalCheck(0.0, False, "ask for their help (please / could you / help)")
+    put_off = 0
     for ex in reversed(exchanges):
         if not read(ex.player).requests:
             continue
@@ -319,6 +324,16 @@ def _ask_favor(goal: GoalDef, exchanges: Sequence[_Exchange], persona: Persona) 
         agreed = (_AGREE.search(npc) or _has_keyword(npc, goal.success_keywords)) and not _refuses(npc)
         if agreed:
             return GoalCheck(1.0, True, f"{persona.name} agreed to help")
+        if _DEFER.search(npc):
+            # "Not just now. Ask me another time." is not a no. An NPC whose help is gated on
+            # this goal (an action's `goal_completed`) can only put the player off until it
+            # completes, so asking again is what convinces it; `settle` still holds
+            # completion back until affinity reaches the goal's requirement.
+            put_off += 1
+            if put_off >= PERSUADE_ASKS:
+                return GoalCheck(1.0, True, f"asked again and again, {persona.name} came round")
+            best = max(best, GoalCheck(0.5, False, f"{persona.name} put it off: ask again"), key=_p)
+            continue
         if ex.sentiment >= POSITIVE and not _refuses(npc):
             best = max(best, GoalCheck(0.5, False, f"{persona.name} seems open to it"), key=_p)
         else:

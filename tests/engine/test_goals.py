@@ -178,6 +178,29 @@ def test_ask_favor_refusals_do_not_complete(npc: str) -> None:
     assert not result.completed and result.progress == 0.3
 
 
+def test_ask_favor_is_won_by_asking_again_when_put_off_not_refused() -> None:
+    # Found in play: the captain, whose gate waits on this goal, could only say "not now",
+    # so on the embedded engine she could never be convinced.
+    put_off = "Not just now, I'm afraid. Ask me another time."
+    once = run("ask_favor", [("Could you please open the gate?", put_off, 0.0)])
+    assert not once.completed and once.progress == 0.5
+    twice = run("ask_favor", [
+        ("Could you please open the gate?", "Not just now, I'm afraid. Ask me another time.", 0.0),
+        ("Please, I need to get through the gate.", "I can't do that for you right now. Sorry.", 0.0),
+    ])  # fmt: skip
+    assert twice.completed and "came round" in twice.reason
+    cold = run("ask_favor", [
+        ("Could you please open the gate?", "Not just now, I'm afraid. Ask me another time.", 0.0),
+        ("Please, I need to get through the gate.", "That will have to wait, I'm afraid. Not today.", 0.0),
+    ], affinity=40)  # fmt: skip
+    assert not cold.completed and "needs affinity 50, is 40" in cold.reason
+    refused = run("ask_favor", [
+        ("Could you please open the gate?", "No. Never.", 0.0),
+        ("Please, I need to get through the gate.", "I said no.", 0.0),
+    ])  # fmt: skip
+    assert not refused.completed and refused.progress == 0.3
+
+
 def test_ask_favor_positive_but_no_yes_is_half_way() -> None:
     result = run("ask_favor", [("Can you help me?", "What a kind face you have.", 0.6)])
     assert not result.completed and result.progress == 0.5

@@ -145,6 +145,20 @@ async def test_the_captain_opens_the_gate_only_once_convinced(dialogue: Dialogue
     assert (await dialogue.say(cid, "Open the gate again!")).actions == ()  # once per conversation
 
 
+async def test_the_captain_is_convinced_by_asking_again_on_the_embedded_engine(dialogue: Dialogue) -> None:
+    # No SQL shortcut: put off twice (her gate waits on the goal), she comes round, and the
+    # next ask opens the gate.
+    cid = (await dialogue.start("hesper", "p1", seed=2)).conversation
+    await dialogue.set_goal(cid, "ask_favor")
+    first = await dialogue.say(cid, "Captain, could you please open the north gate for me?")
+    second = await dialogue.say(cid, "Please, I need to get through the gate to reach the mill.")
+    assert first.actions == () == second.actions
+    assert first.line.text in NOT_NOW and second.line.text in NOT_NOW
+    assert second.goal is not None and second.goal.completed
+    opened = await dialogue.say(cid, "Will you open the gate now?")
+    assert [a.name for a in opened.actions] == ["open_gate"]
+
+
 async def test_action_ids_are_unique_across_the_store(dialogue: Dialogue, store: Store) -> None:
     ids = []
     for player in ("p1", "p2", "p3"):
