@@ -18,25 +18,22 @@ line said (the same day on the embedded engine too).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shutil
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from parley_client import Client, Sidecar
+from parley_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
-from llm_support import one_openai_provider  # noqa: E402
+from llm_support import keyed_sidecar, one_openai_provider, request_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-scene-day-0123456789abcdefSECRETgossip"
@@ -76,27 +73,8 @@ def _personas(tmp: Path, ansel_gossips: bool) -> Path:
     return out
 
 
-@asynccontextmanager
-async def _sidecar(data_dir: Path, personas: Path, config: Path | None) -> AsyncIterator[Client]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "MAIN_KEY"}
-    extra: list[str] = []
-    if config is not None:
-        env["MAIN_KEY"] = KEY
-        extra = ["--config", str(config)]
-    proc = Sidecar(data_dir, personas, extra_args=extra, env=env).start()
-    try:
-        async with Client(proc.endpoint, proc.token, timeout=30) as client:
-            yield client
-    finally:
-        await asyncio.to_thread(proc.stop)
-
-
-def _request_text(body: dict[str, Any]) -> str:
-    parts = [str(body.get("system", ""))]
-    for m in body.get("messages", []):
-        content = m.get("content")
-        parts.append(content if isinstance(content, str) else repr(content))
-    return "\n".join(parts)
+def _sidecar(data_dir: Path, personas: Path, config: Path | None) -> AbstractAsyncContextManager[Client]:
+    return keyed_sidecar(data_dir, personas, config, KEY)
 
 
 _VOICES = re.compile(
@@ -125,7 +103,7 @@ class Script:
         result: dict[str, Any] = await self.client.call(op, args)
         if self.fake is not None:
             for r in self.fake.received[first:]:
-                text = _request_text(r.body)
+                text = request_text(r.body)
                 self.day.prompts.setdefault(_voiced(text), []).append(text)
         if "line" in result:
             self.day.lines.setdefault(persona, []).append(result["line"]["text"])

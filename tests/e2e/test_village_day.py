@@ -17,24 +17,21 @@ the game, or from another NPC (`told_by`).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from parley_client import Client, Sidecar
+from parley_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
-from llm_support import one_openai_provider  # noqa: E402
+from llm_support import keyed_sidecar, one_openai_provider, request_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PERSONAS = REPO / "personas"
@@ -72,31 +69,8 @@ class Day:
         self.lines.setdefault(persona, []).append(text)
 
 
-def _clean_env(key: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "MAIN_KEY"}
-    if key:
-        env["MAIN_KEY"] = KEY
-    return env
-
-
-@asynccontextmanager
-async def _sidecar(data_dir: Path, config: Path | None) -> AsyncIterator[Client]:
-    extra = ["--config", str(config)] if config is not None else []
-    proc = Sidecar(data_dir, PERSONAS, extra_args=extra, env=_clean_env(config is not None)).start()
-    try:
-        async with Client(proc.endpoint, proc.token, timeout=30) as client:
-            yield client
-    finally:
-        await asyncio.to_thread(proc.stop)
-
-
-def _request_text(body: dict[str, Any]) -> str:
-    """Everything a provider request tells the model (system prompt and every message)."""
-    parts = [str(body.get("system", ""))]
-    for m in body.get("messages", []):
-        content = m.get("content")
-        parts.append(content if isinstance(content, str) else repr(content))
-    return "\n".join(parts)
+def _sidecar(data_dir: Path, config: Path | None) -> AbstractAsyncContextManager[Client]:
+    return keyed_sidecar(data_dir, PERSONAS, config, KEY)
 
 
 class Script:
@@ -110,7 +84,7 @@ class Script:
         result: dict[str, Any] = await call
         if self.fake is not None:
             got = self.fake.received[first:]
-            self.day.prompts.setdefault(persona, []).extend(_request_text(r.body) for r in got)
+            self.day.prompts.setdefault(persona, []).extend(request_text(r.body) for r in got)
         self.day.said(persona, result["line"]["text"])
         return result
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+from parley_client import Client, Sidecar
 from sidecar.llm import ChatMessage, ChatReply, ChatRequest, RequestTags, Router, Usage
 from sidecar.llm.config import parse_config, resolve
 from sidecar.llm.costs import CostLedger
@@ -116,3 +120,29 @@ def one_openai_provider(base_url: str) -> str:
         f'base_url = "{base_url}"\nmodel = "m"\napi_key_env = "MAIN_KEY"\nkeyring = false\n'
         'json = "json_schema"\n'
     )
+
+
+@asynccontextmanager
+async def keyed_sidecar(data_dir: Path, personas: Path, config: Path | None, key: str) -> AsyncIterator[Client]:
+    """A real sidecar that sees no provider key from this shell; with `config` (whose provider
+    reads `MAIN_KEY`, as `one_openai_provider`'s does), `key` is that key."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "MAIN_KEY"}
+    extra: list[str] = []
+    if config is not None:
+        env["MAIN_KEY"] = key
+        extra = ["--config", str(config)]
+    proc = Sidecar(data_dir, personas, extra_args=extra, env=env).start()
+    try:
+        async with Client(proc.endpoint, proc.token, timeout=30) as client:
+            yield client
+    finally:
+        await asyncio.to_thread(proc.stop)
+
+
+def request_text(body: dict[str, Any]) -> str:
+    """Everything a provider request tells the model (system prompt and every message)."""
+    parts = [str(body.get("system", ""))]
+    for m in body.get("messages", []):
+        content = m.get("content")
+        parts.append(content if isinstance(content, str) else repr(content))
+    return "\n".join(parts)
