@@ -140,25 +140,8 @@ func _build_ground() -> void:
 
 
 func _add_villager(villager: Dictionary) -> void:
-	var body := Area2D.new()
-	body.name = str(villager["name"])
-	body.position = villager["at"]
-	var shape := CollisionShape2D.new()
-	var circle := CircleShape2D.new()
-	circle.radius = TALK_RADIUS
-	shape.shape = circle
-	body.add_child(shape)
-	body.add_child(_disc(18.0, villager["color"]))
-	var label := Label.new()
-	label.text = str(villager["name"])
-	label.position = Vector2(-30, -48)
-	body.add_child(label)
-	var npc := NpcScript.new()
-	npc.name = "ParleyNPC"
-	npc.persona_id = villager["persona"]
-	npc.display_name = villager["name"]
-	npc.add_to_group(&"parley_villagers")
-	body.add_child(npc)
+	var body := _talk_area(str(villager["name"]), villager["at"], TALK_RADIUS)
+	var npc := _add_figure(body, villager, 18.0, &"parley_villagers")
 	npc.affinity_changed.connect(_on_villager_affinity_changed.bind(npc))
 	npc.action_requested.connect(_on_villager_action_requested)
 	body.body_entered.connect(_on_villager_body_entered.bind(npc))
@@ -167,32 +150,14 @@ func _add_villager(villager: Dictionary) -> void:
 
 
 func _add_well() -> void:
-	var well := Area2D.new()
-	well.name = "Well"
-	well.position = WELL_AT
-	var shape := CollisionShape2D.new()
-	var circle := CircleShape2D.new()
-	circle.radius = WELL_RADIUS
-	shape.shape = circle
-	well.add_child(shape)
+	var well := _talk_area("Well", WELL_AT, WELL_RADIUS)
 	var stone := _disc(14.0, Color(0.5, 0.5, 0.55))
 	well.add_child(stone)
 	for member: Dictionary in SQUARE:
 		var spot := Node2D.new()
 		spot.name = str(member["name"])
 		spot.position = member["at"]
-		spot.add_child(_disc(16.0, member["color"]))
-		var label := Label.new()
-		label.text = str(member["name"])
-		label.position = Vector2(-28, -44)
-		spot.add_child(label)
-		var npc := NpcScript.new()
-		npc.name = "ParleyNPC"
-		npc.persona_id = member["persona"]
-		npc.display_name = member["name"]
-		npc.add_to_group(&"parley_square")
-		spot.add_child(npc)
-		_square.append(npc)
+		_square.append(_add_figure(spot, member, 16.0, &"parley_square"))
 		well.add_child(spot)
 	well.body_entered.connect(_on_well_body_entered)
 	well.body_exited.connect(_on_well_body_exited)
@@ -212,6 +177,35 @@ func _on_well_body_exited(body: Node2D) -> void:
 		_at_well = false
 		if not balloon.scene.is_empty():
 			balloon.close()
+
+
+# An area the player walks into to talk, of [param radius] around [param at].
+func _talk_area(node_name: String, at: Vector2, radius: float) -> Area2D:
+	var area := Area2D.new()
+	area.name = node_name
+	area.position = at
+	var shape := CollisionShape2D.new()
+	var circle := CircleShape2D.new()
+	circle.radius = radius
+	shape.shape = circle
+	area.add_child(shape)
+	return area
+
+
+# A villager's disc, name label and ParleyNPC under [param parent]; the NPC node is returned.
+func _add_figure(parent: Node2D, who: Dictionary, radius: float, group: StringName) -> NpcScript:
+	parent.add_child(_disc(radius, who["color"]))
+	var label := Label.new()
+	label.text = str(who["name"])
+	label.position = Vector2(-radius - 12.0, -2.0 * radius - 12.0)
+	parent.add_child(label)
+	var npc := NpcScript.new()
+	npc.name = "ParleyNPC"
+	npc.persona_id = who["persona"]
+	npc.display_name = who["name"]
+	npc.add_to_group(group)
+	parent.add_child(npc)
+	return npc
 
 
 func _make_player(at: Vector2) -> CharacterBody2D:

@@ -302,15 +302,23 @@ func portrait_for(persona: String, emotion: String) -> Texture2D:
 	return portraits.get(persona, null)
 
 
-func _show_scene_reply(reply: ReplyScript) -> void:
+# Ends the wait for [param reply]; a failed one is shown as the line, with only a way out.
+# True when it was a failure (the caller shows nothing more).
+func _shown_as_failure(reply: ReplyScript) -> bool:
 	_set_busy(false)
 	_clear_options()
-	if not reply.ok:
-		var why: String = reply.error.message if reply.error != null else "no answer"
-		_line = LineScript.new()
-		_set_line("(%s: %s)" % [reply.error_code(), why], false)
-		_pending_options = [_leave_option("Leave")]
-		_finish_line()
+	if reply.ok:
+		return false
+	var why: String = reply.error.message if reply.error != null else "no answer"
+	_line = LineScript.new()
+	_set_line("(%s: %s)" % [reply.error_code(), why], false)
+	_pending_options = [_leave_option("Leave")]
+	_finish_line()
+	return true
+
+
+func _show_scene_reply(reply: ReplyScript) -> void:
+	if _shown_as_failure(reply):
 		return
 	_queue = reply.lines.duplicate()
 	_pending_options = reply.options.duplicate()
@@ -333,14 +341,7 @@ func _play_next() -> void:
 
 
 func _show_reply(reply: ReplyScript) -> void:
-	_set_busy(false)
-	_clear_options()
-	if not reply.ok:
-		var why: String = reply.error.message if reply.error != null else "no answer"
-		_line = LineScript.new()
-		_set_line("(%s: %s)" % [reply.error_code(), why], false)
-		_pending_options = [_leave_option("Leave")]
-		_finish_line()
+	if _shown_as_failure(reply):
 		return
 	_line = reply.line
 	_name_label.text = npc.shown_name()
