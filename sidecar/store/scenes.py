@@ -413,14 +413,21 @@ class Farewells:
     states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
+def next_seq(conn: Any, scene: str) -> int:
+    """The seq the scene's next stored line gets."""
+    return int(
+        conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?", (scene,)).fetchall()[
+            0
+        ][0]
+    )
+
+
 def end(conn: Any, f: Farewells) -> None:
     """The present members' farewells, and the end of the scene."""
     now = time.time()
     with writing(conn):
         open_scene(conn, f.scene)
-        seq = conn.execute(
-            "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?", (f.scene,)
-        ).fetchall()[0][0]
+        seq = next_seq(conn, f.scene)
         insert_messages(conn, f.scene, seq, f.lines, now)
         witness.record_sync(conn, f.scene, seq, len(f.lines), f.hearers)
         conn.executemany(
@@ -449,6 +456,7 @@ def members_of(conn: Any, conversations: Sequence[str]) -> dict[str, list[str]]:
 
 
 __all__ = [
+    "next_seq",
     "KIND",
     "NO_PERSONA",
     "Farewells",

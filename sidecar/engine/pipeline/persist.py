@@ -88,8 +88,9 @@ async def persist_turn(store: Store, draft: Draft) -> AffinityResult:
     return await store.commit_turn(turn_write(draft))
 
 
-def _embedded_line(persona: Persona, text: str, tone: Sentiment, feel: Feeling) -> NewMessage:
-    """A greeting or farewell as stored: always the embedded engine's, with its emotion."""
+def embedded_message(persona: Persona, text: str, tone: Sentiment, feel: Feeling) -> NewMessage:
+    """A greeting or farewell as stored: always the embedded engine's, with its emotion (a
+    scene's greetings and farewells too)."""
     return NewMessage(
         persona.id,
         persona.name,
@@ -115,7 +116,7 @@ async def persist_greeting(
         player_id=ctx.player,
         persona_id=persona.id,
         seed=ctx.seed,
-        greeting=_embedded_line(persona, greeting.text, tone, feel),
+        greeting=embedded_message(persona, greeting.text, tone, feel),
         memory=state.to_json(),
         initial_affinity=ctx.affinity,
     )
@@ -140,7 +141,7 @@ async def persist_farewell(
     await store.commit_turn(
         TurnWrite(
             conversation_id=conversation_id,
-            messages=(_embedded_line(speaker, farewell.text, tone, feel),),
+            messages=(embedded_message(speaker, farewell.text, tone, feel),),
             memory=state.to_json(),
             ended=True,
         )
@@ -158,6 +159,7 @@ async def persist_options(
 
 
 __all__ = [
+    "embedded_message",
     "npc_message",
     "offered",
     "persist_farewell",

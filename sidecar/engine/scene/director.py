@@ -42,13 +42,13 @@ from sidecar.engine.emotion import Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.pipeline.load import HISTORY_WINDOW
-from sidecar.engine.pipeline.persist import npc_message, offered, player_message
+from sidecar.engine.pipeline.persist import embedded_message, npc_message, offered, player_message
 from sidecar.engine.pipeline.read import other_names, read_line
 from sidecar.engine.scene import attribution, turns
 from sidecar.engine.scene.bonds import StoredBonds
 from sidecar.engine.scene.cue import Answering, SceneCue, make_cue
 from sidecar.engine.sentiment import analyze
-from sidecar.engine.source import EMBEDDED, Emit, chunks
+from sidecar.engine.source import Emit, chunks
 from sidecar.engine.state import ConversationState
 from sidecar.engine.text import estimate_tokens
 from sidecar.engine.turn import Affinity, Dialogue
@@ -266,7 +266,7 @@ class SceneDirector:
             feels.append(feel)
             states[persona.id] = replace(state, engine=farewell.memory).to_json()
         hearers = tuple(p.id for p in present)
-        first = await self.store.run(_next_seq, scene)
+        first = await self.store.run(scenes.next_seq, scene)
         await self.store.run(scenes.end, scenes.Farewells(scene, tuple(messages), hearers, states))
         return tuple(
             SceneLine(p.id, p.name, m.text, (), first + k, f)
@@ -324,29 +324,11 @@ class SceneDirector:
             raise SceneNotFound(f"no scene {scene!r}", details={"scene": scene})
 
 
-def _next_seq(conn: Any, scene: str) -> int:
-    return int(
-        conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?", (scene,)).fetchall()[
-            0
-        ][0]
-    )
-
-
 def _embedded_line(persona: Persona, made: Composed, affinity: int) -> tuple[NewMessage, Feeling]:
     """A greeting or farewell as stored: the embedded engine's, with its emotion."""
     tone = analyze(made.text)
     feel = feelings.derive(made.text, tone, affinity=affinity, voice=tune(persona, affinity).voice)
-    message = NewMessage(
-        persona.id,
-        persona.name,
-        made.text,
-        sentiment=tone.label,
-        compound=tone.compound,
-        provider=EMBEDDED,
-        emotion=feel.emotion,
-        intensity=feel.intensity,
-    )
-    return message, feel
+    return embedded_message(persona, made.text, tone, feel), feel
 
 
 class _Exchange:
