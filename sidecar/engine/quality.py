@@ -240,6 +240,8 @@ def _speaks_for(
     return hits
 
 
+_STAGE = re.compile(r"\*([^*\n]+)\*")
+"""A stage direction, *between asterisks*, paired left to right."""
 _VOICE_VERBS = word_list(read_toml("scene_quality.toml"), "scene_quality.toml", "verbs")
 
 
@@ -251,7 +253,9 @@ def _narration_patterns(alts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     verbs = "|".join(re.escape(v) for v in _VOICE_VERBS)
     subject = rf"(?<!\w)(?P<who>{who})(?:\s+\w+ly)?\s+(?:{verbs})\b"
     forms = (
-        rf"\*[^*\n]{{0,40}}?{subject}[^*\n]*\*",  # *Goldie laughs*, *then Rook nods*
+        # *Goldie laughs*, *then Rook nods*: read inside each stage direction (`_STAGE` pairs
+        # the asterisks left to right), so the words between two of them are not one.
+        rf"^[^*\n]{{0,40}}?{subject}",
         rf"[,!?\u2026][\"\u201d]\s*{subject}",  # "Oh!" Goldie says. (a dialogue tag)
         rf"{subject}[^\"\u201c\n]{{0,30}}?[,:.]\s*[\"\u201c]",  # Goldie says, "Oh!"
     )
@@ -267,7 +271,11 @@ def _voices_other(text: str, persona: Persona, player_name: str | None, other_na
     if not alts:
         return None
     plain = _plain(text)
-    for pattern in _narration_patterns(alts):
+    staged, *spoken = _narration_patterns(alts)
+    for direction in _STAGE.finditer(plain):
+        if (m := staged.search(direction[1])) is not None:
+            return RuleHit("voices_other", RULES["voices_other"], f"narrates {m['who']}: {direction[0][:60]!r}")
+    for pattern in spoken:
         if (m := pattern.search(plain)) is not None:
             return RuleHit("voices_other", RULES["voices_other"], f"narrates {m['who']}: {m.group(0)[:60]!r}")
     return None

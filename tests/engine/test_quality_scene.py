@@ -50,6 +50,10 @@ def test_narrating_another_is_severe_and_fails_the_gate(text: str) -> None:
         'I said "no". You say "yes". Fine.',
         "You nod a lot, friend. Do you want a hinge?",
         "Rook sings too loud, says Goldie.",
+        # Between two stage directions is speech: "*…hands*…Could you say" is no direction
+        # (a seeded scene line that failed the gate).
+        "W-well… *turns a horseshoe over in his hands*…Could you say it another way? *rubs the back of"
+        " his neck* What do you think, Goldie?",
     ],
 )
 def test_its_own_words_and_hearsay_are_fine(text: str) -> None:
