@@ -132,7 +132,7 @@ _SORRY = re.compile(
 )
 _REQUEST = re.compile(
     r"\b(?:please|could\s+you|can\s+you|would\s+you|will\s+you|help|favou?r|need\s+you\s+to|lend"
-    r"|do\s+me\s+a)\b",
+    r"|do\s+me\s+a|i\s+beg|begging|let\s+me\s+(?:pass|through|in|out|by|go))\b",
     re.IGNORECASE,
 )
 _FLIRT = re.compile(

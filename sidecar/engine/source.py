@@ -20,6 +20,7 @@ from sidecar.engine import tone as tones
 from sidecar.engine.actions import Outcome, Proposal, acknowledge, doing, not_now
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.personality import Tuning
+from sidecar.engine.reading import read
 from sidecar.engine.recollect import Recollection
 from sidecar.engine.scene.cue import SceneCue
 from sidecar.engine.summary import SummaryView
@@ -148,8 +149,11 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     else:
         made = engine.reply(ctx, turn.player_text, turn.sentiment, turn.tone, turn.memories, news=news)
     # A refused rule's request is this NPC's own, even when the request words send the
-    # player elsewhere ("open the gate" → "Wrong door. Ansel mends…"): not now, not "not mine".
-    if turn.actions_refused and any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes):
+    # player elsewhere ("open the gate" → "Wrong door. Ansel mends…") or name nothing the
+    # request engine knows ("Please, I need to get through"): not now, not "not mine", and
+    # not a stray anecdote, so asking again is a request put off (the ask_favor goal).
+    asked = read(turn.player_text).requests or any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes)
+    if turn.actions_refused and asked:
         made = replace(made, text=_after(news, not_now(ctx.seed)))
     elif turn.actions_decided and any(note.startswith(DISCLAIMS) for note in made.notes):
         made = replace(made, text=_after(news, doing(ctx.seed)))

@@ -159,6 +159,20 @@ async def test_the_captain_is_convinced_by_asking_again_on_the_embedded_engine(d
     assert [a.name for a in opened.actions] == ["open_gate"]
 
 
+@pytest.mark.parametrize("seed", range(6))
+async def test_pleading_at_her_gate_is_put_off_and_talks_her_round(dialogue: Dialogue, seed: int) -> None:
+    # A plea that names no item the request engine knows ("get through") is still a request
+    # for her refused gate: put off, not answered with a stray fallback, so it counts.
+    cid = (await dialogue.start("hesper", "p1", seed=seed)).conversation
+    await dialogue.set_goal(cid, "ask_favor")
+    asked = await dialogue.say(cid, "Captain, could you open the gate for me?")
+    pleaded = await dialogue.say(cid, "Please, I really need to get through.")
+    assert asked.line.text in NOT_NOW and pleaded.line.text in NOT_NOW
+    assert pleaded.goal is not None and pleaded.goal.completed
+    begged = await dialogue.say(cid, "I beg you, let me pass.")
+    assert [a.name for a in begged.actions] == ["open_gate"]
+
+
 async def test_action_ids_are_unique_across_the_store(dialogue: Dialogue, store: Store) -> None:
     ids = []
     for player in ("p1", "p2", "p3"):
