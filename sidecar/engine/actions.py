@@ -137,19 +137,23 @@ def _parse_args(raw: Mapping[str, Any] | str) -> tuple[Mapping[str, Any], str | 
     return value, None
 
 
+CONDITION = "condition: "
+"""How a verdict's problem starts when a condition (not a limit) refused the action."""
+
+
 def _condition_problem(action: ActionDef, s: Situation) -> str | None:
     c = action.conditions
     if c.affinity_min is not None and s.affinity < c.affinity_min:
-        return f"condition: affinity {s.affinity} is below {c.affinity_min}"
+        return f"{CONDITION}affinity {s.affinity} is below {c.affinity_min}"
     if c.goal_completed is not None and not (s.goal_id == c.goal_completed and s.goal_completed):
-        return f"condition: goal {c.goal_completed} is not completed"
+        return f"{CONDITION}goal {c.goal_completed} is not completed"
     for key, want in c.world.items():
         if key not in s.world:
-            return f"condition: world fact {key} is not set"
+            return f"{CONDITION}world fact {key} is not set"
         have = s.world[key]
         # True is not 1 here: a fact's type is part of its value.
         if type(have) is not type(want) or have != want:
-            return f"condition: world fact {key} is {have!r}, not {want!r}"
+            return f"{CONDITION}world fact {key} is {have!r}, not {want!r}"
     return None
 
 

@@ -66,6 +66,9 @@ class TurnInput:
     actions_refused: bool = False
     """A persona rule would decide an action from this line, but its conditions or limits
     refuse it now: the embedded engine does not agree to the request."""
+    not_yet: tuple[str, ...] = ()
+    """The refused rules' own words for "not yet" (`[actions.NAME.embedded] not_yet`), said
+    instead of the general "not now" when there are any."""
     actions_decided: bool = False
     """A persona rule decides an action from this line: the embedded engine does not answer
     that it is not its trade."""
@@ -154,8 +157,10 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     # not a stray anecdote, so asking again is a request put off (the ask_favor goal).
     asked = read(turn.player_text).requests or any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes)
     if turn.actions_refused and asked:
-        made = replace(made, text=_after(news, not_now(ctx.seed)))
-    elif turn.actions_decided and any(note.startswith(DISCLAIMS) for note in made.notes):
+        wait = turn.not_yet[ctx.seed % len(turn.not_yet)] if turn.not_yet else not_now(ctx.seed)
+        made = replace(made, text=_after(news, wait))
+    elif turn.actions_decided and asked and not any(note.startswith(AGREES) for note in made.notes):
+        # Deciding it, the NPC says so, unless the request engine already agreed in its words.
         made = replace(made, text=_after(news, doing(ctx.seed)))
     return made
 

@@ -16,7 +16,7 @@ llama.cpp grammar must express it, and because the game's handler should get fla
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -180,6 +180,10 @@ class EmbeddedRule(_Strict):
     mended."); `{arg}` is the decided argument. Without any, a general line is said."""
     failed: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... after the game reports it did not happen ("Shame. I'd have had that {item} right.")."""
+    not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
+    for now ("The gate? Convince me first."). Without any, a general "not now" line; a limit
+    (once per conversation, a cooldown) always gets the general line."""
 
     @model_validator(mode="after")
     def _triggers(self) -> EmbeddedRule:
@@ -216,7 +220,7 @@ class ActionDef(_Strict):
             for name in [*self.embedded.args, *self.embedded.take]:
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
-            for line in [*self.embedded.done, *self.embedded.failed]:
+            for line in [*self.embedded.done, *self.embedded.failed, *self.embedded.not_yet]:
                 for name in _PLACEHOLDER.findall(line):
                     if name not in self.arguments.properties:
                         raise ValueError(
@@ -225,16 +229,24 @@ class ActionDef(_Strict):
         return self
 
     def said(self, ok: bool, args: Mapping[str, Any]) -> tuple[str, ...]:
-        """The rule's own lines about a result, `{arg}`s filled from `args`; a line naming an
-        argument the decision left out (an optional one) is not said."""
+        """The rule's own lines about a result, `{arg}`s filled from `args`."""
         if self.embedded is None:
             return ()
-        out: list[str] = []
-        for line in self.embedded.done if ok else self.embedded.failed:
-            names = _PLACEHOLDER.findall(line)
-            if all(n in args for n in names):
-                out.append(_PLACEHOLDER.sub(lambda m: str(args[m.group(1)]), line))
-        return tuple(out)
+        return _filled(self.embedded.done if ok else self.embedded.failed, args)
+
+    def not_yet(self, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rule's own lines for a request its conditions refuse now, filled from `args`."""
+        return _filled(self.embedded.not_yet, args) if self.embedded is not None else ()
+
+
+def _filled(lines: Sequence[str], args: Mapping[str, Any]) -> tuple[str, ...]:
+    """`lines` with their `{arg}`s filled from `args`; a line naming an argument the decision
+    left out (an optional one) is not said."""
+    out: list[str] = []
+    for line in lines:
+        if all(n in args for n in _PLACEHOLDER.findall(line)):
+            out.append(_PLACEHOLDER.sub(lambda m: str(args[m.group(1)]), line))
+    return tuple(out)
 
 
 _CHECKERS: dict[int, tuple[ArgumentsSchema, type[BaseModel]]] = {}

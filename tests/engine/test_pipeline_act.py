@@ -5,6 +5,7 @@ announced, the game's result reaches the next line, and nothing is decided twice
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sidecar.engine.phrases import for_persona
 from sidecar.engine.turn import Dialogue
 from sidecar.errors import StoreError
 from sidecar.personas.actions import ActionDef
+from sidecar.personas.loader import load_personas
 from sidecar.store.actions import ActionStore, NewAction
 from sidecar.store.db import Store
 
@@ -30,6 +32,7 @@ class Events:
         return [d for n, d in self.items if n == name]
 
 
+PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 CUE_LINES = {c.name: set(c.lines) for c in CUES}
 GENERAL = read_toml("actions.toml")["lines"]
 NEWS = {line for lines in CUE_LINES.values() for line in lines} | set(GENERAL["ok"]) | set(GENERAL["failed"])
@@ -106,6 +109,8 @@ async def test_an_unknown_id_has_no_result(store: Store) -> None:
 
 
 NOT_NOW = {not_now(seed) for seed in range(8)}
+CAPTAIN_NOT_YET = set(load_personas(PERSONAS).personas["hesper"].actions["open_gate"].not_yet({}))
+"""Her own words for the gate before she is convinced (her rule's `not_yet`)."""
 
 
 async def test_limits_and_conditions_hold_across_turns(dialogue: Dialogue) -> None:
@@ -130,8 +135,9 @@ async def test_limits_and_conditions_hold_across_turns(dialogue: Dialogue) -> No
 async def test_the_captain_opens_the_gate_only_once_convinced(dialogue: Dialogue, store: Store) -> None:
     cid = (await dialogue.start("hesper", "p1", seed=3)).conversation
     unconvinced = await dialogue.say(cid, "Could you open the gate?")
-    # Not yet: the gate is hers to open, so she does not send the player to the smith.
-    assert unconvinced.actions == () and unconvinced.line.text in NOT_NOW
+    # Not yet, in her words: the gate is hers to open, so she does not send the player to
+    # the smith.
+    assert unconvinced.actions == () and unconvinced.line.text in CAPTAIN_NOT_YET
     await dialogue.set_goal(cid, "ask_favor")
     assert (await dialogue.say(cid, "Please, open the gate.")).actions == ()
     # She is convinced: the goal as stored is completed (what `settle` writes when it is).
@@ -142,7 +148,9 @@ async def test_the_captain_opens_the_gate_only_once_convinced(dialogue: Dialogue
     # The request engine would send the player to the smith ("gate" is one of his items):
     # she does not deny what she is doing.
     assert opened.line.text in {doing(seed) for seed in range(8)}
-    assert (await dialogue.say(cid, "Open the gate again!")).actions == ()  # once per conversation
+    again = await dialogue.say(cid, "Please, open the gate again!")
+    # Once per conversation: a limit, not a condition, so not "convince me first".
+    assert again.actions == () and again.line.text in NOT_NOW
 
 
 async def test_the_captain_is_convinced_by_asking_again_on_the_embedded_engine(dialogue: Dialogue) -> None:
@@ -153,7 +161,7 @@ async def test_the_captain_is_convinced_by_asking_again_on_the_embedded_engine(d
     first = await dialogue.say(cid, "Captain, could you please open the north gate for me?")
     second = await dialogue.say(cid, "Please, I need to get through the gate to reach the mill.")
     assert first.actions == () == second.actions
-    assert first.line.text in NOT_NOW and second.line.text in NOT_NOW
+    assert first.line.text in CAPTAIN_NOT_YET and second.line.text in CAPTAIN_NOT_YET
     assert second.goal is not None and second.goal.completed
     opened = await dialogue.say(cid, "Will you open the gate now?")
     assert [a.name for a in opened.actions] == ["open_gate"]
@@ -167,7 +175,7 @@ async def test_pleading_at_her_gate_is_put_off_and_talks_her_round(dialogue: Dia
     await dialogue.set_goal(cid, "ask_favor")
     asked = await dialogue.say(cid, "Captain, could you open the gate for me?")
     pleaded = await dialogue.say(cid, "Please, I really need to get through.")
-    assert asked.line.text in NOT_NOW and pleaded.line.text in NOT_NOW
+    assert asked.line.text in CAPTAIN_NOT_YET and pleaded.line.text in CAPTAIN_NOT_YET
     assert pleaded.goal is not None and pleaded.goal.completed
     begged = await dialogue.say(cid, "I beg you, let me pass.")
     assert [a.name for a in begged.actions] == ["open_gate"]

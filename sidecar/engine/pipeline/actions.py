@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from sidecar.engine.actions import (
+    CONDITION,
     ActionRegistry,
     Decided,
     Outcome,
@@ -103,8 +104,20 @@ class Act:
             action_results=results,
             actions_refused=any(not v.ok for v in ruled),
             actions_decided=any(v.ok for v in ruled),
+            not_yet=self._not_yet(ruled, available),
         )
         return acting
+
+    @staticmethod
+    def _not_yet(ruled: Sequence[Verdict], available: Mapping[str, ActionDef]) -> tuple[str, ...]:
+        # Only a condition refusal has the persona's own "not yet" words: a limit means it
+        # was done already or just now, and "convince me first" would be wrong then.
+        return tuple(
+            line
+            for v in ruled
+            if v.problem is not None and v.problem.startswith(CONDITION) and v.name in available
+            for line in available[v.name].not_yet(v.args)
+        )
 
     @staticmethod
     def _outcome(row: Logged, available: Mapping[str, ActionDef]) -> Outcome:
