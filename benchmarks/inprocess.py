@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar import wiring
+from sidecar.llm.spec import LlmSettings
 from sidecar.paths import default_personas_dir
 from sidecar.protocol.codec import pack, unpack
 
@@ -21,9 +22,10 @@ Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @asynccontextmanager
-async def dispatcher_calls(data_dir: Path | None = None) -> AsyncIterator[Call]:
+async def dispatcher_calls(data_dir: Path | None = None, llm: LlmSettings | None = None) -> AsyncIterator[Call]:
     """Yields `call(op, args) -> reply envelope`; drains the dispatcher on the way out. The
-    store is in a fresh temporary folder, or in `data_dir` when given."""
+    store is in a fresh temporary folder, or in `data_dir` when given; `llm`: a resolved
+    provider config (None: the embedded engine alone)."""
     replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
     async def send(prefix: Sequence[bytes], frame: bytes) -> None:
@@ -32,7 +34,7 @@ async def dispatcher_calls(data_dir: Path | None = None) -> AsyncIterator[Call]:
             replies.pop(msg["id"]).set_result(msg)
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with wiring.services(data_dir or Path(tmp), default_personas_dir(), None) as services:
+        async with wiring.services(data_dir or Path(tmp), default_personas_dir(), llm) as services:
             dispatcher = wiring.dispatcher(services, send, started=time.monotonic())
             loop = asyncio.get_running_loop()
             next_id = 0
