@@ -471,7 +471,9 @@ class Router:
         provider = link.provider
         assert provider is not None
         lim = self._settings.router
-        estimate = estimate_usage(turn.req, "").input_tokens + turn.req.max_tokens
+        # A token bucket reserves the request's estimated size; without one the estimate (a
+        # scan of the whole prompt) would be made for nothing on every call.
+        estimate = estimate_usage(turn.req, "").input_tokens + turn.req.max_tokens if link.tokens is not None else 0
         tries = 0
         for attempt in range(spec.limits.retries + 1):
             await self._take_slot(link, turn, estimate, tries)
