@@ -324,6 +324,7 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "affection_flirty": PhraseTable('A flirty NPC told "I like you".'),
     "asides": PhraseTable("An aside after a substantive answer.", _FILL, voiced=True),
     "questions": PhraseTable("A question back to the player.", _FILL, voiced=True),
+    "greet_questions": PhraseTable("A question back after the player's hello (what brings them).", _FILL, voiced=True),
     "ask_name": PhraseTable("Asking the player's name (once).", voiced=True),
     "name_ack": PhraseTable("The player told their name.", _FILL, voiced=True),
     "like_ack": PhraseTable("The player said they like {like} ({verb}: love, enjoy…).", _LIKE, voiced=True),

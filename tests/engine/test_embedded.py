@@ -714,3 +714,18 @@ def test_a_promise_acknowledged_gets_no_question_back_about_it(preset: str) -> N
         text = conv.say("I promise I'll bring you a fresh trout tomorrow.").text
         # A question's words before its address ("What about you, {addr}?" -> "What about you").
         assert not any(q.split(",")[0].split("{")[0] in text for q in questions), (seed, text)
+
+
+@pytest.mark.parametrize("preset", ["outgoing", "shy", "intellectual", "flirty", "sarcastic"])
+def test_a_bare_hello_gets_a_greeting_question_not_one_about_it(preset: str) -> None:
+    # Found in play: "Hi Goldie!" -> "Hello, hello! What do you think?" -- about nothing.
+    questions = [q.split(",")[0].split("{")[0] for q in BUNDLED("questions", preset)]
+    greeting = [q.split(",")[0].split("{")[0] for q in BUNDLED("greet_questions", preset)]
+    asked = 0
+    for seed in range(1, 25):
+        conv = Conversation(make_persona(preset), seed=seed)
+        conv.greet()
+        text = conv.say("Hi Bram!").text
+        assert not any(q in text for q in questions if q not in greeting), (seed, text)
+        asked += any(q in text for q in greeting)
+    assert asked, "some hello is answered with a question back about the visit"

@@ -213,6 +213,8 @@ NOT_REQUESTS: list[tuple[str, str]] = [
     ("hesper", "What do you think of crime in the village?"),
     ("rook", "Can you lend me some money?"),  # his money topic answers (found in play)
     ("hesper", "Can I join the Watch?"),
+    ("goldie", "What do you make of Rook?"),  # an opinion, not the smith's "make" (found in play)
+    ("sorrel", "What's your opinion of Ansel's hinges?"),
 ]
 
 

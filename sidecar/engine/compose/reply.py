@@ -289,17 +289,19 @@ def draft_reply(
     if budget > 0 and substantive and care is None and rng.random() < signature:
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
         budget -= 1
+    # After a bare hello there is no "it" yet: "What brings you by?", not "What do you think?".
+    asks_back = "greet_questions" if small_core == "hello" else "questions"
     if budget > 0 and not heard.asks_name and not heard.asks_likes and care is None and not alone:
         if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
             mem.asked_name = True
         elif rng.random() < knobs.asks_back:
-            d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
+            d.question = turn.pick(rng, turn.ph(asks_back, voice), mem, addr)
 
     d.somber = care is not None
     if len(d.text()) < _MIN_CHARS and not d.question and care is None and not alone:
-        d.question = turn.pick(rng, turn.ph("questions", voice), mem, addr)
+        d.question = turn.pick(rng, turn.ph(asks_back, voice), mem, addr)
     turn.shape(rng, d)
     if not alone and care is None:
         # A catchphrase before sympathy ("Don't make me write this down. I'm sorry.") mocks.
