@@ -49,7 +49,22 @@ async def _drive(turns: int, warmup: int, settings: Any) -> None:
                 cid = (await call("conversation.start", start))["result"]["conversation"]
 
 
+def _no_checkpointer() -> None:
+    """The store's WAL checkpoint thread wakes on a wall-clock interval: under callgrind (tens
+    of times slower, and slower still beside other runs) its work would grow with how slowly
+    the run goes, not with the turns. It is off here; the checkpoint's cost is not a turn's."""
+    from sidecar.store.db import Store
+
+    open_store = Store.open.__func__  # type: ignore[attr-defined]
+
+    async def without(cls: type[Store], path: Path, *, checkpoint_interval: float | None = None) -> Store:
+        return await open_store(cls, path, checkpoint_interval=None)  # type: ignore[no-any-return]
+
+    Store.open = classmethod(without)  # type: ignore[method-assign,assignment]
+
+
 def _inner(args: argparse.Namespace) -> None:
+    _no_checkpointer()
     settings = None
     if args.provider_port:
         from sidecar.llm.config import load_config, resolve
