@@ -40,7 +40,15 @@ CANDIDATES = 500
 
 _PAIR = "'k' || hex({row}.player_id || char(31) || {row}.persona_id)"
 """The one FTS token that names a (player, persona) pair, so a recall matches only that pair's
-memories inside the index (a store of 10^5 memories made an unfiltered match cost ~60 ms)."""
+memories inside the index (a store of 10^5 memories made an unfiltered match cost ~60 ms).
+`pair_token` makes the same token in Python for a query."""
+
+
+def pair_token(player: str, persona: str) -> str:
+    """`_PAIR` of a (player, persona) pair, without a statement per recall: SQLite's `hex()` of
+    a text value is its UTF-8 bytes in upper-case hex (tests/store/test_memory.py checks the
+    two agree)."""
+    return "k" + (player + "\x1f" + persona).encode("utf-8").hex().upper()
 
 MIGRATION = f"""
     CREATE TABLE memories (
@@ -270,8 +278,7 @@ class MemoryStore:
                 # bm25() is lower for a better match (negative): negated, higher is better.
                 # The pair's token is matched in its own column, weighted 0: it filters, the
                 # text's words score.
-                token = conn.execute(f"SELECT {_PAIR.format(row='p')} FROM (SELECT ? AS player_id, ? AS persona_id) p",
-                                     (player, persona)).fetchall()[0][0]
+                token = pair_token(player, persona)
                 for mid, score in conn.execute(
                     "SELECT rowid, bm25(memories_fts, 1.0, 0.0) FROM memories_fts WHERE memories_fts MATCH ?",
                     (f'pair : "{token}" AND text : ({query})',),
@@ -295,6 +302,7 @@ __all__ = [
     "MemoryStore",
     "NewMemory",
     "fts_query",
+    "pair_token",
     "memory_key",
     "write_told",
     "write_turn_memories",

@@ -9,7 +9,7 @@ import pytest
 
 from sidecar.errors import StoreError
 from sidecar.store.db import NewMessage, Store, TurnWrite
-from sidecar.store.memory import MemorySource, MemoryStore, NewMemory, fts_query
+from sidecar.store.memory import _PAIR, MemorySource, MemoryStore, NewMemory, fts_query, pair_token
 
 
 async def _conversation(store: Store, cid: str = "c1", player: str = "mira", persona: str = "ansel") -> None:
@@ -176,3 +176,13 @@ async def test_a_memory_keeps_its_source_when_its_lines_leave_the_live_tables(st
         conn.execute("DELETE FROM conversations WHERE id='c1'")
     [kept] = await MemoryStore(store).for_pair("mira", "ansel")
     assert kept.source == MemorySource("c1", 1) and kept.text == "The player's name is Mira."
+
+
+@pytest.mark.parametrize(
+    ("player", "persona"), [("mira", "ansel"), ("Ana Núñez", "goldie"), ("p 1\u2019s", "rook"), ("", "x")]
+)
+def test_pair_token_is_the_index_token(player: str, persona: str) -> None:
+    # The recall's query token (Python) must be the token the FTS triggers index (SQL).
+    conn = apsw.Connection(":memory:")
+    sql = f"SELECT {_PAIR.format(row='p')} FROM (SELECT ? AS player_id, ? AS persona_id) p"
+    assert pair_token(player, persona) == conn.execute(sql, (player, persona)).fetchall()[0][0]
