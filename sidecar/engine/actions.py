@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sidecar.engine.data import phrase_lists, read_toml, word_list
 from sidecar.errors import ConfigError
-from sidecar.personas.actions import ActionDef, check_args
+from sidecar.personas.actions import WORD, ActionDef, check_args
 from sidecar.personas.model import Persona
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 MAX_ARGS_CHARS = 8_000
 """Longest arguments text a provider's call may carry (a flat object of short values)."""
 
@@ -147,7 +145,11 @@ def _condition_problem(action: ActionDef, s: Situation) -> str | None:
         return f"{CONDITION}affinity {s.affinity} is below {c.affinity_min}"
     if c.goal_completed is not None and not (s.goal_id == c.goal_completed and s.goal_completed):
         return f"{CONDITION}goal {c.goal_completed} is not completed"
-    for key, want in c.world.items():
+    return _world_problem(action, s)
+
+
+def _world_problem(action: ActionDef, s: Situation) -> str | None:
+    for key, want in action.conditions.world.items():
         if key not in s.world:
             return f"{CONDITION}world fact {key} is not set"
         have = s.world[key]
@@ -157,7 +159,19 @@ def _condition_problem(action: ActionDef, s: Situation) -> str | None:
     return None
 
 
-def _limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
+def askable(name: str, action: ActionDef, s: Situation) -> bool:
+    """Whether asking for `action` (again) can lead to it: no limit holds it back (done once
+    already, cooling down), no condition asking cannot change fails (affinity, world facts),
+    and a goal it waits on is this conversation's (not completed yet is what asking is for)."""
+    c = action.conditions
+    if limit_problem(name, action, s) is not None or _world_problem(action, s) is not None:
+        return False
+    if c.affinity_min is not None and s.affinity < c.affinity_min:
+        return False
+    return c.goal_completed is None or c.goal_completed == s.goal_id
+
+
+def limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
     lim = action.limits
     earlier = [d for d in s.decided if d.name == name]
     if not earlier:
@@ -174,7 +188,7 @@ def _limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
 
 def possible(name: str, action: ActionDef, situation: Situation) -> bool:
     """Whether `action`'s conditions and limits allow it now, whatever its arguments."""
-    return _condition_problem(action, situation) is None and _limit_problem(name, action, situation) is None
+    return _condition_problem(action, situation) is None and limit_problem(name, action, situation) is None
 
 
 def judge(
@@ -202,7 +216,7 @@ def judge(
     if problem is None:
         problem = _condition_problem(action, situation)
     if problem is None:
-        problem = _limit_problem(name, action, situation)
+        problem = limit_problem(name, action, situation)
     return Verdict(name, dict(args), problem)
 
 
@@ -215,7 +229,7 @@ def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, int
     """What the embedded engine proposes from the persona's `[actions.NAME.embedded]` rules:
     a rule fires when the player's line holds one of its keywords or intents and every
     `take` argument found one of its words ("fix my sword" → `item = "sword"`)."""
-    words = [w.lower() for w in _WORD.findall(player_text)]
+    words = [w.lower() for w in WORD.findall(player_text)]
     present = frozenset(words)
     out: list[Proposal] = []
     for name, action in available.items():
@@ -303,7 +317,7 @@ def cue_for(result: Outcome) -> Cue | None:
     """The first cue that fits the result and names a word of its detail."""
     if not result.detail:
         return None
-    words = frozenset(w.lower() for w in _WORD.findall(result.detail))
+    words = frozenset(w.lower() for w in WORD.findall(result.detail))
     return next((c for c in CUES if c.ok == result.ok and c.words & words), None)
 
 

@@ -66,6 +66,9 @@ class TurnInput:
     actions_refused: bool = False
     """A persona rule would decide an action from this line, but its conditions or limits
     refuse it now: the embedded engine does not agree to the request."""
+    asks: tuple[str, ...] = ()
+    """Options that ask for an action the speaker may still decide (its rule's `ask`), first
+    of the answer options' candidates: a player who only clicks finds the way to it too."""
     not_yet: tuple[str, ...] = ()
     """The refused rules' own words for "not yet" (`[actions.NAME.embedded] not_yet`), said
     instead of the general "not now" when there are any."""

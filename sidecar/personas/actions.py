@@ -52,8 +52,11 @@ Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
 ArgName = Annotated[str, Field(pattern=ACTION_NAME)]
 Word = Annotated[str, Field(min_length=1, max_length=40)]
 SaidLine = Annotated[str, Field(min_length=1, max_length=160)]
+AskLine = Annotated[str, Field(min_length=1, max_length=80)]
 """One sentence the NPC says about an action's result; `{arg}` is that argument's value."""
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+"""A word of the player's line, as an embedded rule reads it (sidecar/engine/actions.py)."""
 
 
 class _Strict(BaseModel):
@@ -180,6 +183,10 @@ class EmbeddedRule(_Strict):
     mended."); `{arg}` is the decided argument. Without any, a general line is said."""
     failed: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... after the game reports it did not happen ("Shame. I'd have had that {item} right.")."""
+    ask: list[AskLine] = Field(default_factory=list, max_length=8)
+    """Answer options the player may pick to ask for it ("Please, will you open the gate?"),
+    offered while the action may still be decided in this conversation (not while a limit
+    holds it back); each must fire this rule. Without any, the options never ask for it."""
     not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
     for now ("The gate? Convince me first."). Without any, a general "not now" line; a limit
@@ -195,6 +202,17 @@ class EmbeddedRule(_Strict):
         both = set(self.args) & set(self.take)
         if both:
             raise ValueError(f"argument {sorted(both)[0]!r} is both fixed (`args`) and taken from the line (`take`)")
+        return self
+
+    @model_validator(mode="after")
+    def _asks_fire(self) -> EmbeddedRule:
+        for line in self.ask:
+            said = {w.lower() for w in WORD.findall(line)}
+            if self.keywords and not self.words & said:
+                raise ValueError(f"ask line {line!r} holds none of the rule's `keywords`: picking it would not fire it")
+            for arg, choices in self.take.items():
+                if not {c.lower() for c in choices} & said:
+                    raise ValueError(f"ask line {line!r} names none of the words `take.{arg}` needs")
         return self
 
     @property

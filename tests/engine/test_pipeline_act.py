@@ -4,7 +4,7 @@ announced, the game's result reaches the next line, and nothing is decided twice
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from sidecar.engine.actions import CUES, doing, not_now
 from sidecar.engine.data import read_toml
 from sidecar.engine.phrases import for_persona
+from sidecar.engine.state import Option
 from sidecar.engine.turn import Dialogue
 from sidecar.errors import StoreError
 from sidecar.personas.actions import ActionDef
@@ -179,6 +180,38 @@ async def test_pleading_at_her_gate_is_put_off_and_talks_her_round(dialogue: Dia
     assert pleaded.goal is not None and pleaded.goal.completed
     begged = await dialogue.say(cid, "I beg you, let me pass.")
     assert [a.name for a in begged.actions] == ["open_gate"]
+
+
+def _asking(options: Sequence[Option]) -> int | None:
+    return next((i for i, o in enumerate(options) if "gate" in o.text.lower()), None)
+
+
+async def test_a_player_who_only_clicks_options_finds_the_way_through_her_gate(dialogue: Dialogue) -> None:
+    asks = set(load_personas(PERSONAS).personas["hesper"].actions["open_gate"].embedded.ask)  # type: ignore[union-attr]
+    cid = (await dialogue.start("hesper", "p1", seed=4)).conversation
+    await dialogue.set_goal(cid, "ask_favor")
+    reply = await dialogue.say(cid, "Good morning, Captain.")
+    picked: list[str] = []
+    for _ in range(4):
+        pick = _asking(reply.options)
+        assert pick is not None, [o.text for o in reply.options]
+        assert reply.options[pick].text in asks and reply.options[pick].intent == "ask"
+        assert reply.options[pick].text not in picked[-1:]  # never the option just chosen
+        picked.append(reply.options[pick].text)
+        reply = await dialogue.choose(cid, pick)
+        if reply.actions:
+            break
+    assert [a.name for a in reply.actions] == ["open_gate"] and len(picked) == 3
+    # Decided (and once per conversation): no option asks for it any more.
+    assert _asking(reply.options) is None
+    assert _asking((await dialogue.say(cid, "Thank you, Captain.")).options) is None
+
+
+async def test_without_her_goal_no_option_asks_for_the_gate(dialogue: Dialogue) -> None:
+    # Asking could never open it: the goal it waits on is not this conversation's.
+    cid = (await dialogue.start("hesper", "p1", seed=4)).conversation
+    for line in ("Good morning, Captain.", "Tell me about the village.", "How is the goose?"):
+        assert _asking((await dialogue.say(cid, line)).options) is None
 
 
 async def test_action_ids_are_unique_across_the_store(dialogue: Dialogue, store: Store) -> None:

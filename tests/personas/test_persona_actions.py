@@ -102,6 +102,7 @@ def test_a_refused_schema_feature_is_a_problem_at_its_line(line: str, field: str
         ('[actions.act.embedded]\nkeywords = ["go"]\ndone = ["Your {item} is done."]', "names {item}, which is not"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nfailed = [""]', "at least 1 character"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nnot_yet = ["Not your {item}."]', "names {item}, which is not"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nask = ["Could you help me, please?"]', "would not fire"),
     ],
 )
 def test_bad_conditions_limits_and_rules_are_problems(table: str, why: str) -> None:

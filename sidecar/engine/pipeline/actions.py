@@ -34,6 +34,7 @@ from sidecar.engine.actions import (
     Situation,
     Verdict,
     WorldFacts,
+    askable,
     embedded_proposals,
     judge,
     possible,
@@ -105,6 +106,7 @@ class Act:
             actions_refused=any(not v.ok for v in ruled),
             actions_decided=any(v.ok for v in ruled),
             not_yet=self._not_yet(ruled, available),
+            asks=self._asks(available, situation, draft.ctx.seed),
         )
         return acting
 
@@ -118,6 +120,17 @@ class Act:
             if v.problem is not None and v.problem.startswith(CONDITION) and v.name in available
             for line in available[v.name].not_yet(v.args)
         )
+
+    @staticmethod
+    def _asks(available: Mapping[str, ActionDef], situation: Situation, seed: int) -> tuple[str, ...]:
+        # Rotated by the turn's seed, so the options do not repeat one line.
+        out: list[str] = []
+        for name, action in available.items():
+            rule = action.embedded
+            if rule is not None and rule.ask and askable(name, action, situation):
+                k = seed % len(rule.ask)
+                out += [*rule.ask[k:], *rule.ask[:k]]
+        return tuple(out)
 
     @staticmethod
     def _outcome(row: Logged, available: Mapping[str, ActionDef]) -> Outcome:
@@ -189,6 +202,9 @@ class Act:
         )
         for action in kept:
             await emit(ACTION_EVENT, {"id": action.id, "name": action.name, "args": dict(action.args)})
+        # The NPC is doing it: this turn's options ask for nothing (the next turn's prepare
+        # judges again, with its limits).
+        draft.turn = replace(draft.turn, asks=())
         return tuple(kept)
 
 

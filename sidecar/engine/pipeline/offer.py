@@ -82,7 +82,8 @@ class Offer:
         """The source's candidates for `line`, settled against `fallback` (the embedded ones):
         none offered on this turn or the last ones while others are left, and no "I'm Ana, by
         the way" once the name is known or one was offered."""
-        candidates = await self.source.options(turn, line, fallback)
+        asking = [Option(text, "ask") for text in turn.asks]
+        candidates = [*asking, *await self.source.options(turn, line, fallback)]
         state = turn.ctx.state
         return option_rules.finalize(
             candidates,
