@@ -13,6 +13,7 @@ const Line := preload("res://addons/parley/api/line.gd")
 const Goal := preload("res://addons/parley/api/goal.gd")
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 const Action := preload("res://addons/parley/api/action.gd")
+const MemoryScript := preload("res://addons/parley/api/memory.gd")
 
 var parley: ParleyScript = null
 var _lines: Array[Line] = []
@@ -405,6 +406,15 @@ func test_memories_history_search_save_slots_and_world_facts() -> void:
 	)
 	check_eq(texts.size(), 2, "both memories: %s" % [texts])
 	check(texts.size() == 2 and texts[0] == "The player promised to bring a trout.", "ranked")
+	# The same, typed.
+	check_eq(listed.memories.size(), 2, "typed memories")
+	if listed.memories.size() == 2:
+		var first: MemoryScript = listed.memories[0]
+		check_eq(first.text, "The player promised to bring a trout.", "its text")
+		check_eq([first.kind, first.importance], ["promise", 9], "its kind and importance")
+		check(first.id > 0 and first.at > 0.0, "an id and a time: %s" % first)
+		check_eq([first.conversation, first.seq, first.told_by], ["", -1, ""], "added by the game")
+	check(told.memories.size() == 1 and told.memories[0].kind == "event", "remember's memory")
 	var top: Reply = await parley.memories("goldie", 1, "ada")
 	check_eq(top.result.get("memories", []).size(), 1, "limit")
 	var bad: Reply = await parley.remember("goldie", "line\nbreak", "", 0, "ada")
@@ -497,6 +507,13 @@ func test_an_npc_action_round_trip() -> void:
 	check(
 		memory_texts.any(func(t: String) -> bool: return "the player paid two coppers" in t),
 		"the detail is remembered: %s" % [memory_texts]
+	)
+	var paid: Array = kept.memories.filter(
+		func(m: MemoryScript) -> bool: return "the player paid two coppers" in m.text
+	)
+	check(
+		not paid.is_empty() and paid[0].conversation == conversation and paid[0].seq >= 0,
+		"it points at the turn's line: %s" % [paid]
 	)
 	var next: Reply = await npc.say("Thank you.")
 	check(next.ok and not next.text().is_empty(), "the turn after the result (%s)" % next)

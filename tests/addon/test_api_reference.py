@@ -30,6 +30,7 @@ SCRIPTS: dict[str, str] = {
     "ParleyOption": "api/option.gd",
     "ParleyAffinity": "api/affinity.gd",
     "ParleyGoal": "api/goal.gd",
+    "ParleyMemory": "api/memory.gd",
     "ParleyAction": "api/action.gd",
     "ParleyError": "net/error.gd",
 }

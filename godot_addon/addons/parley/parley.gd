@@ -333,6 +333,7 @@ func history(npc: Variant, limit: int = 50) -> ReplyScript:
 ## ([code]event[/code], [code]promise[/code], [code]gift[/code], ...; "" = event) and
 ## [param importance] (1-10; 0 = the kind's default) are optional; [param player] defaults
 ## to [code]parley/player/id[/code]. The same text and kind again refreshes that memory.
+## The stored memory is [code]reply.memories[0][/code].
 func remember(
 	npc: Variant, text: String, kind: String = "", importance: int = 0, player: String = ""
 ) -> ReplyScript:
@@ -348,8 +349,8 @@ func remember(
 
 
 ## What [param npc] remembers about the player, most important first:
-## [code]result.memories[/code], each [code]{"id", "text", "kind", "importance", "at",
-## "source", "told_by"}[/code]. [param limit] 0 = all.
+## [member ParleyReply.memories] (typed [ParleyMemory]; the raw maps are
+## [code]result.memories[/code]). [param limit] 0 = all.
 func memories(npc: Variant, limit: int = 0, player: String = "") -> ReplyScript:
 	var persona: String = persona_of(npc)
 	if persona.is_empty():

@@ -7,6 +7,7 @@ const Reply := preload("res://addons/parley/net/reply.gd")
 const Line := preload("res://addons/parley/api/line.gd")
 const Option := preload("res://addons/parley/api/option.gd")
 const Goal := preload("res://addons/parley/api/goal.gd")
+const Memory := preload("res://addons/parley/api/memory.gd")
 const ParleyErr := preload("res://addons/parley/net/error.gd")
 
 # A conversation.say result as PROTOCOL.md §5 shows it.
@@ -116,3 +117,29 @@ func test_line_round_trip_and_goal_fields() -> void:
 	check_eq(goal.description, "Ask for help", "description (goal.set / goal.status)")
 	check_eq(goal.progress, 1.0, "an int progress is read as a float")
 	check(goal.completed, "completed")
+
+
+func test_memories_read_typed_and_mistyped_fields_count_as_missing() -> void:
+	var heard: Dictionary = {
+		"id": 7,
+		"text": "The player promised to bring me a trout.",
+		"kind": "promise",
+		"importance": 8,
+		"at": 1764700000.5,
+		"source": {"conversation": "c-1", "seq": 4},
+		"told_by": "goldie",
+	}
+	var odd: Dictionary = {
+		"id": "7", "text": 3, "importance": 2.5, "source": "c-1", "told_by": null
+	}
+	var reply: Reply = Reply.succeeded(6, {"memories": [heard, "not a map", odd]})
+	check_eq(reply.memories.size(), 2, "the non-map memory is skipped")
+	var memory: Memory = reply.memories[0]
+	check_eq([memory.id, memory.kind, memory.importance], [7, "promise", 8], "id, kind, importance")
+	check_eq([memory.conversation, memory.seq, memory.told_by], ["c-1", 4, "goldie"], "its source")
+	check_eq(memory.at, 1764700000.5, "when")
+	var bad: Memory = reply.memories[1]
+	check_eq([bad.id, bad.text, bad.importance], [0, "", 0], "a string id, a number text, 2.5")
+	check_eq([bad.conversation, bad.seq, bad.told_by], ["", -1, ""], "no source map, no teller")
+	var added: Reply = Reply.succeeded(7, {"memory": heard})
+	check_eq(added.memories.size(), 1, "memory.add's one memory")

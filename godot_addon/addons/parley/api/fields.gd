@@ -1,8 +1,8 @@
 extends RefCounted
 ## Reading one field of a protocol map into a typed value: the one place where the typed
-## results (ParleyLine, ParleyOption, ParleyAffinity, ParleyGoal) decide what a missing or
-## mistyped field becomes. The protocol never coerces types ("5" is not 5), so neither do
-## these: a value of the wrong type counts as missing.
+## results (ParleyLine, ParleyOption, ParleyAffinity, ParleyGoal, ParleyMemory) decide what
+## a missing or mistyped field becomes. The protocol never coerces types ("5" is not 5), so
+## neither do these: a value of the wrong type counts as missing.
 
 
 ## [param data][[param key]] if it is a String, else "".
@@ -15,6 +15,18 @@ static func text(data: Dictionary, key: String) -> String:
 static func number(data: Dictionary, key: String, fallback: float = 0.0) -> float:
 	var value: Variant = data.get(key)
 	return float(value) if value is float or value is int else fallback
+
+
+## [param data][[param key]] if it is a whole number (an int, or a float without a
+## fraction, as ParleyAffinity reads its delta), else [param fallback]. An int is read as
+## it is, so a large id keeps every digit.
+static func integer(data: Dictionary, key: String, fallback: int = 0) -> int:
+	var value: Variant = data.get(key)
+	if value is int:
+		return value
+	if value is float and is_finite(value) and value == floorf(value):
+		return int(value)
+	return fallback
 
 
 ## True only when [param data][[param key]] is the bool true (comparing a String with a

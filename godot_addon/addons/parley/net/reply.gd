@@ -26,6 +26,7 @@ const LineScript := preload("res://addons/parley/api/line.gd")
 const OptionScript := preload("res://addons/parley/api/option.gd")
 const AffinityScript := preload("res://addons/parley/api/affinity.gd")
 const GoalScript := preload("res://addons/parley/api/goal.gd")
+const MemoryScript := preload("res://addons/parley/api/memory.gd")
 const Fields := preload("res://addons/parley/api/fields.gd")
 
 ## The request's id (0 for a reply made by the addon without asking the sidecar).
@@ -61,6 +62,9 @@ var goal: GoalScript = null
 ## True when the NPC said goodbye in this turn ([code]result.ended[/code]): the conversation
 ## is over, and [code]Parley[/code] has already forgotten it (the next say starts a new one).
 var ended: bool = false
+## What the NPC remembers ([code]result.memories[/code] of [method Parley.memories], or
+## the one [code]result.memory[/code] of [method Parley.remember]); empty when none.
+var memories: Array[MemoryScript] = []
 ## Who produced the line ([code]result.provider[/code]: a provider's config name, or
 ## [code]"embedded"[/code] for the offline engine); "" when the reply does not say.
 var provider: String = ""
@@ -118,6 +122,15 @@ func _read_result() -> void:
 	goal = GoalScript.from_dict(aim) if aim is Dictionary else null
 	ended = Fields.flag(result, "ended")
 	provider = Fields.text(result, "provider")
+	memories = []
+	var remembered: Variant = result.get("memories")
+	if remembered is Array:
+		for item: Variant in remembered:
+			if item is Dictionary:
+				memories.append(MemoryScript.from_dict(item))
+	var added: Variant = result.get("memory")
+	if added is Dictionary:
+		memories.append(MemoryScript.from_dict(added))
 
 
 func _to_string() -> String:
