@@ -4,10 +4,15 @@ extends Node2D
 ## what you say there starts a scene they all take part in. Pick an answer or type your own; Esc
 ## (or the gamepad's cancel button) says goodbye.
 ##
+## Talk changes the village: the smith opens his shop panel when he offers to sell or mend
+## something, and Captain Vane, who keeps the north gate at the end of the road, opens it
+## once you have talked her round (the demo sets the [code]ask_favor[/code] goal with her;
+## ask her more than once). Both are persona actions ([signal ParleyNPC.action_requested]).
+##
 ## The scene is built in code from plain shapes, so it needs no imported assets and runs
 ## the same in the editor and in an export template. The villagers are personas from the
-## repository's personas/ folder: ansel (the smith) and goldie (the innkeeper) on their own,
-## sorrel (the herbalist), rook and hesper (the captain) at the well.
+## repository's personas/ folder: ansel (the smith) and hesper (the captain) on their own,
+## sorrel (the herbalist), rook (the bard) and goldie (the innkeeper) at the well.
 
 const NpcScript := preload("res://addons/parley/nodes/parley_npc.gd")
 const BalloonScene := preload("res://addons/parley/ui/dialogue_balloon.tscn")
@@ -15,13 +20,27 @@ const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
 const ExportCheck := preload("res://demo/export_check.gd")
 const Portraits := preload("res://demo/portraits.gd")
 const ShopPanel := preload("res://demo/shop_panel.gd")
+const NorthGate := preload("res://demo/north_gate.gd")
 const ActionScript := preload("res://addons/parley/api/action.gd")
+const GoalScript := preload("res://addons/parley/api/goal.gd")
+const ParleyScript := preload("res://addons/parley/parley.gd")
+const ReplyScript := preload("res://addons/parley/net/reply.gd")
 
-## Persona id, place, colour and the name over its head.
+## Persona id, place, colour, the name over its head and (optional) the goal the game
+## sets for the player as a conversation with it starts, with the words shown for it.
 const VILLAGERS: Array[Dictionary] = [
 	{"persona": "ansel", "at": Vector2(260, 230), "color": Color(0.55, 0.3, 0.2), "name": "Ansel"},
-	{"persona": "goldie", "at": Vector2(880, 210), "color": Color(0.9, 0.7, 0.2), "name": "Goldie"},
+	{
+		"persona": "hesper",
+		"at": Vector2(1040, 292),
+		"color": Color(0.6, 0.2, 0.25),
+		"name": "Captain Vane",
+		"goal": "ask_favor",
+		"quest": "Talk the captain into opening the north gate",
+	},
 ]
+## The palisade's gate, where the road leaves the village.
+const GATE_AT := Vector2(1100, 335)
 ## The well, where three villagers stand together: walking up to them starts a scene (one
 ## player line, several NPCs answering each other). Places are relative to the well.
 const WELL_AT := Vector2(560, 170)
@@ -29,7 +48,7 @@ const WELL_RADIUS := 95.0
 const SQUARE: Array[Dictionary] = [
 	{"persona": "sorrel", "at": Vector2(-52, 6), "color": Color(0.3, 0.6, 0.3), "name": "Sorrel"},
 	{"persona": "rook", "at": Vector2(0, -44), "color": Color(0.3, 0.3, 0.4), "name": "Rook"},
-	{"persona": "hesper", "at": Vector2(52, 6), "color": Color(0.6, 0.2, 0.25), "name": "Hesper"},
+	{"persona": "goldie", "at": Vector2(52, 6), "color": Color(0.9, 0.7, 0.2), "name": "Goldie"},
 ]
 const HINT := "Walk up to a villager, or to the three at the well. (Enter: talk again; Esc: bye.)"
 const SPEED := 240.0
@@ -42,6 +61,13 @@ var status: Label
 var feelings: Label
 ## The smith's counter, shown when Ansel offers to sell or mend something.
 var shop: ShopPanel
+## The north gate, opened by Captain Vane's [code]open_gate[/code] action.
+var gate: NorthGate
+## What the player is after with each villager that has a goal (persona id -> ParleyGoal),
+## and how far it got, shown under the hint.
+var goals: Dictionary = {}
+var quest: Label
+var _quests: Dictionary = {}  # persona id -> the words shown for its goal
 var _near: NpcScript = null
 var _at_well: bool = false
 var _square: Array[NpcScript] = []
@@ -52,6 +78,9 @@ func _ready() -> void:
 	for villager: Dictionary in VILLAGERS:
 		_add_villager(villager)
 	_add_well()
+	gate = NorthGate.new()
+	gate.position = GATE_AT
+	add_child(gate)
 	player = _make_player(Vector2(560, 300))
 	add_child(player)
 	balloon = BalloonScene.instantiate()
@@ -72,6 +101,9 @@ func _ready() -> void:
 	feelings.horizontal_alignment = HORIZONTAL_ALIGNMENT_RIGHT
 	feelings.size = Vector2(276, 24)
 	add_child(feelings)
+	quest = Label.new()
+	quest.position = Vector2(16, 36)
+	add_child(quest)
 	var parley: Node = get_node_or_null("/root/Parley")
 	if parley == null:
 		status.text = "The Parley autoload is missing: enable the Parley plugin."
@@ -144,6 +176,11 @@ func _add_villager(villager: Dictionary) -> void:
 	var npc := _add_figure(body, villager, 18.0, &"parley_villagers")
 	npc.affinity_changed.connect(_on_villager_affinity_changed.bind(npc))
 	npc.action_requested.connect(_on_villager_action_requested)
+	if villager.has("goal"):
+		_quests[npc.persona_id] = str(villager.get("quest", ""))
+		npc.conversation_started.connect(_on_goal_conversation_started.bind(npc, villager["goal"]))
+		npc.goal_progressed.connect(_on_villager_goal_progressed.bind(npc))
+		npc.goal_completed.connect(_on_villager_goal_completed.bind(npc))
 	body.body_entered.connect(_on_villager_body_entered.bind(npc))
 	body.body_exited.connect(_on_villager_body_exited.bind(npc))
 	add_child(body)
@@ -259,6 +296,40 @@ func _on_villager_affinity_changed(
 func _on_villager_action_requested(action: ActionScript) -> void:
 	if action.name in ["sell_item", "repair_item"]:
 		shop.show_offer(action)
+	elif action.name == "open_gate":
+		# The detail goes into the captain's next line as given.
+		if gate.open():
+			action.succeed("the north gate swings open")
+		else:
+			action.succeed("the north gate was already open")
+
+
+# The game decides what the player is after with this villager (her persona's actions wait
+# on it): set as each conversation with her starts.
+func _on_goal_conversation_started(_conversation: String, npc: NpcScript, goal: String) -> void:
+	var parley := get_node_or_null("/root/Parley") as ParleyScript
+	if parley == null:
+		return
+	var reply: ReplyScript = await parley.set_goal(npc, goal)
+	if reply.ok and reply.goal != null:
+		_show_goal(npc, reply.goal)
+
+
+func _on_villager_goal_progressed(goal: GoalScript, npc: NpcScript) -> void:
+	_show_goal(npc, goal)
+
+
+func _on_villager_goal_completed(goal: GoalScript, _reward: int, npc: NpcScript) -> void:
+	_show_goal(npc, goal)
+
+
+func _show_goal(npc: NpcScript, goal: GoalScript) -> void:
+	goals[npc.persona_id] = goal
+	var what: String = str(_quests.get(npc.persona_id, ""))
+	if what.is_empty():
+		what = goal.description if not goal.description.is_empty() else goal.id
+	var how: String = "done" if goal.completed else "%d%%" % roundi(goal.progress * 100.0)
+	quest.text = "%s: %s" % [what, how]
 
 
 func _on_balloon_closed() -> void:

@@ -1,7 +1,7 @@
 extends SceneTree
-## A screenshot of the demo village: the player beside Goldie, the balloon open with her
-## greeting, portrait and options. Needs a display (not --headless: the headless display
-## server draws nothing); under Xvfb:
+## A screenshot of the demo village: the player beside Captain Vane at the north gate, the
+## balloon open with her greeting, portrait and options. Needs a display (not --headless:
+## the headless display server draws nothing); under Xvfb:
 ##
 ##     xvfb-run -a -s "-screen 0 1280x720x24" $GODOT_BIN --path godot_addon \
 ##         --script res://tools/screenshot.gd -- /path/to/out.png
@@ -14,7 +14,7 @@ const ParleyTest := preload("res://tests/test_parley.gd")
 const VillageScene := preload("res://demo/village.tscn")
 const BalloonScript := preload("res://addons/parley/ui/dialogue_balloon.gd")
 const DEFAULT_OUT := "res://addons/parley/docs/demo.png"
-const PERSONA := "goldie"
+const PERSONA := "hesper"
 const TIMEOUT_S := 120.0
 
 
