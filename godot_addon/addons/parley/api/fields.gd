@@ -36,6 +36,18 @@ static func flag(data: Dictionary, key: String) -> bool:
 	return value is bool and value
 
 
+## The maps in the list [param data][[param key]], in order (items that are not maps are
+## skipped); empty when it is not a list.
+static func maps(data: Dictionary, key: String) -> Array[Dictionary]:
+	var out: Array[Dictionary] = []
+	var value: Variant = data.get(key)
+	if value is Array:
+		for item: Variant in value:
+			if item is Dictionary:
+				out.append(item)
+	return out
+
+
 ## [param data][[param key]] as a Dictionary, else an empty one.
 static func map(data: Dictionary, key: String) -> Dictionary:
 	var value: Variant = data.get(key)

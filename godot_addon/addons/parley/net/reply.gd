@@ -103,11 +103,8 @@ func text() -> String:
 func _read_result() -> void:
 	line = LineScript.from_dict(Fields.map(result, "line"))
 	lines = []
-	var said: Variant = result.get("lines")
-	if said is Array:
-		for item: Variant in said:
-			if item is Dictionary:
-				lines.append(LineScript.from_dict(item))
+	for item: Dictionary in Fields.maps(result, "lines"):
+		lines.append(LineScript.from_dict(item))
 	options = []
 	var offered: Variant = result.get("options")
 	if offered is Array:
@@ -123,11 +120,8 @@ func _read_result() -> void:
 	ended = Fields.flag(result, "ended")
 	provider = Fields.text(result, "provider")
 	memories = []
-	var remembered: Variant = result.get("memories")
-	if remembered is Array:
-		for item: Variant in remembered:
-			if item is Dictionary:
-				memories.append(MemoryScript.from_dict(item))
+	for item: Dictionary in Fields.maps(result, "memories"):
+		memories.append(MemoryScript.from_dict(item))
 	var added: Variant = result.get("memory")
 	if added is Dictionary:
 		memories.append(MemoryScript.from_dict(added))
