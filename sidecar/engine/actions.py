@@ -141,11 +141,16 @@ CONDITION = "condition: "
 
 def _condition_problem(action: ActionDef, s: Situation) -> str | None:
     c = action.conditions
-    if c.affinity_min is not None and s.affinity < c.affinity_min:
-        return f"{CONDITION}affinity {s.affinity} is below {c.affinity_min}"
+    if (problem := _affinity_problem(action, s)) is not None:
+        return problem
     if c.goal_completed is not None and not (s.goal_id == c.goal_completed and s.goal_completed):
         return f"{CONDITION}goal {c.goal_completed} is not completed"
     return _world_problem(action, s)
+
+
+def _affinity_problem(action: ActionDef, s: Situation) -> str | None:
+    need = action.conditions.affinity_min
+    return f"{CONDITION}affinity {s.affinity} is below {need}" if need is not None and s.affinity < need else None
 
 
 def _world_problem(action: ActionDef, s: Situation) -> str | None:
@@ -163,12 +168,10 @@ def askable(name: str, action: ActionDef, s: Situation) -> bool:
     """Whether asking for `action` (again) can lead to it: no limit holds it back (done once
     already, cooling down), no condition asking cannot change fails (affinity, world facts),
     and a goal it waits on is this conversation's (not completed yet is what asking is for)."""
-    c = action.conditions
-    if limit_problem(name, action, s) is not None or _world_problem(action, s) is not None:
+    if limit_problem(name, action, s) or _affinity_problem(action, s) or _world_problem(action, s):
         return False
-    if c.affinity_min is not None and s.affinity < c.affinity_min:
-        return False
-    return c.goal_completed is None or c.goal_completed == s.goal_id
+    goal = action.conditions.goal_completed
+    return goal is None or goal == s.goal_id
 
 
 def limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
