@@ -245,11 +245,20 @@ _STAGE = re.compile(r"\*([^*\n]+)\*")
 _VOICE_VERBS = word_list(read_toml("scene_quality.toml"), "scene_quality.toml", "verbs")
 
 
+_PLAYER_MARK = "\ue000"
+"""Stands in for the player's name, character for character, while the narration patterns
+read a line (`_mark_player`). A private-use character: not a word character, not a space, so
+the patterns' edges treat it as they treat the name's own letters' surroundings."""
+
+
 @functools.lru_cache(maxsize=1024)
 def _narration_patterns(alts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """Another's name (or "you") and a speech or action verb, inside a stage direction or next
-    to a quotation (sidecar/data/scene_quality.toml)."""
-    who = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in alts)
+    """Another's name (or "you", or the player's name marked by `_mark_player`) and a speech or
+    action verb, inside a stage direction or next to a quotation
+    (sidecar/data/scene_quality.toml). Compiling these takes ~3 ms: keyed on the other NPCs'
+    names only, which stay the same for a persona's whole session, while the player's name
+    comes with each new player (it was the first turn of every conversation's cost)."""
+    who = "|".join((*(r"\s+".join(re.escape(w) for w in n.split()) for n in alts), f"{_PLAYER_MARK}+"))
     verbs = "|".join(re.escape(v) for v in _VOICE_VERBS)
     subject = rf"(?<!\w)(?P<who>{who})(?:\s+\w+ly)?\s+(?:{verbs})\b"
     forms = (
@@ -262,22 +271,58 @@ def _narration_patterns(alts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(f, re.IGNORECASE) for f in forms)
 
 
+@functools.lru_cache(maxsize=1024)
+def _player_name_pattern(name: str) -> re.Pattern[str]:
+    words = r"\s+".join(re.escape(w) for w in name.split())
+    return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+
+
+def _mark_player(plain: str, name: str) -> str:
+    """`plain` with the player's `name`, wherever it stands as whole words, replaced by as many
+    `_PLAYER_MARK`s: the same length, so a match's span reads the same words in `plain`."""
+    plain = plain.replace(_PLAYER_MARK, "\ufffd")  # a line's own marks are no name
+    if not name:
+        return plain
+    return _player_name_pattern(name).sub(lambda m: _PLAYER_MARK * len(m[0]), plain)
+
+
+def _inside_another(name: str, alts: Sequence[str]) -> bool:
+    """Whether `name`'s words stand inside a longer name of `alts` ("Vane" in "Captain Vane"):
+    marked, they would hide that name's match, so such a player's name joins the patterns."""
+    words = name.casefold().split()
+    for alt in alts:
+        other = alt.casefold().split()
+        if len(other) > len(words) and any(other[i : i + len(words)] == words for i in range(len(other))):
+            return True
+    return False
+
+
 def _voices_other(text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]) -> RuleHit | None:
     """Narrated words or actions of another NPC or the player: what `split_foreign`
     (engine/scene/attribution.py) cannot cut, because no "Name:" label marks it."""
     own = {n.casefold() for n in persona.names}
-    names = [n.strip() for n in (*other_names, *((player_name,) if player_name else ()), "you") if n and n.strip()]
-    alts = tuple(sorted({n for n in names if n.casefold() not in own}, key=lambda n: (-len(n), n)))
-    if not alts:
-        return None
+    names = {n.strip() for n in (*other_names, "you") if n and n.strip() and n.strip().casefold() not in own}
+    player = (player_name or "").strip()
+    if player.casefold() in own:
+        player = ""
+    if player and _inside_another(player, tuple(names)):
+        names.add(player)
+        player = ""
+    alts = tuple(sorted(names, key=lambda n: (-len(n), n)))
     plain = _plain(text)
+    marked = _mark_player(plain, player)
     staged, *spoken = _narration_patterns(alts)
-    for direction in _STAGE.finditer(plain):
+    for direction in _STAGE.finditer(marked):
         if (m := staged.search(direction[1])) is not None:
-            return RuleHit("voices_other", RULES["voices_other"], f"narrates {m['who']}: {direction[0][:60]!r}")
+            at = direction.start(1)
+            who = plain[at + m.start("who") : at + m.end("who")]
+            said = plain[direction.start() : direction.end()]
+            return RuleHit("voices_other", RULES["voices_other"], f"narrates {who}: {said[:60]!r}")
     for pattern in spoken:
-        if (m := pattern.search(plain)) is not None:
-            return RuleHit("voices_other", RULES["voices_other"], f"narrates {m['who']}: {m.group(0)[:60]!r}")
+        if (m := pattern.search(marked)) is not None:
+            who = plain[m.start("who") : m.end("who")]
+            said = plain[m.start() : m.end()]
+            return RuleHit("voices_other", RULES["voices_other"], f"narrates {who}: {said[:60]!r}")
     return None
 
 

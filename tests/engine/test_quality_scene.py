@@ -73,3 +73,33 @@ def test_a_label_with_a_stage_direction_is_still_a_label() -> None:
     assert "speaks_for_other" in names("Hm. Goldie (laughing): Oh, Ansel!")
     assert "speaks_for_player" in names("Fine. Wren (quietly): thanks.")
     assert "speaks_for_other" not in names("Hm (a sigh): the iron is cold.")
+
+
+@pytest.mark.parametrize(
+    ("player", "text", "narrated"),
+    [
+        ("O'Brien", '"Fine," O\'Brien says. The forge is lit.', True),
+        ("Jean  Luc", "*Jean Luc nods* Hm. Hinges.", True),
+        ("Vane", '"Aye," Captain Vane agreed. The forge is lit.', True),  # inside a longer name
+        ("Vane", "*Vane shrugs* Hm. Hinges.", True),
+        ("Wrenny", "*Wren nods* Hm. Hinges.", False),  # not the player's whole name
+        ("Ansel", "*Ansel grins* Hinges, mostly.", False),  # the player shares the NPC's name
+    ],
+)
+def test_the_players_name_is_read_whatever_it_is(player: str, text: str, narrated: bool) -> None:
+    result = score(text, persona=ANSEL, history=(), preset_max_tokens=200, player_name=player, other_names=OTHERS)
+    assert ("voices_other" in result.names) is narrated
+
+
+def test_a_new_player_needs_no_new_narration_patterns() -> None:
+    """The patterns (~3 ms to compile) are keyed on the other NPCs' names: a conversation with
+    a new player does not compile them again on its first turn."""
+    from sidecar.engine import quality
+
+    score("*Rook nods* Hm.", persona=ANSEL, history=(), preset_max_tokens=200, player_name="P0", other_names=OTHERS)
+    compiled = quality._narration_patterns.cache_info().misses
+    for k in range(1, 6):
+        line = f"*P{k} nods* Hm."
+        result = score(line, persona=ANSEL, history=(), preset_max_tokens=200, player_name=f"P{k}", other_names=OTHERS)
+        assert "voices_other" in result.names
+    assert quality._narration_patterns.cache_info().misses == compiled
