@@ -59,7 +59,15 @@ def _dump_state(memory: Mapping[str, Any]) -> str:
 DB_FILENAME = "parley.sqlite3"
 DEFAULT_AFFINITY = 50
 CHECKPOINT_INTERVAL_S = 2.0
-"""How often the background checkpointer folds the WAL into the database."""
+"""How often the background checkpointer folds the WAL into the database when little is
+written; see `CHECKPOINT_FRAMES`."""
+CHECKPOINT_FRAMES = 1_024
+"""A WAL grown by this many frames (4 MiB of 4 KiB pages, SQLite's own auto-checkpoint size)
+since the last checkpoint wakes the checkpointer before its interval is up. What stalls a turn
+during a checkpoint is the disk: its fsync of the WAL and the database makes the WAL appends
+of the turns in flight wait. Under sustained turns (the bench: ~17 frames a turn) a 2 s
+interval fsynced ~80 MB at once and stalled turns by 15-30 ms; 4 MiB at a time stalls them by
+a few ms (benchmarks in the issue 11 note)."""
 WAL_RESET_FRAMES = 16_384
 """A WAL this long (64 MiB of 4 KiB pages) that passive checkpoints cannot reset (writes
 never pause) gets one RESTART checkpoint on the checkpoint thread (writes wait while it runs)."""
@@ -272,6 +280,10 @@ class Store:
         self._ckpt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-checkpoint")
         self._ckpt_conn: apsw.Connection | None = None
         self._ckpt_task: asyncio.Future[None] | None = None
+        self._ckpt_due = asyncio.Event()
+        """Set by `_on_wal` when the WAL has grown by `CHECKPOINT_FRAMES` since the last checkpoint."""
+        self._ckpt_frames = 0
+        """The WAL's length in frames when the checkpointer last ran."""
         self._turns: list[tuple[TurnWrite, asyncio.Future[AffinityResult]]] = []
         """Turns waiting for the group commit of this pass of the event loop."""
 
@@ -348,6 +360,7 @@ class Store:
         if conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, 1) != 1:
             raise StoreError("could not enable the query planner stability guarantee")
         conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
+        conn.set_wal_hook(self._on_wal)
         # After a WAL reset, truncate the file back to this size instead of keeping its peak.
         conn.execute("PRAGMA journal_size_limit=67108864").fetchall()
         self._conn = conn
@@ -718,12 +731,33 @@ class Store:
             self._ckpt_conn.set_busy_timeout(0)
         return result
 
+    @property
+    def checkpoint_due(self) -> bool:
+        """Whether the WAL has grown by `CHECKPOINT_FRAMES` since the checkpointer last ran."""
+        return self._ckpt_due.is_set()
+
+    def _on_wal(self, conn: apsw.Connection, db: str, frames: int) -> int:
+        """SQLite's WAL hook, after each commit on the request connection (this thread):
+        wakes the checkpointer once the WAL has grown by `CHECKPOINT_FRAMES`. A shorter WAL
+        than at the last checkpoint was started again from its beginning."""
+        if frames < self._ckpt_frames:
+            self._ckpt_frames = 0
+        if frames - self._ckpt_frames >= CHECKPOINT_FRAMES:
+            self._ckpt_due.set()
+        return apsw.SQLITE_OK
+
     async def run_checkpointer(self, interval: float = CHECKPOINT_INTERVAL_S) -> None:
-        """Checkpoint every `interval` seconds until cancelled (the server owns this task)."""
+        """Checkpoint every `interval` seconds, or as soon as the WAL has grown by
+        `CHECKPOINT_FRAMES`, until cancelled (the server owns this task)."""
         while True:
-            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(self._ckpt_due.wait(), timeout=interval)
+            except TimeoutError:
+                pass
             try:
                 frames, _ = await self.checkpoint()
+                self._ckpt_frames = frames
+                self._ckpt_due.clear()  # after the mark moves: commits during the checkpoint set it
                 if frames >= WAL_RESET_FRAMES:
                     await self.restart_wal()
                     log.info("WAL restarted under sustained writes", extra={"frames": frames})
@@ -734,6 +768,7 @@ class Store:
 __all__ = [
     "DB_FILENAME",
     "DEFAULT_AFFINITY",
+    "CHECKPOINT_FRAMES",
     "AffinityResult",
     "AffinityWrite",
     "ConversationRow",

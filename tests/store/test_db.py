@@ -8,7 +8,7 @@ import apsw
 import pytest
 
 from sidecar.errors import StoreError
-from sidecar.store.db import AffinityWrite, NewMessage, Store, TurnWrite
+from sidecar.store.db import CHECKPOINT_FRAMES, AffinityWrite, NewMessage, Store, TurnWrite
 from sidecar.store.migrations import SCHEMA_VERSION
 
 
@@ -152,6 +152,29 @@ async def test_a_restart_checkpoint_starts_the_wal_over_and_writes_go_on(tmp_pat
         await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", "after the restart"),), {}))
         assert wal.stat().st_size == grown
         assert (await store.lines("c1"))[-1].text == "after the restart"
+    finally:
+        await store.close()
+
+
+async def test_a_growing_wal_calls_for_a_checkpoint_before_the_interval(tmp_path: Path) -> None:
+    """Each commit reports the WAL's length; past CHECKPOINT_FRAMES since the last checkpoint
+    the checkpointer is due (it would otherwise fsync a much longer WAL at once)."""
+    store = await Store.open(tmp_path / "parley.sqlite3", checkpoint_interval=None)
+    try:
+        await store.start_conversation(
+            conversation_id="c1", player_id="p", persona_id="n", seed=1, greeting=NewMessage("n", "N", "g"), memory={}
+        )
+        wal = tmp_path / "parley.sqlite3-wal"
+
+        def frames() -> int:  # the WAL's header is 32 bytes, each frame's 24 and a page
+            return (wal.stat().st_size - 32) // (24 + 4096)
+
+        while frames() < CHECKPOINT_FRAMES - 64:
+            assert not store.checkpoint_due
+            await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", "a line " * 400),), {}))
+        while frames() < CHECKPOINT_FRAMES:
+            await store.commit_turn(TurnWrite("c1", (NewMessage("player", "p", "a line " * 400),), {}))
+        assert store.checkpoint_due
     finally:
         await store.close()
 
