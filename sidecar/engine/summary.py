@@ -78,8 +78,10 @@ class Folded:
     method: Method
 
 
+@functools.lru_cache(maxsize=4096)
 def key_words(text: str) -> frozenset[str]:
-    """The words a summary must contain to hold `text` as a fact."""
+    """The words a summary must contain to hold `text` as a fact (cached: a conversation's
+    memories are the facts of every fold)."""
     return frozenset(w for w in tokens(text) if len(w) >= 3 and w not in _NOT_KEY)
 
 
@@ -89,15 +91,18 @@ def holds(summary: str, fact: str) -> bool:
     return key_words(fact) <= frozenset(tokens(summary))
 
 
-def missing(summary: str, facts: Sequence[str]) -> list[str]:
-    """The facts `summary` does not hold (`holds`), each once."""
-    said = frozenset(tokens(summary))
+def missing(summary: str, facts: Sequence[str], said: frozenset[str] | None = None) -> list[str]:
+    """The facts `summary` does not hold (`holds`), each once. `said`: the summary's
+    `tokens` when the caller has them already."""
+    if said is None:
+        said = frozenset(tokens(summary))
     return [f for f in dict.fromkeys(facts) if not key_words(f) <= said]
 
 
-def with_facts(summary: str, facts: Sequence[str]) -> str:
-    """`summary` with every fact it does not hold appended, one sentence each."""
-    lost = missing(summary, facts)
+def with_facts(summary: str, facts: Sequence[str], said: frozenset[str] | None = None) -> str:
+    """`summary` with every fact it does not hold appended, one sentence each (`said` as
+    for `missing`)."""
+    lost = missing(summary, facts, said)
     if not lost:
         return summary
     tail = " ".join(_sentence(f) for f in lost)
@@ -184,7 +189,10 @@ def extractive(
         used += cost
     story = [text[i] for i in sorted(chosen) if i not in keep]
     kept = [text[i] for i in keep]
-    return Folded(with_facts(" ".join(story + kept), facts), "extractive")
+    # The summary's words are its sentences' and labels' words (no word spans the spaces
+    # that join them): the union of what was read already, not a second read of the text.
+    told = frozenset().union(*(said[i] | _said(candidates[i][0]) for i in chosen))
+    return Folded(with_facts(" ".join(story + kept), facts, told), "extractive")
 
 
 @dataclass(frozen=True)

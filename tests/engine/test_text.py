@@ -21,6 +21,7 @@ from sidecar.engine.text import (
     reseed,
     similarity,
     stable_seed,
+    straight,
     tokens,
     words,
 )
@@ -138,3 +139,11 @@ def test_stable_seed_does_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2")
     }
     assert outs == {f"{stable_seed(7, 'ansel', 'reply')}\n"}
+
+
+@given(st.text(alphabet=st.sampled_from("ab ’‘ʼ“”\"'…é")) | st.text())
+def test_straight_replaces_exactly_the_curly_marks(text: str) -> None:
+    """Every curly apostrophe or quote becomes its straight form; nothing else changes."""
+    out = straight(text)
+    expected = "".join({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"'}.get(c, c) for c in text)
+    assert out == expected
