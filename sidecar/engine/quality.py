@@ -297,18 +297,26 @@ def _inside_another(name: str, alts: Sequence[str]) -> bool:
     return False
 
 
-def _voices_other(text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]) -> RuleHit | None:
-    """Narrated words or actions of another NPC or the player: what `split_foreign`
-    (engine/scene/attribution.py) cannot cut, because no "Name:" label marks it."""
-    own = {n.casefold() for n in persona.names}
-    names = {n.strip() for n in (*other_names, "you") if n and n.strip() and n.strip().casefold() not in own}
-    player = (player_name or "").strip()
-    if player.casefold() in own:
+@functools.lru_cache(maxsize=1024)
+def _narrators(own: tuple[str, ...], player_name: str, other_names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The names the narration patterns look for, longest first, and the player's name to
+    mark in the line ("" for none). Cached: the same few name sets come every turn, and
+    reading twenty names' words each time cost more than the search."""
+    own_folded = {n.casefold() for n in own}
+    names = {n.strip() for n in (*other_names, "you") if n and n.strip() and n.strip().casefold() not in own_folded}
+    player = player_name.strip()
+    if player.casefold() in own_folded:
         player = ""
     if player and _inside_another(player, tuple(names)):
         names.add(player)
         player = ""
-    alts = tuple(sorted(names, key=lambda n: (-len(n), n)))
+    return tuple(sorted(names, key=lambda n: (-len(n), n))), player
+
+
+def _voices_other(text: str, persona: Persona, player_name: str | None, other_names: Sequence[str]) -> RuleHit | None:
+    """Narrated words or actions of another NPC or the player: what `split_foreign`
+    (engine/scene/attribution.py) cannot cut, because no "Name:" label marks it."""
+    alts, player = _narrators(tuple(persona.names), player_name or "", tuple(other_names))
     plain = _plain(text)
     marked = _mark_player(plain, player)
     staged, *spoken = _narration_patterns(alts)
