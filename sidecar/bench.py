@@ -10,11 +10,13 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ import zmq
 import zmq.asyncio
 
 from parley_client import Client, Sidecar
+from sidecar.engine.data import read_toml
+from sidecar.errors import ConfigError
 from sidecar.paths import default_personas_dir
 
 ECHO_SERVER = """
@@ -88,14 +92,29 @@ LINES = (
 )
 
 
-async def _turns(client: Client, persona: str, n: int, per_conv: int = 200) -> list[float]:
+def varied_lines(n: int) -> list[str]:
+    """`n` distinct player lines (up to 64 x 64), each two lines of sidecar/data/
+    bench_lines.toml, in a fixed shuffled order: what caches on the player's text cannot hit."""
+    pool = read_toml("bench_lines.toml").get("lines")
+    if not isinstance(pool, list) or len(pool) < 2 or not all(isinstance(x, str) and x.strip() for x in pool):
+        raise ConfigError("sidecar/data/bench_lines.toml: lines: must be a list of at least two non-empty strings")
+    pairs = [f"{a} {b}" for a in pool for b in pool if a != b]
+    random.Random(11).shuffle(pairs)
+    if n > len(pairs):
+        raise ValueError(f"at most {len(pairs)} varied lines, asked for {n}")
+    return pairs[:n]
+
+
+async def _turns(
+    client: Client, persona: str, n: int, per_conv: int = 200, lines: Sequence[str] = LINES
+) -> list[float]:
     samples: list[float] = []
     cid = ""
     for i in range(n):
         if i % per_conv == 0:
             cid = (await client.call("conversation.start", {"persona": persona, "player": f"bench{i}"}))["conversation"]
         t0 = time.perf_counter()
-        r = await client.request("conversation.say", {"conversation": cid, "text": LINES[i % len(LINES)]})
+        r = await client.request("conversation.say", {"conversation": cid, "text": lines[i % len(lines)]})
         samples.append(time.perf_counter() - t0)
         if r["ok"] and r["result"].get("ended"):
             cid = (await client.call("conversation.start", {"persona": persona, "player": f"bench{i}"}))["conversation"]
@@ -250,6 +269,10 @@ async def run_bench(args: argparse.Namespace) -> int:
                 cpu0 = _cpu_s(_pid(side))
                 report["turn"] = _summary(await _turns(client, personas[0], args.turns))
                 report["turn"]["cpu_ms_per_turn"] = round((_cpu_s(_pid(side)) - cpu0) * 1000 / args.turns, 4)
+                varied = varied_lines(args.turns)
+                cpu0 = _cpu_s(_pid(side))
+                report["turn_varied"] = _summary(await _turns(client, personas[0], args.turns, lines=varied))
+                report["turn_varied"]["cpu_ms_per_turn"] = round((_cpu_s(_pid(side)) - cpu0) * 1000 / args.turns, 4)
                 report["throughput"] = await _throughput(client, personas, args.conversations, args.turns)
     report["llm"] = await _llm_cpu(personas_dir, args.llm_turns)
     t, e = report["turn"], report["echo"]
@@ -258,6 +281,8 @@ async def run_bench(args: argparse.Namespace) -> int:
         "turn_median_to_echo_median": round(t["median_ms"] / e["median_ms"], 2),
         "turn_p99_to_echo_median": round(t["p99_ms"] / e["median_ms"], 2),
         "turn_p999_to_echo_median": round(t["p999_ms"] / e["median_ms"], 2),
+        "varied_median_to_echo_median": round(report["turn_varied"]["median_ms"] / e["median_ms"], 2),
+        "varied_p999_to_echo_median": round(report["turn_varied"]["p999_ms"] / e["median_ms"], 2),
     }
     print(json.dumps(report, indent=2))
     if not args.json:
@@ -267,6 +292,7 @@ async def run_bench(args: argparse.Namespace) -> int:
 
 def _table(report: dict[str, Any]) -> None:
     t, e, r, tp, llm = report["turn"], report["echo"], report["ratios"], report["throughput"], report["llm"]
+    v = report["turn_varied"]
     s = report["startup"]
     rows = [
         ("machine", f"{report['machine']['cpus']} cpus, python {report['machine']['python']}", ""),
@@ -282,6 +308,13 @@ def _table(report: dict[str, Any]) -> None:
         ("turn p99.9", f"{t['p999_ms']} ms", f"{r['turn_p999_to_echo_median']}x"),
         ("turn max", f"{t['max_ms']} ms", ""),
         ("sidecar CPU per embedded turn", f"{t['cpu_ms_per_turn']} ms", ""),
+        (
+            "turn median, varied lines",
+            f"{v['median_ms']} ms",
+            f"{r['varied_median_to_echo_median']}x; no line repeats (bench_lines.toml)",
+        ),
+        ("turn p99.9, varied lines", f"{v['p999_ms']} ms", f"{r['varied_p999_to_echo_median']}x"),
+        ("sidecar CPU per turn, varied lines", f"{v['cpu_ms_per_turn']} ms", ""),
         ("throughput", f"{tp['turns_per_s']} turns/s", f"{tp['conversations']} conversations in flight"),
         ("sidecar CPU per LLM turn (loopback)", f"{llm['cpu_ms_per_turn']} ms", f"{llm['turns']} turns"),
         ("LLM turn median (loopback)", f"{llm['median_ms']} ms", ""),
