@@ -605,11 +605,18 @@ class Store:
             self._insert_messages(t.conversation_id, next_seq, t.messages, now)
             write_turn_memories(c, player_id, persona_id, t.conversation_id, next_seq, t.memories, now)
             witness.record_sync(c, t.conversation_id, next_seq, len(t.messages), t.witnesses)
-            c.execute(
-                "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?,"
-                " ended_at=CASE WHEN ? THEN ? ELSE ended_at END WHERE id=?",
-                (now, _dump_state(t.memory), t.ended, now, t.conversation_id),
-            )
+            if t.ended:
+                c.execute(
+                    "UPDATE conversations SET turns=turns+1, updated_at=?, memory=?, ended_at=? WHERE id=?",
+                    (now, _dump_state(t.memory), now, t.conversation_id),
+                )
+            else:
+                # `ended_at` left out of the SET, not set to itself: a column in the SET has
+                # its index entries rewritten (`conversations_ended`), one more page per turn.
+                c.execute(
+                    "UPDATE conversations SET turns=turns+1, updated_at=?, memory=? WHERE id=?",
+                    (now, _dump_state(t.memory), t.conversation_id),
+                )
             new = apply_affinity(c, player_id, persona_id, t.conversation_id, old, t.affinity, now)
             if t.goal is not None:
                 c.execute(

@@ -252,6 +252,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE scenes ADD COLUMN max_usd REAL CHECK (max_usd >= 0);
     """,
+    # 11 -> 12: fewer index pages written per turn. Every turn moves `conversations.updated_at`,
+    # which rewrites an entry in each index holding it: `conversations_player` held it but
+    # its one reader (witness.py's lines heard: player and persona) seeks on the pair alone,
+    # and conversation paging by player uses `conversations_player_updated`, so the pair's
+    # index drops it. `affinity_events_pair` has no reader: it was written on every
+    # affinity change for nothing (a query that needs it brings it back).
+    """
+    DROP INDEX conversations_player;
+    CREATE INDEX conversations_pair ON conversations(player_id, persona_id);
+    DROP INDEX affinity_events_pair;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
