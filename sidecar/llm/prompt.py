@@ -199,12 +199,15 @@ _RUNS: dict[str, re.Pattern[str]] = {}
 
 
 def _visible_run(close_quote: str | None) -> re.Pattern[str]:
-    """Non-whitespace characters (regex `\\s` is exactly `str.isspace`), the pending closing
-    quote excluded."""
+    """Words (non-whitespace characters: regex `\\s` is exactly `str.isspace`) and the
+    whitespace between them, the pending closing quote excluded, up to the first word that
+    ends a sentence and without a newline: no label can start inside such a run."""
     quote = close_quote or ""
     pattern = _RUNS.get(quote)
     if pattern is None:
-        pattern = _RUNS[quote] = re.compile(f"[^\\s{re.escape(quote)}]+")
+        visible = f"[^\\s{re.escape(quote)}]"
+        mid = f"[^\\s{re.escape(quote + _SENTENCE_END)}]"  # a word's last letter, not a sentence end
+        pattern = _RUNS[quote] = re.compile(f"(?:{visible}*{mid}[^\\S\\n]+)*{visible}+")
     return pattern
 
 
@@ -273,6 +276,8 @@ class StreamCleaner:
                     return _WAIT
                 while j < len(text) and text[j] == " ":
                     j += 1
+                if j == len(text) and not final:
+                    return _WAIT  # the label takes every space after it: more may come
                 return j
         return _WAIT if waiting else 0
 
@@ -298,8 +303,9 @@ class StreamCleaner:
                         continue
             if self._emitted_any and not (self._line_start or self._after_sentence):
                 # Visible characters away from any label position are copied as one run
-                # (one slice instead of one per character): none of them can change a
-                # decision; the run stops at whitespace and at a pending closing quote.
+                # (one slice instead of one per character, or per word): none of them can
+                # change a decision; the run stops at a sentence's end, a newline, trailing
+                # whitespace and a pending closing quote.
                 run = _visible_run(self._close_quote).match(self._buf)
                 if run is not None:
                     out.append(self._pending_ws)

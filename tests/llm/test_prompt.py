@@ -203,3 +203,23 @@ def test_a_known_player_name_replaces_the_id_and_is_not_to_be_asked() -> None:
     assert "\nWren:" in req.stop
     nameless = build_request(persona(system_prompt=template), player="p_7", affinity=50, tuning=T(), history=[])
     assert "You talk with p_7." in nameless.system and "never ask" not in nameless.system
+
+
+def test_a_label_split_before_its_second_space_is_dropped_with_both() -> None:
+    """A speaker label takes every space after it: a chunk ending after the first space must
+    not leave the second one in the line (found by comparing chunked and whole replies)."""
+    text = "Aye.\nAnsel:  The forge is hot."
+    cleaner = StreamCleaner(["Ansel"], "Wren", ["Rook"])
+    streamed = cleaner.feed("Aye.\nAnsel: ") + cleaner.feed(" The forge is hot.") + cleaner.finish()
+    assert streamed == clean_reply(text, ["Ansel"], "Wren", ["Rook"]) == "Aye.\nThe forge is hot."
+
+
+def test_a_reply_of_many_sentences_streams_as_it_reads_whole() -> None:
+    """Words between sentence ends are copied as one run; a label after a sentence end still
+    ends the reply, a chunk boundary anywhere changes nothing."""
+    text = "Aye, the forge is hot today. I mended three ploughs! Rook: you did not. Ansel: I did."
+    whole = clean_reply(text, ["Ansel"], "Wren", ["Rook"])
+    assert whole == "Aye, the forge is hot today. I mended three ploughs!"
+    for cut in range(1, len(text)):
+        cleaner = StreamCleaner(["Ansel"], "Wren", ["Rook"])
+        assert cleaner.feed(text[:cut]) + cleaner.feed(text[cut:]) + cleaner.finish() == whole
