@@ -1,7 +1,7 @@
 """A minimal loopback server speaking OpenAI chat completions (non-streaming JSON bodies),
 for `parley bench`'s LLM-path measurement: `python -m sidecar.bench_provider` prints its port
 and answers every POST to `/v1/chat/completions` at once. A request with a `response_format`
-(the answer options' JSON schema) gets three options as JSON; any other gets a fixed NPC line,
+(the answer options' JSON schema) gets three options as JSON; any other gets an NPC line,
 followed by the answer-options block when the system prompt asks for one (`[options]`, as a
 model following sidecar/engine/inline_options.py's instruction would write it).
 
@@ -13,22 +13,85 @@ tests/llm/llm_fakes.py, which validates requests the way the real API does.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-LINE = "The forge has been busy all week, friend. Iron does not lie, and neither do I."
-OPTIONS = {
-    "options": [
-        {"text": "What are you making at the forge?", "intent": "ask"},
-        {"text": "My father worked iron too, long ago.", "intent": "share"},
-        {"text": "I should let you get back to work.", "intent": "leave"},
-    ]
+# Each reply is a different line with different options, as a model's are: a fixed reply
+# would be a repeat every turn (the quality gate's repeat check, and every cache on the NPC's
+# text, always hit) and its options stale after one turn (answer options never repeat the
+# last turns', so the embedded engine composed the options every turn instead).
+_OPENINGS = (
+    "The forge has been busy all week, friend.",
+    "Iron does not lie, and neither do I.",
+    "Three ploughs came in this morning, all of them bent.",
+    "Mind the sparks, they bite.",
+    "Goldie sent over bread again, bless her.",
+    "The bellows want mending before the frost.",
+    "I heard the captain shut the north gate.",
+    "Rain's coming, I can smell it on the coals.",
+    "My hammer arm aches, but the work is good.",
+    "Sorrel swears by her nettle tea for burns.",
+    "A horseshoe for luck? I make them by the dozen.",
+    "Old Rook paid me in fish again.",
+)
+_CLOSINGS = (
+    "What brings you by?",
+    "Need something mended?",
+    "You look like you've walked a long way.",
+    "Stay a while if you like.",
+    "Anything I can do for you?",
+    "Careful where you stand.",
+    "Tell me what you need.",
+    "I'll be at it till dark.",
+    "Come back tomorrow if it can wait.",
+    "Don't touch that, it's still hot.",
+    "Ask away.",
+    "I've time for a chat.",
+)
+_OPTION_TEXTS = {
+    "ask": (
+        "What are you making at the forge?", "Who taught you the trade?", "Is the north road safe?",
+        "What do you charge for a horseshoe?", "How is the harvest this year?", "Do you know Goldie well?",
+        "What happened to the old mill?", "Can you mend a cooking pot?", "Where does your iron come from?",
+        "Why did the captain shut the gate?", "Do you ever rest?", "What's the best blade you've made?",
+    ),
+    "share": (
+        "My father worked iron too, long ago.", "I came up the river road today.", "I lost my knife in the woods.",
+        "I'm looking for work in the village.", "I've never seen a forge this big.", "My mare threw a shoe.",
+        "I slept badly last night.", "I met Rook down by the water.", "I used to live by the sea.",
+        "I found a strange coin near the well.", "I'm saving for a new cloak.", "The bread at the inn is good.",
+    ),
+    "leave": (
+        "I should let you get back to work.", "I'll come back tomorrow.", "Thanks, I must be going.",
+        "Good luck with the ploughs.", "I'll leave you to it.", "See you at the inn later.",
+        "I need to find the herbalist.", "Take care of that arm.", "I'll let you work in peace.",
+        "Until next time, smith.", "I have to see the captain.", "Keep the coals warm for me.",
+    ),
 }
+_replies = itertools.count()
+
+
+def _line(n: int) -> str:
+    return f"{_OPENINGS[n % len(_OPENINGS)]} {_CLOSINGS[(n // len(_OPENINGS) + n) % len(_CLOSINGS)]}"
+
+
+def _options(n: int) -> dict[str, list[dict[str, str]]]:
+    return {
+        "options": [
+            {"text": texts[(n * 5 + k) % len(texts)], "intent": intent}
+            for k, (intent, texts) in enumerate(_OPTION_TEXTS.items())
+        ]
+    }
+
 
 BLOCK_MARKER = "[options]"
-BLOCK = "\n".join([BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in OPTIONS["options"])])
+
+
+def _block(n: int) -> str:
+    return "\n".join([BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in _options(n)["options"])])
 
 
 def _asks_block(body: dict[str, Any]) -> bool:
@@ -37,11 +100,13 @@ def _asks_block(body: dict[str, Any]) -> bool:
     return first.get("role") == "system" and BLOCK_MARKER in str(first.get("content", ""))
 
 
-def completion(body: dict[str, Any]) -> dict[str, Any]:
+def completion(body: dict[str, Any], n: int | None = None) -> dict[str, Any]:
+    """The reply to `body`, the `n`th of this server (by default the next)."""
+    n = next(_replies) if n is None else n
     if body.get("response_format"):
-        content = json.dumps(OPTIONS)
+        content = json.dumps(_options(n))
     else:
-        content = f"{LINE}\n{BLOCK}" if _asks_block(body) else LINE
+        content = f"{_line(n)}\n{_block(n)}" if _asks_block(body) else _line(n)
     return {
         "id": "chatcmpl-bench",
         "object": "chat.completion",

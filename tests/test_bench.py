@@ -5,6 +5,7 @@ a measurement of the path it names."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,20 @@ def test_the_varied_lines_never_repeat_within_a_run() -> None:
     assert varied_lines(2000) == lines  # the same run every time: A/B comparable
     with pytest.raises(ValueError):
         varied_lines(64 * 64)
+
+
+def test_the_loopback_provider_answers_like_a_model_not_a_recording() -> None:
+    """Each reply is a new line with new options (a fixed reply would be a repeat every turn,
+    and its options stale after one turn, so the turn would compose embedded ones instead)."""
+    from sidecar.bench_provider import completion
+
+    def content(n: int, body: dict[str, object]) -> str:
+        return str(completion(body, n)["choices"][0]["message"]["content"])
+
+    lines = [content(n, {"messages": [{"role": "user", "content": "hi"}]}) for n in range(144)]
+    assert len(set(lines)) == 144
+    offered = [json.loads(content(n, {"response_format": {"type": "json_object"}}))["options"] for n in range(12)]
+    for n, options in enumerate(offered):
+        assert [o["intent"] for o in options] == ["ask", "share", "leave"]
+        recent = {o["text"] for earlier in offered[max(0, n - 3) : n] for o in earlier}
+        assert not recent & {o["text"] for o in options}
