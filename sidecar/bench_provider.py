@@ -1,9 +1,10 @@
 """A minimal loopback server speaking OpenAI chat completions (non-streaming JSON bodies),
 for `parley bench`'s LLM-path measurement: `python -m sidecar.bench_provider` prints its port
 and answers every POST to `/v1/chat/completions` at once. A request with a `response_format`
-(the answer options' JSON schema) gets three options as JSON; any other gets an NPC line,
-followed by the answer-options block when the system prompt asks for one (`[options]`, as a
-model following sidecar/engine/inline_options.py's instruction would write it).
+gets the memory extraction's JSON when its schema is that one, else three options as JSON;
+any other gets an NPC line, followed by the answer-options block when the system prompt asks
+for one (`[options]`, and the `memory:` line when asked, as a model following
+sidecar/engine/inline_options.py's instruction would write them).
 
 It runs in its own process, so the CPU time the bench reads from the sidecar's process is
 the sidecar's own (the provider's time is not in it). Standard library only: `parley bench`
@@ -88,25 +89,46 @@ def _options(n: int) -> dict[str, list[dict[str, str]]]:
 
 
 BLOCK_MARKER = "[options]"
+MEMORY_LINE = "memory:"
 
 
-def _block(n: int) -> str:
-    return "\n".join([BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in _options(n)["options"])])
+def _memories(n: int) -> dict[str, list[dict[str, object]]]:
+    """What a model keeps of a memorable turn: one memory on odd replies, none on even ones."""
+    said = _OPTION_TEXTS["share"][n % len(_OPTION_TEXTS["share"])].rstrip(".").replace("I ", "the player ", 1)
+    items = [{"kind": "event", "text": f"The player said {said}.", "importance": 3, "said_by": "player"}]
+    return {"memories": items if n % 2 else []}
 
 
-def _asks_block(body: dict[str, Any]) -> bool:
+def _block(n: int, memories: bool) -> str:
+    lines = [BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in _options(n)["options"])]
+    if memories:
+        lines.append(f"{MEMORY_LINE} {json.dumps(_memories(n))}")
+    return "\n".join(lines)
+
+
+def _system(body: dict[str, Any]) -> str:
     messages = body.get("messages") or [{}]
     first = messages[0]
-    return first.get("role") == "system" and BLOCK_MARKER in str(first.get("content", ""))
+    return str(first.get("content", "")) if first.get("role") == "system" else ""
+
+
+def _asks_memories(body: dict[str, Any]) -> bool:
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+    return "memories" in (schema.get("properties") or {})
 
 
 def completion(body: dict[str, Any], n: int | None = None) -> dict[str, Any]:
     """The reply to `body`, the `n`th of this server (by default the next)."""
     n = next(_replies) if n is None else n
-    if body.get("response_format"):
+    system = _system(body)
+    if _asks_memories(body):
+        content = json.dumps(_memories(n))
+    elif body.get("response_format"):
         content = json.dumps(_options(n))
+    elif BLOCK_MARKER in system:
+        content = f"{_line(n)}\n{_block(n, memories=MEMORY_LINE in system)}"
     else:
-        content = f"{_line(n)}\n{_block(n)}" if _asks_block(body) else _line(n)
+        content = _line(n)
     return {
         "id": "chatcmpl-bench",
         "object": "chat.completion",

@@ -46,3 +46,22 @@ def test_the_loopback_provider_answers_like_a_model_not_a_recording() -> None:
         assert [o["intent"] for o in options] == ["ask", "share", "leave"]
         recent = {o["text"] for earlier in offered[max(0, n - 3) : n] for o in earlier}
         assert not recent & {o["text"] for o in options}
+
+
+def test_the_loopback_provider_writes_the_memory_line_when_asked() -> None:
+    """The LLM-path figure includes reading a memorable turn's memories from the line, as a
+    model following the instruction would write them."""
+    from sidecar.bench_provider import completion
+    from sidecar.engine import inline_options, remember
+
+    def content(n: int, system: str) -> str:
+        body = {"messages": [{"role": "system", "content": system}, {"role": "user", "content": "hi"}]}
+        return str(completion(body, n)["choices"][0]["message"]["content"])
+
+    asked = f"You are Ansel. {inline_options.instruction('Ansel', memories=True)}"
+    found = [inline_options.memories(content(n, asked).split("\n", 1)[1]) for n in range(4)]
+    assert [len(m) if m is not None else None for m in found] == [0, 1, 0, 1]
+    assert "memory:" not in content(1, f"You are Ansel. {inline_options.instruction('Ansel')}")
+    schema = {"type": "json_schema", "json_schema": {"name": "reply", "schema": remember.EXTRACTION_SCHEMA}}
+    extracted = completion({"messages": [{"role": "user", "content": "x"}], "response_format": schema}, 1)
+    assert remember.parse_extraction(extracted["choices"][0]["message"]["content"]) is not None

@@ -306,6 +306,13 @@ def worth_asking(player_text: str, found: Sequence[NewMemory]) -> bool:
     Small talk and questions about the NPC cost no extra provider call."""
     return bool(found) or any(w in _MEMORY_CUES for w in words(straight(player_text[:MAX_PARSED_CHARS])))
 
+
+def worth_asking_before(reading: Reading, player_text: str, tone: ToneReading | None) -> bool:
+    """`worth_asking` on what the player's line alone gives the rules, before the NPC's line
+    is written: whether the line request asks for the turn's memories with the line. A turn
+    that becomes worth asking only through the NPC's line is asked in a separate call."""
+    return worth_asking(player_text, [*player_facts(reading), *player_events(player_text, tone)])
+
 MAX_EXTRACTED = 6
 EXTRACTION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -331,18 +338,27 @@ EXTRACTION_SCHEMA: dict[str, Any] = {
 }
 
 
-def extraction_prompt(npc_name: str, player_line: str, npc_line: str) -> tuple[str, str]:
-    """(system, user) asking a provider for the turn's memories as `EXTRACTION_SCHEMA` JSON."""
-    system = (
-        f"You keep {npc_name}'s long-term memory of a role-playing game's player. From the two lines "
-        "below, list only what is worth remembering in later meetings: the player's name, their likes "
+def extraction_guidance(npc_name: str) -> str:
+    """What to remember and how to write it, as `EXTRACTION_SCHEMA` JSON: the one wording of
+    the separate extraction call and of the memory line asked with the NPC's line
+    (sidecar/engine/inline_options.py)."""
+    return (
+        "List only what is worth remembering in later meetings: the player's name, their likes "
         "and dislikes, promises made by either side, gifts, favours, quarrels, secrets told, and other "
         f"notable events. Write each memory as one short sentence from {npc_name}'s side: \"I\" is "
         f"{npc_name}, \"the player\" is the player (e.g. \"The player promised to bring me a trout.\"); a name "
         "is written \"The player's name is <name>.\". "
-        "Importance 1 (trivial) to 10 (life-changing). Small talk gives an empty list. Answer with JSON "
-        'only: {"memories": [{"kind": ..., "text": ..., "importance": ..., "said_by": "player"|"npc"}]}. '
+        "Importance 1 (trivial) to 10 (life-changing). Small talk gives an empty list. The JSON is "
+        '{"memories": [{"kind": ..., "text": ..., "importance": ..., "said_by": "player"|"npc"}]}; '
         f"kind is one of: {', '.join(KINDS)}."
+    )
+
+
+def extraction_prompt(npc_name: str, player_line: str, npc_line: str) -> tuple[str, str]:
+    """(system, user) asking a provider for the turn's memories as `EXTRACTION_SCHEMA` JSON."""
+    system = (
+        f"You keep {npc_name}'s long-term memory of a role-playing game's player. From the two lines "
+        f"below: {extraction_guidance(npc_name)} Answer with JSON only."
     )
     user = f"Player: {player_line}\n{npc_name}: {npc_line}"
     return system, user
@@ -359,6 +375,11 @@ def parse_extraction(text: str) -> list[NewMemory] | None:
         raw = json.loads(_FENCE.sub("", text))
     except ValueError:
         return None
+    return extracted(raw)
+
+
+def extracted(raw: object) -> list[NewMemory] | None:
+    """`parse_extraction` of JSON already decoded."""
     items = raw.get("memories") if isinstance(raw, dict) else None
     if not isinstance(items, list) or len(items) > MAX_EXTRACTED:
         return None
@@ -450,6 +471,9 @@ __all__ = [
     "player_events",
     "player_facts",
     "spoken",
+    "extracted",
+    "extraction_guidance",
     "with_name",
     "worth_asking",
+    "worth_asking_before",
 ]

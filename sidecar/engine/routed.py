@@ -17,7 +17,9 @@ Per attempt of the quality gate:
 
 Answer options come with the line where the first ready provider's `options_in_line` says
 so (sidecar/engine/inline_options.py: one call per turn); a line without usable ones, a
-reroll, or a provider without that flag gets the separate options call.
+reroll, or a provider without that flag gets the separate options call. A memorable turn's
+long-term memories ride in the same block (`memory_in_line`); without a usable memory line
+`extract` makes the separate extraction call.
 
 Answer options and the goal judge are asked of the provider only when the line the pipeline
 kept came from one (an NPC whose providers are down answers entirely from the embedded
@@ -38,6 +40,7 @@ from sidecar.engine import options as option_rules
 from sidecar.engine import remember as memory_rules
 from sidecar.engine.actions import Proposal
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.reading import read
 from sidecar.engine.scene import attribution
 from sidecar.engine.scene import cue as scene_cue
 from sidecar.engine.source import EMBEDDED, DeltaSink, Emit, Generated, TurnInput, chunks, compose
@@ -105,12 +108,26 @@ class RoutedSource:
         spec = self.router.first_ready()
         return spec is not None and spec.options_in_line
 
+    def memory_in_line(self, turn: TurnInput) -> bool:
+        """Whether the line request also asks for the turn's long-term memories: the first
+        ready provider takes the options in the line and allows it, and the player's line
+        gives the rules something to remember (else no memory call is made at all)."""
+        spec = self.router.first_ready()
+        return (
+            spec is not None
+            and spec.options_in_line
+            and spec.memory_in_line
+            and memory_rules.worth_asking_before(read(turn.player_text), turn.player_text, turn.tone)
+        )
+
     def budget(self) -> ContextBudget:
         """The chain's context budget (`llm.budget.chain_budget`): the line requests and the
         context step (pipeline/context.py) plan with the same numbers."""
         return chain_budget(self.router.settings.chain)
 
-    def request(self, turn: TurnInput, attempt: int = 0, *, with_options: bool = False) -> ChatRequest:
+    def request(
+        self, turn: TurnInput, attempt: int = 0, *, with_options: bool = False, with_memories: bool = False
+    ) -> ChatRequest:
         """The provider request for one attempt of this turn (public for tests)."""
         ctx = turn.ctx
         persona = ctx.persona
@@ -129,11 +146,12 @@ class RoutedSource:
         if attempt:
             hints.append(retry_note(persona.name))
         if with_options:
-            hints.append(inline_options.instruction(persona.name))
+            hints.append(inline_options.instruction(persona.name, memories=with_memories))
         offered = tuple(ToolDef(name, a.description, a.arguments.as_json_schema()) for name, a in turn.actions.items())
         budget = self.budget()
+        block_tokens = inline_options.EXTRA_TOKENS + (inline_options.MEMORY_TOKENS if with_memories else 0)
         if with_options:
-            budget = budget.less(inline_options.EXTRA_TOKENS)
+            budget = budget.less(block_tokens)
         if offered:
             budget = budget.less(tools_tokens(offered, budget.counter))
         view = turn.summary
@@ -156,7 +174,7 @@ class RoutedSource:
             warmer = min(MAX_TEMPERATURE, req.temperature + RETRY_WARMER * attempt)
             req = replace(req, temperature=round(max(req.temperature, warmer), 3))
         if with_options:
-            req = replace(req, max_tokens=req.max_tokens + inline_options.EXTRA_TOKENS)
+            req = replace(req, max_tokens=req.max_tokens + block_tokens)
         if offered:
             req = replace(req, tools=offered)
         return req
@@ -175,6 +193,7 @@ class RoutedSource:
             return embedded_reply(made.text)
 
         with_options = self.options_in_line()
+        with_memories = with_options and self.memory_in_line(turn)
         splits: list[inline_options.Split] = []
 
         heard: list[attribution.Recorder] = []
@@ -190,7 +209,7 @@ class RoutedSource:
             splits.append(inline_options.Split(inner))
             return splits[-1]
 
-        req = self.request(turn, attempt, with_options=with_options)
+        req = self.request(turn, attempt, with_options=with_options, with_memories=with_memories)
         if on_delta is not None:
             routed = await self.router.stream(req, embedded=fallback, on_delta=on_delta, on_event=emit, cleaner=cleaner)
         else:
@@ -322,6 +341,9 @@ class RoutedSource:
         pipeline's heuristics decide. Never raises except `CancelledError`."""
         if not self._remote(line):
             return None
+        block = line.meta.get(OPTIONS_BLOCK)
+        if isinstance(block, str) and (inline := inline_options.memories(block)) is not None:
+            return inline
         spec = self.router.first_ready()
         if spec is None:
             return None

@@ -98,6 +98,7 @@ class ProviderModel(_Strict):
     stream_usage: bool | None = None
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
     options_in_line: bool | None = None
+    memory_in_line: bool | None = None
     tools: bool | None = None
     """Native tool calls for NPC actions (default: the preset's); false = structured output."""
     context_budget: Annotated[int, Field(ge=MIN_CONTEXT_BUDGET, le=10_000_000)] | None = None
@@ -353,6 +354,7 @@ def _resolve_provider(
         stream_usage=model.stream_usage if model.stream_usage is not None else base.stream_usage,
         max_tokens_field=model.max_tokens_field or base.max_tokens_field,
         options_in_line=model.options_in_line if model.options_in_line is not None else base.options_in_line,
+        memory_in_line=model.memory_in_line if model.memory_in_line is not None else base.memory_in_line,
         tools=model.tools if model.tools is not None else base.tools,
         context_budget=model.context_budget or base.context_budget,
         tokenizer=model.tokenizer,

@@ -31,6 +31,7 @@ class Preset:
     stream_usage: bool = True
     max_tokens_field: str = "max_tokens"
     options_in_line: bool = True
+    memory_in_line: bool = True
     tools: bool = True
     context_budget: int = DEFAULT_CONTEXT_BUDGET
 

@@ -91,6 +91,10 @@ class ProviderSpec:
     options_in_line: bool = True
     """Ask for the player's answer options with the line (one call per turn) instead of in
     a second call; the second call still happens when the reply brings none."""
+    memory_in_line: bool = True
+    """With `options_in_line`: a memorable turn's long-term memories are asked for in the
+    same block (sidecar/engine/inline_options.py), not in a call of their own; the separate
+    call still happens when the reply brings no usable memory line."""
     tools: bool = True
     """Native tool calls for NPC actions; false: a structured `{"line", "actions"}` reply."""
     context_budget: int = DEFAULT_CONTEXT_BUDGET

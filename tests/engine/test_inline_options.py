@@ -3,6 +3,8 @@ into options, and absent without harm."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sidecar.engine import inline_options
@@ -60,3 +62,45 @@ def test_a_reserved_emotion_line_is_not_an_option() -> None:
 def test_a_block_without_usable_options_gives_none() -> None:
     assert inline_options.options(f"{MARKER}\n") == []
     assert inline_options.options(f"{MARKER}\n```\n{{}}\n```") == []
+
+
+# --- the memory line ------------------------------------------------------------------------
+
+PROMISE = {"kind": "promise", "text": "The player promised to bring me a trout.", "importance": 6, "said_by": "player"}
+MEMORY = f"memory: {json.dumps({'memories': [PROMISE]})}"
+
+
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_the_memory_line_is_held_back_and_read(size: int) -> None:
+    shown, block = run(f"{LINE}\n{BLOCK}\n{MEMORY}", size)
+    assert shown == LINE and block is not None
+    assert [(m.kind, m.text, m.importance) for m in inline_options.memories(block) or []] == [
+        ("promise", "The player promised to bring me a trout.", 6)
+    ]
+    assert [o.intent for o in inline_options.options(block)] == ["ask", "share", "leave"]
+
+
+def test_a_model_that_forgets_the_marker_is_split_at_its_memory_line() -> None:
+    shown, block = run(f"{LINE}\n{MEMORY}", 4)
+    assert shown == LINE and block is not None and inline_options.memories(block)
+
+
+def test_a_fenced_multiline_memory_line_is_no_option() -> None:
+    pretty = json.dumps({"memories": [PROMISE]}, indent=2)
+    block = f"{MARKER}\nMemory: ```json\n{pretty}\n```\nask: What are you making today?"
+    assert [m.kind for m in inline_options.memories(block) or []] == ["promise"]
+    assert [(o.intent, o.text) for o in inline_options.options(block)] == [("ask", "What are you making today?")]
+
+
+def test_an_empty_memory_list_is_an_answer_and_garbage_is_not() -> None:
+    assert inline_options.memories(f'{BLOCK}\nmemory: {{"memories": []}}') == []
+    assert inline_options.memories(BLOCK) is None
+    assert inline_options.memories(f"{BLOCK}\nmemory: the trout") is None
+    assert inline_options.memories(f'{BLOCK}\nmemory: {{"memories": [{{"kind": "gossip"}}]}}') is None
+    assert [o.intent for o in inline_options.options(f"{BLOCK}\nmemory: the trout")] == ["ask", "share", "leave"]
+
+
+def test_the_instruction_asks_for_memories_only_when_told() -> None:
+    assert "memory:" not in inline_options.instruction("Ansel")
+    asked = inline_options.instruction("Ansel", memories=True)
+    assert "memory:" in asked and '"said_by"' in asked and "promises made by either side" in asked

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
 from llm_fakes import FakeProvider, Reply  # noqa: E402
@@ -172,8 +174,11 @@ def _extraction(*items: dict[str, object]) -> Reply:
     return Reply(text=json.dumps({"memories": list(items)}))
 
 
-async def _llm(store: Store, registry: PersonaRegistry, fake: FakeProvider, lines: list[str]) -> tuple[str, Dialogue]:
-    async with make_router(one_openai_provider(fake.base_url), MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
+async def _llm(
+    store: Store, registry: PersonaRegistry, fake: FakeProvider, lines: list[str], *, extra: str = ""
+) -> tuple[str, Dialogue]:
+    config = one_openai_provider(fake.base_url) + extra
+    async with make_router(config, MemoryLedger(), env={"MAIN_KEY": TEST_KEY}) as router:
         engine = EmbeddedEngine()
         dialogue = Dialogue(store, registry, engine, source=RoutedSource(router, engine))
         started = await dialogue.start("ansel", PLAYER, seed=3)
@@ -199,7 +204,7 @@ async def test_the_providers_structured_extraction_is_stored(
     assert kinds["promise"] == ["The player promised to fix my bellows."]
     assert kinds["like"] == ["The player is fond of old maps."]
     assert kinds["name"] == ["The player's name is Mira."], "the rules' name is kept beside the provider's reading"
-    extraction = [r.body for r in openai_fake.received if "long-term memory" in json.dumps(r.body)]
+    extraction = [r.body for r in openai_fake.received if "long-term memory of" in json.dumps(r.body)]
     assert len(extraction) == 1 and openai_fake.calls == 3
     assert extraction[0]["response_format"]["type"] == "json_schema"  # type: ignore[index]
 
@@ -218,7 +223,7 @@ async def test_garbage_or_a_failing_provider_falls_back_to_the_heuristics(
     await _llm(store, registry, openai_fake, [
         "I'm Mira.", "I promise I'll bring you a fresh trout.", "Don't tell anyone, but I'm afraid of horses.",
     ])
-    asked = [r for r in openai_fake.received if "long-term memory" in json.dumps(r.body)]
+    asked = [r for r in openai_fake.received if "long-term memory of" in json.dumps(r.body)]
     assert len(asked) == 3, "each turn asked the provider, which failed in three ways"
     kinds = _kinds(await Dialogue(store, registry).memories.for_pair(PLAYER, "ansel"))
     assert kinds["name"] == ["The player's name is Mira."]
@@ -238,3 +243,70 @@ async def test_the_llm_prompt_lists_what_the_npc_remembers(
     assert "- The player promised to bring me a fresh trout." in system
     assert "- The player's name is Mira." in system
     assert system.index("- The player promised") < system.index("- The player's name"), "best first: the relevant one"
+
+
+# --- memories asked with the line (inline_options: the `memory:` line of the block) ------------
+
+PROMISE = {"kind": "promise", "text": "The player promised to fix my bellows.", "importance": 7, "said_by": "player"}
+BLOCK = "[options]\nask: What are you forging today?\nshare: I once worked a bellows.\nleave: I'll leave you to it."
+MEMORABLE = "I'm Mira, and I'll mend your bellows one day."
+
+
+def _extraction_calls(fake: FakeProvider) -> list[object]:
+    return [r.body for r in fake.received if "long-term memory of" in json.dumps(r.body)]
+
+
+def _system(fake: FakeProvider, k: int = 0) -> str:
+    return str(fake.received[k].body["messages"][0]["content"])  # type: ignore[index]
+
+
+async def test_a_memorable_turn_takes_its_memories_from_the_line_in_one_call(
+    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
+) -> None:
+    openai_fake.queue(Reply(text=f"{LINE}\n{BLOCK}\nmemory: {json.dumps({'memories': [PROMISE]})}"))
+    openai_fake.default = Reply(text=LINE)
+    cid, dialogue = await _llm(store, registry, openai_fake, [MEMORABLE])
+    assert openai_fake.calls == 1, "line, options and memories came in one reply"
+    assert "memory:" in _system(openai_fake) and "The player's name is <name>." in _system(openai_fake)
+    kinds = _kinds(await Dialogue(store, registry).memories.for_pair(PLAYER, "ansel"))
+    assert kinds["promise"] == ["The player promised to fix my bellows."]
+    assert kinds["name"] == ["The player's name is Mira."], "the rules' name is kept beside the line's reading"
+    lines = await store.lines(cid)
+    assert lines[-1].text == LINE, "the block is neither said nor stored"
+
+
+async def test_small_talk_does_not_ask_for_memories(
+    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
+) -> None:
+    openai_fake.queue(Reply(text=f"{LINE}\n{BLOCK}"))
+    openai_fake.default = Reply(text=LINE)
+    await _llm(store, registry, openai_fake, ["Nice weather today, isn't it?"])
+    assert "[options]" in _system(openai_fake) and "memory:" not in _system(openai_fake)
+    assert openai_fake.calls == 1 and not _extraction_calls(openai_fake)
+
+
+@pytest.mark.parametrize(
+    "memory_line",
+    ["", "memory: I will remember the bellows.", 'memory: {"memories": [{"kind": "gossip", "text": "x"}]}'],
+    ids=["missing", "not-json", "not-the-schema"],
+)
+async def test_a_reply_without_a_usable_memory_line_gets_the_extraction_call(
+    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider, memory_line: str
+) -> None:
+    openai_fake.queue(Reply(text=f"{LINE}\n{BLOCK}\n{memory_line}".rstrip()), _extraction(PROMISE))
+    openai_fake.default = Reply(text=LINE)
+    await _llm(store, registry, openai_fake, [MEMORABLE])
+    assert len(_extraction_calls(openai_fake)) == 1 and openai_fake.calls == 2
+    kinds = _kinds(await Dialogue(store, registry).memories.for_pair(PLAYER, "ansel"))
+    assert kinds["promise"] == ["The player promised to fix my bellows."]
+
+
+async def test_memory_in_line_false_keeps_the_separate_call(
+    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
+) -> None:
+    openai_fake.queue(Reply(text=f"{LINE}\n{BLOCK}"), _extraction(PROMISE))
+    openai_fake.default = Reply(text=LINE)
+    await _llm(store, registry, openai_fake, [MEMORABLE], extra="memory_in_line = false\n")
+    assert "[options]" in _system(openai_fake) and "memory:" not in _system(openai_fake)
+    assert len(_extraction_calls(openai_fake)) == 1
+    assert _kinds(await Dialogue(store, registry).memories.for_pair(PLAYER, "ansel"))["promise"]
