@@ -4,7 +4,9 @@
 returned as a `RuleHit`, so a stored score can always be explained. Bonuses for engaging the
 player never apply to a line that hits a *severe* rule (breaking character, speaking for the
 player or another NPC by a label or by narrating their words or actions (`voices_other`: what
-engine/scene/attribution.py cannot cut), repeating a recent line verbatim or nearly, empty):
+engine/scene/attribution.py cannot cut), repeating a recent line verbatim or nearly, echoing
+the player's own line back, a chat-template token or an instruction's placeholder showing
+through, no words at all, empty):
 a question mark must not redeem "As an AI, I can't help with that. Anything else?".
 
 Fixed from the seed:
@@ -51,6 +53,9 @@ NEAR_DUPLICATE = 0.85
 # Rule name -> points. Negative = penalty, positive = bonus.
 RULES: dict[str, int] = {
     "empty": -100,
+    "no_words": -70,
+    "leaks_markup": -60,
+    "echoes_player": -50,
     "breaks_character": -50,
     "speaks_for_player": -50,
     "speaks_for_other": -50,
@@ -69,6 +74,9 @@ RULES: dict[str, int] = {
 SEVERE = frozenset(
     {
         "empty",
+        "no_words",
+        "leaks_markup",
+        "echoes_player",
         "breaks_character",
         "speaks_for_player",
         "speaks_for_other",
@@ -193,6 +201,37 @@ def _breaks_character(text: str) -> RuleHit | None:
     if m is None:
         return None
     return RuleHit("breaks_character", RULES["breaks_character"], f"says {m.group(0)!r}")
+
+
+_MARKUP = re.compile(
+    r"""
+    <\|[^|<>\n]{1,40}\|>                       # chat-template tokens: <|im_start|>, <|eot_id|>
+    | </?s> | <(?:start|end)_of_turn> | \[/?INST\] | <</?SYS>>
+    | <[a-z][^<>\n]{0,80}\s[^<>\n]{1,80}>      # an instruction's placeholder: <a curious question ...>
+    | ^\s*[{}\[\]"',:]+\s*$                    # a JSON fragment alone: },
+    """,
+    re.VERBOSE | re.MULTILINE,
+)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _markup(text: str) -> RuleHit | None:
+    """A model's template or prompt showing through: a turn token (the model went on to write
+    the next turn), a placeholder of an instruction copied out, or a bare JSON fragment. Found
+    by talking to a 270M local model, whose lines were "<|im_start|>user" and "},"."""
+    m = _MARKUP.search(text)
+    return RuleHit("leaks_markup", RULES["leaks_markup"], f"writes {m.group(0).strip()[:40]!r}") if m else None
+
+
+def _echo(text: str, history: Sequence[Line]) -> RuleHit | None:
+    """The line repeats the player's own line back (a small model answering "I'm Wren, and I
+    promise ..." with "I'm Wren, and I promise ...")."""
+    said = next((line.text for line in reversed(history) if line.speaker == PLAYER), None)
+    if said is None:
+        return None
+    if normalize(said) == normalize(text) or similarity(text, said, at_least=NEAR_DUPLICATE) >= NEAR_DUPLICATE:
+        return RuleHit("echoes_player", RULES["echoes_player"], f"repeats the player's {said[:60]!r}")
+    return None
 
 
 def _length(text: str, preset_max_tokens: int) -> list[RuleHit]:
@@ -382,10 +421,16 @@ def score(
         hits = [RuleHit("empty", RULES["empty"], "blank line")]
         return Quality(0, tuple(hits))
     hits = []
+    if _LETTER.search(text) is None:
+        hits.append(RuleHit("no_words", RULES["no_words"], "no letters"))
+    if (hit := _markup(text)) is not None:
+        hits.append(hit)
     if (hit := _breaks_character(text)) is not None:
         hits.append(hit)
     hits.extend(_length(text, preset_max_tokens))
     if (hit := _repeat(text, persona, history)) is not None:
+        hits.append(hit)
+    if (hit := _echo(text, history)) is not None:
         hits.append(hit)
     hits.extend(_speaks_for(text, persona, player_name, other_names))
     if (hit := _voices_other(text, persona, player_name, other_names)) is not None:

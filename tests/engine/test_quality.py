@@ -148,6 +148,46 @@ def test_repeating_the_player_is_not_an_npc_repeat() -> None:
     assert not {"repeats_line", "near_repeat"} & set(q("How much would it cost?").names)
 
 
+def test_echoing_the_players_own_line_back_is_severe() -> None:
+    # Found with a 270M local model, which answered the player's line with that line.
+    for text in ("How much would it cost?", "How much would it cost, then?"):
+        result = q(text)
+        assert "echoes_player" in result.names and result.severe and result.score < DEFAULT_THRESHOLD
+    assert "echoes_player" not in q("It would cost you twenty silver.").names
+    assert "echoes_player" not in q(CLEAN, history=[Line("bram", "Hm.")]).names, "no player line: nothing to echo"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<|im_start|>user",
+        "Aye.<|im_end|>",
+        "Hm. <end_of_turn>",
+        "[INST] Say hello [/INST]",
+        "the player said to me: <a curious follow-up question about what Bram said>",
+        "},",
+    ],
+)
+def test_template_tokens_placeholders_and_json_fragments_are_severe(text: str) -> None:
+    result = q(text)
+    assert "leaks_markup" in result.names and result.severe and result.score < DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Use <b>tongs</b>, never your bare hands.", "Twenty silver <3, friend.", "The sign says: {closed}, sorry."],
+)
+def test_ordinary_brackets_are_not_markup(text: str) -> None:
+    assert "leaks_markup" not in q(text).names
+
+
+def test_a_line_without_letters_is_severe() -> None:
+    for text in ("...", "?!", "12 34"):
+        result = q(text)
+        assert "no_words" in result.names and result.score < DEFAULT_THRESHOLD
+    assert "no_words" not in q("Hm... twelve.").names
+
+
 def test_only_recent_npc_lines_count() -> None:
     old = [Line("bram", "The steel must rest overnight, always.")]
     filler = [Line("bram", f"Line number {i} about something else entirely.") for i in range(6)]

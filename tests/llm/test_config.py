@@ -67,6 +67,16 @@ def test_local_presets_need_no_key_and_are_free() -> None:
         [spec] = resolve(config_for_preset(name), env={}, keys=lambda n: None).chain
         assert spec.key_problem is None and spec.local and not spec.paid
         assert spec.base_url.startswith("http://127.0.0.1:")
+        assert not spec.memory_in_line, "a small local model keeps the separate memory call"
+
+
+def test_hosted_presets_ask_for_memories_with_the_line_and_a_config_can_say_no() -> None:
+    for name in ("openai", "anthropic", "groq"):
+        [spec] = resolve(config_for_preset(name), env={}, keys=lambda n: None).chain
+        assert spec.memory_in_line and spec.options_in_line
+    own = parse_config('[router]\nchain = ["main"]\n[providers.main]\npreset = "openai"\nmemory_in_line = false\n')
+    [spec] = resolve(own, env={}, keys=lambda n: None).chain
+    assert not spec.memory_in_line
 
 
 def test_every_seed_model_has_a_dated_price() -> None:
