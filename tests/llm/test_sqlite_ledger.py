@@ -11,6 +11,7 @@ import pytest
 from llm_fakes import FakeProvider
 from llm_support import TEST_KEY, FakeClock, compose, make_router, request
 
+from sidecar.errors import StoreError
 from sidecar.llm.costs import CostRow, MemoryLedger, start_of_local_day
 from sidecar.store.costs import SqliteCostLedger
 from sidecar.store.db import DB_FILENAME, Store
@@ -93,3 +94,33 @@ output = 2.0
     report = await ledger.report()
     assert report.by_provider["main"].calls == 2 and report.by_provider["embedded"].calls == 1
     assert report.by_provider["main"].usd == pytest.approx(2 * (42 * 1.0 + 7 * 2.0) / 1e6)
+
+
+async def test_the_days_total_stays_current_as_calls_are_recorded(store: Store) -> None:
+    """`spent_since` reads the day's rows once, then adds each recorded call: it agrees with
+    the rows' SUM after every call, and a row from before `since` does not count."""
+    ledger = SqliteCostLedger(store)
+    midnight = start_of_local_day(rows()[2].ts)
+    assert await ledger.spent_since(midnight) == 0.0
+    for row in rows():
+        await ledger.record(row)
+        fresh = await SqliteCostLedger(store).spent_since(midnight)  # a new ledger: the SQL SUM
+        assert await ledger.spent_since(midnight) == pytest.approx(fresh)
+    assert await ledger.spent_since(midnight) == pytest.approx(0.0025), "the row 30 s before midnight is not today's"
+    assert await ledger.spent_since(midnight - 60) == pytest.approx(0.0035), "another `since` reads the rows again"
+
+
+async def test_a_failed_record_is_not_counted(store: Store) -> None:
+    ledger = SqliteCostLedger(store)
+    midnight = start_of_local_day(rows()[2].ts)
+    await ledger.record(rows()[1])
+    assert await ledger.spent_since(midnight) == pytest.approx(0.002)
+    # A write the database refuses (as a full disk would), on the real connection.
+    store.conn.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON llm_calls BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(StoreError):
+        await ledger.record(rows()[2])
+    store.conn.execute("DROP TRIGGER refuse")
+    assert await ledger.spent_since(midnight) == pytest.approx(0.002)
+    assert await SqliteCostLedger(store).spent_since(midnight) == pytest.approx(0.002)
