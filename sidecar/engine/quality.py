@@ -229,7 +229,7 @@ def _echo(text: str, history: Sequence[Line]) -> RuleHit | None:
     said = next((line.text for line in reversed(history) if line.speaker == PLAYER), None)
     if said is None:
         return None
-    if normalize(said) == normalize(text) or similarity(text, said, at_least=NEAR_DUPLICATE) >= NEAR_DUPLICATE:
+    if similarity(text, said, at_least=NEAR_DUPLICATE) >= NEAR_DUPLICATE:  # 1.0 when equal once normalized
         return RuleHit("echoes_player", RULES["echoes_player"], f"repeats the player's {said[:60]!r}")
     return None
 

@@ -313,6 +313,7 @@ def worth_asking_before(reading: Reading, player_text: str, tone: ToneReading | 
     that becomes worth asking only through the NPC's line is asked in a separate call."""
     return worth_asking(player_text, [*player_facts(reading), *player_events(player_text, tone)])
 
+
 MAX_EXTRACTED = 6
 EXTRACTION_SCHEMA: dict[str, Any] = {
     "type": "object",
