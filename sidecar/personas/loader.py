@@ -33,7 +33,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,7 +41,7 @@ from sidecar.engine.text import straight
 from sidecar.errors import ConfigError, PersonaInvalid, PersonaNotFound
 from sidecar.personas.limits import LIMITS, Limits, first_excess
 from sidecar.personas.locate import KeyLines, PathPart, scan
-from sidecar.personas.model import PERSONA_ID, Persona
+from sidecar.personas.model import PERSONA_ID, UNION_TAGS, Persona
 
 Severity = Literal["error", "warning"]
 SCHEMA_FILENAME = "persona.schema.json"
@@ -136,7 +136,7 @@ def _parse(text: str, file: str, limits: Limits = LIMITS) -> _Parsed:
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        errors = _drop_missing_explained_by_typos(exc.errors(include_url=False))
+        errors = _drop_missing_explained_by_typos(_untagged(exc.errors(include_url=False)))
         return _Parsed(None, _schema_problems(errors, file, scan(text), limits), text)
     except Exception as exc:  # as above, for the schema's validators
         return _Parsed(None, (Problem(file, 1, "(persona)", f"cannot be checked: {_describe(exc)}"),), text)
@@ -170,6 +170,19 @@ def _error_path(err: Mapping[str, Any]) -> tuple[PathPart, ...]:
     """The key path a pydantic error is about (a bad key is reported at its table)."""
     loc: tuple[PathPart, ...] = tuple(err.get("loc", ()))
     return loc[:-1] if loc and loc[-1] == "[key]" else loc
+
+
+def _untagged(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The errors with the tag of a line-or-table choice (`UNION_TAGS`) taken out of their
+    key paths: `speech.catchphrases[0].table.topic` is `speech.catchphrases[0].topic` in the
+    file, and only that path has a line and field names to suggest."""
+    out: list[Mapping[str, Any]] = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        kept = tuple(p for i, p in enumerate(loc)
+                     if not (p in UNION_TAGS and i > 0 and isinstance(loc[i - 1], int)))
+        out.append(err if kept == loc else {**err, "loc": kept})
+    return out
 
 
 def _drop_missing_explained_by_typos(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -269,15 +282,20 @@ def _unwrap(tp: Any) -> Any:
     """Strip Annotated and Optional so the model (or container) underneath shows."""
     while True:
         origin = get_origin(tp)
-        if origin is not None and str(origin).endswith("Annotated"):
+        if origin is Annotated:
             tp = get_args(tp)[0]
         elif origin in (Union, types.UnionType):
             rest = [a for a in get_args(tp) if a is not type(None)]
-            if len(rest) != 1:
+            models = [a for a in rest if _is_model(_unwrap(a))]
+            if len(rest) != 1 and len(models) != 1:
                 return tp
-            tp = rest[0]
+            tp = rest[0] if len(rest) == 1 else models[0]  # a line or a table: the table's fields
         else:
             return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
 def _fields_at(path: Sequence[PathPart]) -> list[str]:

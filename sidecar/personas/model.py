@@ -20,7 +20,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -157,11 +159,41 @@ class Personality(_Strict):
         return self
 
 
+UNION_TAGS = frozenset({"line", "table"})
+"""The tags of a field that takes a line or a table (`Speech.catchphrases`): pydantic puts
+them in an error's key path, where the loader takes them out again."""
+
+
+class Catchphrase(_Strict):
+    """A signature line said only in a reply about one of `topics`."""
+
+    text: ShortText
+    topics: list[Subject] = Field(min_length=1, max_length=20)
+    """Keys of this persona's `[topics.<key>]` or `[opinions]`: "Nobody leaves the Heron
+    hungry." belongs after talk of food, not after a thank-you."""
+
+
 class Speech(_Strict):
     quirks: list[ShortText] = Field(default_factory=list, max_length=20)
     """Short verbal tics the engine sprinkles in ("Hm.", "by the anvil")."""
-    catchphrases: list[ShortText] = Field(default_factory=list, max_length=20)
-    """Signature phrases, used more sparingly than quirks."""
+    catchphrases: list[Annotated[
+        Annotated[ShortText, Tag("line")] | Annotated[Catchphrase, Tag("table")],  # UNION_TAGS
+        Discriminator(lambda v: "line" if isinstance(v, str) else "table"),
+    ]] = Field(default_factory=list, max_length=20)
+    """Signature phrases, used more sparingly than quirks, never after a question the NPC
+    asks. A plain string may follow any reply; `{ text = "...", topics = ["food"] }` only
+    a reply about one of those topics."""
+
+    @property
+    def catchphrase_lines(self) -> tuple[str, ...]:
+        """Every catchphrase's text, whatever it is said about."""
+        return tuple(c if isinstance(c, str) else c.text for c in self.catchphrases)
+
+    def catchphrases_about(self, about: str | None) -> list[str]:
+        """The catchphrases a reply about `about` (a topic or opinion key; None: nothing in
+        particular) may end with."""
+        return [c if isinstance(c, str) else c.text for c in self.catchphrases
+                if isinstance(c, str) or (about is not None and about in c.topics)]
 
 
 class Topic(_Strict):
@@ -437,7 +469,6 @@ class Persona(_Strict):
     bio: Annotated[str, Field(min_length=1, max_length=2000)]
     """A short backstory, written for LLM prompts and modders."""
     personality: Personality = Field(default_factory=Personality)
-    speech: Speech = Field(default_factory=Speech)
     greetings: list[Line] = Field(min_length=1, max_length=30)
     """Opening lines; may use {player} and {name}."""
     farewells: list[Line] = Field(min_length=1, max_length=30)
@@ -450,6 +481,8 @@ class Persona(_Strict):
     requests: dict[Key, Request] = Field(default_factory=dict)
     """Request id → something the player may ask this NPC to do (its trade: mending, a room,
     a remedy, a song, a report to the Watch)."""
+    speech: Speech = Field(default_factory=Speech)
+    """Quirks and catchphrases (after `topics` and `opinions`: a catchphrase names their keys)."""
     facts: list[Line] = Field(default_factory=list, max_length=50)
     """Things the NPC knows and may share about themself or the village."""
     interests: list[Keyword] = Field(default_factory=list, max_length=30)
@@ -512,6 +545,20 @@ class Persona(_Strict):
     def _not_self(cls, v: dict[str, Relationship], info: ValidationInfo) -> dict[str, Relationship]:
         if info.data.get("id") in v:
             raise ValueError("a persona cannot have a relationship with itself")
+        return v
+
+    @field_validator("speech")
+    @classmethod
+    def _catchphrase_topics(cls, v: Speech, info: ValidationInfo) -> Speech:
+        known = {*info.data.get("topics", {}), *info.data.get("opinions", {})}
+        for i, phrase in enumerate(v.catchphrases):
+            if isinstance(phrase, Catchphrase):
+                for key in phrase.topics:
+                    if key not in known:
+                        raise ValueError(
+                            f"catchphrases[{i}]: topic {key!r} is none of this persona's "
+                            f"[topics.*] or [opinions] keys ({', '.join(sorted(known)) or 'none'})"
+                        )
         return v
 
     @field_validator("phrases")
@@ -604,6 +651,8 @@ __all__ = [
     "REQUEST_PLACEHOLDERS",
     "Relationship",
     "Request",
+    "Catchphrase",
+    "UNION_TAGS",
     "Speech",
     "Topic",
     "Traits",

@@ -548,6 +548,35 @@ def test_quirks_are_sprinkled_sparingly() -> None:
     assert all(b - a >= 2 for a, b in zip(with_quirk, with_quirk[1:], strict=False))
 
 
+def test_a_catchphrase_comes_before_a_question_back_not_after() -> None:
+    """"What about you? You heard it from the walls." read as glued on: the question the NPC
+    asks is what the player answers, so it is said last."""
+    phrase = "Strike while it's hot."
+    p = make_persona("outgoing", speech={"quirks": [], "catchphrases": [phrase]})
+    both = 0
+    for seed in range(80):
+        text = ENGINE.reply(ctx_for(p, seed=seed, turn=4), "Tell me about the forge.", NEUTRAL).text
+        if phrase in text and "?" in text:
+            both += 1
+            assert text.endswith("?"), text
+            assert text.index(phrase) < text.rindex("?"), text
+    assert both, "no reply had both the catchphrase and a question back: the test proves nothing"
+
+
+def test_a_catchphrase_with_topics_ends_only_a_reply_about_one_of_them() -> None:
+    phrase = "Strike while it's hot."
+    only = {"text": phrase, "topics": ["forge", "mayor"]}
+    p = make_persona("outgoing", speech={"quirks": [], "catchphrases": [only]})
+    said: dict[str, int] = {}
+    for line in ["Tell me about the forge.", "What do you think of the mayor?", "Tell me about swords.",
+                 "Thanks, that's kind.", "glorp fnarg wibble", "Hello!"]:
+        for seed in range(60):
+            text = ENGINE.reply(ctx_for(p, seed=seed, turn=4), line, analyze(line)).text
+            said[line] = said.get(line, 0) + (phrase in text)
+    assert said["Tell me about the forge."] and said["What do you think of the mayor?"], said
+    assert [n for line, n in said.items() if n and "forge" not in line and "mayor" not in line] == [], said
+
+
 # -- robustness --------------------------------------------------------------------------------
 
 _ANY_TEXT = st.one_of(

@@ -112,7 +112,7 @@ def test_sympathy_is_not_followed_by_a_topic_quip(pid: str, line: str) -> None:
         assert "care:sympathy" in c.notes, c.notes
         said = [t for t in _topic_lines(persona) if t in c.text]
         assert said == [], (line, c.text)
-        assert not any(q in c.text for q in persona.speech.catchphrases), c.text
+        assert not any(q in c.text for q in persona.speech.catchphrase_lines), c.text
 
 
 @pytest.mark.parametrize("line", [
@@ -171,7 +171,7 @@ def test_a_request_answer_stands_alone(pid: str, line: str) -> None:
     persona = SAMPLES[pid]
     answers = " ".join(a for r in persona.requests.values() for a in (*r.answers, *r.refusals))
     # A quirk the answer lines say themselves ("Um.") is part of the answer, not a tail.
-    tails = [*_questions(pid), *persona.speech.catchphrases,
+    tails = [*_questions(pid), *persona.speech.catchphrase_lines,
              *(q for q in persona.speech.quirks if re.search(r"[.!?…]$", q) and q not in answers)]
     for seed in range(12):
         c = _say(pid, line, seed, turn=4)
@@ -216,3 +216,48 @@ def test_a_hard_word_about_the_players_own_trouble_is_no_insult(pid: str, line: 
     c = _say(pid, line, 1)
     assert any(n.startswith("core:request:own:") for n in c.notes), (line, c.notes)
     assert "tone:rude" not in c.notes, c.notes
+
+
+_UNFOLLOWED = ["Tell me a joke.", "glorp fnarg wibble", "Can I borrow your left shadow?",
+               "Do spoons dream of forks?", "Purple is the loudest number."]
+
+
+@pytest.mark.parametrize("line", _UNFOLLOWED)
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_line_the_npc_did_not_follow_gets_no_question_back(pid: str, line: str) -> None:
+    """"Can't say I follow, petal. … Have you tried it yourself?": there is no "it" to ask
+    about when the NPC did not follow the line (found in a play-test of Goldie)."""
+    questions = _questions(pid)
+    fallbacks = 0
+    for seed in range(24):
+        c = _say(pid, line, seed, turn=3)
+        if "core:fallback" not in c.notes:
+            continue
+        fallbacks += 1
+        assert not any(q in c.text for q in questions), (line, c.text)
+    assert fallbacks, f"{line!r} was always understood by {pid}: pick a line it cannot follow"
+
+
+def _catchphrases_with_topics(pid: str) -> list[tuple[str, frozenset[str]]]:
+    return [(c.text, frozenset(c.topics)) for c in SAMPLES[pid].speech.catchphrases if not isinstance(c, str)]
+
+
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_catchphrase_with_topics_ends_only_a_reply_about_them(pid: str) -> None:
+    """Goldie's "You didn't hear it from me. You heard it from the walls." after "Thanks,
+    you're kind." read as glued on; with `topics` it follows only talk of gossip and the like."""
+    persona = SAMPLES[pid]
+    lines = ["Thanks, you're kind.", "Hello there!", "How are you?", *_UNFOLLOWED,
+             *(kw for t in persona.topics.values() for kw in t.keywords[:2])]
+    conditioned = _catchphrases_with_topics(pid)
+    assert conditioned, f"{pid} has no catchphrase with topics"
+    heard = {text: 0 for text, _ in conditioned}
+    for i, line in enumerate(lines):
+        for seed in range(48):
+            c = _say(pid, f"Tell me about {line}" if i >= 8 else line, seed, turn=4)
+            for text, topics in conditioned:
+                if text in c.text:
+                    heard[text] += 1
+                    about = {n.split(":")[2] for n in c.notes if n.startswith(("core:topic:", "core:opinion:"))}
+                    assert about & topics, (line, c.text, c.notes)
+    assert any(heard.values()), f"no catchphrase of {pid} was ever said: the test proves nothing"

@@ -470,3 +470,34 @@ def _relationship_lines(path: Path) -> list[tuple[int, str]]:
         for n, line in enumerate(lines, 1)
         if line.startswith("[relationships.")
     ]
+
+
+_SPEECH = '\n[speech]\ncatchphrases = [{ text = "Wet again.", topics = ["weather"] }]\n'
+# 25 [speech]   26 catchphrases
+
+
+def test_a_catchphrase_is_a_line_or_a_table_of_text_and_topics() -> None:
+    text = BASE + '\n[speech]\ncatchphrases = ["Hm.", { text = "Wet again.", topics = ["weather"] }]\n'
+    speech = load_persona_text(text, "tess.toml").speech
+    assert speech.catchphrase_lines == ("Hm.", "Wet again.")
+    assert speech.catchphrases_about(None) == ["Hm."]
+    assert speech.catchphrases_about("weather") == ["Hm.", "Wet again."]
+
+
+def test_a_catchphrase_topic_must_be_one_of_the_personas_topics_or_opinions() -> None:
+    assert problems_of(BASE + _SPEECH.replace('["weather"]', '["snow"]')) == [
+        "tess.toml:25: speech: catchphrases[0]: topic 'snow' is none of this persona's "
+        "[topics.*] or [opinions] keys (weather)"
+    ]
+
+
+def test_a_catchphrase_table_mistake_is_named_at_its_line_without_the_union_noise() -> None:
+    assert problems_of(BASE + _SPEECH.replace("topics =", "topic =")) == [
+        "tess.toml:26: speech.catchphrases[0].topic: unknown field; did you mean 'topics'?"
+    ]
+    assert problems_of(BASE + _SPEECH.replace('{ text = "Wet again.", topics = ["weather"] }', "3")) == [
+        "tess.toml:26: speech.catchphrases[0]: Input should be a table ([header] or { key = value }) (got 3)"
+    ]
+    assert problems_of(BASE + _SPEECH.replace('text = "Wet again.", ', "")) == [
+        "tess.toml:26: speech.catchphrases[0].text: required field is missing"
+    ]

@@ -145,8 +145,12 @@ class Call:
         mem.note_said(text)
         return text, mem, extra
 
-    def sprinkle(self, rng: random.Random, draft: Draft, mem: WorkingMemory) -> None:
-        """At most one speech quirk or catchphrase, and not on consecutive turns.
+    def sprinkle(self, rng: random.Random, draft: Draft, mem: WorkingMemory,
+                 about: str | None = None) -> None:
+        """At most one speech quirk or catchphrase, and not on consecutive turns. `about`: the
+        topic or opinion key the reply is about (a catchphrase with `topics` needs it). A
+        catchphrase goes before a question the NPC asks, not after it: the question is what the
+        player answers ("What about you? You heard it from the walls." reads as glued on).
 
         Quirks come in several shapes, each placed where it reads naturally: an action
         ("*winks*") or a sentence ("Hm.") stands alone; "…if that's alright." trails the core;
@@ -156,11 +160,13 @@ class Call:
         speech = self.persona.speech
         if self.ctx.turn - mem.quirk_turn < 2 or rng.random() >= self.knobs.quirk_rate:
             return
-        pool = [*speech.quirks, *speech.catchphrases]
+        catchphrases = speech.catchphrases_about(about)
+        pool = [*speech.quirks, *catchphrases]
         if not pool or not draft.core:
             return
-        phrase = self.render(self.pick(rng, pool).strip(), mem)
-        catchphrase = phrase in speech.catchphrases
+        picked = self.pick(rng, pool).strip()
+        catchphrase = picked in catchphrases
+        phrase = self.render(picked, mem)
         core = draft.core.rstrip()
         end = core[-1] if core[-1] in ".!?…" else "."
         body = core[:-1] if core[-1] in ".!?…" else core
@@ -169,6 +175,8 @@ class Call:
         ):
             if not catchphrase and not draft.opener and not draft.news and rng.random() < 0.5:
                 draft.lead = phrase
+            elif catchphrase and draft.question:
+                draft.extras.append(phrase)
             else:
                 draft.tail = phrase
         elif phrase.startswith("…"):

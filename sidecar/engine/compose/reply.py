@@ -102,6 +102,7 @@ def draft_reply(
     addr = addr_full if rng.random() < 0.6 else ""
     d = Draft(news=news, max_chars=turn.max_chars)
     topic: str | None = None
+    opined: str | None = None  # the opinion key the core says (a catchphrase may be about it)
 
     # What the player said about themself, acknowledged.
     told_ack = recollect.acknowledge(turn, rng, mem, player_text, told, memories, addr_full)
@@ -162,6 +163,7 @@ def draft_reply(
         opinion_line = turn.render(opinion, mem)
         d.core = exhausted(opinions[0]) if turn.said_recently(opinion_line) else opinion_line
         mem.note_core(normalize(opinion_line))
+        opined = opinions[0]
         why.append(f"core:opinion:{opinions[0]}")
     elif topics:
         topic = topics[0]
@@ -246,7 +248,7 @@ def draft_reply(
         # no hook, quip or question back, follows it.
         d.core, d.reaction, extras = d.reaction, "", []
         why.append("core:care" if care is not None else "core:reaction")
-        topic = None
+        topic = opined = None
 
     # Extras, within the voice's budget of parts and words.
     brought = recollect.relevant(mem, memories) if care is None and not jab else None
@@ -286,12 +288,16 @@ def draft_reply(
     # question back about "it" after "I'll hold you to that!" has no "it" to be about.
     alone = alone or (bool(told_ack) and not substantive)
     substantive = substantive and not alone
+    # A line the NPC did not follow has no "it" to ask back about: "Can't say I follow.
+    # Have you tried it yourself?" The fallback (and a hook, if any) is the whole answer.
+    unheard = "core:fallback" in why
     if budget > 0 and substantive and care is None and rng.random() < signature:
         d.aside = turn.pick(rng, turn.ph("asides", voice), mem, addr)
         budget -= 1
     # After a bare hello there is no "it" yet: "What brings you by?", not "What do you think?".
     asks_back = "greet_questions" if small_core == "hello" else "questions"
-    if budget > 0 and not heard.asks_name and not heard.asks_likes and care is None and not alone:
+    if (budget > 0 and not heard.asks_name and not heard.asks_likes and care is None and not alone
+            and not unheard):
         if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
@@ -300,12 +306,12 @@ def draft_reply(
             d.question = turn.pick(rng, turn.ph(asks_back, voice), mem, addr)
 
     d.somber = care is not None
-    if len(d.text()) < _MIN_CHARS and not d.question and care is None and not alone:
+    if len(d.text()) < _MIN_CHARS and not d.question and care is None and not alone and not unheard:
         d.question = turn.pick(rng, turn.ph(asks_back, voice), mem, addr)
     turn.shape(rng, d)
     if not alone and care is None:
         # A catchphrase before sympathy ("Don't make me write this down. I'm sorry.") mocks.
-        turn.sprinkle(rng, d, mem)
+        turn.sprinkle(rng, d, mem, topic or opined)
     return d, topic, why
 
 
