@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sidecar.engine.data import phrase_lists, read_toml, word_list
+from sidecar.engine.data import number_map, phrase_lists, read_toml, word_list
 from sidecar.errors import ConfigError
 from sidecar.personas.actions import WORD, ActionDef, check_args
 from sidecar.personas.model import Persona
@@ -228,6 +228,26 @@ def world_keys(actions: Iterable[ActionDef]) -> list[str]:
     return sorted({key for a in actions for key in a.conditions.world})
 
 
+def said_count(words: Sequence[str], units: Sequence[str]) -> int | None:
+    """The number the player puts before one of `units` ("two nights", "3 nights", "a
+    couple of nights", "a night"), or None. `words`: the line's words, lowercased."""
+    wanted = {u.lower() for u in units}
+    for i, word in enumerate(words):
+        if word not in wanted:
+            continue
+        j = i - 1
+        while j >= 0 and words[j] in COUNT_FILLERS:
+            j -= 1
+        if j < 0:
+            continue
+        before = words[j]
+        if before.isdigit():
+            return int(before) if 0 < int(before) < 10_000 else None
+        if before in NUMBERS:
+            return NUMBERS[before]
+    return None
+
+
 def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, intents: frozenset[str]) -> list[Proposal]:
     """What the embedded engine proposes from the persona's `[actions.NAME.embedded]` rules:
     a rule fires when the player's line holds one of its keywords or intents and every
@@ -242,6 +262,10 @@ def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, int
         if not (rule.words & present or set(rule.intents) & intents):
             continue
         args: dict[str, Any] = dict(rule.args)
+        for arg, units in rule.count.items():
+            args[arg] = said_count(words, units) or args[arg]
+        for arg, unit in rule.per.items():
+            args[arg] = args[arg] * args[unit]
         for arg, choices in rule.take.items():
             # The first of the rule's words the player said, in the order the player said them.
             wanted = {c.lower(): c for c in choices}
@@ -301,6 +325,10 @@ def _cues(data: Mapping[str, Any]) -> tuple[Cue, ...]:
 
 _ACK = read_toml("actions.toml")
 _LINES = phrase_lists(_ACK, "actions.toml", "lines", ("ok", "failed", "not_now", "doing"))
+NUMBERS = number_map(_ACK, "actions.toml", "numbers")
+"""Number words an embedded rule's `count` reads before a unit word ("two nights")."""
+COUNT_FILLERS = frozenset(word_list(_ACK, "actions.toml", "count_fillers"))
+"""Words that may stand between the number and the unit ("three more nights")."""
 CUES = _cues(_ACK)
 
 

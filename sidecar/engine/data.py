@@ -64,6 +64,19 @@ def word_map(data: Mapping[str, Any], file: str, key: str) -> Mapping[str, str]:
     return dict(value)
 
 
+def number_map(data: Mapping[str, Any], file: str, key: str) -> Mapping[str, int]:
+    """`key` as a non-empty table of lowercase word → whole number from 1 to 1,000."""
+    value = data.get(key)
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"sidecar/data/{file}: {key}: must be a non-empty table of words")
+    for k, v in value.items():
+        if k != k.lower() or " " in k or type(v) is not int or not 0 < v <= 1_000:
+            raise ConfigError(
+                f"sidecar/data/{file}: {key}.{k}: must map a lowercase word to a number 1–1000, got {v!r}"
+            )
+    return dict(value)
+
+
 def phrase_lists(
     data: Mapping[str, Any], file: str, key: str, keys: tuple[str, ...], *, min_lines: int = 1
 ) -> dict[str, tuple[str, ...]]:

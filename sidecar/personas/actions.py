@@ -178,6 +178,13 @@ class EmbeddedRule(_Strict):
     take: dict[ArgName, list[Word]] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
     """Argument → words that may fill it from the player's line (`item = ["sword", "axe"]`:
     "fix my sword" gives `item = "sword"`). The rule fires only when each one is found."""
+    count: dict[ArgName, list[Word]] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
+    """Argument → unit words; the number the player says before one fills it ("two nights",
+    "3 nights", "a couple of nights": `nights = ["night", "nights"]`). The argument must be
+    in `args` too: that is its value when the line names no number."""
+    per: dict[ArgName, ArgName] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
+    """A fixed number in `args` that is per counted unit: `per = { price = "nights" }` with
+    `price = 5` decides `price = 10` for two nights."""
     done: list[SaidLine] = Field(default_factory=list, max_length=8)
     """What the NPC says first after the game carried the action out ("There. Your {item}'s
     mended."); `{arg}` is the decided argument. Without any, a general line is said."""
@@ -202,6 +209,14 @@ class EmbeddedRule(_Strict):
         both = set(self.args) & set(self.take)
         if both:
             raise ValueError(f"argument {sorted(both)[0]!r} is both fixed (`args`) and taken from the line (`take`)")
+        for arg in self.count:
+            if not isinstance(self.args.get(arg), int) or isinstance(self.args.get(arg), bool):
+                raise ValueError(f"counted argument {arg!r} needs its default number in `args` ({arg} = 1)")
+        for arg, unit in self.per.items():
+            if unit not in self.count:
+                raise ValueError(f"per.{arg}: {unit!r} is not a counted argument (`count`)")
+            if not isinstance(self.args.get(arg), int | float) or isinstance(self.args.get(arg), bool):
+                raise ValueError(f"per.{arg}: {arg!r} needs its number per {unit} in `args`")
         return self
 
     @model_validator(mode="after")

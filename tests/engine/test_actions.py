@@ -149,6 +149,32 @@ def test_embedded_rules_fire_on_a_keyword_and_take_an_argument_from_the_line() -
     assert [p.name for p in embedded_proposals(by_intent, "Bye!", frozenset({"goodbye"}))] == ["wave"]
 
 
+ROOM = ActionDef.model_validate({
+    "description": "Let a room for some nights.",
+    "arguments": {"required": ["nights", "price"],
+                  "properties": {"nights": {"type": "integer"}, "price": {"type": "integer"}}},
+    "embedded": {"keywords": ["room", "rooms"], "args": {"nights": 1, "price": 5},
+                 "count": {"nights": ["night", "nights"]}, "per": {"price": "nights"}},
+})
+
+
+@pytest.mark.parametrize(("line", "nights"), [
+    ("I need a room for two nights.", 2),
+    ("A room for 3 nights, please.", 3),
+    ("Can I have a room for a couple of nights?", 2),
+    ("A room for three more nights.", 3),
+    ("A room for a night.", 1),
+    ("A room for the night.", 1),  # no number said: the rule's default
+    ("A room, please.", 1),
+    ("Two rooms for the night.", 1),  # "two" counts rooms, not nights
+    ("A room for 0 nights.", 1),  # not a count: the default
+])
+def test_a_counted_argument_is_the_number_said_before_its_unit(line: str, nights: int) -> None:
+    """"I need a room for two nights." was decided as one night (found talking to Goldie)."""
+    (p,) = embedded_proposals({"rent_room": ROOM}, line, frozenset())
+    assert p.arguments == {"nights": nights, "price": 5 * nights}
+
+
 class StoreWorld:
     """World facts in a real store file, set and read with the store's own world functions
     (sidecar/store/world.py, what `world.set` stores)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.engine import phrases
-from sidecar.engine.data import read_toml, word_list, word_map
+from sidecar.engine.data import number_map, read_toml, word_list, word_map
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.reading import read
 from sidecar.engine.state import ConversationState
@@ -124,6 +124,13 @@ def test_word_lists_are_checked() -> None:
     with pytest.raises(ConfigError, match="words.toml: m.my: must map a lowercase word"):
         word_map(data, "words.toml", "m")
     assert "tired" in word_list(read_toml("words.toml"), "words.toml", "not_names")
+
+
+@pytest.mark.parametrize("table", ['two = "2"', "two = 0", "two = true", "Two = 2", "two = 2.5"])
+def test_number_words_are_checked(table: str) -> None:
+    with pytest.raises(ConfigError, match="actions.toml: n.[Tt]wo: must map a lowercase word to a number"):
+        number_map(read_toml("actions.toml", f"[n]\n{table}\n"), "actions.toml", "n")
+    assert number_map(read_toml("actions.toml"), "actions.toml", "numbers")["couple"] == 2
 
 
 # -- a persona's own phrases ------------------------------------------------------------------

@@ -103,6 +103,12 @@ def test_a_refused_schema_feature_is_a_problem_at_its_line(line: str, field: str
         ('[actions.act.embedded]\nkeywords = ["go"]\nfailed = [""]', "at least 1 character"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nnot_yet = ["Not your {item}."]', "names {item}, which is not"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nask = ["Could you help me, please?"]', "would not fire"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\ncount = { n = ["night"] }', "needs its default number"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nargs = { n = "one" }\ncount = { n = ["night"] }',
+         "needs its default number"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nargs = { p = 5 }\nper = { p = "n" }', "not a counted argument"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nargs = { n = 1, p = "x" }\ncount = { n = ["night"] }\n'
+         'per = { p = "n" }', "needs its number per n"),
     ],
 )
 def test_bad_conditions_limits_and_rules_are_problems(table: str, why: str) -> None:
