@@ -167,7 +167,8 @@ class EmbeddedEngine:
 
         text, mem, (topic, why) = turn.finish(draft, notes=notes)
         notes.extend(why)
-        return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
+        return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes),
+                        emotion="joy" if {"core:joke", "core:joke:laughed"} & set(why) else None)
 
     def scene_reply(
         self,

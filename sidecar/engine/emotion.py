@@ -36,6 +36,8 @@ Emotion = Literal["neutral", "joy", "sadness", "anger", "fear", "surprise", "dis
 EMOTIONS: tuple[Emotion, ...] = get_args(Emotion)
 
 _FILE = "sidecar/data/emotion.toml"
+_IDIOM = "_idiom"
+"""The phrase index's name for `idioms` (not an emotion: a leading `_`)."""
 THRESHOLD = 0.8
 """Score an emotion needs to be shown at all; below it the line is neutral."""
 STRONG_SENTIMENT = 0.3
@@ -104,6 +106,10 @@ def load_cues(text: str | None = None) -> _Cues:
             if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
                 raise ValueError(f"{_FILE}: [cue.{name}] phrases must be a list of strings")
             phrases[name] = items
+        idioms = raw.get("idioms", [])
+        if not isinstance(idioms, list) or not all(isinstance(p, str) for p in idioms):
+            raise ValueError(f"{_FILE}: idioms must be a list of strings")
+        phrases[_IDIOM] = idioms
         return _Cues(
             weights,
             int(raw["max_hits"]),
@@ -137,7 +143,11 @@ def _shipped() -> _Cues:
 def _word_scores(text: str) -> dict[str, float]:
     cues = _shipped()
     hits: dict[str, int] = {}
-    for name, _, _ in cues.phrases.find(line_words(text)):
+    found = cues.phrases.find(line_words(text))
+    idioms = [(i, i + len(phrase)) for name, i, phrase in found if name == _IDIOM]
+    for name, i, phrase in found:
+        if name == _IDIOM or any(a <= i and i + len(phrase) <= b for a, b in idioms):
+            continue
         hits[name] = hits.get(name, 0) + 1
     return {name: cues.weights[name] * min(n, cues.max_hits) for name, n in hits.items()}
 

@@ -97,6 +97,39 @@ _ASKS_NPC_NAME = re.compile(
     r"\b(?:what(?:'s|\s+is)\s+your\s+name|who\s+are\s+you|your\s+name|who\s+might\s+you\s+be)\b",
     re.IGNORECASE,
 )
+# "I heard a joke yesterday." and "I know a good joke." tell of a joke, they ask for none:
+# "a"/"some" needs "you" before the verb; "any" does not ("Know any riddles?").
+_ASKS_JOKE = re.compile(
+    r"\b(?:tell\s+(?:me\s+|us\s+)?(?:a|another|one\s+more|your\s+best|some|any)\s+(?:good\s+|funny\s+)?"
+    r"(?:jokes?|riddles?|funny\s+stor(?:y|ies))"
+    r"|give\s+(?:me|us)\s+(?:a|another|one\s+more)\s+(?:good\s+)?(?:joke|riddle)"
+    r"|(?:know|got|have|heard|hear)\s+any\s+(?:good\s+|funny\s+)?(?:jokes?|riddles?)"
+    r"|you\s+(?:know|got|have)\s+(?:a|some)\s+(?:good\s+|funny\s+)?(?:jokes?|riddles?)"
+    r"|make\s+me\s+laugh|(?:tell\s+me|say)\s+something\s+funny|(?:another|one\s+more)\s+joke"
+    r"|joke\s*,?\s*please)\b",
+    re.IGNORECASE,
+)
+# How a joke went down (read as such only right after the NPC told one). Not amused wins:
+# "Haha, not funny." is no laugh.
+_LAUGHS = re.compile(
+    r"(?:\b(?:ha(?:ha)+h?|hah|lol|lmao|he(?:he)+|good\s+one|nice\s+one|hilarious|brilliant"
+    r"|you(?:'re|\s+are)\s+(?:funny|hilarious)|(?:that's|that\s+is|that\s+was|so|very)\s+funny"
+    r"|made\s+me\s+laugh|i\s+laughed)\b|^\W*ha\W*$)",
+    re.IGNORECASE,
+)
+_UNAMUSED = re.compile(
+    r"\b(?:not\s+(?:very\s+|that\s+|even\s+)?funny|(?:wasn't|was\s+not|isn't|is\s+not)\s+"
+    r"(?:very\s+|that\s+|even\s+)?funny|(?:bad|terrible|awful|worst|lame|dreadful|old)\s+joke"
+    r"|(?:that|it)\s+(?:was|is)\s+(?:terrible|awful|bad|lame|dreadful|painful)|groan|boo+|i\s+don't\s+get\s+it"
+    r"|heard\s+(?:it|that\s+one)\s+before)\b",
+    re.IGNORECASE,
+)
+# The whole line asks for the same again: a joke after a joke ("Ha! Another one!").
+_MORE = re.compile(
+    r"^\W*(?:(?:ha(?:ha)*|heh|oh|ok(?:ay)?|good\s+one|nice)\W+)*"
+    r"(?:another(?:\s+one)?|one\s+more|more|again|encore|go\s+on)(?:\W+please)?\W*$",
+    re.IGNORECASE,
+)
 _ASKS_SELF = re.compile(
     r"\b(?:about\s+(?:you|yourself)|tell\s+me\s+(?:something|a\s+bit|a\s+little)"
     r"|what\s+do\s+you\s+do|your\s+(?:job|work|trade|life|story|past|family|home|day)"
@@ -192,6 +225,15 @@ class Reading:
     words in it are politeness, not a compliment to answer."""
     asks_memory: bool = False
     """Asks what the NPC remembers of the player ("Do you remember me?", "What did I promise?")."""
+    asks_joke: bool = False
+    """Asks the NPC for a joke, a riddle or something funny ("Tell me a joke.", "Make me laugh.")."""
+    laughs: bool = False
+    """Laughs or praises a joke ("Haha, good one!"); the NPC hears it so only after one."""
+    unamused: bool = False
+    """A joke fell flat ("That wasn't funny.", "Terrible joke."); wins over `laughs`."""
+    more: bool = False
+    """The whole line asks for the same again ("Another one!", "One more, please."): another
+    joke when the NPC's last line was one."""
     tone: Tone = "neutral"
     """How the line treats the listener. Today VADER's friendly/rude/neutral (`sentiment.tone`),
     filled when `read` is given the line's sentiment; the stance-vs-valence reading
@@ -207,6 +249,8 @@ class Reading:
             "how": self.how, "sorry": self.sorry, "question": self.question,
             "affection": self.affection, "addressed": self.addressed, "requests": self.requests,
             "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
+            "asks_joke": self.asks_joke, "more": self.more, "laughs": self.laughs,
+            "unamused": self.unamused,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -271,6 +315,7 @@ def _read(text: str) -> Reading:
             likes.append(("like", obj))
     goodbye = bool(_GOODBYE.search(text)) and not _NOT_GOODBYE.search(text)
     stripped = text.strip()
+    unamused = bool(_UNAMUSED.search(text))
     # "I love fishing" is about fishing, not about love: the verb is no topic keyword.
     topical = _LIKE.sub(lambda m: " " + m.group(2), text) if likes or dislikes else text
     return Reading(
@@ -295,6 +340,10 @@ def _read(text: str) -> Reading:
         flirts=bool(_FLIRT.search(text)),
         asks_only=_asks_only(stripped),
         asks_memory=bool(_ASKS_MEMORY.search(text)),
+        asks_joke=bool(_ASKS_JOKE.search(text)),
+        more=bool(_MORE.match(stripped)),
+        laughs=not unamused and bool(_LAUGHS.search(text)),
+        unamused=unamused,
     )
 
 

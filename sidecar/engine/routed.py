@@ -232,11 +232,13 @@ class RoutedSource:
             split = attribution.split_foreign(heard[-1].raw, persona.names, turn.scene.others())
             if split.foreign:
                 voiced[attribution.VOICED] = [list(pair) for pair in split.foreign]
+        # A provider's line has no composition of its own (None unless the caller made one).
+        made_line = composed[-1] if composed and composed[-1].text == text else turn.composed
         return Generated(
             text=text,
             provider=routed.provider,
-            # A provider's line has no composition of its own (None unless the caller made one).
-            composed=composed[-1] if composed and composed[-1].text == text else turn.composed,
+            composed=made_line,
+            emotion=made_line.emotion if made_line is not None and made_line.text == text else None,
             meta={
                 "kind": routed.provider_kind,
                 "usd": routed.usd,

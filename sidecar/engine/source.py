@@ -191,7 +191,7 @@ class EmbeddedSource:
         if on_delta is not None:
             for chunk in chunks(composed.text):
                 await on_delta(chunk)
-        return Generated(composed.text, EMBEDDED, composed)
+        return Generated(composed.text, EMBEDDED, composed, emotion=composed.emotion)
 
     async def options(self, turn: TurnInput, line: Generated, fallback: Sequence[Option]) -> list[Option]:
         return list(fallback)

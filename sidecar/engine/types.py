@@ -60,6 +60,9 @@ class Composed:
     ending: bool = False
     topic: str | None = None
     notes: tuple[str, ...] = ()
+    emotion: str | None = None
+    """The face the composition asks for when its words would not show it (a joke told is
+    told smiling, even one about weeping); None: the pipeline derives one from the line."""
 
 
 __all__ = ["PLAYER", "Composed", "Line", "Option", "Sentiment", "TurnContext"]

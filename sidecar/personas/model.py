@@ -350,6 +350,10 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "guarded_tails": PhraseTable("Greeting tails at low affinity."),
     "close_tails": PhraseTable("Greeting tails at high affinity.", _FILL),
     "no_facts": PhraseTable("Asked about itself, the persona has no fact left."),
+    "no_jokes": PhraseTable("Asked for a joke, the persona has none.", _FILL, voiced=True),
+    "jokes_told": PhraseTable("Asked for a joke, the persona told each of its jokes moments ago.", _FILL, voiced=True),
+    "joke_laughed": PhraseTable("The player laughed at the joke the persona just told.", _FILL, voiced=True),
+    "joke_flopped": PhraseTable("The joke the persona just told fell flat.", _FILL, voiced=True),
     "change_subject": PhraseTable(
         "Every wording collided with the no-repeat window: change the subject.", min_lines=9
     ),
@@ -485,6 +489,10 @@ class Persona(_Strict):
     """Quirks and catchphrases (after `topics` and `opinions`: a catchphrase names their keys)."""
     facts: list[Line] = Field(default_factory=list, max_length=50)
     """Things the NPC knows and may share about themself or the village."""
+    jokes: list[Line] = Field(default_factory=list, max_length=30)
+    """Jokes, riddles or funny stories the NPC tells when asked for one ("Tell me a joke."),
+    each not again until the no-repeat window has passed. Without any, the NPC says in its
+    voice that it has none."""
     interests: list[Keyword] = Field(default_factory=list, max_length=30)
     """Topics that make this NPC join a multi-persona scene."""
     talkativeness: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -758,3 +758,90 @@ def test_a_bare_hello_gets_a_greeting_question_not_one_about_it(preset: str) -> 
         assert not any(q in text for q in questions if q not in greeting), (seed, text)
         asked += any(q in text for q in greeting)
     assert asked, "some hello is answered with a question back about the visit"
+
+
+# -- jokes ----------------------------------------------------------------------------------
+
+JOKES = (
+    "Why did the anvil go to school? To get a little sharper.",
+    "What's a smith's favourite day? Forge-day. Every day is forge-day.",
+    "A riddle: I am beaten every day and never weep. What am I? The anvil.",
+)
+PRESETS = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_joke_is_told_as_written_and_stands_alone(preset: str) -> None:
+    """A dry "Marvellous." or a measured "A fair point." before a joke answers a line that was
+    no statement, and a question back after the punchline steps on it."""
+    p = make_persona(preset, jokes=list(JOKES), speech={"quirks": [], "catchphrases": []})
+    for seed in range(30):
+        c = ENGINE.reply(ctx_for(p, seed=seed, turn=3), "Tell me a joke.", analyze("Tell me a joke."))
+        told = [j for j in JOKES if j in c.text]
+        assert told and c.text.endswith(told[0]), c.text
+        assert "core:joke" in c.notes and c.emotion == "joy", (c.text, c.notes)
+        if preset != "shy":  # a shy NPC may still hesitate first ("Um…")
+            assert c.text == told[0], c.text
+
+
+def test_each_joke_is_told_once_then_the_npc_says_it_has_run_out() -> None:
+    p = make_persona("sarcastic", jokes=list(JOKES))
+    conv = Conversation(p, seed=4)
+    asks = ["Tell me a joke.", "Another one!", "Know any riddles?"]
+    said = [conv.say(line).text for line in asks]
+    told = [next((j for j in JOKES if j in text), text) for text in said]
+    assert sorted(told) == sorted(JOKES), told
+    out = conv.say("Tell me a joke.")
+    assert "core:joke:none" in out.notes and not any(j in out.text for j in JOKES), out.text
+    assert any(line in out.text for line in BUNDLED("jokes_told", "sarcastic")), out.text
+    assert out.emotion is None  # no joke, no forced smile
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_an_npc_without_jokes_says_so_in_its_voice(preset: str) -> None:
+    p = make_persona(preset)
+    c = ENGINE.reply(ctx_for(p, turn=2), "Make me laugh.", analyze("Make me laugh."))
+    assert "core:joke:none" in c.notes, c.notes
+    starts = [line.split("{addr}")[0][:15] for line in BUNDLED("no_jokes", preset)]
+    assert any(start in c.text for start in starts), c.text
+
+
+def test_another_one_asks_for_a_joke_only_after_a_joke() -> None:
+    p = make_persona("outgoing", jokes=list(JOKES))
+    fresh = ENGINE.reply(ctx_for(p, turn=2), "Another one!", analyze("Another one!"))
+    assert "core:joke" not in fresh.notes and not any(j in fresh.text for j in JOKES), fresh.text
+    conv = Conversation(p, seed=2)
+    conv.say("Tell me about the forge.")
+    assert "core:joke" not in conv.say("Go on.").notes
+    first = conv.say("Tell me a joke.")
+    again = conv.say("Ha! Another one!")
+    assert "core:joke" in again.notes, again.text
+    assert [j for j in JOKES if j in again.text] != [j for j in JOKES if j in first.text]
+
+
+def test_asking_for_a_joke_is_no_compliment_and_no_request() -> None:
+    """"Make me laugh, please" is neither thanked as praise nor taken as an errand."""
+    p = make_persona("outgoing", jokes=list(JOKES))
+    for seed in range(20):
+        line = "Please, friend, tell us a funny story!"
+        c = ENGINE.reply(ctx_for(p, seed=seed, turn=2), line, analyze(line))
+        assert "core:joke" in c.notes and not any(n.startswith("core:request") for n in c.notes), c.notes
+        assert any(c.text == j or c.text.endswith(j) for j in JOKES), c.text
+
+
+@pytest.mark.parametrize(("line", "landed"), [("Haha, good one!", "laughed"), ("That wasn't funny.", "flopped")])
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_npc_hears_how_its_joke_went_down(preset: str, line: str, landed: str) -> None:
+    """"Haha, good one!" after Rook's riddle got "Hm, no rhyme or reason to that one": a laugh
+    or a groan is about the joke just told, and answered as such (only right after one)."""
+    p = make_persona(preset, jokes=list(JOKES))
+    conv = Conversation(p, seed=3)
+    conv.say("Tell me a joke.")
+    c = conv.say(line)
+    assert f"core:joke:{landed}" in c.notes, (c.text, c.notes)
+    starts = [x.split("{addr}")[0][:12] for x in BUNDLED(f"joke_{landed}", preset)]
+    assert any(start in c.text for start in starts), c.text
+    assert not any(q.split("{")[0] in c.text for q in BUNDLED("questions", preset)), c.text
+    assert (c.emotion == "joy") is (landed == "laughed")
+    cold = ENGINE.reply(ctx_for(p, turn=2), line, analyze(line))
+    assert not any(n.startswith("core:joke") for n in cold.notes), cold.notes

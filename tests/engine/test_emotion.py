@@ -140,3 +140,10 @@ def test_the_player_s_line_outweighs_the_npc_s_chatter() -> None:
     chatter = "Ha! Now that's a new one on me! Isn't it grand?"
     assert feel(chatter, "You are a useless oaf.", voice="outgoing").emotion == "anger"
     assert feel(chatter, "My mother died last week.").emotion == "sadness"
+
+
+def test_i_m_afraid_is_regret_not_fear_but_afraid_of_is_fear() -> None:
+    assert feel("I'm afraid that was my last joke.").emotion == "neutral"
+    assert feel("I am afraid not, traveller.").emotion == "neutral"
+    assert feel("I'm afraid of the dark woods.").emotion == "fear"
+    assert feel("I'm so afraid, the wolves are back.").emotion == "fear"

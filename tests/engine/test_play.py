@@ -218,8 +218,9 @@ def test_a_hard_word_about_the_players_own_trouble_is_no_insult(pid: str, line: 
     assert "tone:rude" not in c.notes, c.notes
 
 
-_UNFOLLOWED = ["Tell me a joke.", "glorp fnarg wibble", "Can I borrow your left shadow?",
-               "Do spoons dream of forks?", "Purple is the loudest number."]
+_UNFOLLOWED = ["glorp fnarg wibble", "Can I borrow your left shadow?",
+               "Do spoons dream of forks?", "Purple is the loudest number.",
+               "My left sock is a philosopher."]
 
 
 @pytest.mark.parametrize("line", _UNFOLLOWED)
@@ -261,3 +262,21 @@ def test_a_catchphrase_with_topics_ends_only_a_reply_about_them(pid: str) -> Non
                     about = {n.split(":")[2] for n in c.notes if n.startswith(("core:topic:", "core:opinion:"))}
                     assert about & topics, (line, c.text, c.notes)
     assert any(heard.values()), f"no catchphrase of {pid} was ever said: the test proves nothing"
+
+
+@pytest.mark.parametrize("line", [
+    "Tell me a joke.", "Know any good jokes?", "Make me laugh.", "Tell me a funny story, please!",
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_asked_for_a_joke_each_sample_tells_one_of_its_own(pid: str, line: str) -> None:
+    """Asked for a joke, Rook answered "Say that again, slower?" and Goldie told of her work:
+    each sample now tells one of its `jokes`, smiling, with nothing glued after the
+    punchline, and the bard hears no song request in "a funny story"."""
+    persona = SAMPLES[pid]
+    assert len(persona.jokes) >= 3
+    tails = [*_questions(pid), *persona.speech.catchphrase_lines]
+    for seed in SEEDS:
+        c = _say(pid, line, seed, turn=3)
+        assert "core:joke" in c.notes and c.emotion == "joy", (line, c.text, c.notes)
+        assert any(c.text.endswith(joke) for joke in persona.jokes), c.text
+        assert not any(t in c.text for t in tails), c.text

@@ -130,3 +130,66 @@ def test_asks_only(text: str, asks_only: bool) -> None:
 )
 def test_asking_what_the_player_did_before_is_a_memory_question(line: str) -> None:
     assert read(line).asks_memory
+
+
+@pytest.mark.parametrize(
+    ("line", "asks"),
+    [
+        ("Tell me a joke.", True),
+        ("tell us a funny story", True),
+        ("Know any riddles?", True),
+        ("Heard any good jokes lately?", True),
+        ("Do you know a good joke?", True),
+        ("Make me laugh.", True),
+        ("Say something funny!", True),
+        ("One more joke, please.", True),
+        ("Can you tell a joke?", True),
+        # A joke told of, or talked about, asks for none.
+        ("I heard a joke yesterday.", False),
+        ("I know a good joke.", False),
+        ("That joke was terrible.", False),
+        ("Are you joking?", False),
+        ("Don't joke about my mother.", False),
+        ("Tell me about the forge.", False),
+    ],
+)
+def test_asking_for_a_joke(line: str, asks: bool) -> None:
+    assert read(line).asks_joke is asks
+    assert ("asks_joke" in read(line).intents) is asks
+
+
+@pytest.mark.parametrize(
+    ("line", "more"),
+    [
+        ("Another one!", True),
+        ("Ha! Another one!", True),
+        ("Haha, one more, please.", True),
+        ("Again!", True),
+        ("Go on.", True),
+        ("Another ale for my friend.", False),  # the same again is the whole line
+        ("Tell me more about the forge.", False),
+        ("", False),
+    ],
+)
+def test_asking_for_the_same_again(line: str, more: bool) -> None:
+    assert read(line).more is more
+
+
+@pytest.mark.parametrize(
+    ("line", "laughs", "unamused"),
+    [
+        ("Haha, good one!", True, False),
+        ("lol", True, False),
+        ("That's hilarious.", True, False),
+        ("You're funny.", True, False),
+        ("That wasn't funny at all.", False, True),
+        ("Haha, not funny.", False, True),  # not amused wins
+        ("Terrible joke.", False, True),
+        ("I don't get it.", False, True),
+        ("Tell me about the forge.", False, False),
+        ("Harold is my brother.", False, False),
+    ],
+)
+def test_how_a_joke_went_down(line: str, laughs: bool, unamused: bool) -> None:
+    heard = read(line)
+    assert (heard.laughs, heard.unamused) == (laughs, unamused)

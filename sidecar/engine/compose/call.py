@@ -89,6 +89,13 @@ class Call:
         key = f" {normalize(text)} "
         return key.strip() != "" and any(key in f" {said} " for said in self.recent)
 
+    def just_said(self, lines: Sequence[str], mem: WorkingMemory) -> bool:
+        """Whether the NPC's last line held one of `lines` (after a joke, "Another one!" asks
+        for another joke)."""
+        last = next((normalize(line.text) for line in reversed(self.ctx.history)
+                     if line.speaker == self.persona.id), "")
+        return bool(last) and any(f" {normalize(self.render(x, mem))} " in f" {last} " for x in lines)
+
     def pick_line(self, rng: random.Random, lines: Sequence[str], mem: WorkingMemory) -> str:
         """A persona line (rendered), rotating: unused lines first, else the least recently
         used; a line said within the window only when nothing else is left."""
@@ -201,14 +208,14 @@ class Call:
         k = self.knobs
         if draft.news:
             return  # the news opens the line: "Thanks for the coin. Um… oh…" stacks openers
-        if draft.somber and self.voice != "shy":
+        if (draft.somber or draft.punchline) and self.voice != "shy":
             return  # "Oh, wonderful. I'm sorry." is mockery; a shy hesitation is not
         if self.voice == "shy":
             already = "…" in draft.reaction + draft.ack + draft.core
             chance = k.hesitation * (0.3 if already else 1.0)
             if rng.random() < chance or not (already or draft.core.endswith(".")):
                 draft.opener = rng.choice(self.ph("hesitations"))
-            elif not already:
+            elif not already and not draft.punchline:  # "…The anvil…" trails off the punchline
                 draft.core = end_with(draft.core, "…")
         elif self.voice == "sarcastic":
             if not draft.aside and not draft.reaction:

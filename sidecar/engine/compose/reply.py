@@ -141,6 +141,12 @@ def draft_reply(
             extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
         return turn.pick(rng, turn.ph("exhausted", voice), mem, addr, kw=kw)
 
+    # What follows a joke the NPC just told: another ("Another one!"), a laugh or a groan.
+    after_joke = (heard.more or heard.laughs or heard.unamused) and turn.just_said(persona.jokes, mem)
+    joke = heard.asks_joke or (heard.more and after_joke)
+    landed: str | None = None
+    if after_joke and not joke:
+        landed = "flopped" if heard.unamused else "laughed" if heard.laughs else None
     # The core: the one thing this reply is about.
     opinion = persona.opinions[opinions[0]] if opinions else None
     if heard.asks_name:
@@ -154,6 +160,16 @@ def draft_reply(
     elif heard.asks_likes:
         d.core = again(likes_answer(turn, rng, mem, addr, recollect.likes_remembered(memories)))
         why.append("core:memory:likes")
+    elif joke:
+        # Asked before a request: "Tell me a funny story" is no errand for the bard.
+        picked = turn.pick_fresh_line(rng, persona.jokes, mem)
+        d.punchline = picked is not None
+        d.core = picked if picked is not None else turn.pick(
+            rng, turn.ph("jokes_told" if persona.jokes else "no_jokes", voice), mem, addr)
+        why.append("core:joke" if picked is not None else "core:joke:none")
+    elif landed is not None:
+        d.core = again(turn.pick(rng, turn.ph(f"joke_{landed}", voice), mem, addr))
+        why.append(f"core:joke:{landed}")
     elif asked is not None:
         # A request in (or outside) the NPC's trade is answered, not met with a topic line
         # that happens to share a word ("sword" is also Ansel's `danger` topic).
@@ -224,8 +240,10 @@ def draft_reply(
         d.reaction = turn.pick(rng, turn.ph("affection_flirty"))
     elif small_core in {"thanks", "sorry"}:
         pass  # the small talk already answers the thanks or the apology
-    elif asked is not None:
-        pass  # a chipped blade or a headache is no insult, and "please" no compliment
+    elif asked is not None or ((joke or landed) and tone_ != "rude"):
+        # A chipped blade or a headache is no insult, "please" no compliment, and "Make me
+        # laugh" or "Haha, good one!" is answered by the joke or its reception alone.
+        pass
     elif (tone_ == "rude" and not heard.sorry
           and (heard.addressed or not (heard.likes or heard.dislikes))) or (
             tone_ == "friendly" and heard.addressed and not d.ack and not heard.asks_only):
@@ -281,9 +299,9 @@ def draft_reply(
     substantive = any(w.startswith(("core:topic", "core:opinion", "core:fact", "core:fallback",
                                     "core:recall", "core:self")) for w in why)
     # No quip after sad news: "Careful, I might start to enjoy this." reads as mockery.
-    # A request answered, or a reaction that is the whole answer, stands alone: no question
+    # A joke's punchline, a request answered, or a reaction that is the whole answer, stands alone: no question
     # back or quirk glued after it ("I can make your horseshoe. Do you… like it here?").
-    alone = any(w.startswith(("core:request", "core:reaction", "core:care")) for w in why)
+    alone = any(w.startswith(("core:request", "core:reaction", "core:care", "core:joke")) for w in why)
     # A promise, gift or secret acknowledged is answer enough when nothing else was said: a
     # question back about "it" after "I'll hold you to that!" has no "it" to be about.
     alone = alone or (bool(told_ack) and not substantive)

@@ -118,6 +118,9 @@ class Draft:
     """A standalone quirk or catchphrase said last."""
     somber: bool = False
     """An answer to sad news: no bright or dry opener, no added exclamation."""
+    punchline: bool = False
+    """A joke told as written: no opener that answers the player's line ("A fair point.",
+    "Marvellous."), no added exclamation; a shy hesitation still leads in."""
     max_chars: int = 10_000
     """The preset's length budget: optional parts are dropped until the line fits."""
 
