@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sidecar.engine.data import number_map, phrase_lists, read_toml, word_list
+from sidecar.engine.text import normalize
 from sidecar.errors import ConfigError
-from sidecar.personas.actions import WORD, ActionDef, check_args
+from sidecar.personas.actions import WORD, ActionDef, EmbeddedRule, check_args
 from sidecar.personas.model import Persona
 
 log = logging.getLogger(__name__)
@@ -248,34 +249,111 @@ def said_count(words: Sequence[str], units: Sequence[str]) -> int | None:
     return None
 
 
-def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, intents: frozenset[str]) -> list[Proposal]:
-    """What the embedded engine proposes from the persona's `[actions.NAME.embedded]` rules:
-    a rule fires when the player's line holds one of its keywords or intents and every
-    `take` argument found one of its words ("fix my sword" → `item = "sword"`)."""
+@dataclass(frozen=True)
+class Fired:
+    """A persona rule the player's line fires, with the arguments it would decide."""
+
+    name: str
+    action: ActionDef
+    args: Mapping[str, Any]
+
+
+def fired_rules(available: Mapping[str, ActionDef], player_text: str, intents: frozenset[str]) -> list[Fired]:
+    """The persona's `[actions.NAME.embedded]` rules the line fires: one of its keywords or
+    intents is in the line and every `take` argument found one of its words ("fix my
+    sword" → `item = "sword"`). A price question that fires none so fires the rules with a
+    `quote` whose `take` words it names ("How much is a horseshoe?")."""
     words = [w.lower() for w in WORD.findall(player_text)]
     present = frozenset(words)
-    out: list[Proposal] = []
-    for name, action in available.items():
-        rule = action.embedded
-        if rule is None:
-            continue
-        if not (rule.words & present or set(rule.intents) & intents):
-            continue
-        args: dict[str, Any] = dict(rule.args)
-        for arg, units in rule.count.items():
-            args[arg] = said_count(words, units) or args[arg]
-        for arg, unit in rule.per.items():
-            args[arg] = args[arg] * args[unit]
-        for arg, choices in rule.take.items():
-            # The first of the rule's words the player said, in the order the player said them.
-            wanted = {c.lower(): c for c in choices}
-            found = next((wanted[w] for w in words if w in wanted), None)
-            if found is None:
-                break
-            args[arg] = found
+    fired = [
+        Fired(name, action, args)
+        for name, action in available.items()
+        if action.embedded is not None
+        and (action.embedded.words & present or set(action.embedded.intents) & intents)
+        and (args := _rule_args(action.embedded, words)) is not None
+    ]
+    if fired or "asks_price" not in intents:
+        return fired
+    return [
+        Fired(name, action, args)
+        for name, action in available.items()
+        if action.embedded is not None and action.embedded.quote and action.embedded.take
+        and (args := _rule_args(action.embedded, words)) is not None
+    ]
+
+
+def _rule_args(rule: EmbeddedRule, words: Sequence[str]) -> dict[str, Any] | None:
+    """The arguments the rule decides from the line's words; None when a `take` finds none."""
+    args: dict[str, Any] = dict(rule.args)
+    for arg, units in rule.count.items():
+        args[arg] = said_count(words, units) or args[arg]
+    for arg, unit in rule.per.items():
+        args[arg] = args[arg] * args[unit]
+    for arg, choices in rule.take.items():
+        # The first of the rule's words the player said, in the order the player said them.
+        wanted = {c.lower(): c for c in choices}
+        found = next((wanted[w] for w in words if w in wanted), None)
+        if found is None:
+            return None
+        args[arg] = found
+    return args
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The player's line before the NPC's last one, and that NPC line: what a yes answers."""
+
+    player_text: str
+    intents: frozenset[str]
+    npc_text: str
+
+
+@dataclass(frozen=True)
+class Ruled:
+    """What the persona's rules make of the player's line."""
+
+    proposals: tuple[Proposal, ...] = ()
+    quotes: tuple[str, ...] = ()
+    """The price lines (filled) of the rules a price question fired: said instead of
+    deciding the action."""
+    accepted: bool = False
+    """A proposal is a yes to the price the NPC's last line named."""
+
+
+def embedded_rules(
+    available: Mapping[str, ActionDef],
+    player_text: str,
+    intents: frozenset[str],
+    situation: Situation,
+    last: Exchange | None = None,
+) -> Ruled:
+    """What the embedded engine proposes from the persona's rules. A price question to a
+    rule with a `quote` that may be decided now decides nothing: its quote is said (a rule
+    its conditions or limits refuse is proposed, so that the NPC says "not yet" rather than
+    name a price for what it will not do). A yes right after a quote ("Deal!", with
+    `last` the exchange that quote answered) decides the quoted action, with the quoted
+    arguments, unless the line fires a rule of its own."""
+    proposals: list[Proposal] = []
+    quotes: list[str] = []
+    for f in fired_rules(available, player_text, intents):
+        lines = f.action.quotes(f.args) if "asks_price" in intents else ()
+        if lines and possible(f.name, f.action, situation):
+            quotes.extend(lines)
         else:
-            out.append(Proposal(name, args, call_id="embedded"))
-    return out
+            proposals.append(Proposal(f.name, f.args, call_id="embedded"))
+    if proposals or quotes or "agrees" not in intents or last is None:
+        return Ruled(tuple(proposals), tuple(quotes))
+    said = f" {normalize(last.npc_text)} "
+    for f in fired_rules(available, last.player_text, last.intents):
+        if "asks_price" in last.intents and any(f" {normalize(q)} " in said for q in f.action.quotes(f.args)):
+            proposals.append(Proposal(f.name, f.args, call_id="embedded"))
+    return Ruled(tuple(proposals), accepted=bool(proposals))
+
+
+def embedded_proposals(available: Mapping[str, ActionDef], player_text: str, intents: frozenset[str]) -> list[Proposal]:
+    """What the persona's rules decide from the line alone, with no price named and no
+    quote to say yes to (`embedded_rules` with both)."""
+    return [Proposal(f.name, f.args, call_id="embedded") for f in fired_rules(available, player_text, intents)]
 
 
 @dataclass(frozen=True)
@@ -324,7 +402,7 @@ def _cues(data: Mapping[str, Any]) -> tuple[Cue, ...]:
 
 
 _ACK = read_toml("actions.toml")
-_LINES = phrase_lists(_ACK, "actions.toml", "lines", ("ok", "failed", "not_now", "doing"))
+_LINES = phrase_lists(_ACK, "actions.toml", "lines", ("ok", "failed", "not_now", "doing", "accept"))
 NUMBERS = number_map(_ACK, "actions.toml", "numbers")
 """Number words an embedded rule's `count` reads before a unit word ("two nights")."""
 COUNT_FILLERS = frozenset(word_list(_ACK, "actions.toml", "count_fillers"))
@@ -342,6 +420,11 @@ def doing(seed: int) -> str:
     """The embedded engine's answer when it decides an action it would otherwise disclaim."""
     lines = _LINES["doing"]
     return lines[seed % len(lines)]
+
+
+def accept_options() -> tuple[str, ...]:
+    """Answer options that say yes to the price the NPC just named (each reads as `agrees`)."""
+    return _LINES["accept"]
 
 
 def cue_for(result: Outcome) -> Cue | None:
@@ -369,6 +452,12 @@ __all__ = [
     "CUES",
     "ActionRegistry",
     "Cue",
+    "Exchange",
+    "Fired",
+    "Ruled",
+    "accept_options",
+    "embedded_rules",
+    "fired_rules",
     "cue_for",
     "Decided",
     "Outcome",

@@ -124,6 +124,29 @@ _UNAMUSED = re.compile(
     r"|heard\s+(?:it|that\s+one)\s+before)\b",
     re.IGNORECASE,
 )
+# What something costs: "How much for a room?", "What would it cost to mend my sword?".
+# Not "How much do you love me?" or "How much longer?".
+_ASKS_PRICE = re.compile(
+    r"\bhow\s+much\s+(?:is|are|was|for|does|would|will|to|'s|do\s+(?:i|we|you\s+(?:charge|want|ask|take)))\b"
+    r"|\bhow\s+much\s*\?|\bwhat(?:'s|\s+is|\s+are)\s+(?:the|your)\s+(?:price|prices|cost|charge|rate|rates)\b"
+    r"|\bwhat\s+(?:does|do|would|will|did)\s+(?:it|that|a|an|the|one|this|they|those|these)\b[^?.!]{0,40}?\bcost\b"
+    r"|\bwhat\s+do\s+(?:i|we)\s+owe\b|\bwhat\s+do\s+you\s+(?:charge|want|ask)\s+for\b",
+    re.IGNORECASE,
+)
+# A yes to what the NPC just offered ("Yes, I'll take it.", "Deal!"), at the start of the line,
+# unless the line goes on to haggle or put it off ("Yes, but that's too much.").
+_AGREES = re.compile(
+    r"^\W*(?:(?:oh|well|ok(?:ay)?|alright|right|then)\W+)*"
+    r"(?:yes|yeah|yep|yup|aye|sure|ok(?:ay)?|deal|done|fine|alright|all\s+right|agreed|perfect|please"
+    r"|go\s+on\s+then|i'?ll\s+(?:take|have)\s+(?:it|that|one|the\s+\w+)|sounds\s+(?:good|fair|great|fine)"
+    r"|that'?s\s+(?:fair|fine|good)|it'?s\s+a\s+deal|let'?s\s+do\s+it|why\s+not)\b",
+    re.IGNORECASE,
+)
+_DECLINES = re.compile(
+    r"\b(?:but|too\s+(?:much|expensive|dear|steep|pricey)|not\s+(?:now|today|yet)|no\s+thanks?|nah"
+    r"|maybe\s+later|no|never\s+mind)\b",
+    re.IGNORECASE,
+)
 # The whole line asks for the same again: a joke after a joke ("Ha! Another one!").
 _MORE = re.compile(
     r"^\W*(?:(?:ha(?:ha)*|heh|oh|ok(?:ay)?|good\s+one|nice)\W+)*"
@@ -227,6 +250,11 @@ class Reading:
     """Asks what the NPC remembers of the player ("Do you remember me?", "What did I promise?")."""
     asks_joke: bool = False
     """Asks the NPC for a joke, a riddle or something funny ("Tell me a joke.", "Make me laugh.")."""
+    asks_price: bool = False
+    """Asks what something costs ("How much for a room?"): a persona rule with a `quote`
+    names its price instead of deciding the action."""
+    agrees: bool = False
+    """Says yes to what the NPC just offered ("Yes, I'll take it.", "Deal!"), without a "but"."""
     laughs: bool = False
     """Laughs or praises a joke ("Haha, good one!"); the NPC hears it so only after one."""
     unamused: bool = False
@@ -250,7 +278,7 @@ class Reading:
             "affection": self.affection, "addressed": self.addressed, "requests": self.requests,
             "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
             "asks_joke": self.asks_joke, "more": self.more, "laughs": self.laughs,
-            "unamused": self.unamused,
+            "unamused": self.unamused, "asks_price": self.asks_price, "agrees": self.agrees,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -342,6 +370,8 @@ def _read(text: str) -> Reading:
         asks_memory=bool(_ASKS_MEMORY.search(text)),
         asks_joke=bool(_ASKS_JOKE.search(text)),
         more=bool(_MORE.match(stripped)),
+        asks_price=bool(_ASKS_PRICE.search(text)),
+        agrees=bool(_AGREES.match(stripped)) and not _DECLINES.search(stripped),
         laughs=not unamused and bool(_LAUGHS.search(text)),
         unamused=unamused,
     )

@@ -34,6 +34,8 @@ AGREES = "core:request:own:"
 """The note of an embedded line that agrees to one of the persona's own requests."""
 DISCLAIMS = ("core:request:referral:", "core:request:nobody")
 """Notes of an embedded line that says the request is not this NPC's trade."""
+QUOTED = "core:quote"
+"""The note of an embedded line that names the price of one of the persona's actions."""
 
 Emit = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 DeltaSink = Callable[[str], Awaitable[None]]
@@ -75,6 +77,12 @@ class TurnInput:
     actions_decided: bool = False
     """A persona rule decides an action from this line: the embedded engine does not answer
     that it is not its trade."""
+    quotes: tuple[str, ...] = ()
+    """The price the persona names for what the player asked the price of (its rules'
+    `quote`, filled): the embedded engine says one instead of agreeing or disclaiming."""
+    accepted: bool = False
+    """The player said yes to the price the NPC's last line named: the decided action is
+    answered as a request agreed to."""
     memories: tuple[Recollection, ...] = ()
     """Long-term memories of this player recalled for this line, best first (the recall step):
     an LLM prompt lists them, the embedded engine brings them up."""
@@ -158,8 +166,15 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     # player elsewhere ("open the gate" → "Wrong door. Ansel mends…") or name nothing the
     # request engine knows ("Please, I need to get through"): not now, not "not mine", and
     # not a stray anecdote, so asking again is a request put off (the ask_favor goal).
-    asked = read(turn.player_text).requests or any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes)
-    if turn.actions_refused and asked:
+    heard = read(turn.player_text)
+    # A price asked of a rule that may not be decided now is answered as the request refused.
+    asked = (heard.requests or heard.asks_price or turn.accepted
+             or any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes))
+    if turn.quotes:
+        # "How much for a room?" is answered with the price, not with the key handed over.
+        made = replace(made, text=_after(news, turn.quotes[ctx.seed % len(turn.quotes)]),
+                       notes=(*made.notes, QUOTED), emotion=None)
+    elif turn.actions_refused and asked:
         wait = turn.not_yet[ctx.seed % len(turn.not_yet)] if turn.not_yet else not_now(ctx.seed)
         made = replace(made, text=_after(news, wait))
     elif turn.actions_decided and asked and not any(note.startswith(AGREES) for note in made.notes):

@@ -43,7 +43,7 @@ INTENTS = frozenset(
     {
         "goodbye", "asks_name", "asks_likes", "asks_npc_name", "asks_self", "asks_opinion", "greeting",
         "thanks", "how", "sorry", "question", "affection", "addressed", "requests", "flirts", "asks_only",
-        "asks_joke", "more", "laughs", "unamused",
+        "asks_joke", "more", "laughs", "unamused", "asks_price", "agrees",
     }
 )  # fmt: skip
 """What `[actions.NAME.embedded] intents` may name: the flags of the player's line as the
@@ -195,6 +195,14 @@ class EmbeddedRule(_Strict):
     """Answer options the player may pick to ask for it ("Please, will you open the gate?"),
     offered while the action may still be decided in this conversation (not while a limit
     holds it back); each must fire this rule. Without any, the options never ask for it."""
+    quote: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """What the NPC says when the player asks the price ("How much for a room?",
+    "What would it cost to mend my sword?"): `{arg}` is the argument it would decide ("That's
+    {price} coppers. Shall I fetch the key?"). Such a question then decides nothing; a yes
+    right after the quote ("Yes, I'll take it.") decides the action with the quoted arguments.
+    A price question fires the rule by its keywords, or, when none fires so, by the words of
+    its `take` ("How much is a horseshoe?"). Without any, a price question decides the action
+    as a request does."""
     not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
     for now ("The gate? Convince me first."). Without any, a general "not now" line; a limit
@@ -254,7 +262,7 @@ class ActionDef(_Strict):
             for name in [*self.embedded.args, *self.embedded.take]:
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
-            for line in [*self.embedded.done, *self.embedded.failed, *self.embedded.not_yet]:
+            for line in [*self.embedded.done, *self.embedded.failed, *self.embedded.not_yet, *self.embedded.quote]:
                 for name in _PLACEHOLDER.findall(line):
                     if name not in self.arguments.properties:
                         raise ValueError(
@@ -267,6 +275,10 @@ class ActionDef(_Strict):
         if self.embedded is None:
             return ()
         return _filled(self.embedded.done if ok else self.embedded.failed, args)
+
+    def quotes(self, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rule's own lines naming the price of what the player asked about, filled."""
+        return _filled(self.embedded.quote, args) if self.embedded is not None else ()
 
     def not_yet(self, args: Mapping[str, Any]) -> tuple[str, ...]:
         """The rule's own lines for a request its conditions refuse now, filled from `args`."""

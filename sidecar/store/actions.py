@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sidecar.store.db import Store
-from sidecar.store.memory import MAX_MEMORY_TEXT, NewMemory, write_turn_memories
+from sidecar.store.memory import ACTION_KEY, MAX_MEMORY_TEXT, NewMemory, memory_key, write_turn_memories
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,8 @@ def _remember_accepted(c: Any, row: ActionRow, now: float) -> None:
     if seq is None:
         newest = c.execute("SELECT MAX(seq) FROM messages WHERE conversation_id=?", (row.conversation_id,))
         seq = newest.fetchall()[0][0]
-    memory = NewMemory(kind="event", text=event_text(row), importance=EVENT_IMPORTANCE)
+    text = event_text(row)
+    memory = NewMemory(kind="event", text=text, importance=EVENT_IMPORTANCE, key=ACTION_KEY + memory_key("event", text))
     write_turn_memories(c, conv[0][0], row.persona_id, row.conversation_id, int(seq or 0), [memory], now)
 
 

@@ -111,6 +111,11 @@ class Memory:
     key: str = ""
 
 
+ACTION_KEY = "action:"
+"""Key prefix of the memory an accepted NPC action leaves (store/actions.py): a record for
+prompts and the game ("rent room (nights: 1, price: 5), done"), not words to say aloud."""
+
+
 def memory_key(kind: MemoryKind, text: str) -> str:
     """The default dedup key: the kind and the text's words."""
     return f"{kind}:{normalize(text)}"
@@ -290,6 +295,7 @@ class MemoryStore:
 
 
 __all__ = [
+    "ACTION_KEY",
     "CANDIDATES",
     "KINDS",
     "MAX_IMPORTANCE",

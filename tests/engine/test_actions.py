@@ -16,14 +16,18 @@ from sidecar.engine.actions import (
     CUES,
     ActionRegistry,
     Decided,
+    Exchange,
     Outcome,
     Proposal,
+    Ruled,
     Situation,
     acknowledge,
     embedded_proposals,
+    embedded_rules,
     judge,
 )
 from sidecar.engine.data import read_toml
+from sidecar.engine.reading import read
 from sidecar.engine.turn import PersonaRegistry
 from sidecar.personas.actions import ActionDef, check_args
 from sidecar.store import world as world_store
@@ -173,6 +177,63 @@ def test_a_counted_argument_is_the_number_said_before_its_unit(line: str, nights
     """"I need a room for two nights." was decided as one night (found talking to Goldie)."""
     (p,) = embedded_proposals({"rent_room": ROOM}, line, frozenset())
     assert p.arguments == {"nights": nights, "price": 5 * nights}
+
+
+QUOTED_ROOM = ActionDef.model_validate({
+    **ROOM.model_dump(exclude={"embedded"}),
+    "limits": {"once_per_conversation": True},
+    "embedded": {**ROOM.model_dump()["embedded"], "quote": ["That's {price} coppers for {nights}. Want it?"]},
+})
+SELL = ActionDef.model_validate({
+    "description": "Sell a thing.",
+    "arguments": {"required": ["item", "price"],
+                  "properties": {"item": {"enum": ["horseshoe", "knife"]}, "price": {"type": "integer"}}},
+    "embedded": {"keywords": ["buy"], "args": {"price": 3}, "take": {"item": ["horseshoe", "knife"]},
+                 "quote": ["A {item} is {price} coppers."]},
+})  # fmt: skip
+QUOTING = {"rent_room": QUOTED_ROOM, "sell_item": SELL, "repair_item": MEND}
+
+
+def _rules(line: str, last: tuple[str, str] | None = None, s: Situation = OK) -> Ruled:
+    exchange = Exchange(last[0], read(last[0]).intents, last[1]) if last else None
+    return embedded_rules(QUOTING, line, read(line).intents, s, exchange)
+
+
+def test_a_price_question_names_the_price_and_decides_nothing() -> None:
+    """"How much for a room?" handed Goldie's key over (rent_room decided) without a word of
+    the price."""
+    ruled = _rules("How much for two nights in a room?")
+    assert ruled.proposals == () and ruled.quotes == ("That's 10 coppers for 2. Want it?",)
+    # Asked outright, the same line decides it (no price asked).
+    assert [p.arguments for p in _rules("A room for two nights, please.").proposals] == [{"nights": 2, "price": 10}]
+
+
+def test_a_price_question_fires_a_quoting_rule_by_its_take_words_when_no_keyword_does() -> None:
+    assert _rules("How much is a horseshoe?").quotes == ("A horseshoe is 3 coppers.",)
+    assert _rules("What a lovely horseshoe.").quotes == ()  # no price asked: no quote
+    # A rule without a quote is not fired by its take words alone ("How much is a sword?").
+    assert _rules("How much is a sword?").proposals == ()
+
+
+def test_a_yes_right_after_the_quote_decides_the_quoted_action() -> None:
+    asked = "How much for two nights in a room?"
+    quote = "Ooh! That's 10 coppers for 2. Want it?"
+    (p,) = _rules("Yes, I'll take it.", (asked, quote)).proposals
+    assert (p.name, p.arguments) == ("rent_room", {"nights": 2, "price": 10})
+    assert _rules("Deal!", (asked, quote)).accepted
+    # Not a yes, not after that quote, or a yes that haggles: nothing decided.
+    assert _rules("Tell me about the forge.", (asked, quote)).proposals == ()
+    assert _rules("Yes, I'll take it.", (asked, "The weather is fine.")).proposals == ()
+    assert _rules("Yes, but that's too much.", (asked, quote)).proposals == ()
+    assert _rules("Yes, I'll take it.", ("A room for two nights, please.", quote)).proposals == ()
+
+
+def test_a_refused_rule_is_proposed_not_quoted() -> None:
+    """A limit holds the room back (already let this conversation): no price is named for
+    what the NPC will not do, so the proposal goes to the judge and its "not yet"."""
+    done = Situation(60, 6, 1000.0, decided=(Decided("rent_room", 2, 900.0),))
+    ruled = _rules("How much for a room?", s=done)
+    assert ruled.quotes == () and [p.name for p in ruled.proposals] == ["rent_room"]
 
 
 class StoreWorld:

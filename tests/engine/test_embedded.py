@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sidecar.engine.compose.call import Call
-from sidecar.engine.compose.sentence import Draft
+from sidecar.engine.compose.sentence import Draft, clean
 from sidecar.engine.embedded import NO_REPEAT_WINDOW, EmbeddedEngine
 from sidecar.engine.personality import tune
 from sidecar.engine.phrases import BUNDLED
@@ -845,3 +845,9 @@ def test_the_npc_hears_how_its_joke_went_down(preset: str, line: str, landed: st
     assert (c.emotion == "joy") is (landed == "laughed")
     cold = ENGINE.reply(ctx_for(p, turn=2), line, analyze(line))
     assert not any(n.startswith("core:joke") for n in cold.notes), cold.notes
+
+
+def test_a_line_opening_with_a_stage_direction_is_capitalised_after_it() -> None:
+    """"*rubs the back of his neck* traveller. Hello." (Ansel's greeting after his lead quirk)."""
+    assert clean("*rubs the back of his neck* traveller. hello.") == "*rubs the back of his neck* Traveller. Hello."
+    assert clean("I said *softly* that it was fine.") == "I said *softly* that it was fine."

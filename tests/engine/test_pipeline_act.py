@@ -222,3 +222,51 @@ async def test_action_ids_are_unique_across_the_store(dialogue: Dialogue, store:
     assert len(ids) == len(set(ids)) == 3
     with pytest.raises(StoreError):
         await ActionStore(store).decide(cid, "ansel", 9, [NewAction(ids[0], "repair_item", {})])
+
+
+GOLDIE = load_personas(PERSONAS).personas["goldie"]
+ACCEPT = set(GENERAL["accept"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_asked_the_price_goldie_names_it_and_a_yes_takes_the_room(dialogue: Dialogue, seed: int) -> None:
+    """"How much for a room?" handed the key over (rent_room decided) without a price: now she
+    names it, the first option says yes, and picking it decides the room at that price."""
+    cid = (await dialogue.start("goldie", "p1", seed=seed)).conversation
+    quoted = await dialogue.say(cid, "How much for three nights?  I mean a room, of course.")
+    assert quoted.actions == ()
+    quotes = GOLDIE.actions["rent_room"].quotes({"nights": 3, "price": 15})
+    assert quoted.line.text in quotes, quoted.line.text
+    assert quoted.options[0].text in ACCEPT, [o.text for o in quoted.options]
+    took = await dialogue.choose(cid, 0)
+    (action,) = took.actions
+    assert (action.name, dict(action.args)) == ("rent_room", {"nights": 3, "price": 15})
+    assert took.line.text not in NOT_NOW
+
+
+async def test_a_price_for_what_she_will_not_do_now_is_not_named(dialogue: Dialogue, store: Store) -> None:
+    cid = (await dialogue.start("goldie", "p1", seed=2)).conversation
+    (action,) = (await dialogue.say(cid, "I'd like a room, please.")).actions
+    await ActionStore(store).record_result(action.id, True, None)
+    again = await dialogue.say(cid, "How much for another room?")  # once per conversation
+    # After the news of the key handed over, "not now": no price for a second room.
+    assert again.actions == () and any(again.line.text.endswith(" " + n) for n in NOT_NOW), again.line.text
+    assert not any(o.text in ACCEPT for o in again.options)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_an_actions_record_is_never_said_aloud(dialogue: Dialogue, store: Store, seed: int) -> None:
+    """"Ooh, rent room (nights: 1, price: 5), done, I remember!": the memory an accepted action
+    leaves is a record for prompts and the game; asked "Do you remember me?" the NPC says it
+    did business with the player."""
+    cid = (await dialogue.start("goldie", "p1", seed=seed)).conversation
+    (action,) = (await dialogue.say(cid, "I need a room for two nights.")).actions
+    await ActionStore(store).record_result(action.id, True, "paid ten coppers")
+    await dialogue.end(cid)
+    later = (await dialogue.start("goldie", "p1", seed=seed + 10)).conversation
+    texts = [(await dialogue.say(later, line)).line.text
+             for line in ("Is my room still free for two nights?", "Do you remember me?")]
+    assert not any("(nights" in t or "rent room" in t for t in texts), texts
+    dealt = {line.replace("{addr}", "").strip(" ,!") for lines in
+             read_toml("memory.toml")["phrases"]["remember_dealt"].values() for line in lines}
+    assert any(d.split(",")[0][:20] in texts[1] for d in dealt), texts[1]

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sidecar.engine.actions import accept_options
 from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
 from sidecar.engine.types import Sentiment
 
@@ -193,3 +194,43 @@ def test_asking_for_the_same_again(line: str, more: bool) -> None:
 def test_how_a_joke_went_down(line: str, laughs: bool, unamused: bool) -> None:
     heard = read(line)
     assert (heard.laughs, heard.unamused) == (laughs, unamused)
+
+
+@pytest.mark.parametrize(
+    ("line", "price"),
+    [
+        ("How much for a room?", True),
+        ("How much is the stew?", True),
+        ("What would it cost to mend my sword?", True),
+        ("What's the price of a horseshoe?", True),
+        ("What do you charge for a bed?", True),
+        ("How much?", True),
+        ("How much do you love me?", False),
+        ("How much longer will you be?", False),
+        ("I love you so much.", False),
+    ],
+)
+def test_asking_the_price(line: str, price: bool) -> None:
+    assert read(line).asks_price is price
+
+
+@pytest.mark.parametrize(
+    ("line", "agrees"),
+    [
+        ("Yes, I'll take it.", True),
+        ("Deal!", True),
+        ("OK, deal.", True),
+        ("Sure, why not.", True),
+        ("I'll take the room.", True),
+        ("Yes, but that's too much.", False),  # haggling is no yes
+        ("No thanks.", False),
+        ("Yesterday was rainy.", False),
+        ("Surely not.", False),
+    ],
+)
+def test_saying_yes_to_an_offer(line: str, agrees: bool) -> None:
+    assert read(line).agrees is agrees
+
+
+def test_every_accept_option_reads_as_a_yes() -> None:
+    assert accept_options() and all(read(line).agrees for line in accept_options())

@@ -22,12 +22,12 @@ from sidecar.engine.phrases import VOICES
 from sidecar.engine.recollect import Recollection
 from sidecar.engine.remember import promise_kept, spoken, without_when
 from sidecar.errors import ConfigError
-from sidecar.store.memory import NewMemory
+from sidecar.store.memory import ACTION_KEY, NewMemory
 
 _FILE = "memory.toml"
 _TABLES = (
     "welcome_back", "promise_player", "promise_npc", "remember", "remember_nothing", "gift_ack", "kept_ack",
-    "promise_ack", "secret_ack", "remember_secret", "bring_up",
+    "promise_ack", "secret_ack", "remember_secret", "bring_up", "remember_dealt",
 )
 
 
@@ -115,7 +115,16 @@ def remember_answer(turn: Call, rng: random.Random, mem: WorkingMemory, memories
     )
     if best is None:
         return turn.pick(rng, PHRASES["remember_nothing"][turn.voice], mem, addr)
+    if _record(best):
+        mem.recalled.append(mark(best.memory.id))
+        return turn.pick(rng, PHRASES["remember_dealt"][turn.voice], mem, addr)
     return _say(turn, rng, mem, "remember", best, addr)
+
+
+def _record(r: Recollection) -> bool:
+    """An action's record ("rent room (nights: 1, price: 5), done") is for prompts and the
+    game: said aloud it reads as a ledger ("Ooh, rent room (nights: 1…), done, I remember!")."""
+    return r.memory.key.startswith(ACTION_KEY)
 
 
 def relevant(mem: WorkingMemory, memories: Sequence[Recollection]) -> Recollection | None:
@@ -123,7 +132,7 @@ def relevant(mem: WorkingMemory, memories: Sequence[Recollection]) -> Recollecti
     already brought up in this conversation."""
     return next(
         (r for r in memories
-         if r.relevant and mark(r.memory.id) not in mem.recalled
+         if r.relevant and mark(r.memory.id) not in mem.recalled and not _record(r)
          and (r.memory.kind in BRING_UP or (r.earlier and r.memory.kind in BRING_UP_EARLIER))),
         None,
     )

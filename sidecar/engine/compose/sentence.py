@@ -26,6 +26,9 @@ _STOP_AFTER_ELLIPSIS = re.compile(r"…\.+")
 _DOTS = re.compile(r"\.{2,}")
 _LEADING_MARKS = re.compile(r"^[,;:\s]+")
 _SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+# A stage direction that opens the line is no sentence of its own: what follows it starts one
+# ("*rubs the back of his neck* Traveller. Hello.").
+_AFTER_LEADING_ACTION = re.compile(r"^(\*[^*]+\*\s+)([a-z])")
 _ENDS_WELL = re.compile(r"(?:[.!?…][\"'”’)\]»]*|\*)$")
 
 
@@ -53,6 +56,7 @@ def clean(text: str) -> str:
     t = _DOTS.sub("…", t)
     t = _LEADING_MARKS.sub("", t)
     t = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), t)
+    t = _AFTER_LEADING_ACTION.sub(lambda m: m.group(1) + m.group(2).upper(), t)
     for i, ch in enumerate(t):
         if ch.isalpha():
             if ch.islower() and (i == 0 or not t[:i].strip("\"'“‘(—-¡¿ ")):

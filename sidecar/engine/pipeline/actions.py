@@ -29,13 +29,16 @@ from sidecar.engine.actions import (
     CONDITION,
     ActionRegistry,
     Decided,
+    Exchange,
     Outcome,
     Proposal,
+    Ruled,
     Situation,
     Verdict,
     WorldFacts,
+    accept_options,
     askable,
-    embedded_proposals,
+    embedded_rules,
     judge,
     possible,
     world_keys,
@@ -43,6 +46,7 @@ from sidecar.engine.actions import (
 from sidecar.engine.pipeline.draft import Acting, Action, Draft
 from sidecar.engine.reading import read
 from sidecar.engine.source import Emit, Generated
+from sidecar.engine.types import PLAYER
 from sidecar.personas.actions import ActionDef
 from sidecar.personas.model import Persona
 from sidecar.store.actions import ActionStore, Logged, NewAction
@@ -94,7 +98,8 @@ class Act:
             decided=tuple(Decided(r.name, r.turn, r.decided_at) for r in action_log.decided),
         )
         results = tuple(self._outcome(r, available) for r in action_log.untold)
-        acting = Acting(available, situation, action_log, self._embedded(draft, available))
+        rules = self._embedded(draft, available, situation)
+        acting = Acting(available, situation, action_log, rules.proposals)
         # A provider is offered only what it may do now, so it does not promise the rest.
         now = {name: a for name, a in available.items() if possible(name, a, situation)}
         # What the persona's rules decide from this line shapes the embedded engine's words.
@@ -106,7 +111,9 @@ class Act:
             actions_refused=any(not v.ok for v in ruled),
             actions_decided=any(v.ok for v in ruled),
             not_yet=self._not_yet(ruled, available),
-            asks=self._asks(available, situation, draft.ctx.seed),
+            asks=(*self._accepting(rules, draft.ctx.seed), *self._asks(available, situation, draft.ctx.seed)),
+            quotes=rules.quotes,
+            accepted=rules.accepted,
         )
         return acting
 
@@ -140,11 +147,17 @@ class Act:
         return Outcome(row.name, bool(row.ok), row.detail, said)
 
     @staticmethod
-    def _embedded(draft: Draft, available: Mapping[str, ActionDef]) -> tuple[Proposal, ...]:
+    def _accepting(rules: Ruled, seed: int) -> tuple[str, ...]:
+        """After a price is named, the first option says yes to it."""
+        lines = accept_options()
+        return (lines[seed % len(lines)],) if rules.quotes else ()
+
+    @staticmethod
+    def _embedded(draft: Draft, available: Mapping[str, ActionDef], situation: Situation) -> Ruled:
         if not any(a.embedded is not None for a in available.values()):
-            return ()
+            return Ruled()
         intents = read(draft.player_text).intents  # the flags do not depend on the line's tone
-        return tuple(embedded_proposals(available, draft.player_text, intents))
+        return embedded_rules(available, draft.player_text, intents, situation, _last_exchange(draft))
 
     def proposals(self, draft: Draft, line: Generated) -> tuple[Proposal, ...]:
         return line.proposals if line.from_provider else draft.acting.ruled
@@ -206,6 +219,18 @@ class Act:
         # judges again, with its limits).
         draft.turn = replace(draft.turn, asks=())
         return tuple(kept)
+
+
+def _last_exchange(draft: Draft) -> Exchange | None:
+    """The speaker's last line and the player's line it answered (what a yes is a yes to)."""
+    history = draft.ctx.history
+    spoke = next((i for i in range(len(history) - 1, -1, -1) if history[i].speaker == draft.speaker.id), None)
+    if spoke is None:
+        return None
+    before = next((history[i].text for i in range(spoke - 1, -1, -1) if history[i].speaker == PLAYER), None)
+    if before is None:
+        return None
+    return Exchange(before, read(before).intents, history[spoke].text)
 
 
 __all__ = ["ACTION_EVENT", "Act", "new_id"]
