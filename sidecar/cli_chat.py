@@ -132,28 +132,38 @@ def _action_text(action: dict[str, Any]) -> str:
     return f"{action['name']}({args})"
 
 
-async def _answer_actions(client: Client, result: dict[str, Any], read: Callable[[], Awaitable[str]]) -> bool:
+async def _answer_actions(
+    client: Client, result: dict[str, Any], read: Callable[[], Awaitable[str]]
+) -> tuple[bool, str | None]:
     """The terminal user plays the game: each decided action is accepted or refused, and the
-    answer goes back as `action.result` (words after y/n are its `detail`). False at EOF."""
+    answer goes back as `action.result` (words after y/n are its `detail`). Returns (go on,
+    a line to say next): (False, None) at EOF; a second line that is neither y nor n leaves
+    the action pending and is the player's next line (piped input is not eaten by asking
+    again and again)."""
     for action in result.get("actions") or []:
         print(f"   >> {result['line']['name']} decides: {_action_text(action)}")
         print("   >> carry it out? y / n, then optionally what happened (y paid in full)")
+        asked_again = False
         while True:
             answer = (await read()).strip()
             if not answer:
                 print("   >> left pending (actions.pending lists it)")
-                return False
+                return False, None
             word, _, rest = answer.partition(" ")
-            if word.lower() in _YES + _NO:
+            if word.lower().strip(",.!") in _YES + _NO:
                 break
+            if asked_again:
+                print("   >> left pending (actions.pending lists it)")
+                return True, answer
             # A line of dialogue typed here is not a refusal: refusing on it would tell the
             # game "no" for something the player never decided.
             print("   >> please answer y or n first (then optionally what happened)")
-        ok = word.lower() in _YES
+            asked_again = True
+        ok = word.lower().strip(",.!") in _YES
         detail = rest.strip() or None
         await client.call("action.result", {"id": action["id"], "ok": ok, "detail": detail})
         print(f"   >> {'done' if ok else 'refused'}{': ' + detail if detail else ''}")
-    return True
+    return True, None
 
 
 async def _second_meeting(client: Client, persona: dict[str, Any], seed: int) -> None:
@@ -244,8 +254,9 @@ async def chat(args: argparse.Namespace) -> int:
                 async def read() -> str:
                     return await loop.run_in_executor(None, sys.stdin.readline)
 
+                carried: str | None = None  # a line typed at an action's y / n prompt
                 while True:
-                    text = await read()
+                    text, carried = (carried, None) if carried is not None else (await read(), None)
                     if not text:
                         break
                     text = text.strip()
@@ -273,7 +284,8 @@ async def chat(args: argparse.Namespace) -> int:
                     print(f"{result['line']['name']}: {result['line']['text']}")
                     face = result["line"]
                     print(f"   [{_affinity(result)}; arc {result['arc']}; {face['emotion']} {face['intensity']:.2f}]")
-                    if not await _answer_actions(client, result, read):
+                    go_on, carried = await _answer_actions(client, result, read)
+                    if not go_on:
                         break
                     if result.get("ended"):
                         break

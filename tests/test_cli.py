@@ -149,6 +149,20 @@ def test_chat_with_a_scene_prints_each_npcs_line_and_whom_it_addresses() -> None
     assert bad.returncode == 1 and "unknown persona 'nobody'" in bad.stderr
 
 
+def test_chat_piped_lines_are_not_eaten_by_an_action_prompt() -> None:
+    """Piped into `parley chat`, every line after a decided action was asked "y or n?" again
+    until the input ran out: now a second line that is neither leaves the action pending and
+    is the player's next line."""
+    script = "Can you fix my sword?\nTell me about the forge.\nWhat do you think of Goldie?\n/quit\n"
+    out = _parley("chat", "--persona", "ansel", "--seed", "3", input_text=script, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("   >> please answer y or n first") == 1
+    assert "   >> left pending (actions.pending lists it)" in out.stdout
+    after = out.stdout.split("   >> left pending")[1]
+    replies = [ln for ln in after.splitlines() if ln.startswith("Ansel: ")]
+    assert len(replies) == 2, after  # the answer about Goldie, then the farewell on /quit
+
+
 def test_chat_shows_a_decided_action_and_the_user_accepts_or_refuses_it() -> None:
     script = (
         "Can you fix my sword?\ny the player paid two coppers\nThanks.\n"

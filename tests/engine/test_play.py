@@ -280,3 +280,10 @@ def test_asked_for_a_joke_each_sample_tells_one_of_its_own(pid: str, line: str) 
         assert "core:joke" in c.notes and c.emotion == "joy", (line, c.text, c.notes)
         assert any(c.text.endswith(joke) for joke in persona.jokes), c.text
         assert not any(t in c.text for t in tails), c.text
+
+
+@pytest.mark.parametrize("voice", ["shy", "outgoing", "intellectual", "flirty", "sarcastic"])
+def test_a_hello_in_the_first_meeting_does_not_say_we_have_met(voice: str) -> None:
+    """"Evening, Captain." on a first meeting got "Oh, splendid. Yes, hello. We've met."."""
+    for line in BUNDLED("smalltalk", voice, "hello"):
+        assert not re.search(r"\b(?:again|we've met|we have met|back)\b", line, re.IGNORECASE), line

@@ -215,3 +215,15 @@ def test_a_phrase_matches_contracted_or_spelled_out() -> None:
 def test_the_longest_phrase_wins_a_greeting_is_no_compliment() -> None:
     r = read("Good evening, Captain.", ("Captain Vane", "Vane"))
     assert r.cues == ("greeting",) and r.stance_label == "warm" and r.stance < 0.6
+
+
+@pytest.mark.parametrize("line", ["You're a quack.", "You are a tyrant.", "Rook, you are tone deaf.", "You charlatan!"])
+def test_an_insult_to_the_trade_is_an_insult(line: str) -> None:
+    """"You're a quack." to the herbalist and "You're a tyrant." to the captain were read as
+    nothing at all (found in play): no reaction, no affinity change."""
+    assert read(line, ("Sorrel", "Rook")).stance_label == "hostile"
+
+
+@pytest.mark.parametrize("line", ["I am a quack, they say.", "The charlatan in the city cheated me."])
+def test_the_same_words_not_aimed_at_the_listener_are_not(line: str) -> None:
+    assert read(line, ("Sorrel",)).stance_label != "hostile"
