@@ -324,6 +324,11 @@ def hear(
         if (s := _score(n, line, forms, asking=asking, opening=asking, taken=taken)) is not None
     ]
     best = max(scored, key=lambda sn: sn[0].points) if scored else None  # first of equals
+    if best is not None and own is None and _own_thing(persona, best[0]):
+        # "Will you teach me the lute?" to the bard: a thing the NPC talks of itself, named
+        # without the neighbour's trade word, is no errand for the watch (whose reports list
+        # a stolen lute).
+        best = None
     # The NPC's own trade answers, unless a neighbour's fits better: more points, and a thing
     # named (or nothing named here either). "Do you sell potions?" to the smith (who sells
     # ironwork) is Sorrel's; "Any lullabies? My baby won't sleep." to the bard stays his.
@@ -341,6 +346,15 @@ def hear(
     if asking and _service_verbs(forms).find(line) is not None:
         return Asked("nobody")
     return None
+
+
+def _own_thing(persona: Persona, found: _Score) -> bool:
+    """Whether the neighbour's request was matched by an item alone that is one of the NPC's
+    own topic keywords."""
+    if found.keyword is not None or found.item is None:
+        return False
+    words = set(found.item.listed.lower().split())
+    return any(words & {k.lower() for k in topic.keywords} for topic in persona.topics.values())
 
 
 _VERBS: dict[int, _Words] = {}

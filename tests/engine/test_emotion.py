@@ -147,3 +147,5 @@ def test_i_m_afraid_is_regret_not_fear_but_afraid_of_is_fear() -> None:
     assert feel("I am afraid not, traveller.").emotion == "neutral"
     assert feel("I'm afraid of the dark woods.").emotion == "fear"
     assert feel("I'm so afraid, the wolves are back.").emotion == "fear"
+    assert feel("Careful, I might start to enjoy this.").emotion == "neutral"  # the flirty quip
+    assert feel("Careful, the ice is thin.").emotion == "fear"

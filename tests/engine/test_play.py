@@ -122,6 +122,8 @@ def test_sympathy_is_not_followed_by_a_topic_quip(pid: str, line: str) -> None:
     "I fell and broke my arm.",
     "My horse went lame on the road.",
     "Our goat ran off in the night.",
+    "My wife left me.",  # Rook: "Hm, no rhyme or reason to that one, darling."
+    "My girlfriend dumped me last night.",
 ])
 @pytest.mark.parametrize("pid", sorted(SAMPLES))
 def test_a_lost_pet_a_lost_thing_an_illness_or_a_hurt_gets_sympathy(pid: str, line: str) -> None:
@@ -133,6 +135,7 @@ def test_a_lost_pet_a_lost_thing_an_illness_or_a_hurt_gets_sympathy(pid: str, li
 @pytest.mark.parametrize("line", [
     "You're a useless old fool.", "You are a pathetic excuse for a smith.",
     "Shut up, nobody asked you.",
+    "You sing like a dying goose.",  # Rook answered "Want a song? I've got love songs…"
 ])
 @pytest.mark.parametrize("pid", sorted(SAMPLES))
 def test_an_insult_is_answered_by_the_reaction_alone(pid: str, line: str) -> None:
@@ -287,3 +290,12 @@ def test_a_hello_in_the_first_meeting_does_not_say_we_have_met(voice: str) -> No
     """"Evening, Captain." on a first meeting got "Oh, splendid. Yes, hello. We've met."."""
     for line in BUNDLED("smalltalk", voice, "hello"):
         assert not re.search(r"\b(?:again|we've met|we have met|back)\b", line, re.IGNORECASE), line
+
+
+def test_a_thing_the_npc_talks_of_is_no_errand_for_a_neighbour() -> None:
+    """"Will you teach me the lute?" sent Rook's player to the captain, whose crime reports
+    list a stolen lute."""
+    for seed in SEEDS:
+        c = _say("rook", "Will you teach me the lute?", seed)
+        assert not any(n.startswith("core:request:referral") for n in c.notes), (c.text, c.notes)
+        assert SAMPLES["hesper"].requests["report"].offer not in c.text, c.text
