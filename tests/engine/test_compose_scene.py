@@ -349,3 +349,29 @@ def test_questions_back_to_the_player_give_way_to_the_handoff(village: PersonaSe
         if any(n.startswith("scene:handoff:") for n in made.notes):
             body = made.text[: made.text.rindex("Ansel")]
             assert "What brings you" not in body and "And you?" not in body, made.text
+
+
+def test_a_joke_another_npc_just_told_is_answered_by_a_laugh_or_a_groan_alone(village: PersonaSet) -> None:
+    p = village.personas
+    joke = p["rook"].jokes[0]
+    before = Answering("rook", "Rook", f"{joke} What about you, Goldie?")
+    for seed in range(1, 6):
+        cue = make_cue(p["goldie"], [], [p["goldie"], p["rook"]], player_name="Wren", answering=before)
+        made = say(p["goldie"], cue, "Rook, tell Goldie a joke.", seed)
+        lean = next(n for n in made.notes if n.startswith("scene:answer:")).rsplit(":", 1)[1]
+        assert made.text in lines_of("scene_joke", "outgoing", lean, "Rook"), made.text
+        assert "core:joke:heard" in made.notes
+
+
+def test_a_joke_is_handed_on_without_a_claim_to_agree_or_argue_with(village: PersonaSet) -> None:
+    p = village.personas
+    text = "Rook, tell Goldie a joke."
+    for seed in range(1, 8):
+        cue = make_cue(p["rook"], ["goldie"], [p["rook"], p["goldie"]], player_name="Wren",
+                       answering=Answering(PLAYER, "Wren", text))
+        made = say(p["rook"], cue, text, seed)
+        assert any(j in made.text for j in p["rook"].jokes), made.text
+        assert made.emotion == "joy"
+        # Handed on neutrally, or not at all when the joke itself names her.
+        assert "scene:handoff:neutral" in made.notes or "Goldie" in made.text, made.notes
+        assert not any(n in made.notes for n in ("scene:handoff:argue", "scene:handoff:agree")), made.notes

@@ -10,6 +10,7 @@ import pytest
 
 from sidecar.engine.cancel import CANCEL, CancelToken
 from sidecar.engine.gossip import starting_affinity
+from sidecar.engine.phrases import BUNDLED
 from sidecar.engine.scene.bonds import tone_delta
 from sidecar.engine.scene.director import SceneDirector, SceneSettings
 from sidecar.engine.turn import Dialogue, PersonaRegistry
@@ -289,3 +290,34 @@ async def test_what_npcs_say_to_each_other_moves_how_they_feel_about_each_other(
         start = starting_affinity(registry.get(persona), other)
         stored = await relations.get(persona, other, start=start)
         assert stored.value == max(0, min(100, start + delta)), (persona, other)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5, 8])
+async def test_a_joke_told_to_another_npc_is_laughed_at_or_groaned_at_and_no_quarrel_follows(
+    director: SceneDirector, seed: int
+) -> None:
+    """"Rook, tell Goldie a joke.": "joke" read as an insult (Rook -5, Goldie -15), Rook handed
+    the joke over with "I can feel Goldie disagreeing already", and the two argued about a
+    punchline for three more lines."""
+    s = await director.start(["goldie", "rook", "ansel"], PLAYER, seed=seed, player_name="Ana")
+    said = await director.say(s.scene, "Rook, tell Goldie a joke.")
+    rook = director.dialogue.personas.get("rook")
+    first, *rest = said.lines
+    assert (first.speaker, first.addressed_to) == ("rook", ("goldie",))
+    assert any(joke in first.text for joke in rook.jokes), first.text
+    assert rest and rest[0].speaker == "goldie", [x.text for x in said.lines]
+    assert len(said.lines) == 2, [x.text for x in said.lines]  # the laugh (or groan) closes it
+    assert all(a.delta >= 0 for a in said.affinity.values()), said.affinity  # no insult heard
+
+
+async def test_no_npc_asks_the_players_name_in_a_scene(director: SceneDirector) -> None:
+    """"Goldie (to Rook): Rook? Lovely lad. … I didn't catch your name, by the way! What is
+    it?": a scene line may be handed to another NPC, so the name is not asked there."""
+    voices = ("shy", "outgoing", "intellectual", "flirty", "sarcastic")
+    asks = [q for voice in voices for q in BUNDLED("ask_name", voice)]
+    for seed in (1, 2, 3):
+        s = await director.start(["goldie", "rook", "ansel"], PLAYER, seed=seed)
+        for line in ("Goldie, what do you think of Rook?", "Tell me about the village.", "Rook, what's new?",
+                     "Ansel, how is the forge?", "What about the weather?"):
+            said = await director.say(s.scene, line)
+            assert not any(q in x.text for x in said.lines for q in asks), [x.text for x in said.lines]

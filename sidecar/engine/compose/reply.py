@@ -316,7 +316,9 @@ def draft_reply(
     asks_back = "greet_questions" if small_core == "hello" else "questions"
     if (budget > 0 and not heard.asks_name and not heard.asks_likes and care is None and not alone
             and not unheard):
-        if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2
+        # Not in a scene: the line may be handed to another NPC ("Rook? Lovely lad… I didn't
+        # catch your name, by the way!", said to Rook).
+        if (not turn.known_name(mem) and not mem.asked_name and turn.ctx.turn >= 2 and not turn.ctx.others
                 and turn.tuning.band != "guarded" and rng.random() < 0.5):
             d.question = turn.pick(rng, turn.ph("ask_name", voice))
             mem.asked_name = True

@@ -99,6 +99,10 @@ def _leaning_toward(ctx: TurnContext, cue: SceneCue, other: str, answered: Answe
     return stance_toward(ctx.persona, persona, None, answered).leaning
 
 
+JOKE_HEARD = "core:joke:heard"
+"""The note of a line that answers the joke another NPC just told (a laugh or a groan): the
+director lets no banter follow it."""
+
 _NOTHING_SAID = ("core:fallback", "core:self:none")
 """Notes of a line with nothing of its own to say ("I'm not sure I know about that.")."""
 
@@ -124,7 +128,9 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
     turn = Call(ctx, "scene_handoff")
     mem = WorkingMemory.load(base.memory)
     rng = turn.rng(0)
-    said_nothing = any(note in _NOTHING_SAID for note in base.notes)
+    # A punchline, like a line with nothing in it, is no claim to agree or argue with: "I
+    # can feel Goldie disagreeing already." after a joke starts a quarrel about nothing.
+    said_nothing = any(note in _NOTHING_SAID or note == "core:joke" for note in base.notes)
     handoff = _handoff(turn, rng, mem, cue, ctx, said_nothing=said_nothing)
     kept = sentences(base.text)
     while len(kept) > 1 and kept[-1].endswith("?"):
@@ -136,7 +142,7 @@ def hand_off(ctx: TurnContext, cue: SceneCue, base: Composed) -> Composed:
     mem.note_said(text)
     lean = "neutral" if said_nothing else _leaning_toward(ctx, cue, addressees[0].id)
     return Composed(text=text, memory=mem.freeze(), ending=False, topic=base.topic,
-                    notes=(*base.notes, f"scene:handoff:{lean}"))
+                    notes=(*base.notes, f"scene:handoff:{lean}"), emotion=base.emotion)
 
 
 def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "") -> Composed:
@@ -162,8 +168,17 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     asked_about_me = _is_subject(player_text, persona)
     personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
 
+    teller = next((p for p in cue.present if p.id == answered.speaker), None)
+    heard_joke = teller is not None and any(f" {normalize(j)} " in f" {own} " for j in teller.jokes)
+
     def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, str]]:
         d = Draft(news=news, max_chars=turn.max_chars)
+        if heard_joke:
+            # The joke {to} just told is answered with a laugh, or a rival's groan, alone.
+            d.core = turn.pick(rng, turn.ph("scene_joke", turn.voice, lean), mem, "", to=answered.name)
+            if to_next is not None:
+                d.tail = _handoff(turn, rng, mem, cue, ctx, said_nothing=True)
+            return d.text(), (None, JOKE_HEARD)
         d.reaction = turn.pick(rng, turn.ph("scene_react", turn.voice, lean), mem, "", to=answered.name)
         topic: str | None = None
         core: str | None = None
@@ -218,4 +233,4 @@ def first_line_text(ctx: TurnContext, cue: SceneCue, player_text: str) -> str:
     return without_names(player_text, [ctx.persona, *cue.present], keep_subjects=True)
 
 
-__all__ = ["answer", "first_line_text", "hand_off", "without_names"]
+__all__ = ["JOKE_HEARD", "answer", "first_line_text", "hand_off", "without_names"]

@@ -38,6 +38,7 @@ from typing import Any
 
 from sidecar.engine import emotion as feelings
 from sidecar.engine.cancel import CANCEL
+from sidecar.engine.compose.scene import JOKE_HEARD
 from sidecar.engine.emotion import Feeling
 from sidecar.engine.personality import tune
 from sidecar.engine.pipeline.draft import Draft
@@ -324,6 +325,11 @@ class SceneDirector:
             raise SceneNotFound(f"no scene {scene!r}", details={"scene": scene})
 
 
+def _answers_a_joke(draft: Draft) -> bool:
+    made = draft.generation.line.composition
+    return made is not None and JOKE_HEARD in made.notes
+
+
 def _embedded_line(persona: Persona, made: Composed, affinity: int) -> tuple[NewMessage, Feeling]:
     """A greeting or farewell as stored: the embedded engine's, with its emotion."""
     tone = analyze(made.text)
@@ -392,6 +398,8 @@ class _Exchange:
             if made is None:  # cancelled after the line was made: it is dropped
                 interrupted = True
                 break
+            if self.last is not None and _answers_a_joke(self.last):
+                taker.no_banter()
             if farewells is None and self.last is not None and self.last.generation.ending:
                 said_goodbye = {m.persona for m in self.row.members if m.farewell} | {self.lines[-1].speaker}
                 farewells = [turns.Turn(p.id, (), "farewell") for p in self.present if p.id not in said_goodbye]

@@ -123,6 +123,7 @@ class TurnTaker:
     _done: bool = False
     _opened: int = 0
     """Turns of `opening` given so far."""
+    _quiet: bool = False
     _voiced: list[Turn] = field(default_factory=list)
     """Turns owed to NPCs another one wrote a line for (`let_speak`), given first."""
 
@@ -162,13 +163,18 @@ class TurnTaker:
         """End the exchange early (a budget ran out, the game cancelled)."""
         self._done = True
 
+    def no_banter(self) -> None:
+        """The turns the player's line asked for still come, but no NPC answers back after
+        this (a laugh at a joke closes it: there is nothing to argue about)."""
+        self._quiet = True
+
     @property
     def given(self) -> tuple[Turn, ...]:
         return tuple(self._given)
 
     def _banter_turn(self) -> Turn | None:
         last = self._given[-1] if self._given else None
-        if last is None:
+        if last is None or self._quiet:
             return None
         by_id = {m.id: m for m in self.present}
         responder = next((by_id[a] for a in last.addressed_to if a in by_id and a != last.speaker), None)
