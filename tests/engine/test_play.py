@@ -299,3 +299,11 @@ def test_a_thing_the_npc_talks_of_is_no_errand_for_a_neighbour() -> None:
         c = _say("rook", "Will you teach me the lute?", seed)
         assert not any(n.startswith("core:request:referral") for n in c.notes), (c.text, c.notes)
         assert SAMPLES["hesper"].requests["report"].offer not in c.text, c.text
+
+
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_no_sample_greeting_presupposes_an_earlier_meeting(pid: str) -> None:
+    """Goldie opened a first meeting with "Back again, traveller?", the captain with "Ah. You
+    again.": a greeting opens any meeting (a returning player is welcomed back separately)."""
+    for line in SAMPLES[pid].greetings:
+        assert not re.search(r"\b(?:again|back again|last time|you're back|welcome back)\b", line, re.IGNORECASE), line
