@@ -50,6 +50,16 @@ from sidecar.engine.sentiment import Tone
 from sidecar.engine.types import PLAYER, Composed, Option, Sentiment, TurnContext
 
 
+def _request_answered(ctx: TurnContext) -> requests.Asked | None:
+    """The NPC's own request that the player's line before the NPC's last line asked for."""
+    last = ctx.last_exchange()
+    if last is None:
+        return None
+    text = last[0][:MAX_PARSED_CHARS]
+    asked = requests.hear(text, read(text).tokens, ctx.persona, ctx.neighbours, forms)
+    return asked if asked is not None and asked.kind == "own" else None
+
+
 @functools.lru_cache(maxsize=1024)
 def _heard(player_text: str, tone: Tone) -> Reading:
     """The reading of the player's line with the tone the pipeline read (both pure of the
@@ -158,6 +168,9 @@ class EmbeddedEngine:
             index = index_for(ctx.persona)
             if index.topics.find(heard.tokens) or index.opinions.find(heard.tokens):
                 asked = None  # "Do you make blades?" to a smith who only has a topic on them
+        if asked is None and heard.asks_price:
+            # "How much would that cost?" right after the smith agreed to make a ring.
+            asked = _request_answered(ctx)
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:
             d, topic, why = draft_reply(turn, rng, mem, heard, tone_, new_name, asked, kind,

@@ -43,6 +43,7 @@ class Phrases:
     """The service verbs: as a request keyword, weaker evidence than a specific word."""
     referral: Mapping[str, tuple[str, ...]]
     not_my_trade: Mapping[str, tuple[str, ...]]
+    price_unknown: Mapping[str, tuple[str, ...]]
 
 
 def _alternation(phrases: Sequence[str]) -> str:
@@ -91,6 +92,7 @@ def load(text: str | None = None) -> Phrases:
         weak=frozenset(verbs),
         referral=_voiced(raw, "referral", frozenset({"who", "offer"})),
         not_my_trade=_voiced(raw, "not_my_trade", frozenset()),
+        price_unknown=_voiced(raw, "price_unknown", frozenset()),
     )
 
 
@@ -408,4 +410,21 @@ def lines(asked: Asked, voice: str) -> list[str]:
     return plain or [fill_item(line, asked.item or "that") for line in pool]
 
 
-__all__ = ["PHRASES", "Asked", "Forms", "Phrases", "fill_item", "hear", "lines", "load", "phrases"]
+def price_lines(asked: Asked, voice: str) -> list[str]:
+    """What the NPC says asked the price of its own request `asked`: the request's `prices`
+    (those naming the item first, when the player named one), else the voice's general
+    "it will be fair"."""
+    request = asked.request
+    pool = request.prices if request is not None else []
+    if pool:
+        if asked.item:
+            with_item = [fill_item(line, asked.item, asked.listed) for line in pool if uses_item(line)]
+            if with_item:
+                return with_item
+        plain = [line for line in pool if not uses_item(line)]
+        return plain or [fill_item(line, asked.item or "that") for line in pool]
+    data = phrases()
+    return list(data.price_unknown.get(voice, data.price_unknown["outgoing"]))
+
+
+__all__ = ["PHRASES", "Asked", "Forms", "Phrases", "fill_item", "hear", "lines", "load", "phrases", "price_lines"]

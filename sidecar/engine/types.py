@@ -45,6 +45,17 @@ class TurnContext:
     """The other NPCs of the world, not present: whom the NPC may send the player to for a
     request that is not its trade ("Sorrel makes remedies…")."""
 
+    def last_exchange(self) -> tuple[str, str] | None:
+        """(the player's line, the NPC's answer to it): the NPC's last line in `history` and the
+        player's line before it, which a yes ("Deal!") or a "How much?" now follows up; None
+        when either is missing."""
+        h = self.history
+        spoke = next((i for i in range(len(h) - 1, -1, -1) if h[i].speaker == self.persona.id), None)
+        if spoke is None:
+            return None
+        before = next((h[i].text for i in range(spoke - 1, -1, -1) if h[i].speaker == PLAYER), None)
+        return None if before is None else (before, h[spoke].text)
+
     @property
     def player_name(self) -> str | None:
         """The player's name once known: told in the conversation, else the display name the

@@ -242,6 +242,10 @@ class Request(_Strict):
     """Items the NPC says no to ("a new sword" to a smith who only mends them)."""
     refusals: list[RequestLine] = Field(default_factory=list, max_length=30)
     """What the NPC says no with, for an item in `refuse`; may use `{item}`."""
+    prices: list[RequestLine] = Field(default_factory=list, max_length=8)
+    """What the NPC says when asked what it costs ("How much is the stew?", or "How much?"
+    right after its answer); may use `{item}`. Without any, it says in its voice that the
+    price will be fair. (An action's own `quote` names the price when one decides it.)"""
 
     @field_validator("keywords", "items", "refuse")
     @classmethod

@@ -17,10 +17,11 @@ import pytest
 from pydantic import ValidationError
 
 from sidecar.engine.embedded import EmbeddedEngine
+from sidecar.engine.requests import PHRASES
 from sidecar.engine.sentiment import analyze
 from sidecar.engine.state import ConversationState
 from sidecar.engine.text import normalize
-from sidecar.engine.types import TurnContext
+from sidecar.engine.types import PLAYER, Line, TurnContext
 from sidecar.personas.loader import load_personas
 from sidecar.personas.model import Persona
 
@@ -293,3 +294,56 @@ def test_request_schema_refuses_what_would_break_an_answer(requests: dict[str, A
     problems = _problems(requests)
     assert any(expected in p for p in problems), problems
     assert all(p.startswith("requests.") for p in problems), problems
+
+
+# (persona, a price question, the request it asks about)
+PRICES: list[tuple[str, str, str]] = [
+    ("goldie", "How much is the stew?", "meal"),
+    ("goldie", "How much for a pint of cider?", "drink"),
+    ("ansel", "How much do you charge to shoe a horse?", "shoe"),
+    ("ansel", "What would a new hinge cost me?", "forge"),
+    ("sorrel", "How much for a remedy for my cough?", "remedy"),
+    ("sorrel", "What do you charge for dried herbs?", "herbs"),
+    ("rook", "How much for a song?", "song"),
+    ("rook", "What would a love poem cost?", "verse"),
+    ("hesper", "How much does it cost to report a theft?", "report"),
+]
+
+
+@pytest.mark.parametrize(("pid", "line", "key"), PRICES, ids=[f"{p[0]}:{p[1][:30]}" for p in PRICES])
+def test_a_price_question_in_the_trade_is_answered_with_the_price(pid: str, line: str, key: str) -> None:
+    """"How much is the stew?" got "Stew, coming right up!": the price is asked, not the stew."""
+    prices = VILLAGE[pid].requests[key].prices
+    answers = VILLAGE[pid].requests[key].answers
+    for seed in SEEDS:
+        text = reply(pid, line, seed)
+        assert any(holds(text, price) for price in prices), (pid, line, text)
+        assert not any(holds(text, answer) for answer in answers), (pid, line, text)
+
+
+def test_how_much_right_after_an_answer_asks_the_price_of_what_was_asked() -> None:
+    """"Can you make me a wedding ring?" … "How much would that cost?" got "I'm not sure I know
+    about that."."""
+    persona = VILLAGE["ansel"]
+    asked = "Can you make me a ring?"
+    for seed in SEEDS:
+        ctx = TurnContext(persona=persona, player="Ana", affinity=50, seed=seed, turn=2,
+                          neighbours=tuple(p for p in VILLAGE.values() if p.id != "ansel"))
+        first = ENGINE.reply(ctx, asked, analyze(asked))
+        after = replace(ctx, turn=3, history=(Line(PLAYER, asked), Line("ansel", first.text)))
+        made = ENGINE.reply(after, "How much would that cost?", analyze("How much would that cost?"))
+        assert "core:request:price:forge" in made.notes, (made.text, made.notes)
+        assert any(holds(made.text, p) for p in persona.requests["forge"].prices), made.text
+    # Asked cold, "How much would that cost?" is about nothing the smith was asked for.
+    cold = ENGINE.reply(ctx, "How much would that cost?", analyze("How much would that cost?"))
+    assert not any(n.startswith("core:request:price") for n in cold.notes), cold.notes
+
+
+def test_a_request_without_prices_is_priced_in_the_voice_s_general_words() -> None:
+    bare = VILLAGE["goldie"].model_copy(deep=True)
+    meal = bare.requests["meal"].model_copy(update={"prices": []})
+    bare = bare.model_copy(update={"requests": {**bare.requests, "meal": meal}})
+    ctx = TurnContext(persona=bare, player="Ana", affinity=50, seed=1, turn=1)
+    made = ENGINE.reply(ctx, "How much is the stew?", analyze("How much is the stew?"))
+    assert "core:request:price:meal" in made.notes
+    assert any(holds(made.text, line) for line in PHRASES.price_unknown["outgoing"]), made.text

@@ -170,6 +170,10 @@ def draft_reply(
     elif landed is not None:
         d.core = again(turn.pick(rng, turn.ph(f"joke_{landed}", voice), mem, addr))
         why.append(f"core:joke:{landed}")
+    elif asked is not None and heard.asks_price and asked.kind == "own":
+        # "How much is the stew?" is answered with the price, not with the stew served.
+        d.core = turn.pick_line(rng, requests.price_lines(asked, voice), mem)
+        why.append(f"core:request:price:{asked.key}")
     elif asked is not None:
         # A request in (or outside) the NPC's trade is answered, not met with a topic line
         # that happens to share a word ("sword" is also Ansel's `danger` topic).

@@ -46,7 +46,6 @@ from sidecar.engine.actions import (
 from sidecar.engine.pipeline.draft import Acting, Action, Draft
 from sidecar.engine.reading import read
 from sidecar.engine.source import Emit, Generated
-from sidecar.engine.types import PLAYER
 from sidecar.personas.actions import ActionDef
 from sidecar.personas.model import Persona
 from sidecar.store.actions import ActionStore, Logged, NewAction
@@ -223,14 +222,8 @@ class Act:
 
 def _last_exchange(draft: Draft) -> Exchange | None:
     """The speaker's last line and the player's line it answered (what a yes is a yes to)."""
-    history = draft.ctx.history
-    spoke = next((i for i in range(len(history) - 1, -1, -1) if history[i].speaker == draft.speaker.id), None)
-    if spoke is None:
-        return None
-    before = next((history[i].text for i in range(spoke - 1, -1, -1) if history[i].speaker == PLAYER), None)
-    if before is None:
-        return None
-    return Exchange(before, read(before).intents, history[spoke].text)
+    last = draft.ctx.last_exchange()
+    return None if last is None else Exchange(last[0], read(last[0]).intents, last[1])
 
 
 __all__ = ["ACTION_EVENT", "Act", "new_id"]
