@@ -29,6 +29,7 @@ NPC changes the subject with one of more lines than the window holds, so a fresh
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -51,13 +52,20 @@ from sidecar.engine.types import PLAYER, Composed, Option, Sentiment, TurnContex
 
 
 def _request_answered(ctx: TurnContext) -> requests.Asked | None:
-    """The NPC's own request that the player's line before the NPC's last line asked for."""
+    """The NPC's own request the player asked for in one of the last two exchanges: what a
+    "How much?" is about, or the "Yes, please." after the price ("Can you make me a ring?" …
+    "How much would that cost?" … "Yes, please.")."""
+    for player_text, _ in itertools.islice(ctx.exchanges(), 2):
+        text = player_text[:MAX_PARSED_CHARS]
+        asked = requests.hear(text, read(text).tokens, ctx.persona, ctx.neighbours, forms)
+        if asked is not None:
+            return asked if asked.kind == "own" else None
+    return None
+
+
+def _price_asked(ctx: TurnContext) -> bool:
     last = ctx.last_exchange()
-    if last is None:
-        return None
-    text = last[0][:MAX_PARSED_CHARS]
-    asked = requests.hear(text, read(text).tokens, ctx.persona, ctx.neighbours, forms)
-    return asked if asked is not None and asked.kind == "own" else None
+    return last is not None and read(last[0][:MAX_PARSED_CHARS]).asks_price
 
 
 @functools.lru_cache(maxsize=1024)
@@ -168,8 +176,9 @@ class EmbeddedEngine:
             index = index_for(ctx.persona)
             if index.topics.find(heard.tokens) or index.opinions.find(heard.tokens):
                 asked = None  # "Do you make blades?" to a smith who only has a topic on them
-        if asked is None and heard.asks_price:
-            # "How much would that cost?" right after the smith agreed to make a ring.
+        if asked is None and (heard.asks_price or (heard.agrees and _price_asked(ctx))):
+            # "How much would that cost?" right after the smith agreed to make a ring, and the
+            # "Yes, please." after he named the price: the ring again, its price, then its yes.
             asked = _request_answered(ctx)
 
         def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, list[str]]]:

@@ -51,6 +51,8 @@ HOSTILE = -0.05
 VADER_STANCE = 0.6
 """Share of VADER's compound taken as stance for a targeted line no cue explains."""
 VADER_STANCE_MIN = 0.3
+_YES_NO = frozenset({"are", "is", "do", "does", "did", "was", "were", "have", "has", "can", "could", "will", "would"})
+"""First words of a yes/no question: VADER's reading of one is no stance toward the listener."""
 """|compound| a targeted line needs before VADER alone gives it a stance."""
 NEGATED_HOSTILE = 0.35
 """Stance of a negated insult or threat ("you're not useless", "I won't hurt you")."""
@@ -467,9 +469,12 @@ def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = 
         stance = min(hostile) - EXTRA_CUE * (len(hostile) - 1)
     elif warm:
         stance = max(warm) + EXTRA_CUE * (len(warm) - 1)
-    elif targeted and not valence_weights and not owned and abs(compound) >= VADER_STANCE_MIN:
+    elif (targeted and not valence_weights and not owned and abs(compound) >= VADER_STANCE_MIN
+          and not (compound < 0 and words[0] in _YES_NO and text.rstrip().endswith("?"))):
         # VADER's "awful" in "I've got an awful cough, do you have…" is the cough's, not a
-        # stance: a hard word on the speaker's own trouble leaves the stance to the cues.
+        # stance: a hard word on the speaker's own trouble leaves the stance to the cues. Nor
+        # is a hard word in a plain yes/no question ("Are you a witch?" to the herbalist):
+        # an insult there is a cue's ("Are you stupid?").
         stance = compound * VADER_STANCE
     else:
         stance = 0.0

@@ -6,6 +6,7 @@ and the lines in SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sidecar.engine.state import ConversationState, EngineMemory, Option
@@ -45,16 +46,23 @@ class TurnContext:
     """The other NPCs of the world, not present: whom the NPC may send the player to for a
     request that is not its trade ("Sorrel makes remedies…")."""
 
-    def last_exchange(self) -> tuple[str, str] | None:
-        """(the player's line, the NPC's answer to it): the NPC's last line in `history` and the
-        player's line before it, which a yes ("Deal!") or a "How much?" now follows up; None
-        when either is missing."""
+    def exchanges(self) -> Iterator[tuple[str, str]]:
+        """(a player's line, the NPC's answer to it), newest first: each NPC line in `history`
+        with the player's line before it. What a yes ("Deal!") or a "How much?" follows up."""
         h = self.history
-        spoke = next((i for i in range(len(h) - 1, -1, -1) if h[i].speaker == self.persona.id), None)
-        if spoke is None:
-            return None
-        before = next((h[i].text for i in range(spoke - 1, -1, -1) if h[i].speaker == PLAYER), None)
-        return None if before is None else (before, h[spoke].text)
+        i = len(h) - 1
+        while i > 0:
+            if h[i].speaker == self.persona.id:
+                j = next((k for k in range(i - 1, -1, -1) if h[k].speaker == PLAYER), None)
+                if j is None:
+                    return
+                yield h[j].text, h[i].text
+                i = j
+            i -= 1
+
+    def last_exchange(self) -> tuple[str, str] | None:
+        """The newest of `exchanges()`, or None."""
+        return next(self.exchanges(), None)
 
     @property
     def player_name(self) -> str | None:

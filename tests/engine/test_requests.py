@@ -347,3 +347,31 @@ def test_a_request_without_prices_is_priced_in_the_voice_s_general_words() -> No
     made = ENGINE.reply(ctx, "How much is the stew?", analyze("How much is the stew?"))
     assert "core:request:price:meal" in made.notes
     assert any(holds(made.text, line) for line in PHRASES.price_unknown["outgoing"]), made.text
+
+
+def test_a_yes_after_the_price_is_the_request_s_yes() -> None:
+    """"I have a terrible headache." … "How much is that?" … "Yes, please." got "I suspect
+    you're asking me something non-botanical."."""
+    persona = VILLAGE["sorrel"]
+    ctx = TurnContext(persona=persona, player="Ana", affinity=50, seed=2, turn=1,
+                      neighbours=tuple(p for p in VILLAGE.values() if p.id != "sorrel"))
+    history: list[Line] = []
+    made = None
+    for turn, line in enumerate(["I have a terrible headache.", "How much is that?", "Yes, please."], start=1):
+        made = ENGINE.reply(replace(ctx, turn=turn, history=tuple(history)), line, analyze(line))
+        history += [Line(PLAYER, line), Line("sorrel", made.text)]
+    assert made is not None and "core:request:own:remedy" in made.notes, (made.text, made.notes)
+    assert any(holds(made.text, a) for a in persona.requests["remedy"].answers), made.text
+    # A yes to nothing priced is no request.
+    fresh = ENGINE.reply(ctx, "Yes, please.", analyze("Yes, please."))
+    assert not any(n.startswith("core:request") for n in fresh.notes), fresh.notes
+
+
+@pytest.mark.parametrize("pid", ["sorrel", "ansel"])
+def test_a_broken_heart_is_no_errand_for_the_smith(pid: str) -> None:
+    """"What's good for a broken heart?" to Sorrel sent the player to Ansel, who mends
+    anything broken."""
+    for seed in SEEDS:
+        text = reply(pid, "What's good for a broken heart?", seed)
+        assert VILLAGE["ansel"].requests["mend"].offer not in text, text
+        assert not any(holds(text, a) for a in VILLAGE["ansel"].requests["mend"].answers), text

@@ -227,3 +227,11 @@ def test_an_insult_to_the_trade_is_an_insult(line: str) -> None:
 @pytest.mark.parametrize("line", ["I am a quack, they say.", "The charlatan in the city cheated me."])
 def test_the_same_words_not_aimed_at_the_listener_are_not(line: str) -> None:
     assert read(line, ("Sorrel",)).stance_label != "hostile"
+
+
+@pytest.mark.parametrize("line", ["Are you a witch?", "Is it true you poisoned a man?", "Do you hate Rook?"])
+def test_a_plain_yes_no_question_is_no_insult_by_vader_alone(line: str) -> None:
+    """"Are you a witch?" to the herbalist got "Rudeness is rarely an argument." (VADER's
+    "witch"); an insult in a question is a cue's ("Are you stupid?")."""
+    assert read(line, ("Sorrel",)).stance_label != "hostile"
+    assert read("Are you stupid?", ("Sorrel",)).stance_label == "hostile"
