@@ -307,3 +307,18 @@ def test_no_sample_greeting_presupposes_an_earlier_meeting(pid: str) -> None:
     again.": a greeting opens any meeting (a returning player is welcomed back separately)."""
     for line in SAMPLES[pid].greetings:
         assert not re.search(r"\b(?:again|back again|last time|you're back|welcome back)\b", line, re.IGNORECASE), line
+
+
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_line_speaks_at_most_one_of_the_npc_s_quirks(pid: str) -> None:
+    """"Thrilling. Traveller. Marvellous. Another visitor.": a lead quirk was put before a
+    greeting that already says one ("Marvellous." is the captain's own)."""
+    persona = SAMPLES[pid]
+    # Sentences and actions said on their own ("Marvellous.", "*sighs*"), not tags ("petal").
+    quirks = [q.lower() for q in persona.speech.quirks
+              if len(q.strip(" .!?…*")) > 3 and (q.startswith("*") or q[-1] in ".!?…") and not q.startswith("…")]
+    for seed in range(120):
+        texts = [ENGINE.greet(_ctx(persona, seed, turn=0)).text,
+                 _say(pid, "Tell me about your work.", seed, turn=4).text]
+        for text in texts:
+            assert sum(q in text.lower() for q in quirks) <= 1, text

@@ -171,6 +171,11 @@ class Call:
         pool = [*speech.quirks, *catchphrases]
         if not pool or not draft.core:
             return
+        # A line that already speaks one of the standalone quirks gets no second: "Thrilling.
+        # Traveller. Marvellous. Another visitor." (the captain's greeting holds "Marvellous.").
+        spoken = f"{draft.opener} {draft.core} {' '.join(draft.extras)}".lower()
+        if any(_standalone(q) and q.strip().lower() in spoken for q in speech.quirks):
+            return
         picked = self.pick(rng, pool).strip()
         catchphrase = picked in catchphrases
         phrase = self.render(picked, mem)
@@ -228,6 +233,13 @@ class Call:
         elif self.voice == "intellectual":
             if not draft.aside and rng.random() < 0.4:
                 draft.opener = self.pick(rng, self.ph("measured_openers"))
+
+
+def _standalone(quirk: str) -> bool:
+    """A quirk said as a sentence or an action of its own ("Marvellous.", "*sighs*"), not a
+    tag or an aside woven into the line ("petal", "(as it happens)")."""
+    q = quirk.strip()
+    return len(q.strip(" .!?…*")) > 3 and (q.startswith("*") or q[-1:] in ".!?…") and not q.startswith("…")
 
 
 __all__ = ["Call", "NO_REPEAT_WINDOW"]
