@@ -3,7 +3,7 @@ for `parley bench`'s LLM-path measurement: `python -m sidecar.bench_provider` pr
 and answers every POST to `/v1/chat/completions` at once. A request with a `response_format`
 gets the memory extraction's JSON when its schema is that one, else three options as JSON;
 any other gets an NPC line, followed by the answer-options block when the system prompt asks
-for one (`[options]`, and the `memory:` line when asked, as a model following
+for one (`[options]`, the `emotion:` line, and the `memory:` line when asked, as a model following
 sidecar/engine/inline_options.py's instruction would write them).
 
 It runs in its own process, so the CPU time the bench reads from the sidecar's process is
@@ -90,6 +90,8 @@ def _options(n: int) -> dict[str, list[dict[str, str]]]:
 
 BLOCK_MARKER = "[options]"
 MEMORY_LINE = "memory:"
+EMOTION_LINE = "emotion:"
+_FACES = ("neutral", "joy", "surprise", "affection")
 
 
 def _memories(n: int) -> dict[str, list[dict[str, object]]]:
@@ -101,6 +103,7 @@ def _memories(n: int) -> dict[str, list[dict[str, object]]]:
 
 def _block(n: int, memories: bool) -> str:
     lines = [BLOCK_MARKER, *(f"{o['intent']}: {o['text']}" for o in _options(n)["options"])]
+    lines.append(f"{EMOTION_LINE} {_FACES[n % len(_FACES)]}")
     if memories:
         lines.append(f"{MEMORY_LINE} {json.dumps(_memories(n))}")
     return "\n".join(lines)

@@ -15,8 +15,11 @@ wording, same validation), so a memorable turn costs one provider call, not two.
 What can fail: a model that ignores the instruction gives no block (`Split.block` is None),
 and a reply cut by `max_tokens` may end inside it; in both cases the caller asks for the
 options (and the memories) in a separate call, as before; so does a block whose `memory:`
-line is missing or not that JSON. An `emotion:` line is reserved for the NPC's proposed
-emotion; `options()` ignores it and the memory line.
+line is missing or not that JSON.
+
+The block also asks for an `emotion:` line: the face the NPC says its line with, one of the
+eight (`emotion(block)`; engine/emotion.py `settle` takes it only if it is one of them, and
+derives one otherwise). `options()` ignores it and the memory line.
 """
 
 from __future__ import annotations
@@ -26,22 +29,26 @@ import re
 
 from sidecar.engine import options as option_rules
 from sidecar.engine import remember as memory_rules
+from sidecar.engine.emotion import EMOTIONS
 from sidecar.engine.types import Option
 from sidecar.llm.router import TextFilter
 from sidecar.store.memory import NewMemory
 
 MARKER = "[options]"
 MEMORY = "memory:"
-STARTS = (MARKER, "\nask:", "\n" + MEMORY)
+EMOTION = "emotion:"
+STARTS = (MARKER, "\nask:", "\n" + MEMORY, "\n" + EMOTION)
 """Where the block begins (matched case-insensitively): the marker, or a model that forgot it
 and wrote the first option (or the memory line) on its own line."""
-EXTRA_TOKENS = 80
-"""Added to the line's `max_tokens` for the block (three lines of at most ten words)."""
+EXTRA_TOKENS = 90
+"""Added to the line's `max_tokens` for the block (three lines of at most ten words, and the
+emotion line)."""
 MEMORY_TOKENS = 160
 """Added to `max_tokens` when the memory line is asked for (up to six short memories)."""
-RESERVED = ("emotion:",)
+RESERVED = (EMOTION,)
 """Block lines that are not options."""
 _MEMORY_LINE = re.compile(r"^[ \t]*memory[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_EMOTION_LINE = re.compile(r"^[ \t]*emotion[ \t]*:[ \t]*\**[ \t]*([A-Za-z]+)", re.IGNORECASE | re.MULTILINE)
 _FENCE = re.compile(r"```(?:json)?\s*")
 _JSON = json.JSONDecoder()
 
@@ -55,7 +62,8 @@ def instruction(persona_name: str, *, memories: bool = False) -> str:
         "different), one per line, exactly as:\n"
         f"ask: <a curious follow-up question about what {persona_name} said>\n"
         "share: <a related personal remark>\n"
-        "leave: <a natural change of topic or a goodbye>"
+        "leave: <a natural change of topic or a goodbye>\n"
+        f"{EMOTION} <how {persona_name} feels saying the line: one word of {', '.join(EMOTIONS)}>"
     )
     if not memories:
         return text
@@ -142,6 +150,13 @@ def memories(block: str) -> list[NewMemory] | None:
     return memory_rules.extracted(span[2]) if span is not None and span[2] is not None else None
 
 
+def emotion(block: str) -> str | None:
+    """The word of the block's emotion line, as the model wrote it (the caller accepts it only
+    if it is one of the eight); None without one."""
+    found = _EMOTION_LINE.search(block)
+    return found.group(1) if found is not None else None
+
+
 def options(block: str) -> list[Option]:
     """The usable options in a block (possibly none)."""
     body = block[len(MARKER) :] if block.lower().startswith(MARKER) else block
@@ -152,4 +167,16 @@ def options(block: str) -> list[Option]:
     return option_rules.parse("\n".join(lines))
 
 
-__all__ = ["EXTRA_TOKENS", "MARKER", "MEMORY", "MEMORY_TOKENS", "STARTS", "Split", "instruction", "memories", "options"]
+__all__ = [
+    "EMOTION",
+    "EXTRA_TOKENS",
+    "MARKER",
+    "MEMORY",
+    "MEMORY_TOKENS",
+    "STARTS",
+    "Split",
+    "emotion",
+    "instruction",
+    "memories",
+    "options",
+]

@@ -238,7 +238,9 @@ class RoutedSource:
             text=text,
             provider=routed.provider,
             composed=made_line,
-            emotion=made_line.emotion if made_line is not None and made_line.text == text else None,
+            # The provider's face for its line (the block's emotion line), else the composition's.
+            emotion=(inline_options.emotion(block) if block else None)
+            or (made_line.emotion if made_line is not None and made_line.text == text else None),
             meta={
                 "kind": routed.provider_kind,
                 "usd": routed.usd,

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from sidecar.engine import inline_options
-from sidecar.engine.inline_options import MARKER, Split
+from sidecar.engine.emotion import EMOTIONS
+from sidecar.engine.inline_options import MARKER, Split, emotion, instruction, options
 from sidecar.llm.prompt import StreamCleaner, clean_reply
 
 LINE = "Aye, the forge is hot today. Mind the sparks, friend."
@@ -104,3 +105,19 @@ def test_the_instruction_asks_for_memories_only_when_told() -> None:
     assert "memory:" not in inline_options.instruction("Ansel")
     asked = inline_options.instruction("Ansel", memories=True)
     assert "memory:" in asked and '"said_by"' in asked and "promises made by either side" in asked
+
+
+def test_the_emotion_line_is_read_held_back_and_no_option() -> None:
+    block = "[options]\nask: What is that?\nshare: I like iron.\nleave: I must go.\nemotion: Joy"
+    assert emotion(block) == "Joy"  # as written; `settle` accepts it (any case)
+    assert emotion("[options]\nask: What is that?") is None
+    assert [o.intent for o in options(block)] == ["ask", "share", "leave"]
+    # A model that writes the emotion line without the marker: it is split there, never said.
+    split = Split(StreamCleaner(("Ansel",), "Mira"))
+    said = split.feed("Mind the sparks.\nemotion: fear") + split.finish()
+    assert "emotion" not in said.lower() and emotion(split.block or "") == "fear"
+
+
+def test_the_instruction_names_the_eight_emotions() -> None:
+    text = instruction("Ansel")
+    assert "emotion:" in text and all(e in text for e in EMOTIONS)
