@@ -36,7 +36,6 @@ from sidecar.engine.actions import (
     Situation,
     Verdict,
     WorldFacts,
-    accept_options,
     askable,
     embedded_rules,
     judge,
@@ -110,7 +109,7 @@ class Act:
             actions_refused=any(not v.ok for v in ruled),
             actions_decided=any(v.ok for v in ruled),
             not_yet=self._not_yet(ruled, available),
-            asks=(*self._accepting(rules, draft.ctx.seed), *self._asks(available, situation, draft.ctx.seed)),
+            asks=self._asks(available, situation, draft.ctx.seed),
             quotes=rules.quotes,
             accepted=rules.accepted,
         )
@@ -144,12 +143,6 @@ class Act:
         action = available.get(row.name)
         said = action.said(bool(row.ok), row.args) if action is not None else ()
         return Outcome(row.name, bool(row.ok), row.detail, said)
-
-    @staticmethod
-    def _accepting(rules: Ruled, seed: int) -> tuple[str, ...]:
-        """After a price is named, the first option says yes to it."""
-        lines = accept_options()
-        return (lines[seed % len(lines)],) if rules.quotes else ()
 
     @staticmethod
     def _embedded(draft: Draft, available: Mapping[str, ActionDef], situation: Situation) -> Ruled:

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import overload
 
 from sidecar.engine import options as option_rules
+from sidecar.engine.actions import accept_options
 from sidecar.engine.embedded import EmbeddedEngine
 from sidecar.engine.pipeline.draft import Draft
 from sidecar.engine.source import EMBEDDED, SEED_STEP, Generated, LineSource, TurnInput
@@ -82,7 +83,7 @@ class Offer:
         """The source's candidates for `line`, settled against `fallback` (the embedded ones):
         none offered on this turn or the last ones while others are left, and no "I'm Ana, by
         the way" once the name is known or one was offered."""
-        asking = [Option(text, "ask") for text in turn.asks]
+        asking = [Option(text, "ask") for text in (*_accepting(turn, line), *turn.asks)]
         candidates = [*asking, *await self.source.options(turn, line, fallback)]
         state = turn.ctx.state
         return option_rules.finalize(
@@ -114,6 +115,16 @@ class Offer:
             return fresh
         line = Generated(npc_line, provider, None, meta={"kind": "remote"})
         return await self.settle(turn, line, fresh, player_line=player_line)
+
+
+def _accepting(turn: TurnInput, line: Generated) -> tuple[str, ...]:
+    """After the NPC named a price (one of its rules' quotes is in the line it said), the
+    first option says yes to it. A line that names none (a provider wrote its own) gets none:
+    a yes to it would decide nothing."""
+    if not any(q in line.text for q in turn.quotes):
+        return ()
+    lines = accept_options()
+    return (lines[turn.ctx.seed % len(lines)],)
 
 
 __all__ = ["REROLL_TRIES", "LazyOptions", "Offer"]
