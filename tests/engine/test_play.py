@@ -322,3 +322,14 @@ def test_a_line_speaks_at_most_one_of_the_npc_s_quirks(pid: str) -> None:
                  _say(pid, "Tell me about your work.", seed, turn=4).text]
         for text in texts:
             assert sum(q in text.lower() for q in quirks) <= 1, text
+
+
+@pytest.mark.parametrize("line", ["I hate the rain.", "I can't stand the cold.", "I hate this village."])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_dislike_is_acknowledged_in_grammar_and_without_condolences(pid: str, line: str) -> None:
+    """"I hate this village." to the captain got "Ah. That's… I'm sorry. Genuinely." (a dislike
+    read as bad news), and "I hate the rain." to Goldie "No the rain for you, then!"."""
+    for seed in SEEDS:
+        c = _say(pid, line, seed, turn=2)
+        assert not any(n.startswith("care:") for n in c.notes), (line, c.text, c.notes)
+        assert not re.search(r"\b(?:no|No) (?:the|this|that)\b", c.text), c.text
