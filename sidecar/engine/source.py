@@ -83,6 +83,9 @@ class TurnInput:
     accepted: bool = False
     """The player said yes to the price the NPC's last line named: the decided action is
     answered as a request agreed to."""
+    agreed: tuple[str, ...] = ()
+    """The accepted action's own words for deciding it (`[actions.NAME.embedded] agree`,
+    filled), said instead of the general "I'll see to it"."""
     memories: tuple[Recollection, ...] = ()
     """Long-term memories of this player recalled for this line, best first (the recall step):
     an LLM prompt lists them, the embedded engine brings them up."""
@@ -174,6 +177,11 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
         # "How much for a room?" is answered with the price, not with the key handed over.
         made = replace(made, text=_after(news, turn.quotes[ctx.seed % len(turn.quotes)]),
                        notes=(*made.notes, QUOTED), emotion=None)
+    elif turn.actions_decided and turn.accepted:
+        # A yes to the quote: the action's own words, not a request answer found in the
+        # talk ("OK, deal." to the horseshoe's price is no horseshoe to mend).
+        said = turn.agreed[ctx.seed % len(turn.agreed)] if turn.agreed else doing(ctx.seed)
+        made = replace(made, text=_after(news, said))
     elif turn.actions_refused and asked:
         wait = turn.not_yet[ctx.seed % len(turn.not_yet)] if turn.not_yet else not_now(ctx.seed)
         made = replace(made, text=_after(news, wait))

@@ -203,6 +203,9 @@ class EmbeddedRule(_Strict):
     A price question fires the rule by its keywords, or, when none fires so, by the words of
     its `take` ("How much is a horseshoe?"). Without any, a price question decides the action
     as a request does."""
+    agree: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """What the NPC says deciding it on a yes to its `quote` ("One {item}, then. I'll fetch
+    it."), `{arg}` as decided. Without any, a general "Right. I'll see to it."."""
     not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
     for now ("The gate? Convince me first."). Without any, a general "not now" line; a limit
@@ -262,7 +265,8 @@ class ActionDef(_Strict):
             for name in [*self.embedded.args, *self.embedded.take]:
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
-            for line in [*self.embedded.done, *self.embedded.failed, *self.embedded.not_yet, *self.embedded.quote]:
+            rule = self.embedded
+            for line in [*rule.done, *rule.failed, *rule.not_yet, *rule.quote, *rule.agree]:
                 for name in _PLACEHOLDER.findall(line):
                     if name not in self.arguments.properties:
                         raise ValueError(
@@ -279,6 +283,10 @@ class ActionDef(_Strict):
     def quotes(self, args: Mapping[str, Any]) -> tuple[str, ...]:
         """The rule's own lines naming the price of what the player asked about, filled."""
         return _filled(self.embedded.quote, args) if self.embedded is not None else ()
+
+    def agrees(self, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rule's own lines for deciding it on a yes to its quote, filled."""
+        return _filled(self.embedded.agree, args) if self.embedded is not None else ()
 
     def not_yet(self, args: Mapping[str, Any]) -> tuple[str, ...]:
         """The rule's own lines for a request its conditions refuse now, filled from `args`."""

@@ -241,7 +241,22 @@ async def test_asked_the_price_goldie_names_it_and_a_yes_takes_the_room(dialogue
     took = await dialogue.choose(cid, 0)
     (action,) = took.actions
     assert (action.name, dict(action.args)) == ("rent_room", {"nights": 3, "price": 15})
-    assert took.line.text not in NOT_NOW
+    assert took.line.text in GOLDIE.actions["rent_room"].agrees(dict(action.args)), took.line.text
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_yes_to_a_quote_is_answered_in_the_actions_own_words(dialogue: Dialogue, seed: int) -> None:
+    """"How much is a horseshoe?" … "OK, deal." got "Your horseshoe. Yes, I can mend that.":
+    the yes took the request the smith's mending answers, not the sale it said yes to."""
+    ansel = load_personas(PERSONAS).personas["ansel"]
+    cid = (await dialogue.start("ansel", "p1", seed=seed)).conversation
+    quoted = await dialogue.say(cid, "How much is a horseshoe?")
+    assert quoted.actions == () and quoted.line.text in ansel.actions["sell_item"].quotes(
+        {"item": "horseshoe", "price": 3}), quoted.line.text
+    took = await dialogue.say(cid, "OK, deal.")
+    (action,) = took.actions
+    assert (action.name, dict(action.args)) == ("sell_item", {"item": "horseshoe", "price": 3})
+    assert took.line.text in ansel.actions["sell_item"].agrees(dict(action.args)), took.line.text
 
 
 async def test_a_price_for_what_she_will_not_do_now_is_not_named(dialogue: Dialogue, store: Store) -> None:

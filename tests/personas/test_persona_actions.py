@@ -102,6 +102,8 @@ def test_a_refused_schema_feature_is_a_problem_at_its_line(line: str, field: str
         ('[actions.act.embedded]\nkeywords = ["go"]\ndone = ["Your {item} is done."]', "names {item}, which is not"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nfailed = [""]', "at least 1 character"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nnot_yet = ["Not your {item}."]', "names {item}, which is not"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nquote = ["{price} coppers."]', "names {price}, which is not"),
+        ('[actions.act.embedded]\nkeywords = ["go"]\nagree = ["Your {item}, then."]', "names {item}, which is not"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nask = ["Could you help me, please?"]', "would not fire"),
         ('[actions.act.embedded]\nkeywords = ["go"]\ncount = { n = ["night"] }', "needs its default number"),
         ('[actions.act.embedded]\nkeywords = ["go"]\nargs = { n = "one" }\ncount = { n = ["night"] }',

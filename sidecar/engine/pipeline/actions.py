@@ -112,6 +112,10 @@ class Act:
             asks=self._asks(available, situation, draft.ctx.seed),
             quotes=rules.quotes,
             accepted=rules.accepted,
+            agreed=tuple(
+                line for v in ruled if v.ok and rules.accepted and v.name in available
+                for line in available[v.name].agrees(v.args)
+            ),
         )
         return acting
 
