@@ -150,7 +150,8 @@ async def _answer_actions(
                 print("   >> left pending (actions.pending lists it)")
                 return False, None
             word, _, rest = answer.partition(" ")
-            if word.lower().strip(",.!") in _YES + _NO:
+            word = word.lower().strip(",.!")
+            if word in _YES + _NO:
                 break
             if asked_again:
                 print("   >> left pending (actions.pending lists it)")
@@ -159,7 +160,7 @@ async def _answer_actions(
             # game "no" for something the player never decided.
             print("   >> please answer y or n first (then optionally what happened)")
             asked_again = True
-        ok = word.lower().strip(",.!") in _YES
+        ok = word in _YES
         detail = rest.strip() or None
         await client.call("action.result", {"id": action["id"], "ok": ok, "detail": detail})
         print(f"   >> {'done' if ok else 'refused'}{': ' + detail if detail else ''}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sidecar.engine.data import number_map, phrase_lists, read_toml, word_list
-from sidecar.engine.text import normalize
+from sidecar.engine.text import holds
 from sidecar.errors import ConfigError
 from sidecar.personas.actions import WORD, ActionDef, EmbeddedRule, check_args
 from sidecar.personas.model import Persona
@@ -265,21 +265,19 @@ def fired_rules(available: Mapping[str, ActionDef], player_text: str, intents: f
     `quote` whose `take` words it names ("How much is a horseshoe?")."""
     words = [w.lower() for w in WORD.findall(player_text)]
     present = frozenset(words)
-    fired = [
-        Fired(name, action, args)
-        for name, action in available.items()
-        if action.embedded is not None
-        and (action.embedded.words & present or set(action.embedded.intents) & intents)
-        and (args := _rule_args(action.embedded, words)) is not None
-    ]
-    if fired or "asks_price" not in intents:
-        return fired
-    return [
-        Fired(name, action, args)
-        for name, action in available.items()
-        if action.embedded is not None and action.embedded.quote and action.embedded.take
-        and (args := _rule_args(action.embedded, words)) is not None
-    ]
+    price = "asks_price" in intents
+    by_word: list[Fired] = []
+    by_take: list[Fired] = []
+    for name, action in available.items():
+        rule = action.embedded
+        if rule is None:
+            continue
+        # The arguments are read only for a rule the line may fire (most lines fire none).
+        matched = bool(rule.words & present or set(rule.intents) & intents)
+        if not (matched or price and rule.quote and rule.take) or (args := _rule_args(rule, words)) is None:
+            continue
+        (by_word if matched else by_take).append(Fired(name, action, args))
+    return by_word or by_take
 
 
 def _rule_args(rule: EmbeddedRule, words: Sequence[str]) -> dict[str, Any] | None:
@@ -343,9 +341,8 @@ def embedded_rules(
             proposals.append(Proposal(f.name, f.args, call_id="embedded"))
     if proposals or quotes or "agrees" not in intents or last is None:
         return Ruled(tuple(proposals), tuple(quotes))
-    said = f" {normalize(last.npc_text)} "
     for f in fired_rules(available, last.player_text, last.intents):
-        if "asks_price" in last.intents and any(f" {normalize(q)} " in said for q in f.action.quotes(f.args)):
+        if "asks_price" in last.intents and any(holds(last.npc_text, q) for q in f.action.quotes(f.args)):
             proposals.append(Proposal(f.name, f.args, call_id="embedded"))
     return Ruled(tuple(proposals), accepted=bool(proposals))
 

@@ -395,13 +395,25 @@ def lines(asked: Asked, voice: str) -> list[str]:
     naming the item when the player named one, else the ones that do without it."""
     data = phrases()
     if asked.kind == "nobody" or asked.request is None:
-        return list(data.not_my_trade.get(voice, data.not_my_trade["outgoing"]))
+        return _in_voice(data.not_my_trade, voice)
     request = asked.request
     if asked.kind == "referral":
         who = asked.who.name if asked.who is not None else ""
-        bank = data.referral.get(voice, data.referral["outgoing"])
-        return [b.replace("{who}", who).replace("{offer}", request.offer) for b in bank]
-    pool = request.refusals if asked.kind == "refused" else request.answers
+        return [b.replace("{who}", who).replace("{offer}", request.offer) for b in _in_voice(data.referral, voice)]
+    return _for_item(request.refusals if asked.kind == "refused" else request.answers, asked)
+
+
+def price_lines(asked: Asked, voice: str) -> list[str]:
+    """What the NPC says asked the price of its own request `asked`: the request's `prices`
+    (those naming the item first, when the player named one), else the voice's general
+    "it will be fair"."""
+    pool = asked.request.prices if asked.request is not None else []
+    return _for_item(pool, asked) if pool else _in_voice(phrases().price_unknown, voice)
+
+
+def _for_item(pool: Sequence[str], asked: Asked) -> list[str]:
+    """The lines naming the item when the player named one (filled), else the ones that do
+    without it, else any with "that" for the item."""
     if asked.item:
         with_item = [fill_item(line, asked.item, asked.listed) for line in pool if uses_item(line)]
         if with_item:
@@ -410,21 +422,8 @@ def lines(asked: Asked, voice: str) -> list[str]:
     return plain or [fill_item(line, asked.item or "that") for line in pool]
 
 
-def price_lines(asked: Asked, voice: str) -> list[str]:
-    """What the NPC says asked the price of its own request `asked`: the request's `prices`
-    (those naming the item first, when the player named one), else the voice's general
-    "it will be fair"."""
-    request = asked.request
-    pool = request.prices if request is not None else []
-    if pool:
-        if asked.item:
-            with_item = [fill_item(line, asked.item, asked.listed) for line in pool if uses_item(line)]
-            if with_item:
-                return with_item
-        plain = [line for line in pool if not uses_item(line)]
-        return plain or [fill_item(line, asked.item or "that") for line in pool]
-    data = phrases()
-    return list(data.price_unknown.get(voice, data.price_unknown["outgoing"]))
+def _in_voice(table: Mapping[str, tuple[str, ...]], voice: str) -> list[str]:
+    return list(table.get(voice, table["outgoing"]))
 
 
 __all__ = ["PHRASES", "Asked", "Forms", "Phrases", "fill_item", "hear", "lines", "load", "phrases", "price_lines"]

@@ -72,6 +72,13 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(fold(text)))
 
 
+def holds(line: str, phrase: str) -> bool:
+    """Whether `phrase` is a run of whole words of `line`, once both are normalized: "the
+    NPC's line held that joke, that quote". Empty phrases are held by nothing."""
+    key = normalize(phrase)
+    return bool(key) and f" {key} " in f" {normalize(line)} "
+
+
 def words(text: str) -> list[str]:
     """The words of `text` as `normalize` sees them."""
     return _WORD.findall(fold(text))
@@ -167,6 +174,7 @@ __all__ = [
     "WORD_CHARS_PER_TOKEN",
     "chars_for_tokens",
     "estimate_tokens",
+    "holds",
     "fold",
     "normalize",
     "reseed",

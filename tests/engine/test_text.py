@@ -17,6 +17,7 @@ from sidecar.engine.text import (
     chars_for_tokens,
     estimate_tokens,
     fold,
+    holds,
     normalize,
     reseed,
     similarity,
@@ -147,3 +148,9 @@ def test_straight_replaces_exactly_the_curly_marks(text: str) -> None:
     out = straight(text)
     expected = "".join({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"'}.get(c, c) for c in text)
     assert out == expected
+
+
+def test_holds_is_a_run_of_whole_words_once_normalized() -> None:
+    assert holds("Ooh! That's 10 coppers for 2. Want it?", "that's 10 coppers for 2 — want it")
+    assert not holds("The mending is done.", "mend")  # whole words only
+    assert not holds("Anything at all.", "") and not holds("", "x")

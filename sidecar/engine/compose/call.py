@@ -22,7 +22,7 @@ from sidecar.engine.compose.sentence import (
 from sidecar.engine.personality import Tuning, tune
 from sidecar.engine.phrases import VOICES
 from sidecar.engine.phrases import for_persona as phrases_for
-from sidecar.engine.text import chars_for_tokens, normalize, reseed
+from sidecar.engine.text import chars_for_tokens, holds, normalize, reseed
 from sidecar.engine.types import TurnContext
 
 _T = TypeVar("_T")
@@ -85,16 +85,17 @@ class Call:
         return rng.choice(fresh or filled)
 
     def said_recently(self, text: str) -> bool:
-        """Whether `text` was part of one of the NPC's lines in the no-repeat window."""
+        """Whether `text` was part of one of the NPC's lines in the no-repeat window (the rule
+        of `text.holds`, inlined: `recent` is already normalized, and this runs per candidate
+        line on every turn)."""
         key = f" {normalize(text)} "
         return key.strip() != "" and any(key in f" {said} " for said in self.recent)
 
     def just_said(self, lines: Sequence[str], mem: WorkingMemory) -> bool:
         """Whether the NPC's last line held one of `lines` (after a joke, "Another one!" asks
         for another joke)."""
-        last = next((normalize(line.text) for line in reversed(self.ctx.history)
-                     if line.speaker == self.persona.id), "")
-        return bool(last) and any(f" {normalize(self.render(x, mem))} " in f" {last} " for x in lines)
+        last = next((line.text for line in reversed(self.ctx.history) if line.speaker == self.persona.id), "")
+        return any(holds(last, self.render(x, mem)) for x in lines)
 
     def pick_line(self, rng: random.Random, lines: Sequence[str], mem: WorkingMemory) -> str:
         """A persona line (rendered), rotating: unused lines first, else the least recently

@@ -27,7 +27,7 @@ from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.compose.sentence import Draft, clean
 from sidecar.engine.data import read_toml, word_list
 from sidecar.engine.scene.cue import Answering, Leaning, SceneCue, stance_toward
-from sidecar.engine.text import normalize, sentences, tokens
+from sidecar.engine.text import holds, normalize, sentences, tokens
 from sidecar.engine.types import PLAYER, Composed, TurnContext
 from sidecar.personas.model import Persona
 
@@ -169,7 +169,7 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
 
     teller = next((p for p in cue.present if p.id == answered.speaker), None)
-    heard_joke = teller is not None and any(f" {normalize(j)} " in f" {own} " for j in teller.jokes)
+    heard_joke = teller is not None and any(holds(answered.text, j) for j in teller.jokes)
 
     def draft(rng: random.Random, mem: WorkingMemory) -> tuple[str, tuple[str | None, str]]:
         d = Draft(news=news, max_chars=turn.max_chars)
