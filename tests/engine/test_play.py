@@ -333,3 +333,14 @@ def test_a_dislike_is_acknowledged_in_grammar_and_without_condolences(pid: str, 
         c = _say(pid, line, seed, turn=2)
         assert not any(n.startswith("care:") for n in c.notes), (line, c.text, c.notes)
         assert not re.search(r"\b(?:no|No) (?:the|this|that)\b", c.text), c.text
+
+
+def test_a_worn_out_thing_in_the_trade_gets_no_condolences() -> None:
+    """"Can you fix my axe? The edge is gone." got "I… I don't know what to say. I'm so sorry.
+    Oh. Your axe.": "is gone" was grief for anything, an axe's edge too."""
+    for seed in SEEDS:
+        c = _say("ansel", "Can you fix my axe? The edge is gone.", seed)
+        assert not any(n.startswith("care:") for n in c.notes), (c.text, c.notes)
+        assert any(n.startswith("core:request:own:mend") for n in c.notes), c.notes
+        assert "axe" in c.text.lower(), c.text
+    assert "care:sympathy" in _say("ansel", "My husband is gone.", 1).notes
