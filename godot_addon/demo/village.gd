@@ -66,6 +66,7 @@ var gate: NorthGate
 ## What the player is after with each villager that has a goal (persona id -> ParleyGoal),
 ## and how far it got, shown under the hint.
 var goals: Dictionary = {}
+## The goal with the villager talked to, or the errand the player last took on.
 var quest: Label
 var _quests: Dictionary = {}  # persona id -> the words shown for its goal
 var _near: NpcScript = null
@@ -296,6 +297,12 @@ func _on_villager_affinity_changed(
 func _on_villager_action_requested(action: ActionScript) -> void:
 	if action.name in ["sell_item", "repair_item"]:
 		shop.show_offer(action)
+	elif action.name == "give_errand":
+		# A villager's errand the player took on ("Do you have any work for me?", then a yes):
+		# a game's quest log would start the quest named in args.errand here.
+		var errand: String = str(action.args.get("errand", "")).replace("_", " ")
+		quest.text = "Errand: %s, %d coppers" % [errand, int(action.args.get("reward", 0))]
+		action.succeed()
 	elif action.name == "open_gate":
 		# The detail goes into the captain's next line as given.
 		if gate.open():

@@ -326,23 +326,26 @@ def embedded_rules(
     last: Exchange | None = None,
 ) -> Ruled:
     """What the embedded engine proposes from the persona's rules. A price question to a
-    rule with a `quote` that may be decided now decides nothing: its quote is said (a rule
-    its conditions or limits refuse is proposed, so that the NPC says "not yet" rather than
-    name a price for what it will not do). A yes right after a quote ("Deal!", with
-    `last` the exchange that quote answered) decides the quoted action, with the quoted
-    arguments, unless the line fires a rule of its own."""
+    rule with a `quote`, or any line firing a rule with an `offer`, decides nothing when the
+    rule may be decided now: its quote or offer is said (a rule its conditions or limits
+    refuse is proposed, so that the NPC says "not yet" rather than name a price or an errand
+    it will not give). A yes right after a quote or an offer ("Deal!", with `last` the
+    exchange it answered) decides that action, with the arguments it named, unless the line
+    fires a rule of its own."""
     proposals: list[Proposal] = []
     quotes: list[str] = []
+    price = "asks_price" in intents
     for f in fired_rules(available, player_text, intents):
-        lines = f.action.quotes(f.args) if "asks_price" in intents else ()
+        lines = f.action.proposing(f.args, price=price)
         if lines and possible(f.name, f.action, situation):
             quotes.extend(lines)
         else:
             proposals.append(Proposal(f.name, f.args, call_id="embedded"))
     if proposals or quotes or "agrees" not in intents or last is None:
         return Ruled(tuple(proposals), tuple(quotes))
+    price = "asks_price" in last.intents
     for f in fired_rules(available, last.player_text, last.intents):
-        if "asks_price" in last.intents and any(holds(last.npc_text, q) for q in f.action.quotes(f.args)):
+        if any(holds(last.npc_text, q) for q in f.action.proposing(f.args, price=price)):
             proposals.append(Proposal(f.name, f.args, call_id="embedded"))
     return Ruled(tuple(proposals), accepted=bool(proposals))
 

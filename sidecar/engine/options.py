@@ -494,6 +494,8 @@ def finalize(
 # --- the embedded engine's own options ----------------------------------------------------
 
 
+_TITLED = re.compile(r"\b([A-Z][\w']*)(?=\s+[A-Z][a-z])")
+"""A capitalised word followed by another: a title or the first word of a name."""
 _OWNED = frozenset({"my", "our", "your"})
 """Determiners that make a keyword the NPC's own thing."""
 
@@ -562,7 +564,10 @@ def embedded(ctx: TurnContext, npc_line: str, last_player_line: str | None) -> l
     # A keyword the NPC just said stands for its topic only when the persona's lines own it
     # ("my forge" → "your forge") or it names someone: "the iron" from "iron flowers" makes
     # "I'd love to hear more about the iron" — the topic is named instead.
-    topic_names, line_words = _topic_names(persona, ctx.neighbours), set(line_tokens)
+    # A word before a capitalised one is part of a name there ("Private Pike", "Thimbleford
+    # Blue"): "your private" is not what the NPC spoke of.
+    topic_names = _topic_names(persona, ctx.neighbours)
+    line_words = set(line_tokens) - {m.group(1).lower() for m in _TITLED.finditer(npc_line)}
 
     def phrase(topic_key: str) -> str:
         return topic_names.phrase(topic_key, line_words)

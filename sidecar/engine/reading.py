@@ -160,6 +160,28 @@ _ASKS_SELF = re.compile(
     r"|what's\s+new|anything\s+(?:new|interesting))\b",
     re.IGNORECASE,
 )
+# The player offers to work for the NPC ("Do you have any work for me?", "Can I help?"):
+# a persona rule with `offer` lines proposes an errand. Not "I need a hand" (the player asks
+# for help), nor "Can I help myself to some stew?".
+_JOBS = r"(?:work|jobs?|odd\s+jobs?|tasks?|errands?|quests?|chores?)"
+_ASKS_WORK = re.compile(
+    rf"\b(?:(?:do|have|got)\s+(?:you\s+)?(?:got\s+|have\s+)?(?:any|some)\s+(?:more\s+|other\s+)?{_JOBS}"
+    r"(?!\s+(?:to\s+show|done))"
+    rf"|(?:any|some)\s+(?:more\s+|other\s+)?{_JOBS}\s+(?:for\s+me|i\s+(?:can|could|might)|going|around\s+here"
+    r"|to\s+be\s+done)"
+    rf"|^\W*(?:(?:any|some)\s+)?(?:more|other)\s+{_JOBS}\W*$|^\W*any\s+{_JOBS}\W*$"
+    r"|(?:anything|something)\s+(?:(?:else\s+)?i\s+(?:can|could|might)\s+(?:do|help)|(?:you\s+)?needs?\s+doing"
+    r"|that\s+needs\s+doing)"
+    r"|(?:can|could|may|shall)\s+i\s+(?:help|be\s+of\s+(?:help|use|service)|lend\s+(?:you\s+)?a\s+hand"
+    r"|do\s+anything)(?!\s+(?:myself|yourself|it\b|that\b))"
+    r"|how\s+can\s+i\s+(?:help|be\s+of\s+(?:help|use|service))|what\s+can\s+i\s+do\s+for\s+you"
+    r"|(?:(?:do\s+)?you\s+need|^\W*need)\s+(?:a\s+hand|any\s+help|some\s+help|help|an?\s+(?:extra\s+)?"
+    r"(?:pair\s+of\s+hands|helper))"
+    rf"|(?:i'm|i\s+am)\s+looking\s+for\s+(?:work|a\s+job|something\s+to\s+do|an?\s+{_JOBS})"
+    r"|i\s+(?:need|want)\s+(?:some\s+)?(?:work|a\s+job)\b|put\s+me\s+to\s+work"
+    rf"|give\s+me\s+(?:a|an|some)\s+{_JOBS})",
+    re.IGNORECASE,
+)
 _ASKS_OPINION = re.compile(
     r"\b(?:what\s+do\s+you\s+(?:think|make)|your\s+(?:opinion|view|thoughts|take)"
     r"|how\s+do\s+you\s+feel|thoughts\s+on|do\s+you\s+(?:like|love|hate)|opinion)\b",
@@ -253,6 +275,9 @@ class Reading:
     asks_price: bool = False
     """Asks what something costs ("How much for a room?"): a persona rule with a `quote`
     names its price instead of deciding the action."""
+    asks_work: bool = False
+    """Offers to work for the NPC ("Do you have any work for me?", "Can I help with
+    anything?"): a persona rule with `offer` lines proposes its errand."""
     agrees: bool = False
     """Says yes to what the NPC just offered ("Yes, I'll take it.", "Deal!"), without a "but"."""
     laughs: bool = False
@@ -279,6 +304,7 @@ class Reading:
             "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
             "asks_joke": self.asks_joke, "more": self.more, "laughs": self.laughs,
             "unamused": self.unamused, "asks_price": self.asks_price, "agrees": self.agrees,
+            "asks_work": self.asks_work,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -371,6 +397,7 @@ def _read(text: str) -> Reading:
         asks_joke=bool(_ASKS_JOKE.search(text)),
         more=bool(_MORE.match(stripped)),
         asks_price=bool(_ASKS_PRICE.search(text)),
+        asks_work=bool(_ASKS_WORK.search(text)),
         agrees=bool(_AGREES.match(stripped)) and not _DECLINES.search(stripped),
         laughs=not unamused and bool(_LAUGHS.search(text)),
         unamused=unamused,

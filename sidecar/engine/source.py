@@ -78,11 +78,12 @@ class TurnInput:
     """A persona rule decides an action from this line: the embedded engine does not answer
     that it is not its trade."""
     quotes: tuple[str, ...] = ()
-    """The price the persona names for what the player asked the price of (its rules'
-    `quote`, filled): the embedded engine says one instead of agreeing or disclaiming."""
+    """The price the persona names for what the player asked the price of, or the errand
+    it proposes (its rules' `quote` or `offer`, filled): the embedded engine says one instead
+    of agreeing or disclaiming."""
     accepted: bool = False
-    """The player said yes to the price the NPC's last line named: the decided action is
-    answered as a request agreed to."""
+    """The player said yes to the price or the offer the NPC's last line named: the decided
+    action is answered as a request agreed to."""
     agreed: tuple[str, ...] = ()
     """The accepted action's own words for deciding it (`[actions.NAME.embedded] agree`,
     filled), said instead of the general "I'll see to it"."""
@@ -171,7 +172,7 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
     # not a stray anecdote, so asking again is a request put off (the ask_favor goal).
     heard = read(turn.player_text)
     # A price asked of a rule that may not be decided now is answered as the request refused.
-    asked = (heard.requests or heard.asks_price or turn.accepted
+    asked = (heard.requests or heard.asks_price or heard.asks_work or turn.accepted
              or any(note.startswith((AGREES, *DISCLAIMS)) for note in made.notes))
     if turn.quotes:
         # "How much for a room?" is answered with the price, not with the key handed over.
@@ -182,7 +183,9 @@ def compose(engine: EmbeddedEngine, turn: TurnInput, attempt: int) -> Composed:
         # talk ("OK, deal." to the horseshoe's price is no horseshoe to mend).
         said = turn.agreed[ctx.seed % len(turn.agreed)] if turn.agreed else doing(ctx.seed)
         made = replace(made, text=_after(news, said))
-    elif turn.actions_refused and asked:
+    elif turn.actions_refused and asked and (turn.not_yet or not heard.asks_work):
+        # An errand given already (a limit) is answered by the composed "nothing more for
+        # you today", not a "not now" that promises one.
         wait = turn.not_yet[ctx.seed % len(turn.not_yet)] if turn.not_yet else not_now(ctx.seed)
         made = replace(made, text=_after(news, wait))
     elif turn.actions_decided and asked and not any(note.startswith(AGREES) for note in made.notes):

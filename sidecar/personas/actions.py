@@ -43,7 +43,7 @@ INTENTS = frozenset(
     {
         "goodbye", "asks_name", "asks_likes", "asks_npc_name", "asks_self", "asks_opinion", "greeting",
         "thanks", "how", "sorry", "question", "affection", "addressed", "requests", "flirts", "asks_only",
-        "asks_joke", "more", "laughs", "unamused", "asks_price", "agrees",
+        "asks_joke", "more", "laughs", "unamused", "asks_price", "agrees", "asks_work",
     }
 )  # fmt: skip
 """What `[actions.NAME.embedded] intents` may name: the flags of the player's line as the
@@ -203,8 +203,15 @@ class EmbeddedRule(_Strict):
     A price question fires the rule by its keywords, or, when none fires so, by the words of
     its `take` ("How much is a horseshoe?"). Without any, a price question decides the action
     as a request does."""
+    offer: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """What the NPC says when the rule fires, proposing the action instead of deciding it
+    ("Rats in my cellar, petal. Clear them out and it's {reward} coppers. Will you?"):
+    `{arg}` as it would be decided. A yes right after ("Yes.", "Deal!") decides the action
+    with the offered arguments; anything else decides nothing. For an errand the NPC gives,
+    fired by the `asks_work` intent ("Do you have any work for me?"). A price question to a
+    rule with a `quote` gets the quote."""
     agree: list[SaidLine] = Field(default_factory=list, max_length=8)
-    """What the NPC says deciding it on a yes to its `quote` ("One {item}, then. I'll fetch
+    """What the NPC says deciding it on a yes to its `quote` or `offer` ("One {item}, then. I'll fetch
     it."), `{arg}` as decided. Without any, a general "Right. I'll see to it."."""
     not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
@@ -266,7 +273,7 @@ class ActionDef(_Strict):
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
             rule = self.embedded
-            for line in [*rule.done, *rule.failed, *rule.not_yet, *rule.quote, *rule.agree]:
+            for line in [*rule.done, *rule.failed, *rule.not_yet, *rule.quote, *rule.offer, *rule.agree]:
                 for name in _PLACEHOLDER.findall(line):
                     if name not in self.arguments.properties:
                         raise ValueError(
@@ -283,6 +290,16 @@ class ActionDef(_Strict):
     def quotes(self, args: Mapping[str, Any]) -> tuple[str, ...]:
         """The rule's own lines naming the price of what the player asked about, filled."""
         return _filled(self.embedded.quote, args) if self.embedded is not None else ()
+
+    def offers(self, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rule's own lines proposing the action (a yes to one decides it), filled."""
+        return _filled(self.embedded.offer, args) if self.embedded is not None else ()
+
+    def proposing(self, args: Mapping[str, Any], *, price: bool) -> tuple[str, ...]:
+        """What the NPC says instead of deciding the action now: its quote for a price
+        question (its offer when it has no quote), else its offer; empty when it decides."""
+        quoted = self.quotes(args) if price else ()
+        return quoted or self.offers(args)
 
     def agrees(self, args: Mapping[str, Any]) -> tuple[str, ...]:
         """The rule's own lines for deciding it on a yes to its quote, filled."""

@@ -14,7 +14,7 @@ from sidecar.engine.actions import CUES, doing, not_now
 from sidecar.engine.data import read_toml
 from sidecar.engine.phrases import for_persona
 from sidecar.engine.state import Option
-from sidecar.engine.turn import Dialogue
+from sidecar.engine.turn import Dialogue, PersonaRegistry
 from sidecar.errors import StoreError
 from sidecar.personas.actions import ActionDef
 from sidecar.personas.loader import load_personas
@@ -285,3 +285,73 @@ async def test_an_actions_record_is_never_said_aloud(dialogue: Dialogue, store: 
     dealt = {line.replace("{addr}", "").strip(" ,!") for lines in
              read_toml("memory.toml")["phrases"]["remember_dealt"].values() for line in lines}
     assert any(d.split(",")[0][:20] in texts[1] for d in dealt), texts[1]
+
+
+SAMPLES = load_personas(PERSONAS).personas
+NO_WORK = {line.split("{")[0][:24] for lines in read_toml("phrases.toml")["no_work"].values() for line in lines}
+"""The start of each `no_work` line, up to its first placeholder."""
+ASK_WORK = ("Do you have any work for me?", "Is there anything I can do to help?", "Got any jobs going?",
+            "I'm looking for work.", "Need a hand?")
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("persona", sorted(SAMPLES))
+async def test_asked_for_work_each_sample_npc_offers_its_errand_and_a_yes_gives_it(
+    dialogue: Dialogue, persona: str, seed: int
+) -> None:
+    """"Do you have any work for me?" got a Lantern Night anecdote from the innkeeper and a
+    random fact from the smith: now the NPC proposes its errand (the rule's `offer`, nothing
+    decided), the first option says yes, and the yes gives the game the quest."""
+    errand = SAMPLES[persona].actions["give_errand"]
+    assert errand.embedded is not None
+    args = dict(errand.embedded.args)
+    cid = (await dialogue.start(persona, "p1", seed=seed)).conversation
+    offered = await dialogue.say(cid, ASK_WORK[seed % len(ASK_WORK)])
+    assert offered.actions == (), offered.actions
+    assert offered.line.text in errand.offers(args), offered.line.text
+    assert offered.options[0].text in ACCEPT, [o.text for o in offered.options]
+    events = Events()
+    took = await dialogue.choose(cid, 0, emit=events)
+    (action,) = took.actions
+    assert (action.name, dict(action.args)) == ("give_errand", args)
+    assert took.line.text in errand.agrees(args), took.line.text
+    assert [e["name"] for e in events.named("npc.action")] == ["give_errand"]
+
+
+@pytest.mark.parametrize("persona", sorted(SAMPLES))
+async def test_an_errand_is_given_once_then_the_npc_has_no_more_work(
+    dialogue: Dialogue, store: Store, persona: str
+) -> None:
+    cid = (await dialogue.start(persona, "p1", seed=1)).conversation
+    await dialogue.say(cid, "Do you have any work for me?")
+    (action,) = (await dialogue.say(cid, "Yes, I'll do it.")).actions
+    await ActionStore(store).record_result(action.id, True, None)
+    again = await dialogue.say(cid, "Any more work?")
+    assert again.actions == ()
+    assert any(n in again.line.text for n in NO_WORK), again.line.text
+    assert not any(o.text in ACCEPT for o in again.options)
+
+
+async def test_anything_but_a_yes_to_the_offer_decides_nothing(dialogue: Dialogue) -> None:
+    cid = (await dialogue.start("goldie", "p1", seed=0)).conversation
+    await dialogue.say(cid, "Can I help with anything?")
+    declined = await dialogue.say(cid, "No thanks, rats scare me.")
+    assert declined.actions == ()
+    later = await dialogue.say(cid, "Tell me about the festival.")
+    assert later.actions == ()
+
+
+async def test_without_an_errand_asked_for_work_the_npc_says_so_not_its_own_work(
+    tmp_path: Path, store: Store
+) -> None:
+    """A persona with no `offer` rule: "Any work for me?" is no question about its trade."""
+    text = (PERSONAS / "goldie.toml").read_text(encoding="utf-8")
+    cut = text.index("[actions.give_errand]")
+    (tmp_path / "goldie.toml").write_text(text[:cut], encoding="utf-8")
+    personas = load_personas(tmp_path).personas
+    assert "give_errand" not in personas["goldie"].actions
+    dlg = Dialogue(store, PersonaRegistry(personas))
+    cid = (await dlg.start("goldie", "p1", seed=4)).conversation
+    said = await dlg.say(cid, "Do you have any work for me?")
+    assert said.actions == ()
+    assert any(n in said.line.text for n in NO_WORK), said.line.text

@@ -86,7 +86,8 @@ async def test_recall_of_a_new_player_is_empty_and_act_decides_nothing_for_a_per
     make_draft: MakeDraft, store: Store, registry: PersonaRegistry
 ) -> None:
     draft = await make_draft("Do you remember me?", persona="rook")
-    assert not registry.get("rook").actions
+    draft.speaker = draft.speaker.model_copy(update={"actions": {}})  # Rook, without his errand
+    assert not draft.speaker.actions
     act = Act(store, ActionRegistry(), registry.all)
     draft.acting = await act.prepare(draft)
     draft.recalled = await Recall(MemoryStore(store))(draft)

@@ -234,3 +234,35 @@ def test_saying_yes_to_an_offer(line: str, agrees: bool) -> None:
 
 def test_every_accept_option_reads_as_a_yes() -> None:
     assert accept_options() and all(read(line).agrees for line in accept_options())
+
+
+@pytest.mark.parametrize(
+    ("line", "work"),
+    [
+        ("Do you have any work for me?", True),
+        ("Got any jobs going?", True),
+        ("I need a job. Anything you need doing?", True),
+        ("Can I help you with anything?", True),
+        ("Is there anything I can do for you?", True),
+        ("Need a hand?", True),
+        ("Do you need any help?", True),
+        ("I'm looking for work.", True),
+        ("Any errands I could run?", True),
+        ("What can I do for you?", True),
+        ("Give me a quest.", True),
+        ("Put me to work!", True),
+        ("Any more work?", True),
+        ("Have you got any odd jobs?", True),
+        ("Tell me about your work.", False),
+        ("I need a hand with this.", False),  # the player asks for help
+        ("Can I help myself to some stew?", False),
+        ("Do you like your work?", False),
+        ("I found some work in the city.", False),
+        ("How is work?", False),
+        ("Can you help me?", False),
+        ("Any more stew?", False),
+        ("What work do you do?", False),
+    ],
+)
+def test_offering_to_work_for_the_npc(line: str, work: bool) -> None:
+    assert read(line).asks_work is work

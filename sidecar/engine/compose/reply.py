@@ -170,6 +170,11 @@ def draft_reply(
     elif landed is not None:
         d.core = again(turn.pick(rng, turn.ph(f"joke_{landed}", voice), mem, addr))
         why.append(f"core:joke:{landed}")
+    elif heard.asks_work:
+        # "Any work for me?" with no errand to give (a rule's `offer`, said instead of this
+        # line when there is one): not the NPC's own work topic, nor "not my trade".
+        d.core = again(turn.pick(rng, turn.ph("no_work", voice), mem, addr))
+        why.append("core:work:none")
     elif asked is not None and heard.asks_price and asked.kind == "own":
         # "How much is the stew?" is answered with the price, not with the stew served.
         d.core = turn.pick_line(rng, requests.price_lines(asked, voice), mem)
