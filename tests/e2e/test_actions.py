@@ -55,7 +55,9 @@ async def test_a_decided_action_is_announced_before_the_reply_and_answered_once(
 
 async def test_register_and_list_with_the_file_actions(client: Client) -> None:
     listed = (await client.call("actions.list", {"persona": "ansel"}))["actions"]
-    assert {(a["name"], a["source"]) for a in listed} == {("repair_item", "file"), ("sell_item", "file")}
+    assert {(a["name"], a["source"]) for a in listed} == {
+        ("repair_item", "file"), ("sell_item", "file"), ("give_errand", "file")
+    }
     mend = next(a for a in listed if a["name"] == "repair_item")
     assert mend["arguments"]["required"] == ["item", "price"] and mend["conditions"] == {"affinity_min": 40}
 

@@ -357,6 +357,65 @@ def test_shares_facts_when_asked_about_itself() -> None:
         assert any(fact.rstrip(".") in t for t in texts)
 
 
+@pytest.mark.parametrize(
+    ("line", "fact"),
+    [
+        ("Is your anvil really from the capital?", FACTS[1]),  # "anvil" alone names the forge topic
+        ("Does your daughter want to be a bard?", FACTS[0]),
+        ("Who is Ilse?", FACTS[0]),
+    ],
+)
+def test_a_question_about_a_fact_is_answered_with_it(line: str, fact: str) -> None:
+    """"Where are you from?" got a fact about iron roses and "What's the chapel bell?" a
+    rumour: a fact is chosen by the words the question shares with it."""
+    for seed in range(4):
+        assert fact.rstrip(".") in Conversation(make_persona("intellectual"), seed=seed).say(line, NEUTRAL).text
+
+
+def test_a_topic_word_without_a_fact_to_match_still_gets_the_topic() -> None:
+    text = Conversation(make_persona("intellectual")).say("How old is your forge?", NEUTRAL).text
+    assert any(line.rstrip(".") in text for line in FORGE_LINES), text
+
+
+def test_a_statement_sharing_a_facts_words_is_not_answered_with_the_fact() -> None:
+    text = Conversation(make_persona("intellectual")).say("My daughter wants to be a bard.", NEUTRAL).text
+    assert FACTS[0].rstrip(".") not in text, text
+
+
+SAMPLE_PERSONAS = Path(__file__).resolve().parents[2] / "personas"
+
+
+@pytest.mark.parametrize("persona", ["goldie", "ansel", "sorrel", "rook", "hesper"])
+@pytest.mark.parametrize("line", ["Where are you from?", "Where did you grow up?", "So where were you born?"])
+def test_each_sample_npc_says_where_it_is_from(persona: str, line: str) -> None:
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    npc = load_personas(SAMPLE_PERSONAS).personas[persona]
+    for seed in range(3):
+        text = Conversation(npc, seed=seed).say(line).text
+        assert any(home.rstrip(".!") in text for home in npc.topics["home"].lines), (seed, text)
+
+
+@pytest.mark.parametrize(
+    ("persona", "line", "where"),
+    [
+        ("ansel", "Why don't you talk much?", "quiet"),
+        ("ansel", "Are you always this quiet?", "quiet"),
+        ("goldie", "Have you ever heard the chapel bell?", "chapel bell"),
+        ("goldie", "Who keeps the accounts at the Heron?", "accounts"),
+    ],
+)
+def test_sample_npcs_answer_questions_about_themselves_by_meaning(persona: str, line: str, where: str) -> None:
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    npc = load_personas(SAMPLE_PERSONAS).personas[persona]
+    lines = npc.topics[where].lines if where in npc.topics else [f for f in npc.facts if where in f.lower()]
+    assert lines
+    for seed in range(3):
+        text = Conversation(npc, seed=seed).say(line).text
+        assert any(x.rstrip(".!") in text for x in lines), (seed, text)
+
+
 def test_says_its_name_when_asked() -> None:
     c = ENGINE.reply(ctx_for(make_persona("sarcastic")), "Who are you?", NEUTRAL)
     assert "Bram" in c.text and "blacksmith" in c.text

@@ -74,11 +74,7 @@ async def test_an_llm_turn_composes_nothing_and_stores_the_line_the_player_saw(
     store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
 ) -> None:
     openai_fake.queue(Reply(text=LINE), Reply(text=json.dumps(OPTIONS)))
-    # Without the errand, whose `ask` line would take the first option slot (the next test).
-    ansel = registry.get("ansel")
-    plain = PersonaRegistry({**{p.id: p for p in registry.all()}, "ansel": ansel.model_copy(
-        update={"actions": {k: a for k, a in ansel.actions.items() if k != "give_errand"}})})
-    cid, engine, text = await _llm_turn(store, plain, openai_fake, {"MAIN_KEY": TEST_KEY}, "I'm Ana. How's work?")
+    cid, engine, text = await _llm_turn(store, registry, openai_fake, {"MAIN_KEY": TEST_KEY}, "I'm Ana. How's work?")
     assert text == LINE and engine.replies == 0
     rows = await store.lines(cid)
     assert rows[-1].text == LINE and rows[-1].provider == "main"
@@ -88,21 +84,6 @@ async def test_an_llm_turn_composes_nothing_and_stores_the_line_the_player_saw(
     assert state.engine.said[-1] == normalize(LINE), "the state records the provider's line"
     assert state.engine.player_name == "Ana"
     assert [o.text for o in state.options] == [o["text"] for o in OPTIONS["options"]]
-
-
-async def test_on_an_llm_turn_an_errand_the_npc_may_give_takes_the_first_option_slot(
-    store: Store, registry: PersonaRegistry, openai_fake: FakeProvider
-) -> None:
-    """A player who only clicks finds the smith's errand on the LLM path too; the other
-    options are the provider's, and the state stores what the player was shown."""
-    openai_fake.queue(Reply(text=LINE), Reply(text=json.dumps(OPTIONS)))
-    cid, _, _ = await _llm_turn(store, registry, openai_fake, {"MAIN_KEY": TEST_KEY}, "I'm Ana. How's work?")
-    conv = await store.conversation(cid)
-    assert conv is not None
-    shown = [o.text for o in ConversationState.from_json(conv.memory).options]
-    rule = registry.get("ansel").actions["give_errand"].embedded
-    assert rule is not None and shown[0] in rule.ask, shown
-    assert set(shown[1:]) <= {o["text"] for o in OPTIONS["options"]}, shown
 
 
 async def test_a_fallback_turn_composes_the_embedded_line_and_stores_it(

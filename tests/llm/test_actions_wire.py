@@ -114,7 +114,7 @@ async def test_the_line_and_its_action_come_from_one_call(
         names = [t["name"] for t in body["tools"]]
         params = body["tools"][0]["input_schema"]
         assert body["tool_choice"] == {"type": "auto"}
-    assert names == ["repair_item", "sell_item"]
+    assert names == ["repair_item", "sell_item", "give_errand"]
     assert params["required"] == ["item", "price"] and params["properties"]["price"]["minimum"] == 1
     assert [r.id for r in await ActionStore(store).pending(said_conversation(store))] == [action.id]
 
@@ -246,7 +246,7 @@ async def test_llamacpp_without_tool_calls_gets_a_structured_line_and_actions(
     assert "tools" not in body and body["response_format"]["type"] == "json_object"
     schema = body["response_format"]["schema"]
     names = [b["properties"]["name"]["const"] for b in schema["properties"]["actions"]["items"]["anyOf"]]
-    assert names == ["repair_item", "sell_item"] and schema["required"] == ["line", "actions"]
+    assert names == ["repair_item", "sell_item", "give_errand"] and schema["required"] == ["line", "actions"]
 
 
 async def test_llamacpp_structured_reply_that_is_not_the_object_falls_to_the_embedded_engine(
@@ -292,8 +292,8 @@ async def test_a_provider_is_offered_only_the_actions_possible_now(
         await d.say(cid, ASK)
         await d.say(cid, "And my axe?")
     offered = [[t["function"]["name"] for t in r.body["tools"]] for r in openai_fake.received if "tools" in r.body]
-    assert offered[0] == ["repair_item", "sell_item"]
-    assert offered[-1] == ["sell_item"]  # repair_item cools down for two turns
+    assert offered[0] == ["repair_item", "sell_item", "give_errand"]
+    assert offered[-1] == ["sell_item", "give_errand"]  # repair_item cools down for two turns
 
 
 async def test_a_prompt_only_structured_reply_that_ignores_the_format_is_the_line_without_actions(

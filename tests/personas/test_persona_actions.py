@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from sidecar.engine.actions import fired_rules
 from sidecar.engine.reading import read
 from sidecar.errors import PersonaInvalid
 from sidecar.personas.actions import INTENTS, ActionDef, ArgumentsSchema, check_args
@@ -179,16 +178,3 @@ def test_a_rules_own_words_fill_the_decided_arguments_and_skip_a_missing_one() -
     assert act.said(False, {"item": "axe", "price": 2}) == ("No axe today.",)
     assert ActionDef.model_validate({"description": "Mend it."}).said(True, {}) == ()
 
-
-def test_every_sample_ask_line_fires_its_rule() -> None:
-    """The loader checks an ask line against a rule's keywords; a rule fired by intents alone
-    (the errands' `asks_work`) is checked here, against the engine's reading."""
-    personas = load_personas(Path(__file__).resolve().parents[2] / "personas").personas
-    checked = 0
-    for persona in personas.values():
-        for name, action in persona.actions.items():
-            for line in action.embedded.ask if action.embedded else ():
-                fired = fired_rules({name: action}, line, read(line).intents)
-                assert [f.name for f in fired] == [name], (persona.id, line)
-                checked += 1
-    assert checked >= 10

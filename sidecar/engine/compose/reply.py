@@ -5,6 +5,7 @@ the goodbye.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Sequence
@@ -13,14 +14,14 @@ from sidecar.engine import requests
 from sidecar.engine import tone as tones
 from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import Call
-from sidecar.engine.compose.index import PersonaIndex, index_for, said_keyword
+from sidecar.engine.compose.index import PersonaIndex, forms, index_for, said_keyword
 from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.compose.sentence import Draft, join_items, word_count
 from sidecar.engine.reading import Reading
-from sidecar.engine.recollect import Recollection
+from sidecar.engine.recollect import Recollection, query_words
 from sidecar.engine.sentiment import Tone
 from sidecar.engine.state import Preference
-from sidecar.engine.text import normalize
+from sidecar.engine.text import normalize, tokens
 from sidecar.personas.model import PHRASE_TABLES
 from sidecar.store.memory import NewMemory
 
@@ -29,6 +30,34 @@ _MIN_CHARS = 12
 """A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
 _FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
 """Affinity bands whose farewells get a tail."""
+def relevant_facts(facts: Sequence[str], player_text: str) -> tuple[int, list[str]]:
+    """The facts the player's line asks about most, and how strongly: each content word it
+    shares with a fact (four letters or more, memory.toml's stop words left out, any plural
+    form) weighs 1, or 2 when it is long (six letters or more) or a name in the fact. "Have
+    you heard the chapel bell?" finds the chapel bell fact (3); "Can I borrow your left
+    shadow?" shares only "left" with "…left a year before finishing" (1). (0, []) when none
+    shares a word."""
+    asked = {f for w in query_words(player_text) if len(w) > 3 for f in forms(w)}
+    if not asked:
+        return 0, []
+    weighed = [(sum(w for word, w in _fact_words(fact).items() if word in asked), fact) for fact in facts]
+    most = max((n for n, _ in weighed), default=0)
+    return most, [fact for n, fact in weighed if n == most] if most else []
+
+
+@functools.lru_cache(maxsize=1024)
+def _fact_words(fact: str) -> dict[str, int]:
+    """A fact's words and the weight of each (`relevant_facts`)."""
+    names = {w.lower() for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+", fact)}
+    return {w: 2 if len(w) >= 6 or w in names else 1 for w in tokens(fact)}
+
+
+ANSWERS_A_FACT = 2
+"""A question nothing else answers is answered with a fact it weighs this much against."""
+OUTWEIGHS_A_TOPIC = 3
+"""... and with the fact rather than a topic one of its words names."""
+
+
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
 
 
@@ -119,6 +148,11 @@ def draft_reply(
 
     topics = index.topics.find(heard.tokens)
     opinions = index.opinions.find(heard.tokens)
+    # A question two words of a fact answer is about the fact, not a topic one of its words
+    # names ("Have you heard the chapel bell?" is no request for rumours).
+    fact_weight, facts_asked = relevant_facts(persona.facts, player_text) if heard.question else (0, [])
+    if fact_weight >= OUTWEIGHS_A_TOPIC and not (heard.asks_opinion and opinions):
+        topics = []
     smalltalk = next(
         (kind for kind, hit in (("how", heard.how), ("sorry", heard.sorry),
                                 ("thanks", heard.thanks), ("hello", heard.greeting)) if hit),
@@ -210,8 +244,10 @@ def draft_reply(
         d.core = again(intro)
         why.append("core:self:name")
     elif heard.asks_self:
+        # The fact the question is about, else one of the NPC opening up, else any.
         personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
-        picked = (turn.pick_fresh_line(rng, personal, mem)
+        picked = (turn.pick_fresh_line(rng, facts_asked or relevant_facts(persona.facts, player_text)[1], mem)
+                  or turn.pick_fresh_line(rng, personal, mem)
                   or turn.pick_fresh_line(rng, persona.facts, mem))
         d.core = picked if picked is not None else turn.pick(rng, turn.ph("no_facts"))
         why.append("core:fact" if picked is not None else "core:self:none")
@@ -230,6 +266,11 @@ def draft_reply(
         # Nothing in the persona answers the line, but the NPC remembers something it is about.
         d.core = recollect.bring_up(turn, rng, mem, brought)
         why.append("core:recall:longterm")
+    elif (fact_weight >= ANSWERS_A_FACT and care is None and not jab
+          and (fact := turn.pick_fresh_line(rng, facts_asked, mem)) is not None):
+        # No topic names it, but a fact of the NPC's is about it ("Who keeps the accounts?").
+        d.core = fact
+        why.append("core:fact")
     else:
         picked = turn.pick_fresh_line(rng, persona.fallbacks, mem)
         d.core = picked if picked is not None else turn.pick(rng, turn.ph("generic", voice))
