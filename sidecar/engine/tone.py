@@ -170,6 +170,13 @@ class Lexicon:
     """Words that make a comparison kind ("you sing like an angel")."""
     disparaging: float
     """Stance of a comparison aimed at the listener with nothing kind in it."""
+    sensed: frozenset[str] = frozenset()
+    """Verbs of taste and smell ("tastes", "smells"): "This ale tastes like vinegar" is said of
+    what the listener serves, so it is aimed at the listener as "your ale" would be."""
+    served: frozenset[str] = frozenset()
+    """Determiners that put the thing tasted in front of the speaker ("this", "that")."""
+    spoiled: frozenset[str] = frozenset()
+    """Words for food gone wrong that VADER does not score ("off", "sour", "stale")."""
 
 
 WILD_KEY = 3
@@ -334,6 +341,9 @@ def load_lexicon(text: str | None = None) -> Lexicon:
             phrases=PhraseIndex.build(phrases, _FILE, _contractions(raw)),
             praise=frozenset(w.lower() for w in raw["comparison"]["praise"]),
             disparaging=disparaging,
+            sensed=frozenset(w.lower() for w in raw["fare"]["sensed"]),
+            served=frozenset(w.lower() for w in raw["fare"]["served"]),
+            spoiled=frozenset(w.lower() for w in raw["fare"]["spoiled"]),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
@@ -410,6 +420,30 @@ def _disparaging(words: Sequence[str], found: Sequence[Match], lex: Lexicon) -> 
     return False
 
 
+def _slights_the_fare(words: Sequence[str], lex: Lexicon) -> bool:
+    """"This ale tastes like vinegar", "That stew smells off": a taste or smell of what is in
+    front of the speaker ("this"/"that" a few words before the verb), likened to nothing kind
+    or called spoiled. Not "The air smells like rain" (no "this"), nor "This tastes like
+    home" (kind)."""
+    for i, w in enumerate(words):
+        if w not in lex.sensed or lex.served.isdisjoint(words[max(0, i - 3) : i]):
+            continue
+        tail = [t for t in words[i + 1 : i + 6] if t not in _INTENSIFIERS]
+        if not tail:
+            continue
+        if tail[0] in {"like", "of"}:
+            rest = tail[1:]
+            if rest and not any(t in lex.praise or vader.word_valence(t) > 0 for t in rest):
+                return True
+        elif tail[0] in lex.spoiled or vader.word_valence(tail[0]) < 0:
+            return not _negated(words, i, lex)
+    return False
+
+
+_INTENSIFIERS = frozenset({"so", "really", "very", "a", "bit", "little", "kind", "sort", "rather", "quite", "too",
+                           "slightly", "totally", "absolutely", "just", "all"})
+
+
 def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = None) -> ToneReading:
     """Read one player line addressed to an NPC called `names` (its name and aliases).
 
@@ -462,9 +496,12 @@ def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = 
             fired.append(cue.name)
             confiding = confiding or cue.confiding
 
-    if not hostile and not warm and targeted and _disparaging(words, found, lex):
+    if not hostile and not warm and (
+        (targeted and _disparaging(words, found, lex)) or _slights_the_fare(words, lex)
+    ):
         hostile.append(lex.disparaging)
         fired.append(DISPARAGING)
+        targeted = True
     if hostile:
         stance = min(hostile) - EXTRA_CUE * (len(hostile) - 1)
     elif warm:

@@ -310,3 +310,17 @@ async def test_memory_in_line_false_keeps_the_separate_call(
     assert "[options]" in _system(openai_fake) and "memory:" not in _system(openai_fake)
     assert len(_extraction_calls(openai_fake)) == 1
     assert _kinds(await Dialogue(store, registry).memories.for_pair(PLAYER, "ansel"))["promise"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_an_insult_of_a_few_lines_ago_is_not_remembered_aloud_in_the_same_meeting(
+    dialogue: Dialogue, seed: int
+) -> None:
+    """"This stew tastes amazing!" after "That stew smells off." got "Oh, and I remember: you
+    insulted me: 'That stew smells off'!": within one meeting the quarrel is the arc's; a
+    later meeting may bring it up."""
+    said = await _meeting(dialogue, ["That stew smells off.", "This stew tastes amazing!", "Tell me about the stew."],
+                          persona="goldie", seed=seed)
+    assert not any("insulted" in s for s in said), said
+    kinds = _kinds(await dialogue.memories.for_pair(PLAYER, "goldie"))
+    assert len(kinds["quarrel"]) == 1 and "smells off" in kinds["quarrel"][0]

@@ -235,3 +235,29 @@ def test_a_plain_yes_no_question_is_no_insult_by_vader_alone(line: str) -> None:
     "witch"); an insult in a question is a cue's ("Are you stupid?")."""
     assert read(line, ("Sorrel",)).stance_label != "hostile"
     assert read("Are you stupid?", ("Sorrel",)).stance_label == "hostile"
+
+
+@pytest.mark.parametrize(
+    ("line", "hostile"),
+    [
+        ("This ale tastes like vinegar.", True),
+        ("This cider tastes like dishwater.", True),
+        ("That stew smells off.", True),
+        ("This stew tastes really bad.", True),
+        ("These pies taste a bit stale.", True),
+        ("This room smells musty.", True),
+        ("This tastes like home.", False),  # kind
+        ("This soup tastes amazing!", False),
+        ("The air smells like rain.", False),  # no "this": not what the listener serves
+        ("That doesn't taste bad at all.", False),
+        ("My cloak smells like wet dog.", False),
+    ],
+)
+def test_slighting_what_the_npc_serves_is_aimed_at_the_npc(line: str, hostile: bool) -> None:
+    """"This cider tastes like vinegar" to the innkeeper was no insult (a comparison needed
+    "your"): a taste or smell of "this" or "that", likened to nothing kind or called spoiled,
+    is said of what the listener serves."""
+    r = read(line, ("Goldie",))
+    assert (r.stance_label == "hostile") is hostile, (r.stance, r.cues)
+    if hostile:
+        assert r.targeted and "disparaging" in r.cues

@@ -46,12 +46,13 @@ def _load() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 
 
 PHRASES = _load()
-BRING_UP = frozenset({"promise", "gift", "favour", "quarrel", "event"})
+BRING_UP = frozenset({"promise", "gift", "favour", "event"})
 """Kinds mentioned when relevant to the player's line (a secret is never said aloud
 unprompted; names have their own answer)."""
-BRING_UP_EARLIER = frozenset({"like", "dislike"})
-"""Kinds mentioned when relevant only if told in an earlier meeting (within one conversation
-the engine's own memory brings likes up)."""
+BRING_UP_EARLIER = frozenset({"like", "dislike", "quarrel"})
+"""Kinds mentioned when relevant only if told in an earlier meeting: within one conversation
+the engine's own memory brings likes up, and an insult of a few lines ago is the arc's and
+the reaction's ("Oh, I remember: you insulted me!" right after a compliment of the stew)."""
 _NAME_IN_TEXT = re.compile(r"\b(?:name\s+is|name's|called|named|goes\s+by)\s+([^\W\d_][\w'-]*)", re.IGNORECASE)
 
 
