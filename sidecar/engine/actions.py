@@ -137,6 +137,7 @@ def _parse_args(raw: Mapping[str, Any] | str) -> tuple[Mapping[str, Any], str | 
 
 
 CONDITION = "condition: "
+LIMIT = "limit: "
 """How a verdict's problem starts when a condition (not a limit) refused the action."""
 
 
@@ -181,12 +182,12 @@ def limit_problem(name: str, action: ActionDef, s: Situation) -> str | None:
     if not earlier:
         return None
     if lim.once_per_conversation:
-        return "limit: once per conversation, already decided"
+        return f"{LIMIT}once per conversation, already decided"
     last = max(earlier, key=lambda d: (d.turn, d.at))
     if lim.cooldown_turns and s.turn - last.turn <= lim.cooldown_turns:
-        return f"limit: cooldown of {lim.cooldown_turns} turns (last on turn {last.turn})"
+        return f"{LIMIT}cooldown of {lim.cooldown_turns} turns (last on turn {last.turn})"
     if lim.cooldown_s and s.now - last.at < lim.cooldown_s:
-        return f"limit: cooldown of {lim.cooldown_s:g}s"
+        return f"{LIMIT}cooldown of {lim.cooldown_s:g}s"
     return None
 
 

@@ -72,7 +72,8 @@ class TurnInput:
     """Options that ask for an action the speaker may still decide (its rule's `ask`), first
     of the answer options' candidates: a player who only clicks finds the way to it too."""
     not_yet: tuple[str, ...] = ()
-    """The refused rules' own words for "not yet" (`[actions.NAME.embedded] not_yet`), said
+    """The refused rules' own words for "not yet" (`[actions.NAME.embedded] not_yet`, or
+    `again` when a limit refused it), said
     instead of the general "not now" when there are any."""
     actions_decided: bool = False
     """A persona rule decides an action from this line: the embedded engine does not answer

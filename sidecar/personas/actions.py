@@ -213,10 +213,14 @@ class EmbeddedRule(_Strict):
     agree: list[SaidLine] = Field(default_factory=list, max_length=8)
     """What the NPC says deciding it on a yes to its `quote` or `offer` ("One {item}, then. I'll fetch
     it."), `{arg}` as decided. Without any, a general "Right. I'll see to it."."""
+    again: list[SaidLine] = Field(default_factory=list, max_length=8)
+    """... when the rule fires but a limit holds the action back: done already in this
+    conversation, or cooling down ("You've got the blue room already, petal!"). Without any,
+    a general "not now" line."""
     not_yet: list[SaidLine] = Field(default_factory=list, max_length=8)
     """... when the rule fires but a condition (affinity, goal, world fact) refuses the action
     for now ("The gate? Convince me first."). Without any, a general "not now" line; a limit
-    (once per conversation, a cooldown) always gets the general line."""
+    (once per conversation, a cooldown) gets the rule's `again` lines, else the general one."""
 
     @model_validator(mode="after")
     def _triggers(self) -> EmbeddedRule:
@@ -273,7 +277,7 @@ class ActionDef(_Strict):
                 if name not in self.arguments.properties:
                     raise ValueError(f"embedded rule names argument {name!r}, which is not in `arguments.properties`")
             rule = self.embedded
-            for line in [*rule.done, *rule.failed, *rule.not_yet, *rule.quote, *rule.offer, *rule.agree]:
+            for line in [*rule.done, *rule.failed, *rule.not_yet, *rule.again, *rule.quote, *rule.offer, *rule.agree]:
                 for name in _PLACEHOLDER.findall(line):
                     if name not in self.arguments.properties:
                         raise ValueError(
@@ -305,9 +309,12 @@ class ActionDef(_Strict):
         """The rule's own lines for deciding it on a yes to its quote, filled."""
         return _filled(self.embedded.agree, args) if self.embedded is not None else ()
 
-    def not_yet(self, args: Mapping[str, Any]) -> tuple[str, ...]:
-        """The rule's own lines for a request its conditions refuse now, filled from `args`."""
-        return _filled(self.embedded.not_yet, args) if self.embedded is not None else ()
+    def not_yet(self, args: Mapping[str, Any], *, limited: bool = False) -> tuple[str, ...]:
+        """The rule's own lines for a request its conditions refuse now (`limited`: a limit
+        holds it back, its `again` lines), filled from `args`."""
+        if self.embedded is None:
+            return ()
+        return _filled(self.embedded.again if limited else self.embedded.not_yet, args)
 
 
 def _filled(lines: Sequence[str], args: Mapping[str, Any]) -> tuple[str, ...]:

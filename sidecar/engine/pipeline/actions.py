@@ -27,6 +27,7 @@ from dataclasses import replace
 
 from sidecar.engine.actions import (
     CONDITION,
+    LIMIT,
     ActionRegistry,
     Decided,
     Exchange,
@@ -121,13 +122,13 @@ class Act:
 
     @staticmethod
     def _not_yet(ruled: Sequence[Verdict], available: Mapping[str, ActionDef]) -> tuple[str, ...]:
-        # Only a condition refusal has the persona's own "not yet" words: a limit means it
-        # was done already or just now, and "convince me first" would be wrong then.
+        # A condition refusal has the rule's "not yet" words, a limit its "again" words: a
+        # limit means it was done already or just now, and "convince me first" would be wrong.
         return tuple(
             line
             for v in ruled
-            if v.problem is not None and v.problem.startswith(CONDITION) and v.name in available
-            for line in available[v.name].not_yet(v.args)
+            if v.problem is not None and v.problem.startswith((CONDITION, LIMIT)) and v.name in available
+            for line in available[v.name].not_yet(v.args, limited=v.problem.startswith(LIMIT))
         )
 
     @staticmethod
