@@ -124,6 +124,18 @@ _UNAMUSED = re.compile(
     r"|heard\s+(?:it|that\s+one)\s+before)\b",
     re.IGNORECASE,
 )
+# The whole line praises what the NPC just did ("That was beautiful.", "Bravo!"): a
+# compliment to the song or the story, not a topic ("beautiful" is Rook's romance keyword).
+_FINE = (r"(?:beautiful|lovely|wonderful|amazing|brilliant|gorgeous|perfect|incredible|marvell?ous|magnificent"
+         r"|stunning|moving|great|superb|splendid|delightful|fantastic|excellent|fabulous|sublime|haunting)")
+_APPLAUDS = re.compile(
+    r"^\W*(?:(?:oh|wow|ah|my|gosh)\W+)*(?:(?:that|this|it)(?:'s|\s+was|\s+is)\s+"
+    r"(?:so\s+|really\s+|truly\s+|just\s+|absolutely\s+|quite\s+)*)?" + _FINE
+    + r"(?:\W+(?:thank\s+you|thanks)|\W+(?:just\s+)?" + _FINE + r")*\W*$"
+    r"|^\W*(?:bravo|well\s+(?:played|sung|told)|what\s+a\s+(?:lovely\s+|beautiful\s+|great\s+)?"
+    r"(?:song|tune|story|voice|performance))\W*$",
+    re.IGNORECASE,
+)
 # What something costs: "How much for a room?", "What would it cost to mend my sword?".
 # Not "How much do you love me?" or "How much longer?".
 _ASKS_PRICE = re.compile(
@@ -275,6 +287,8 @@ class Reading:
     asks_price: bool = False
     """Asks what something costs ("How much for a room?"): a persona rule with a `quote`
     names its price instead of deciding the action."""
+    applauds: bool = False
+    """The whole line praises what the NPC just did ("That was beautiful.", "Bravo!")."""
     asks_work: bool = False
     """Offers to work for the NPC ("Do you have any work for me?", "Can I help with
     anything?"): a persona rule with `offer` lines proposes its errand."""
@@ -304,7 +318,7 @@ class Reading:
             "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
             "asks_joke": self.asks_joke, "more": self.more, "laughs": self.laughs,
             "unamused": self.unamused, "asks_price": self.asks_price, "agrees": self.agrees,
-            "asks_work": self.asks_work,
+            "asks_work": self.asks_work, "applauds": self.applauds,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -398,6 +412,7 @@ def _read(text: str) -> Reading:
         more=bool(_MORE.match(stripped)),
         asks_price=bool(_ASKS_PRICE.search(text)),
         asks_work=bool(_ASKS_WORK.search(text)),
+        applauds=bool(_APPLAUDS.match(stripped)),
         agrees=bool(_AGREES.match(stripped)) and not _DECLINES.search(stripped),
         laughs=not unamused and bool(_LAUGHS.search(text)),
         unamused=unamused,

@@ -358,6 +358,9 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "jokes_told": PhraseTable("Asked for a joke, the persona told each of its jokes moments ago.", _FILL, voiced=True),
     "joke_laughed": PhraseTable("The player laughed at the joke the persona just told.", _FILL, voiced=True),
     "joke_flopped": PhraseTable("The joke the persona just told fell flat.", _FILL, voiced=True),
+    "applause": PhraseTable(
+        'The whole line praises what the persona just did ("That was beautiful.", "Bravo!").', _FILL, voiced=True
+    ),
     "no_work": PhraseTable(
         "Asked for work, the persona has no errand to give (none declared, or given already).", _FILL, voiced=True
     ),

@@ -910,3 +910,25 @@ def test_a_line_opening_with_a_stage_direction_is_capitalised_after_it() -> None
     """"*rubs the back of his neck* traveller. Hello." (Ansel's greeting after his lead quirk)."""
     assert clean("*rubs the back of his neck* traveller. hello.") == "*rubs the back of his neck* Traveller. Hello."
     assert clean("I said *softly* that it was fine.") == "I said *softly* that it was fine."
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_praise_of_the_song_is_thanked_not_taken_for_the_romance_topic(seed: int) -> None:
+    """"That was beautiful." after Rook's song got his love-topic line ("Everyone in this
+    village is in love with someone…": "beautiful" is one of its keywords)."""
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    rook = load_personas(SAMPLE_PERSONAS).personas["rook"]
+    conv = Conversation(rook, seed=seed)
+    conv.say("Sing me something, would you?")
+    praised = conv.say("That was beautiful.")
+    assert "core:applause" in praised.notes, praised.notes
+    assert not any(line in praised.text for line in rook.topics["love"].lines), praised.text
+
+
+def test_praise_right_after_a_joke_is_its_laugh() -> None:
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    conv = Conversation(load_personas(SAMPLE_PERSONAS).personas["goldie"], seed=2)
+    conv.say("Tell me a joke.")
+    assert "core:joke:laughed" in conv.say("That was brilliant!").notes

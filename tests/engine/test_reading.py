@@ -266,3 +266,23 @@ def test_every_accept_option_reads_as_a_yes() -> None:
 )
 def test_offering_to_work_for_the_npc(line: str, work: bool) -> None:
     assert read(line).asks_work is work
+
+
+@pytest.mark.parametrize(
+    ("line", "applauds"),
+    [
+        ("That was beautiful.", True),
+        ("Wow, that was amazing!", True),
+        ("That was beautiful, thank you!", True),
+        ("Bravo!", True),
+        ("What a lovely song!", True),
+        ("Well played.", True),
+        ("That was beautiful but sad.", False),
+        ("The weather is beautiful.", False),
+        ("You are beautiful.", False),  # a compliment to the NPC, read by the tone
+        ("That was a beautiful day.", False),
+        ("It's lovely weather.", False),
+    ],
+)
+def test_praising_what_the_npc_just_did(line: str, applauds: bool) -> None:
+    assert read(line).applauds is applauds

@@ -176,11 +176,11 @@ def draft_reply(
         return turn.pick(rng, turn.ph("exhausted", voice), mem, addr, kw=kw)
 
     # What follows a joke the NPC just told: another ("Another one!"), a laugh or a groan.
-    after_joke = (heard.more or heard.laughs or heard.unamused) and turn.just_said(persona.jokes, mem)
+    after_joke = (heard.more or heard.laughs or heard.unamused or heard.applauds) and turn.just_said(persona.jokes, mem)
     joke = heard.asks_joke or (heard.more and after_joke)
     landed: str | None = None
     if after_joke and not joke:
-        landed = "flopped" if heard.unamused else "laughed" if heard.laughs else None
+        landed = "flopped" if heard.unamused else "laughed" if heard.laughs or heard.applauds else None
     # The core: the one thing this reply is about.
     opinion = persona.opinions[opinions[0]] if opinions else None
     if heard.asks_name:
@@ -204,6 +204,10 @@ def draft_reply(
     elif landed is not None:
         d.core = again(turn.pick(rng, turn.ph(f"joke_{landed}", voice), mem, addr))
         why.append(f"core:joke:{landed}")
+    elif heard.applauds:
+        # "That was beautiful." after the song: thanks for the praise, not Rook's romance topic.
+        d.core = again(turn.pick(rng, turn.ph("applause", voice), mem, addr))
+        why.append("core:applause")
     elif heard.asks_work:
         # "Any work for me?" with no errand to give (a rule's `offer`, said instead of this
         # line when there is one): not the NPC's own work topic, nor "not my trade".
