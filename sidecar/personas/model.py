@@ -412,6 +412,11 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
         "In a scene, the answer to the joke the NPC {to} just told, by leaning (argue: a groan).",
         _FILL | {"to"}, voiced=True, keys=_LEANINGS, file="scene.toml",
     ),
+    "scene_aside": PhraseTable(
+        "In a scene, the whole answer to the NPC {to} when the speaker has nothing of its own to add and"
+        " leans neither way.",
+        _FILL | {"to"}, voiced=True, file="scene.toml",
+    ),
     "ask_subject": PhraseTable("Option: ask about subject {s}.", _OPTION, file="options.toml", extensible=False),
     "ask_opinion": PhraseTable("Option: ask the NPC's opinion of {s}.", _OPTION, file="options.toml", extensible=False),
     "ask_generic": PhraseTable("Option: ask, when nothing better fits.", file="options.toml", extensible=False),

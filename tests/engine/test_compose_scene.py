@@ -375,3 +375,39 @@ def test_a_joke_is_handed_on_without_a_claim_to_agree_or_argue_with(village: Per
         # Handed on neutrally, or not at all when the joke itself names her.
         assert "scene:handoff:neutral" in made.notes or "Goldie" in made.text, made.notes
         assert not any(n in made.notes for n in ("scene:handoff:argue", "scene:handoff:agree")), made.notes
+
+
+def test_with_nothing_to_add_and_no_leaning_the_aside_is_said_to_the_npc(village: PersonaSet) -> None:
+    """Live scene: "Oh, Rook! *wipes a tankard thoughtfully* Can't say I follow, petal." —
+    Goldie's fallback, meant for the player, said to Rook. An aside to the NPC it answers is
+    the whole line now."""
+    p = village.personas
+    asides = 0
+    for a in p.values():
+        for b in p.values():
+            if a.id == b.id:
+                continue
+            before = Answering(b.id, b.name, "Glorp fnarg wibble, as they say.")
+            for seed in range(1, 4):
+                cue = make_cue(a, [b.id], [a, b], player_name="Wren", answering=before)
+                made = say(a, cue, "glorp fnarg wibble", seed)
+                assert not any(f in made.text for f in a.fallbacks), made.text
+                if "scene:answer:neutral" in made.notes and "core:fallback" in made.notes:
+                    voice = tune(a, 50).voice
+                    assert made.text in [line.replace("{to}", b.name) for line in BUNDLED("scene_aside", voice)]
+                    asides += 1
+    assert asides >= 3
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_a_later_speaker_answers_the_players_question_before_a_word_of_the_line_it_answers(
+    village: PersonaSet, seed: int
+) -> None:
+    """Live scene, "Goldie, Rook, what do you think of Ansel?": Rook answered Goldie's "Heart
+    like a feather bed…" with his romance topic ("heart") instead of his opinion of Ansel."""
+    p = village.personas
+    text = "Goldie, Rook, what do you think of Ansel?"
+    before = Answering("goldie", "Goldie", p["goldie"].opinions["ansel"])
+    cue = make_cue(p["rook"], ["goldie"], [p["rook"], p["goldie"]], player_name="Wren", answering=before)
+    made = say(p["rook"], cue, text, seed)
+    assert "core:opinion:ansel" in made.notes, (made.notes, made.text)

@@ -158,8 +158,12 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     spoken_to = _spoken_to(ctx, cue)
     heard = tokens(without_names(player_text, [persona, *cue.present], keep_subjects=True))
     answered_words = tokens(without_names(answered.text, spoken_to))
-    topics = index.topics.find(heard) or index.topics.find(answered_words)
-    opinions = index.opinions.find(heard) or index.opinions.find(answered_words)
+    # What the player asked comes first: "Goldie, Rook, what do you think of Ansel?" is
+    # answered by Rook's opinion of Ansel, not by his romance topic on a word of Goldie's line.
+    asked_topics, asked_opinions = index.topics.find(heard), index.opinions.find(heard)
+    topics = asked_topics or index.topics.find(answered_words)
+    opinions = asked_opinions or index.opinions.find(answered_words)
+    opinion_first = bool(asked_opinions) and not asked_topics
     lean = _leaning_toward(ctx, cue, answered.speaker, answered)
     to_next = cue.addressees[0] if cue.addressees and cue.addressees[0].id != answered.speaker else None
     notes = [f"voice:{turn.voice}", f"scene:answer:{lean}"]
@@ -187,6 +191,11 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
             # "Rook, what do you think of Goldie?": Goldie, answering Rook, speaks of herself.
             core = turn.pick_fresh_line(rng, personal, mem)
             why = "core:fact"
+        if core is None and opinion_first:
+            said = turn.render(persona.opinions[opinions[0]], mem)
+            if not turn.said_recently(said):
+                core, why = said, f"core:opinion:{opinions[0]}"
+                mem.note_core(normalize(said))
         if core is None and topics:
             lines = persona.topics[topics[0]].lines
             # Not a line about the one it speaks to: "Rook. I lent Rook…" talks past him.
@@ -205,8 +214,11 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
             # Ansel is right."); a fallback after it reads as said to the player.
             d.core, d.reaction = d.reaction, ""
         elif core is None:
-            # A neutral reaction alone is a stammer ("Oh, Sorrel…"): the fallback goes with it.
-            d.core = turn.pick_fresh_line(rng, persona.fallbacks, mem) or turn.pick(rng, turn.ph("generic", turn.voice))
+            # A neutral reaction alone is a stammer ("Oh, Sorrel…"), and the persona's
+            # fallbacks are said to the player ("Can't say I follow, petal"): an aside to the
+            # NPC it answers is the whole line.
+            d.core = turn.pick(rng, turn.ph("scene_aside", turn.voice), mem, "", to=answered.name)
+            d.reaction = ""
         else:
             d.core = core
         if to_next is None:
