@@ -238,7 +238,7 @@ class ToneReading:
         return self.stance_label == "hostile" and any(c in _HOSTILE for c in self.cues)
 
 
-_SAD = frozenset({"grief", "fear", "confession", "bad_news", "sympathy"})
+_SAD = frozenset({"grief", "fear", "confession", "bad_news", "ailment", "sympathy"})
 _HOSTILE = frozenset({"insult", "jab", "contempt", "sarcasm", "threat", DISPARAGING})
 
 

@@ -338,9 +338,10 @@ _FILL = frozenset({"addr", "npc", "role", "pname"})
 the NPC's name, {role} its role, {pname} the name the player gave."""
 _LIKE = _FILL | {"verb", "like"}
 _OPTION = frozenset({"s"})
-_TONES = ("friendly", "rude", "sympathy", "comfort")
+_TONES = ("friendly", "rude", "sympathy", "comfort", "concern")
 """Reaction keys: the player's stance toward the NPC (engine/tone.py) is warm (friendly) or
-hostile (rude); sad news told without hostility gets sympathy, a fear gets comfort."""
+hostile (rude); sad news told without hostility gets sympathy, a fear comfort, the player's
+own hurt or illness concern."""
 
 _LEANINGS = ("agree", "argue", "neutral")
 """Scene keys: how the speaker leans toward the NPC it speaks to (engine/scene/cue.py)."""
@@ -391,7 +392,7 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "again": PhraseTable("A bank answer said moments ago.", _FILL, voiced=True),
     "exhausted": PhraseTable("Every line of topic {kw} was said recently.", _FILL | {"kw"}, voiced=True),
     "react": PhraseTable(
-        "Reaction to the player's tone: friendly, rude; sympathy for sad news, comfort for a fear.",
+        "Reaction to the player's tone: friendly, rude; sympathy for sad news, comfort for a fear, concern for a hurt.",
         _FILL, voiced=True, keys=_TONES,
     ),
     "guarded_react": PhraseTable("Reaction to the player's tone at low affinity (same keys as react).", keys=_TONES),

@@ -128,8 +128,27 @@ def test_sympathy_is_not_followed_by_a_topic_quip(pid: str, line: str) -> None:
 @pytest.mark.parametrize("pid", sorted(SAMPLES))
 def test_a_lost_pet_a_lost_thing_an_illness_or_a_hurt_gets_sympathy(pid: str, line: str) -> None:
     c = _say(pid, line, 3)
-    assert "care:sympathy" in c.notes, (line, c.text, c.notes)
+    # A hurt or an illness of the player's own is answered with concern, sympathy's lighter
+    # key ("That is a heavy thing to carry" was said to a sprained ankle).
+    assert "care:sympathy" in c.notes or "care:concern" in c.notes, (line, c.text, c.notes)
     assert not any(f in c.text for f in SAMPLES[pid].fallbacks), c.text
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    ("I hurt my ankle falling off a fence.", "concern"),
+    ("I fell and broke my arm.", "concern"),
+    ("I've had a fever for three days.", "concern"),
+    ("My grandmother passed away this morning.", "sympathy"),
+    ("My house burned down and my father is hurt.", "sympathy"),  # bad news beside the hurt
+    ("I'm scared of the dark.", "comfort"),
+])
+@pytest.mark.parametrize("pid", sorted(SAMPLES))
+def test_a_hurt_gets_concern_and_a_loss_condolences(pid: str, line: str, kind: str) -> None:
+    c = _say(pid, line, 3)
+    assert f"care:{kind}" in c.notes, (line, c.text, c.notes)
+    grief_words = ("condolence", "heavy thing", "grief")
+    if kind == "concern":
+        assert not any(w in c.text.lower() for w in grief_words), c.text
 
 
 @pytest.mark.parametrize("line", [

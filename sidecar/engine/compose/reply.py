@@ -75,12 +75,14 @@ def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str, news
 
 
 def care(reading: tones.ToneReading) -> str | None:
-    """`comfort` for a fear, `sympathy` for grief, bad news or a confession (told without
-    hostility), else None."""
+    """`comfort` for a fear, `concern` for the player's own hurt or illness, `sympathy` for
+    grief, bad news or a confession (told without hostility), else None."""
     if not reading.sad_news:
         return None
     cues = set(reading.cues)
-    return "comfort" if "fear" in cues and not cues & {"grief", "bad_news"} else "sympathy"
+    if cues & {"grief", "bad_news", "confession"}:
+        return "sympathy"
+    return "comfort" if "fear" in cues else "concern" if "ailment" in cues else "sympathy"
 
 
 def reaction(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str,
