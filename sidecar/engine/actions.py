@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -298,6 +299,21 @@ def _rule_args(rule: EmbeddedRule, words: Sequence[str]) -> dict[str, Any] | Non
     return args
 
 
+def proposed_in(actions: Mapping[str, ActionDef], npc_text: str) -> bool:
+    """Whether `npc_text` holds one of the rules' quotes or offers (their words between the
+    `{arg}`s, as said): the NPC named a price or an errand, so a no answers it."""
+    for action in actions.values():
+        rule = action.embedded
+        for template in (*rule.quote, *rule.offer) if rule is not None else ():
+            chunk = max(_PLACEHOLDER_SPLIT.split(template), key=len).strip()
+            if len(chunk) >= 12 and holds(npc_text, chunk):
+                return True
+    return False
+
+
+_PLACEHOLDER_SPLIT = re.compile(r"\{\w+\}")
+
+
 @dataclass(frozen=True)
 class Exchange:
     """The player's line before the NPC's last one, and that NPC line: what a yes answers."""
@@ -458,6 +474,7 @@ __all__ = [
     "Ruled",
     "accept_options",
     "embedded_rules",
+    "proposed_in",
     "fired_rules",
     "cue_for",
     "Decided",

@@ -159,6 +159,13 @@ _DECLINES = re.compile(
     r"|maybe\s+later|no|never\s+mind)\b",
     re.IGNORECASE,
 )
+# A no to what the NPC just offered ("No thanks.", "Not today.", "Maybe later."), at the start.
+_NO_TO_OFFER = re.compile(
+    r"^\W*(?:(?:oh|well|hm+|um+|ah|sorry)\W+)*(?:no|nah|nope|not\s+(?:today|now|yet|this\s+time)"
+    r"|maybe\s+(?:later|another\s+time|not)|i'?ll\s+pass|pass|another\s+time|no\s+thank\s+you|no\s+thanks?"
+    r"|i\s+(?:can't|cannot|won't|don't\s+think\s+so)|(?:i'd|i\s+would)\s+rather\s+not|i'm\s+(?:good|fine)(?=\W*$|,))\b",
+    re.IGNORECASE,
+)
 # The whole line asks for the same again: a joke after a joke ("Ha! Another one!").
 _MORE = re.compile(
     r"^\W*(?:(?:ha(?:ha)*|heh|oh|ok(?:ay)?|good\s+one|nice)\W+)*"
@@ -287,6 +294,8 @@ class Reading:
     asks_price: bool = False
     """Asks what something costs ("How much for a room?"): a persona rule with a `quote`
     names its price instead of deciding the action."""
+    declines: bool = False
+    """Says no to what the NPC just offered ("No thanks.", "Not today.", "Maybe later.")."""
     applauds: bool = False
     """The whole line praises what the NPC just did ("That was beautiful.", "Bravo!")."""
     asks_work: bool = False
@@ -318,7 +327,7 @@ class Reading:
             "flirts": self.flirts, "asks_only": self.asks_only, "asks_memory": self.asks_memory,
             "asks_joke": self.asks_joke, "more": self.more, "laughs": self.laughs,
             "unamused": self.unamused, "asks_price": self.asks_price, "agrees": self.agrees,
-            "asks_work": self.asks_work, "applauds": self.applauds,
+            "asks_work": self.asks_work, "applauds": self.applauds, "declines": self.declines,
         }
         return frozenset(k for k, v in flags.items() if v)
 
@@ -413,6 +422,7 @@ def _read(text: str) -> Reading:
         asks_price=bool(_ASKS_PRICE.search(text)),
         asks_work=bool(_ASKS_WORK.search(text)),
         applauds=bool(_APPLAUDS.match(stripped)),
+        declines=bool(_NO_TO_OFFER.match(stripped)) and not _AGREES.match(stripped),
         agrees=bool(_AGREES.match(stripped)) and not _DECLINES.search(stripped),
         laughs=not unamused and bool(_LAUGHS.search(text)),
         unamused=unamused,

@@ -51,6 +51,10 @@ HOSTILE = -0.05
 VADER_STANCE = 0.6
 """Share of VADER's compound taken as stance for a targeted line no cue explains."""
 VADER_STANCE_MIN = 0.3
+_REFUSALS = frozenset({"no", "nah", "nope"})
+PLAIN_NO_WORDS = 4
+"""A line this short that starts with a no ("No thanks.") is a refusal, whatever VADER makes
+of it: no stance toward the listener (an insult in it is a cue's: "No, you idiot.")."""
 _YES_NO = frozenset({"are", "is", "do", "does", "did", "was", "were", "have", "has", "can", "could", "will", "would"})
 """First words of a yes/no question: VADER's reading of one is no stance toward the listener."""
 """|compound| a targeted line needs before VADER alone gives it a stance."""
@@ -386,7 +390,13 @@ def _phrase_at(words: Sequence[str], i: int, phrase: _Phrase) -> bool:
 
 
 def _negated(words: Sequence[str], i: int, lex: Lexicon) -> bool:
-    return any(w in lex.negations or w.endswith("n't") for w in words[max(0, i - lex.window) : i])
+    # "no" turns round only the word right after it ("you're no idiot"): "No, you idiot." is
+    # a "no" and then an insult.
+    start = max(0, i - lex.window)
+    return any(
+        (w in lex.negations and (w != "no" or k == i - 1)) or w.endswith("n't")
+        for k, w in enumerate(words[start:i], start)
+    )
 
 
 def _targeted(words: Sequence[str], names: tuple[str, ...], lex: Lexicon) -> bool:
@@ -507,7 +517,8 @@ def read(text: str, names: Sequence[str] = (), *, sentiment: Sentiment | None = 
     elif warm:
         stance = max(warm) + EXTRA_CUE * (len(warm) - 1)
     elif (targeted and not valence_weights and not owned and abs(compound) >= VADER_STANCE_MIN
-          and not (compound < 0 and words[0] in _YES_NO and text.rstrip().endswith("?"))):
+          and not (compound < 0 and words[0] in _YES_NO and text.rstrip().endswith("?"))
+          and not (compound < 0 and words[0] in _REFUSALS and len(words) <= PLAIN_NO_WORDS)):
         # VADER's "awful" in "I've got an awful cough, do you have…" is the cough's, not a
         # stance: a hard word on the speaker's own trouble leaves the stance to the cues. Nor
         # is a hard word in a plain yes/no question ("Are you a witch?" to the herbalist):

@@ -44,7 +44,7 @@ INTENTS = frozenset(
         "goodbye", "asks_name", "asks_likes", "asks_npc_name", "asks_self", "asks_opinion", "greeting",
         "thanks", "how", "sorry", "question", "affection", "addressed", "requests", "flirts", "asks_only",
         "asks_joke", "more", "laughs", "unamused", "asks_price", "agrees", "asks_work",
-        "applauds",
+        "applauds", "declines",
     }
 )  # fmt: skip
 """What `[actions.NAME.embedded] intents` may name: the flags of the player's line as the

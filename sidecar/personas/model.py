@@ -359,6 +359,10 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "jokes_told": PhraseTable("Asked for a joke, the persona told each of its jokes moments ago.", _FILL, voiced=True),
     "joke_laughed": PhraseTable("The player laughed at the joke the persona just told.", _FILL, voiced=True),
     "joke_flopped": PhraseTable("The joke the persona just told fell flat.", _FILL, voiced=True),
+    "declined": PhraseTable(
+        "The player said no to the price or the errand the persona just named (a rule's quote or offer).",
+        _FILL, voiced=True,
+    ),
     "applause": PhraseTable(
         'The whole line praises what the persona just did ("That was beautiful.", "Bravo!").', _FILL, voiced=True
     ),

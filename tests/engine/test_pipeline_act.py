@@ -358,3 +358,22 @@ async def test_without_an_errand_asked_for_work_the_npc_says_so_not_its_own_work
     said = await dlg.say(cid, "Do you have any work for me?")
     assert said.actions == ()
     assert any(n in said.line.text for n in NO_WORK), said.line.text
+
+
+DECLINED = {
+    line.split("{")[0].rstrip(", ")[:16] for lines in read_toml("phrases.toml")["declined"].values() for line in lines
+}
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_a_no_to_a_price_or_an_errand_is_answered_as_a_no(dialogue: Dialogue, seed: int) -> None:
+    """Live: "No, sorry, not today." to Sorrel's errand got "Thank you. That is gracious." (the
+    "sorry" read as an apology), and "No thanks." to Goldie's price got "Well, that was rude!"."""
+    for persona, ask, no in (("sorrel", "Do you have any work for me?", "No, sorry, not today."),
+                             ("goldie", "How much for a room?", "No thanks.")):
+        cid = (await dialogue.start(persona, "p1", seed=seed)).conversation
+        await dialogue.say(cid, ask)
+        said = await dialogue.say(cid, no)
+        assert said.actions == ()
+        assert any(d in said.line.text for d in DECLINED), said.line.text
+        assert said.affinity.delta >= 0, said.affinity

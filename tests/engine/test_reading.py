@@ -286,3 +286,23 @@ def test_offering_to_work_for_the_npc(line: str, work: bool) -> None:
 )
 def test_praising_what_the_npc_just_did(line: str, applauds: bool) -> None:
     assert read(line).applauds is applauds
+
+
+@pytest.mark.parametrize(
+    ("line", "declines"),
+    [
+        ("No, sorry, not today.", True),
+        ("No thanks.", True),
+        ("Nah.", True),
+        ("Maybe later.", True),
+        ("I'll pass.", True),
+        ("Sorry, I can't.", True),
+        ("Yes please.", False),
+        ("Nobody knows.", False),
+        ("Nothing, really.", False),
+        ("Now then.", False),
+        ("I'm good at fishing.", False),
+    ],
+)
+def test_saying_no_to_an_offer(line: str, declines: bool) -> None:
+    assert read(line).declines is declines

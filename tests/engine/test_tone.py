@@ -261,3 +261,18 @@ def test_slighting_what_the_npc_serves_is_aimed_at_the_npc(line: str, hostile: b
     assert (r.stance_label == "hostile") is hostile, (r.stance, r.cues)
     if hostile:
         assert r.targeted and "disparaging" in r.cues
+
+
+@pytest.mark.parametrize(
+    ("line", "stance"),
+    [
+        ("No thanks.", "neutral"),  # VADER's -0.34 was read as rudeness to the innkeeper's offer
+        ("Nah.", "neutral"),
+        ("No, you idiot.", "hostile"),  # was "reassurance": the "no" turned the insult round
+        ("No, you are useless.", "hostile"),
+        ("You are no idiot.", "warm"),
+        ("You are not useless.", "warm"),
+    ],
+)
+def test_a_plain_no_is_no_stance_and_no_negates_only_the_word_after_it(line: str, stance: str) -> None:
+    assert read(line, ("Goldie",)).stance_label == stance

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from sidecar.engine import requests
 from sidecar.engine import tone as tones
+from sidecar.engine.actions import proposed_in
 from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import PersonaIndex, forms, index_for, said_keyword
@@ -177,6 +178,12 @@ def draft_reply(
             extras.append(turn.pick(rng, turn.ph("hooks", voice), mem, addr, kw=hook))
         return turn.pick(rng, turn.ph("exhausted", voice), mem, addr, kw=kw)
 
+    # "No thanks." to the price or the errand the NPC just named: the no is the answer (not
+    # "Thank you. That is gracious." to the "sorry" in "No, sorry, not today.").
+    last = turn.ctx.last_exchange() if heard.declines else None
+    declined = last is not None and proposed_in(persona.actions, last[1])
+    if declined:
+        smalltalk = None
     # What follows a joke the NPC just told: another ("Another one!"), a laugh or a groan.
     after_joke = (heard.more or heard.laughs or heard.unamused or heard.applauds) and turn.just_said(persona.jokes, mem)
     joke = heard.asks_joke or (heard.more and after_joke)
@@ -206,6 +213,9 @@ def draft_reply(
     elif landed is not None:
         d.core = again(turn.pick(rng, turn.ph(f"joke_{landed}", voice), mem, addr))
         why.append(f"core:joke:{landed}")
+    elif declined:
+        d.core = again(turn.pick(rng, turn.ph("declined", voice), mem, addr))
+        why.append("core:declined")
     elif heard.applauds:
         # "That was beautiful." after the song: thanks for the praise, not Rook's romance topic.
         d.core = again(turn.pick(rng, turn.ph("applause", voice), mem, addr))
