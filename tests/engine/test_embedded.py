@@ -932,3 +932,32 @@ def test_praise_right_after_a_joke_is_its_laugh() -> None:
     conv = Conversation(load_personas(SAMPLE_PERSONAS).personas["goldie"], seed=2)
     conv.say("Tell me a joke.")
     assert "core:joke:laughed" in conv.say("That was brilliant!").notes
+
+
+@pytest.mark.parametrize(
+    ("line", "start"),
+    [
+        ("Why did you leave the army?", "Why did I leave?"),
+        ("Tell me about the Greywater bridge.", "The Greywater bridge?"),
+    ],
+)
+def test_of_a_topics_lines_the_one_the_question_is_about_is_said(line: str, start: str) -> None:
+    """"Why did you leave the army?" got "I've no idea what you just said" from the captain
+    (no army topic) and "Tell me about the Greywater bridge." her village line ("bridge")."""
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    hesper = load_personas(SAMPLE_PERSONAS).personas["hesper"]
+    for seed in range(4):
+        text = Conversation(hesper, seed=seed).say(line).text
+        assert start in text, (seed, text)
+
+
+@pytest.mark.parametrize("persona", ["goldie", "ansel", "sorrel", "rook", "hesper"])
+def test_a_fear_with_a_bad_news_word_in_it_is_comforted(persona: str) -> None:
+    """"I am scared of the wolves in the woods." got "Ah. That's… I'm sorry. Genuinely.":
+    wolves are a bad-news word, but the line is a fear."""
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    npc = load_personas(SAMPLE_PERSONAS).personas[persona]
+    said = Conversation(npc, seed=2).say("I am scared of the wolves in the woods.")
+    assert "care:comfort" in said.notes, said.notes

@@ -31,26 +31,28 @@ _MIN_CHARS = 12
 """A reply shorter than this gets a question back (a bare "Oh, hi…" reads as a shrug)."""
 _FAREWELL_BANDS = PHRASE_TABLES["farewell_tails"].keys
 """Affinity bands whose farewells get a tail."""
-def relevant_facts(facts: Sequence[str], player_text: str) -> tuple[int, list[str]]:
-    """The facts the player's line asks about most, and how strongly: each content word it
-    shares with a fact (four letters or more, memory.toml's stop words left out, any plural
-    form) weighs 1, or 2 when it is long (six letters or more) or a name in the fact. "Have
-    you heard the chapel bell?" finds the chapel bell fact (3); "Can I borrow your left
-    shadow?" shares only "left" with "…left a year before finishing" (1). (0, []) when none
-    shares a word."""
+
+
+def relevant_lines(lines: Sequence[str], player_text: str) -> tuple[int, list[str]]:
+    """The persona lines (facts, a topic's lines) the player's line asks about most, and how
+    strongly: each content word it shares with a line (four letters or more, memory.toml's
+    stop words left out, any plural form) weighs 1, or 2 when it is long (six letters or
+    more) or a name in the line. "Have you heard the chapel bell?" finds the chapel bell fact
+    (3); "Can I borrow your left shadow?" shares only "left" with "…left a year before
+    finishing" (1). (0, []) when none shares a word."""
     asked = {f for w in query_words(player_text) if len(w) > 3 for f in forms(w)}
     if not asked:
         return 0, []
-    weighed = [(sum(w for word, w in _fact_words(fact).items() if word in asked), fact) for fact in facts]
+    weighed = [(sum(w for word, w in _line_words(line).items() if word in asked), line) for line in lines]
     most = max((n for n, _ in weighed), default=0)
-    return most, [fact for n, fact in weighed if n == most] if most else []
+    return most, [line for n, line in weighed if n == most] if most else []
 
 
-@functools.lru_cache(maxsize=1024)
-def _fact_words(fact: str) -> dict[str, int]:
-    """A fact's words and the weight of each (`relevant_facts`)."""
-    names = {w.lower() for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+", fact)}
-    return {w: 2 if len(w) >= 6 or w in names else 1 for w in tokens(fact)}
+@functools.lru_cache(maxsize=2048)
+def _line_words(line: str) -> dict[str, int]:
+    """A persona line's words and the weight of each (`relevant_lines`)."""
+    names = {w.lower() for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+", line)}
+    return {w: 2 if len(w) >= 6 or w in names else 1 for w in tokens(line)}
 
 
 ANSWERS_A_FACT = 2
@@ -76,14 +78,17 @@ def goodbye(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str, news
 
 
 def care(reading: tones.ToneReading) -> str | None:
-    """`comfort` for a fear, `concern` for the player's own hurt or illness, `sympathy` for
-    grief, bad news or a confession (told without hostility), else None."""
+    """`comfort` for a fear (unless with grief), `concern` for the player's own hurt or
+    illness, `sympathy` for grief, bad news or a confession (told without hostility), else
+    None."""
     if not reading.sad_news:
         return None
     cues = set(reading.cues)
+    if "fear" in cues and "grief" not in cues:
+        return "comfort"  # "I'm scared of the wolves" is a fear, though wolves are bad news
     if cues & {"grief", "bad_news", "confession"}:
         return "sympathy"
-    return "comfort" if "fear" in cues else "concern" if "ailment" in cues else "sympathy"
+    return "concern" if "ailment" in cues else "sympathy"
 
 
 def reaction(turn: Call, rng: random.Random, mem: WorkingMemory, tone_: str,
@@ -153,7 +158,8 @@ def draft_reply(
     opinions = index.opinions.find(heard.tokens)
     # A question two words of a fact answer is about the fact, not a topic one of its words
     # names ("Have you heard the chapel bell?" is no request for rumours).
-    fact_weight, facts_asked = relevant_facts(persona.facts, player_text) if heard.question else (0, [])
+    asking = heard.question or heard.asks_only  # "Tell me about the chapel bell." asks too
+    fact_weight, facts_asked = relevant_lines(persona.facts, player_text) if asking else (0, [])
     if fact_weight >= OUTWEIGHS_A_TOPIC and not (heard.asks_opinion and opinions):
         topics = []
     smalltalk = next(
@@ -242,7 +248,12 @@ def draft_reply(
         why.append(f"core:opinion:{opinions[0]}")
     elif topics:
         topic = topics[0]
-        picked = turn.pick_fresh_line(rng, persona.topics[topic].lines, mem)
+        # Of the topic's lines, one the question shares words with ("Why did you leave the
+        # army?" → "Why did I leave? …"), else any.
+        lines = persona.topics[topic].lines
+        asked_lines = relevant_lines(lines, player_text)[1] if asking else []
+        picked = turn.pick_fresh_line(rng, asked_lines, mem) if asked_lines else None
+        picked = picked or turn.pick_fresh_line(rng, lines, mem)
         d.core = picked if picked is not None else exhausted(topic)
         mem.topics[topic] = mem.topics.get(topic, 0) + 1
         why.append(f"core:topic:{topic}")
@@ -262,7 +273,7 @@ def draft_reply(
     elif heard.asks_self:
         # The fact the question is about, else one of the NPC opening up, else any.
         personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
-        picked = (turn.pick_fresh_line(rng, facts_asked or relevant_facts(persona.facts, player_text)[1], mem)
+        picked = (turn.pick_fresh_line(rng, facts_asked or relevant_lines(persona.facts, player_text)[1], mem)
                   or turn.pick_fresh_line(rng, personal, mem)
                   or turn.pick_fresh_line(rng, persona.facts, mem))
         d.core = picked if picked is not None else turn.pick(rng, turn.ph("no_facts"))
