@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sidecar.engine.actions import accept_options
-from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, read
+from sidecar.engine.reading import MAX_PARSED_CHARS, Reading, load_patterns, read
 from sidecar.engine.types import Sentiment
+from sidecar.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -306,3 +310,29 @@ def test_praising_what_the_npc_just_did(line: str, applauds: bool) -> None:
 )
 def test_saying_no_to_an_offer(line: str, declines: bool) -> None:
     assert read(line).declines is declines
+
+
+_PATTERNS_FILE = Path(__file__).resolve().parents[2] / "sidecar" / "data" / "reading.toml"
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda t: t.replace("goodbye = [", "farewells = [", 1), r"unknown \['farewells'\]"),
+        (lambda t: t.replace("[patterns]", "[patterns]\nextra = ['x']", 1), r"unknown \['extra'\]"),
+        (lambda t: t.replace("{{jobs}}", "{{chores}}", 1), r"patterns.asks_work: unknown part \{\{chores\}\}"),
+        (lambda t: t.replace("more = [", "more = ['(unclosed', ", 1), r"patterns.more: missing \)"),
+        (lambda t: t.replace("thanks = [", "thanks = [1, ", 1), "patterns.thanks: must be a non-empty list of strings"),
+    ],
+)
+def test_a_broken_patterns_file_is_a_config_error_naming_the_key(edit: Any, why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        load_patterns(edit(_PATTERNS_FILE.read_text(encoding="utf-8")))
+
+
+def test_a_missing_pattern_is_named() -> None:
+    text = _PATTERNS_FILE.read_text(encoding="utf-8")
+    start = text.index("\nthanks = [")
+    end = text.index("\n", text.index("]", start))
+    with pytest.raises(ConfigError, match=r"missing \['thanks'\]"):
+        load_patterns(text[:start] + text[end:])
