@@ -961,3 +961,25 @@ def test_a_fear_with_a_bad_news_word_in_it_is_comforted(persona: str) -> None:
     npc = load_personas(SAMPLE_PERSONAS).personas[persona]
     said = Conversation(npc, seed=2).say("I am scared of the wolves in the woods.")
     assert "care:comfort" in said.notes, said.notes
+
+
+def test_a_fact_chosen_by_meaning_is_not_said_twice() -> None:
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    goldie = load_personas(SAMPLE_PERSONAS).personas["goldie"]
+    for seed in range(4):
+        conv = Conversation(goldie, seed=seed)
+        first = conv.say("Have you ever heard the chapel bell?").text
+        again = conv.say("Have you ever heard the chapel bell?").text
+        assert "chapel bell rings itself" in first and "chapel bell rings itself" not in again, (first, again)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_told_the_errand_is_done_goldie_says_the_cellar_line_that_fits(seed: int) -> None:
+    """"I cleared your cellar of rats." (a later meeting, the errand done) got "Bless you,
+    I've no idea." (no cellar topic); of the cellar lines, the one about the cellar cleared."""
+    from sidecar.personas.loader import load_personas  # noqa: PLC0415
+
+    goldie = load_personas(SAMPLE_PERSONAS).personas["goldie"]
+    text = Conversation(goldie, seed=seed).say("I've been down your cellar and shifted the big grey one.").text
+    assert "If the big grey one's gone" in text, text

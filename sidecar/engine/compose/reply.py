@@ -55,6 +55,17 @@ def _line_words(line: str) -> dict[str, int]:
     return {w: 2 if len(w) >= 6 or w in names else 1 for w in tokens(line)}
 
 
+def _unsaid(turn: Call, mem: WorkingMemory, lines: Sequence[str]) -> list[str]:
+    """The lines not said yet in this conversation (nor lately): what a choice by meaning may
+    pick without repeating itself."""
+    out = []
+    for line in lines:
+        said = turn.render(line, mem)
+        if normalize(said) not in mem.cores and not turn.said_recently(said):
+            out.append(line)
+    return out
+
+
 ANSWERS_A_FACT = 2
 """A question nothing else answers is answered with a fact it weighs this much against."""
 OUTWEIGHS_A_TOPIC = 3
@@ -156,11 +167,13 @@ def draft_reply(
 
     topics = index.topics.find(heard.tokens)
     opinions = index.opinions.find(heard.tokens)
-    # A question two words of a fact answer is about the fact, not a topic one of its words
-    # names ("Have you heard the chapel bell?" is no request for rumours).
+    # A question a fact not yet said answers strongly (`relevant_lines`) is about the fact, not
+    # a topic one of its words names ("Have you heard the chapel bell?" is no rumour).
     asking = heard.question or heard.asks_only  # "Tell me about the chapel bell." asks too
     fact_weight, facts_asked = relevant_lines(persona.facts, player_text) if asking else (0, [])
-    if fact_weight >= OUTWEIGHS_A_TOPIC and not (heard.asks_opinion and opinions):
+    # Only a fact not yet said answers by meaning: a second "chapel bell?" gets another line.
+    facts_asked = _unsaid(turn, mem, facts_asked)
+    if fact_weight >= OUTWEIGHS_A_TOPIC and facts_asked and not (heard.asks_opinion and opinions):
         topics = []
     smalltalk = next(
         (kind for kind, hit in (("how", heard.how), ("sorry", heard.sorry),
@@ -248,10 +261,11 @@ def draft_reply(
         why.append(f"core:opinion:{opinions[0]}")
     elif topics:
         topic = topics[0]
-        # Of the topic's lines, one the question shares words with ("Why did you leave the
-        # army?" → "Why did I leave? …"), else any.
+        # Of the topic's lines, one not yet said that the line shares words with ("Why did
+        # you leave the army?" → "Why did I leave? …"; "I cleared your cellar" → the line
+        # about the cellar cleared), else any.
         lines = persona.topics[topic].lines
-        asked_lines = relevant_lines(lines, player_text)[1] if asking else []
+        asked_lines = _unsaid(turn, mem, relevant_lines(lines, player_text)[1])
         picked = turn.pick_fresh_line(rng, asked_lines, mem) if asked_lines else None
         picked = picked or turn.pick_fresh_line(rng, lines, mem)
         d.core = picked if picked is not None else exhausted(topic)
@@ -273,7 +287,8 @@ def draft_reply(
     elif heard.asks_self:
         # The fact the question is about, else one of the NPC opening up, else any.
         personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
-        picked = (turn.pick_fresh_line(rng, facts_asked or relevant_lines(persona.facts, player_text)[1], mem)
+        picked = (turn.pick_fresh_line(
+                      rng, facts_asked or _unsaid(turn, mem, relevant_lines(persona.facts, player_text)[1]), mem)
                   or turn.pick_fresh_line(rng, personal, mem)
                   or turn.pick_fresh_line(rng, persona.facts, mem))
         d.core = picked if picked is not None else turn.pick(rng, turn.ph("no_facts"))
