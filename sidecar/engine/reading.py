@@ -191,7 +191,7 @@ class Reading:
     filled when `read` is given the line's sentiment; the stance-vs-valence reading
     (sidecar/engine/tone.py) takes this slot."""
 
-    @property
+    @functools.cached_property
     def intents(self) -> frozenset[str]:
         """The names of the flags that are set (for notes and logs)."""
         flags = {

@@ -36,6 +36,9 @@ class Matcher:
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
         self.single: dict[str, list[str]] = {}
         self.multi: list[tuple[str, str]] = []
+        self.by_last: dict[str, list[tuple[str, str]]] = {}
+        """`multi` by the phrase's last word: a line is searched only for the phrases whose
+        last word it holds (a persona has dozens of phrase keywords, a line a dozen words)."""
         self.order: dict[str, int] = {}
         for keyword, target in pairs:
             self.order.setdefault(target, len(self.order))
@@ -51,17 +54,21 @@ class Matcher:
                 head = " ".join(words[:-1])
                 for form in forms(words[-1]):
                     self.multi.append((f" {head} {form} ", target))
+                    self.by_last.setdefault(form, []).append((f" {head} {form} ", target))
 
     def find(self, tokens: Sequence[str]) -> list[str]:
         counts: dict[str, int] = {}
         for tok in tokens:
             for target in self.single.get(tok, ()):
                 counts[target] = counts.get(target, 0) + 1
-        if self.multi:
-            padded = " " + " ".join(tokens) + " "
-            for phrase, target in self.multi:
-                if phrase in padded:
-                    counts[target] = counts.get(target, 0) + 2
+        if self.by_last:
+            padded = ""
+            for tok in set(tokens):
+                for phrase, target in self.by_last.get(tok, ()):
+                    padded = padded or " " + " ".join(tokens) + " "
+                    if phrase in padded:
+                        counts[target] = counts.get(target, 0) + 2
+        # The order of the counts does not matter: the sort is total (one `order` a target).
         return sorted(counts, key=lambda t: (-counts[t], self.order[t]))
 
 

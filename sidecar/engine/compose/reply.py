@@ -40,12 +40,28 @@ def relevant_lines(lines: Sequence[str], player_text: str) -> tuple[int, list[st
     more) or a name in the line. "Have you heard the chapel bell?" finds the chapel bell fact
     (3); "Can I borrow your left shadow?" shares only "left" with "…left a year before
     finishing" (1). (0, []) when none shares a word."""
-    asked = {f for w in query_words(player_text) if len(w) > 3 for f in forms(w)}
+    asked = _asked_words(player_text)
     if not asked:
         return 0, []
-    weighed = [(sum(w for word, w in _line_words(line).items() if word in asked), line) for line in lines]
-    most = max((n for n, _ in weighed), default=0)
-    return most, [line for n, line in weighed if n == most] if most else []
+    most, best = 0, []
+    for line in lines:
+        weights = _line_words(line)
+        hit = asked & weights.keys()  # most lines share nothing: one set operation each
+        if not hit:
+            continue
+        n = sum(weights[w] for w in hit)
+        if n > most:
+            most, best = n, [line]
+        elif n == most:
+            best.append(line)
+    return most, best
+
+
+@functools.lru_cache(maxsize=1024)
+def _asked_words(player_text: str) -> frozenset[str]:
+    """The player's content words in every plural form (`relevant_lines`); one turn asks
+    for the same line's up to three times."""
+    return frozenset(f for w in query_words(player_text) if len(w) > 3 for f in forms(w))
 
 
 @functools.lru_cache(maxsize=2048)
