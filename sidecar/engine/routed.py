@@ -52,6 +52,7 @@ from sidecar.llm.budget import chain_budget, tools_tokens
 from sidecar.llm.embedded import embedded_reply
 from sidecar.llm.router import TextFilter
 from sidecar.llm.tools import ToolDef
+from sidecar.personas.actions import ActionDef
 from sidecar.store.memory import NewMemory
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,25 @@ def retry_note(name: str) -> str:
         "words: something different from before, spoken only by you."
     )
 
+
+
+_TOOLS: dict[tuple[str, int], tuple[ActionDef, ToolDef]] = {}
+"""(name, id(action)) → (the action, its tool): an action's tool is made once, not per turn.
+The action is kept with it so its id is never reused while cached; declared actions are few
+(files and `actions.register`), and the table is cleared when it grows past a bound."""
+_TOOLS_MAX = 1024
+
+
+def tool_for(name: str, action: ActionDef) -> ToolDef:
+    """The tool a provider is offered for `action` (its schema rendered once)."""
+    hit = _TOOLS.get((name, id(action)))
+    if hit is not None and hit[0] is action:
+        return hit[1]
+    if len(_TOOLS) >= _TOOLS_MAX:
+        _TOOLS.clear()
+    tool = ToolDef(name, action.description, action.arguments.as_json_schema())
+    _TOOLS[(name, id(action))] = (action, tool)
+    return tool
 
 class RoutedSource:
     """`LineSource` (sidecar/engine/source.py) over a `Router`.
@@ -147,7 +167,7 @@ class RoutedSource:
             hints.append(retry_note(persona.name))
         if with_options:
             hints.append(inline_options.instruction(persona.name, memories=with_memories))
-        offered = tuple(ToolDef(name, a.description, a.arguments.as_json_schema()) for name, a in turn.actions.items())
+        offered = tuple(tool_for(name, a) for name, a in turn.actions.items())
         budget = self.budget()
         block_tokens = inline_options.EXTRA_TOKENS + (inline_options.MEMORY_TOKENS if with_memories else 0)
         if with_options:

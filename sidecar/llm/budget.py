@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -115,8 +114,7 @@ def tools_tokens(tools: Sequence[ToolDef], counter: TokenCounter) -> int:
     schema as JSON (how chat templates render them, or the structured-output schema that
     stands in for them), with framing."""
     return sum(
-        counter.count(json.dumps({"name": t.name, "description": t.description, "parameters": t.parameters}))
-        + MESSAGE_FRAMING
+        counter.count(t.rendered) + MESSAGE_FRAMING
         for t in tools
     )
 

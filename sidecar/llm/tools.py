@@ -22,6 +22,7 @@ Every format lets the line and the actions come from the same call.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,13 @@ class ToolDef:
     name: str
     description: str
     parameters: Mapping[str, Any]
-    """The arguments' JSON Schema (a flat object)."""
+    """The arguments' JSON Schema (a flat object). Not to be changed once made: a tool is
+    made once per declared action and offered turn after turn (`tool_for`)."""
+
+    @functools.cached_property
+    def rendered(self) -> str:
+        """Name, description and arguments as JSON: what a prompt's budget counts of it."""
+        return json.dumps({"name": self.name, "description": self.description, "parameters": self.parameters})
 
 
 @dataclass(frozen=True)
