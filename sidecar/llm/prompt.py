@@ -255,7 +255,8 @@ class StreamCleaner:
             i += 1
         if i == len(text):
             return 0 if final else _WAIT
-        rest = text[i:].lower()
+        # Only as much as the longest name is compared: the buffer may hold the whole reply.
+        rest = text[i : i + max(map(len, names), default=0)].lower()
         waiting = False
         for name in names:
             if len(rest) < len(name):
