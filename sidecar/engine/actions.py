@@ -311,6 +311,15 @@ def proposed_in(actions: Mapping[str, ActionDef], npc_text: str) -> bool:
     return False
 
 
+def gives_errands(actions: Mapping[str, ActionDef]) -> bool:
+    """Whether one of the rules offers an errand to a player asking for work (`offer` lines,
+    fired by the `asks_work` intent)."""
+    return any(
+        a.embedded is not None and bool(a.embedded.offer) and "asks_work" in a.embedded.intents
+        for a in actions.values()
+    )
+
+
 _PLACEHOLDER_SPLIT = re.compile(r"\{\w+\}")
 
 
@@ -474,6 +483,7 @@ __all__ = [
     "Ruled",
     "accept_options",
     "embedded_rules",
+    "gives_errands",
     "proposed_in",
     "fired_rules",
     "cue_for",

@@ -215,7 +215,9 @@ class EmbeddedEngine:
                 # would be said to that NPC as "you ..." ("I remember, you insulted Rook", said
                 # to Rook). The names that made it relevant were addresses, not a subject.
                 memories = [replace(r, relevance=0.0) for r in memories]
-            base = self.reply(ctx, about, sentiment, tone, memories, news=news)
+            # The reply knows it is said in company (no name asked for, no errand given).
+            company = ctx if ctx.others else replace(ctx, others=cue.present)
+            base = self.reply(company, about, sentiment, tone, memories, news=news)
             return scene_lines.hand_off(ctx, cue, base)
         return scene_lines.answer(ctx, cue, player_text, news=news)
 

@@ -366,6 +366,9 @@ PHRASE_TABLES: Mapping[str, PhraseTable] = MappingProxyType({
     "applause": PhraseTable(
         'The whole line praises what the persona just did ("That was beautiful.", "Bravo!").', _FILL, voiced=True
     ),
+    "work_later": PhraseTable(
+        "Asked for work in a scene, the persona has an errand but gives it only one to one.", _FILL, voiced=True
+    ),
     "no_work": PhraseTable(
         "Asked for work, the persona has no errand to give (none declared, or given already).", _FILL, voiced=True
     ),

@@ -411,3 +411,24 @@ def test_a_later_speaker_answers_the_players_question_before_a_word_of_the_line_
     cue = make_cue(p["rook"], ["goldie"], [p["rook"], p["goldie"]], player_name="Wren", answering=before)
     made = say(p["rook"], cue, text, seed)
     assert "core:opinion:ansel" in made.notes, (made.notes, made.text)
+
+
+@pytest.mark.parametrize("seed", range(1, 5))
+def test_asked_for_work_in_a_scene_an_npc_with_an_errand_puts_it_off_not_denies_it(
+    village: PersonaSet, seed: int
+) -> None:
+    """Live scene, "Goldie, Ansel, do you have any work for me?": Goldie said "Nothing needs
+    doing just now" though she has an errand (a scene decides no action: she gives it one to
+    one), and Ansel answered with his forge topic."""
+    p = village.personas
+    text = "Goldie, Ansel, do you have any work for me?"
+    voice = {pid: tune(p[pid], 50).voice for pid in ("goldie", "ansel")}
+    later = {pid: [line.split("{")[0].rstrip(", ") for line in BUNDLED("work_later", voice[pid])] for pid in voice}
+    first_cue = make_cue(p["goldie"], ["ansel"], [p["goldie"], p["ansel"]], player_name="Wren",
+                         answering=Answering(PLAYER, "Wren", text))
+    first = say(p["goldie"], first_cue, text, seed)
+    assert any(start in first.text for start in later["goldie"]), first.text
+    before = Answering("goldie", "Goldie", first.text)
+    cue = make_cue(p["ansel"], ["goldie"], [p["goldie"], p["ansel"]], player_name="Wren", answering=before)
+    answer = say(p["ansel"], cue, text, seed)
+    assert "core:work:work_later" in answer.notes, (answer.notes, answer.text)

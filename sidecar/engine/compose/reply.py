@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sidecar.engine import requests
 from sidecar.engine import tone as tones
-from sidecar.engine.actions import proposed_in
+from sidecar.engine.actions import gives_errands, proposed_in
 from sidecar.engine.compose import recollect
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import PersonaIndex, forms, index_for, said_keyword
@@ -257,9 +257,12 @@ def draft_reply(
         why.append("core:applause")
     elif heard.asks_work:
         # "Any work for me?" with no errand to give (a rule's `offer`, said instead of this
-        # line when there is one): not the NPC's own work topic, nor "not my trade".
-        d.core = again(turn.pick(rng, turn.ph("no_work", voice), mem, addr))
-        why.append("core:work:none")
+        # line when there is one): not the NPC's own work topic, nor "not my trade". In a
+        # scene no action is decided, so an NPC with an errand puts it off till it is alone
+        # with the player, rather than say it has none.
+        later = bool(turn.ctx.others) and gives_errands(persona.actions)
+        d.core = again(turn.pick(rng, turn.ph("work_later" if later else "no_work", voice), mem, addr))
+        why.append("core:work:later" if later else "core:work:none")
     elif asked is not None and heard.asks_price and asked.kind == "own":
         # "How much is the stew?" is answered with the price, not with the stew served.
         d.core = turn.pick_line(rng, requests.price_lines(asked, voice), mem)

@@ -21,11 +21,13 @@ import random
 import re
 from collections.abc import Sequence
 
+from sidecar.engine.actions import gives_errands
 from sidecar.engine.compose.call import Call
 from sidecar.engine.compose.index import index_for
 from sidecar.engine.compose.memory import WorkingMemory
 from sidecar.engine.compose.sentence import Draft, clean
 from sidecar.engine.data import read_toml, word_list
+from sidecar.engine.reading import read
 from sidecar.engine.scene.cue import Answering, Leaning, SceneCue, stance_toward
 from sidecar.engine.text import holds, normalize, sentences, tokens
 from sidecar.engine.types import PLAYER, Composed, TurnContext
@@ -172,6 +174,8 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     asked_about_me = _is_subject(player_text, persona)
     personal = [f for f in persona.facts if _FIRST_PERSON.search(f)]
 
+    # Asked for work, each NPC answers once in the exchange; after that it talks as usual.
+    asks_work = read(player_text).asks_work and not _answered_work(ctx, turn)
     teller = next((p for p in cue.present if p.id == answered.speaker), None)
     heard_joke = teller is not None and any(holds(answered.text, j) for j in teller.jokes)
 
@@ -187,7 +191,12 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
         topic: str | None = None
         core: str | None = None
         why = "core:fallback"
-        if asked_about_me and personal:
+        if asks_work:
+            # "Goldie, Ansel, any work for me?": each answers for its own work to give (put
+            # off till it is alone with the player: a scene decides no action), not its trade.
+            table = "work_later" if gives_errands(persona.actions) else "no_work"
+            core, why = turn.pick(rng, turn.ph(table, turn.voice), mem, ""), f"core:work:{table}"
+        if core is None and asked_about_me and personal:
             # "Rook, what do you think of Goldie?": Goldie, answering Rook, speaks of herself.
             core = turn.pick_fresh_line(rng, personal, mem)
             why = "core:fact"
@@ -235,6 +244,19 @@ def answer(ctx: TurnContext, cue: SceneCue, player_text: str, *, news: str = "")
     text, mem, (topic, why) = turn.finish(draft, notes=notes)
     notes.append(why)
     return Composed(text=text, memory=mem.freeze(), topic=topic, notes=tuple(notes))
+
+
+def _answered_work(ctx: TurnContext, turn: Call) -> bool:
+    """Whether the speaker answered the player's ask for work in this exchange already (one
+    of its lines since the player's holds a `work_later` or `no_work` line)."""
+    since: list[str] = []
+    for line in reversed(ctx.history):
+        if line.speaker == PLAYER:
+            break
+        if line.speaker == ctx.persona.id:
+            since.append(line.text)
+    starts = [w.split("{")[0].rstrip(", ") for table in ("work_later", "no_work") for w in turn.ph(table, turn.voice)]
+    return any(holds(text, start) for text in since for start in starts if start)
 
 
 def first_line_text(ctx: TurnContext, cue: SceneCue, player_text: str) -> str:
